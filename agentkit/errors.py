@@ -1,0 +1,310 @@
+"""Every exception agentkit raises, in one hierarchy.
+
+```
+AgentkitError                      root of everything agentkit raises
+├── UserError                      agentkit was used wrongly (bad tool, missing key, ...)
+├── ToolArgumentsError             a model's tool arguments failed validation
+├── APIError                       talking to the provider failed
+│   ├── APIConnectionError         no HTTP response (refused, reset, DNS, ...)
+│   │   └── APITimeoutError        the request timed out
+│   ├── APIStatusError             the server answered with an error status or error body
+│   │   ├── BadRequestError        400 / invalid_request_error
+│   │   ├── AuthenticationError    401 / authentication_error
+│   │   ├── PermissionDeniedError  403
+│   │   ├── NotFoundError          404
+│   │   ├── RateLimitError         429 / rate_limit_error
+│   │   └── InternalServerError    >= 500
+│   └── APIResponseError           a body or stream that cannot be understood
+│       └── JSONContentError       JSON mode answered with content that is not JSON
+└── AgentRunError                  an agent run stopped before the model finished
+    ├── MaxTurnsExceeded           more model requests than ``max_turns``
+    ├── UsageLimitExceeded         a ``UsageLimits`` bound was crossed
+    ├── RunTimeoutError            the run's wall-clock deadline passed
+    ├── ToolRetriesExceeded        a tool used up its retry budget
+    ├── OutputValidationError      structured output stayed invalid after its retries
+    ├── ResponseTruncatedError     ``finish_reason`` was ``length`` with no usable content
+    ├── EmptyResponseError         the response had no choices
+    ├── RepeatedToolCallError      the model kept repeating the same tool call
+    └── ToolExecutionError         a tool raised and ``on_tool_error="raise"`` was set
+```
+
+``ModelRetry`` stands outside the tree on purpose: it is raised *by user code* (a tool) to ask
+the model to try again, and is never raised by agentkit to the user.
+
+Misuse (``UserError``) sits outside ``APIError`` so that ``except APIError`` around a
+request never hides a bug in the calling code.
+
+Every error raised out of an agent run carries ``.messages``: the whole conversation up to
+the failure, as wire-format dicts, with no tool call left without a tool result, so it can be
+sent again as ``history``. Errors raised outside a run have an empty list there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AgentRunError",
+    "AgentkitError",
+    "AuthenticationError",
+    "BadRequestError",
+    "EmptyResponseError",
+    "InternalServerError",
+    "JSONContentError",
+    "MaxTurnsExceeded",
+    "ModelRetry",
+    "NotFoundError",
+    "OutputValidationError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RepeatedToolCallError",
+    "ResponseTruncatedError",
+    "RunTimeoutError",
+    "ToolArgumentsError",
+    "ToolExecutionError",
+    "ToolRetriesExceeded",
+    "UsageLimitExceeded",
+    "UserError",
+]
+
+
+class AgentkitError(Exception):
+    """Base class of every exception agentkit raises.
+
+    Attributes:
+        messages: The conversation so far when the error ended an agent run (wire-format
+            dicts, valid as ``history`` for a next run); empty otherwise.
+    """
+
+    messages: list[dict[str, Any]]
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.messages = []
+
+    @property
+    def message(self) -> str:
+        """The human-readable message this error was raised with."""
+        return str(self.args[0]) if self.args else ""
+
+
+class UserError(AgentkitError):
+    """agentkit was used in a way it does not support; the message says how to fix it."""
+
+
+class ModelRetry(Exception):
+    """Raised by a tool to send ``message`` back to the model and ask it to try again.
+
+    The retry counts against the tool's retry budget (``max_retries``).
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ToolArgumentsError(AgentkitError):
+    """The arguments a model sent for a tool call are not valid for that tool.
+
+    The message is compact and written for the model to read and correct its call.
+
+    Attributes:
+        tool_name: The tool the arguments were meant for.
+        errors: One short line per problem (``"city: field required"``).
+    """
+
+    def __init__(self, tool_name: str, errors: list[str]) -> None:
+        self.tool_name = tool_name
+        self.errors = list(errors)
+        joined = "; ".join(self.errors)
+        super().__init__(f"Invalid arguments for tool {tool_name!r}: {joined}")
+
+
+# --------------------------------------------------------------------------- API errors
+
+
+class APIError(AgentkitError):
+    """Talking to the model provider failed."""
+
+
+class APIConnectionError(APIError):
+    """No HTTP response was received (connection refused or dropped, DNS failure, ...)."""
+
+
+class APITimeoutError(APIConnectionError):
+    """The request did not complete within its timeout."""
+
+
+class APIStatusError(APIError):
+    """The server answered with an error status, or an error object in a stream.
+
+    Attributes:
+        status_code: The HTTP status, or ``None`` for an error object inside a stream.
+        error_type: ``error.type`` from the body (``"rate_limit_error"``...), if any.
+        code: ``error.code`` from the body (``"rate_limit_exceeded"``...), if any.
+        request_id: The ``x-request-id`` response header, if any.
+        body: The decoded JSON body, or the raw text when it was not JSON.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        error_type: str | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        body: object = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.error_type = error_type
+        self.code = code
+        self.request_id = request_id
+        self.body = body
+
+
+class BadRequestError(APIStatusError):
+    """400, or ``invalid_request_error``: the request was malformed."""
+
+
+class AuthenticationError(APIStatusError):
+    """401, or ``authentication_error``: the API key was missing or invalid."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key may not use this resource."""
+
+
+class NotFoundError(APIStatusError):
+    """404: no such endpoint or model."""
+
+
+class RateLimitError(APIStatusError):
+    """429, or ``rate_limit_error``: too many requests."""
+
+
+class InternalServerError(APIStatusError):
+    """A status of 500 or above: the server (or a proxy in front of it) failed."""
+
+
+class APIResponseError(APIError):
+    """The server's body or stream could not be understood.
+
+    Attributes:
+        body: The offending text (at most its first 200 characters), if any.
+    """
+
+    def __init__(self, message: str, *, body: str | None = None) -> None:
+        super().__init__(message)
+        self.body = body
+
+
+class JSONContentError(APIResponseError):
+    """JSON mode was requested but the assistant's content is not JSON.
+
+    Attributes:
+        content: The whole content the model returned.
+    """
+
+    def __init__(self, message: str, *, content: str) -> None:
+        super().__init__(message, body=content[:200])
+        self.content = content
+
+
+# --------------------------------------------------------------------------- run errors
+
+
+class AgentRunError(AgentkitError):
+    """An agent run stopped before the model gave its final answer.
+
+    ``messages`` holds the whole conversation up to that point (see ``AgentkitError``).
+    """
+
+    def __init__(self, message: str, *, messages: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        if messages is not None:
+            self.messages = messages
+
+
+class MaxTurnsExceeded(AgentRunError):
+    """The run needed more model requests than the agent's ``max_turns``."""
+
+
+class UsageLimitExceeded(AgentRunError):
+    """A bound of the run's ``UsageLimits`` (requests, tool calls or tokens) was crossed."""
+
+
+class RunTimeoutError(AgentRunError):
+    """The run's wall-clock deadline passed."""
+
+
+class ToolRetriesExceeded(AgentRunError):
+    """A tool's calls failed validation or asked for a retry more often than allowed.
+
+    Attributes:
+        tool_name: The tool (or the unknown name the model kept calling).
+    """
+
+    def __init__(
+        self, message: str, *, tool_name: str, messages: list[dict[str, Any]] | None = None
+    ) -> None:
+        super().__init__(message, messages=messages)
+        self.tool_name = tool_name
+
+
+class OutputValidationError(AgentRunError):
+    """The structured output was still invalid after the output retry budget.
+
+    Attributes:
+        content: The last content the model returned.
+    """
+
+    def __init__(
+        self, message: str, *, content: str | None, messages: list[dict[str, Any]] | None = None
+    ) -> None:
+        super().__init__(message, messages=messages)
+        self.content = content
+
+
+class ResponseTruncatedError(AgentRunError):
+    """The model stopped at its token limit (``finish_reason="length"``) with no content."""
+
+
+class EmptyResponseError(AgentRunError):
+    """The server answered with no choices."""
+
+
+class RepeatedToolCallError(AgentRunError):
+    """The model kept making the same tool call with the same arguments.
+
+    Attributes:
+        tool_name: The repeated tool.
+    """
+
+    def __init__(
+        self, message: str, *, tool_name: str, messages: list[dict[str, Any]] | None = None
+    ) -> None:
+        super().__init__(message, messages=messages)
+        self.tool_name = tool_name
+
+
+class ToolExecutionError(AgentRunError):
+    """A tool raised and the agent was built with ``on_tool_error="raise"``.
+
+    The tool's exception is ``__cause__``.
+
+    Attributes:
+        tool_name: The tool that raised.
+    """
+
+    def __init__(
+        self, message: str, *, tool_name: str, messages: list[dict[str, Any]] | None = None
+    ) -> None:
+        super().__init__(message, messages=messages)
+        self.tool_name = tool_name

@@ -1,0 +1,1 @@
+"""Offline testing kit: the provider emulator, scripted models and the pytest plugin."""

@@ -1,0 +1,52 @@
+"""Usage accounting for a run, and the limits a run may be held to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agentkit.messages import CompletionUsage
+
+__all__ = ["Usage", "UsageLimits"]
+
+
+@dataclass(slots=True)
+class Usage:
+    """What a run consumed: tokens summed over its requests, requests and tool calls made."""
+
+    requests: int = 0
+    tool_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+    def add_response(self, usage: CompletionUsage | None) -> None:
+        """Count one model request and the tokens it reported (if it reported any)."""
+        self.requests += 1
+        if usage is not None:
+            self.prompt_tokens += usage.prompt_tokens
+            self.completion_tokens += usage.completion_tokens
+            self.total_tokens += usage.total_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.requests + other.requests,
+            self.tool_calls + other.tool_calls,
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.total_tokens + other.total_tokens,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class UsageLimits:
+    """Upper bounds for one run; ``None`` means unbounded.
+
+    Attributes:
+        request_limit: Most model requests.
+        tool_calls_limit: Most tool calls executed.
+        total_tokens_limit: Most tokens (prompt + completion) over all requests.
+    """
+
+    request_limit: int | None = None
+    tool_calls_limit: int | None = None
+    total_tokens_limit: int | None = None

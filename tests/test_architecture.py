@@ -1,0 +1,126 @@
+"""The package's shape: imports flow one way, and ``__all__`` is exactly the public API."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import agentkit
+
+PACKAGE = Path(agentkit.__file__).parent
+
+# Lower layers never import higher ones. Modules in one layer may not import each other
+# either, except inside the ``testing`` package, which is one unit on top of the library.
+LAYERS: dict[str, int] = {
+    "errors": 0,
+    "messages": 1,
+    "usage": 2,
+    "schema": 2,
+    "streaming": 2,
+    "images": 2,
+    "templates": 2,
+    "context": 3,
+    "_cassette": 3,
+    "tool": 4,
+    "client": 5,
+    "result": 5,
+    "events": 6,
+    "_run": 7,
+    "agent": 8,
+    "testing": 9,
+    "cli": 10,
+    "__main__": 11,
+    "__init__": 12,
+}
+
+# Third-party packages only some layers may import.
+RESTRICTED = {
+    "httpx": {"client", "_cassette", "testing", "cli"},
+    "jinja2": {"templates", "testing"},
+    "uvicorn": {"testing", "cli"},
+    "docstring_parser": {"schema"},
+}
+
+
+def _module_key(path: Path) -> str:
+    rel = path.relative_to(PACKAGE).with_suffix("")
+    return rel.parts[0]
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _package_modules() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py"))
+
+
+def test_every_module_has_a_layer() -> None:
+    missing = {_module_key(p) for p in _package_modules()} - set(LAYERS)
+    assert not missing, f"give these modules a layer in LAYERS: {sorted(missing)}"
+
+
+def test_imports_flow_downwards() -> None:
+    bad: list[str] = []
+    for path in _package_modules():
+        here = _module_key(path)
+        for name in _imports(path):
+            parts = name.split(".")
+            if parts[0] != "agentkit" or len(parts) < 2:
+                continue
+            target = parts[1]
+            if target not in LAYERS or target == here:
+                continue
+            if LAYERS[target] >= LAYERS[here]:
+                bad.append(f"{path.relative_to(PACKAGE)} imports agentkit.{target}")
+    assert not bad, "upward or sideways imports:\n" + "\n".join(sorted(set(bad)))
+
+
+def test_restricted_third_party_imports() -> None:
+    bad: list[str] = []
+    for path in _package_modules():
+        here = _module_key(path)
+        for name in _imports(path):
+            top = name.split(".")[0]
+            if top in RESTRICTED and here not in RESTRICTED[top]:
+                bad.append(f"{path.relative_to(PACKAGE)} imports {top}")
+    assert not bad, "\n".join(sorted(set(bad)))
+
+
+def test_all_lists_exactly_the_public_names() -> None:
+    public = {
+        name
+        for name, value in vars(agentkit).items()
+        if not name.startswith("_") and not isinstance(value, type(sys))
+    }
+    assert set(agentkit.__all__) == public
+    assert list(agentkit.__all__) == sorted(agentkit.__all__)
+
+
+def test_every_public_name_is_documented() -> None:
+    for name in agentkit.__all__:
+        obj = getattr(agentkit, name)
+        if isinstance(obj, type) or callable(obj):
+            assert obj.__doc__ and obj.__doc__.strip(), f"{name} has no docstring"
+
+
+def test_import_does_not_load_optional_dependencies() -> None:
+    code = (
+        "import sys, agentkit; "
+        "bad = [m for m in ('jinja2', 'docstring_parser', 'uvicorn', 'agentkit.testing') "
+        "if m in sys.modules]; print(','.join(bad))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == "", f"import agentkit loaded: {out}"
