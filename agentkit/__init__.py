@@ -1,5 +1,6 @@
 """agentkit: typed tools, a lean agent loop and an honest client for Chat Completions APIs."""
 
+from agentkit.context import RunContext
 from agentkit.errors import (
     AgentkitError,
     AgentRunError,
@@ -35,6 +36,7 @@ from agentkit.messages import (
     Message,
     ToolCall,
 )
+from agentkit.tool import Tool, tool
 from agentkit.usage import Usage, UsageLimits
 
 __version__ = "0.1.0"
@@ -64,7 +66,9 @@ __all__ = [
     "RateLimitError",
     "RepeatedToolCallError",
     "ResponseTruncatedError",
+    "RunContext",
     "RunTimeoutError",
+    "Tool",
     "ToolArgumentsError",
     "ToolCall",
     "ToolExecutionError",
@@ -73,4 +77,5 @@ __all__ = [
     "UsageLimitExceeded",
     "UsageLimits",
     "UserError",
+    "tool",
 ]

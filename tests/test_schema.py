@@ -1,0 +1,683 @@
+"""Schemas built from signatures and docstrings: every supported type, normal and strict."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import inspect
+import re
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated, Any, Literal, Optional, Union
+
+import pytest
+from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict
+
+from agentkit.context import RunContext
+from agentkit.errors import ToolArgumentsError, UserError
+from agentkit.schema import FunctionSchema, function_schema
+
+# ----------------------------------------------------------------------------- fixtures
+
+
+class Color(str, enum.Enum):
+    RED = "red"
+    GREEN = "green"
+
+
+class Priority(enum.IntEnum):
+    LOW = 1
+    HIGH = 2
+
+
+class Address(BaseModel):
+    """A postal address."""
+
+    street: str
+    zip_code: int = 0
+
+
+@dataclass
+class Point:
+    x: float
+    y: float
+
+
+class Person(TypedDict):
+    name: str
+    age: int
+
+
+class Node(BaseModel):
+    value: int
+    children: list[Node] = []
+
+
+class Cat(BaseModel):
+    kind: Literal["cat"]
+    meows: bool
+
+
+class Dog(BaseModel):
+    kind: Literal["dog"]
+    barks: bool
+
+
+class Strange:
+    """A class pydantic has no schema for."""
+
+
+_EMPTY = inspect.Parameter.empty
+
+
+def make(annotation: Any, default: Any = _EMPTY) -> Any:
+    """A one-parameter function ``f(x)`` with ``annotation`` (and ``default``)."""
+
+    def f(x):  # type: ignore[no-untyped-def]
+        return x
+
+    f.__annotations__ = {"x": annotation, "return": Any}
+    if default is not _EMPTY:
+        f.__defaults__ = (default,)
+    return f
+
+
+def schema_of(annotation: Any, *, strict: bool = False, default: Any = _EMPTY) -> FunctionSchema:
+    return function_schema(make(annotation, default), strict=strict, context_type=RunContext)
+
+
+ADDRESS = {
+    "type": "object",
+    "description": "A postal address.",
+    "properties": {
+        "street": {"type": "string"},
+        "zip_code": {"type": "integer", "default": 0},
+    },
+    "required": ["street"],
+}
+ADDRESS_STRICT = {
+    "type": "object",
+    "description": "A postal address.",
+    "properties": {
+        "street": {"type": "string"},
+        "zip_code": {"type": "integer", "default": 0},
+    },
+    "required": ["street", "zip_code"],
+    "additionalProperties": False,
+}
+POINT = {
+    "type": "object",
+    "properties": {"x": {"type": "number"}, "y": {"type": "number"}},
+    "required": ["x", "y"],
+}
+PERSON = {
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+    "required": ["name", "age"],
+}
+
+
+def closed(node: dict[str, Any]) -> dict[str, Any]:
+    """What strict mode makes of an object schema whose properties are all required."""
+    return {**node, "additionalProperties": False}
+
+
+SAME = object()  # strict schema equals the normal one
+UUID = uuid.UUID("12345678-1234-5678-1234-567812345678")
+
+# annotation, normal schema, strict schema (SAME / dict / error fragment), JSON in, Python out
+TYPES: list[tuple[str, Any, dict[str, Any], Any, Any, Any]] = [
+    ("str", str, {"type": "string"}, SAME, "hi", "hi"),
+    ("int", int, {"type": "integer"}, SAME, 3, 3),
+    ("float", float, {"type": "number"}, SAME, 1.5, 1.5),
+    ("float-from-int", float, {"type": "number"}, SAME, 2, 2.0),
+    ("bool", bool, {"type": "boolean"}, SAME, True, True),
+    (
+        "Optional",
+        Optional[int],  # noqa: UP045 - the spelling under test
+        {"anyOf": [{"type": "integer"}, {"type": "null"}]},
+        SAME,
+        None,
+        None,
+    ),
+    ("X | None", int | None, {"anyOf": [{"type": "integer"}, {"type": "null"}]}, SAME, 4, 4),
+    (
+        "Literal str",
+        Literal["a", "b"],
+        {"type": "string", "enum": ["a", "b"]},
+        SAME,
+        "b",
+        "b",
+    ),
+    ("Literal int", Literal[1, 2], {"type": "integer", "enum": [1, 2]}, SAME, 2, 2),
+    ("str Enum", Color, {"type": "string", "enum": ["red", "green"]}, SAME, "red", Color.RED),
+    ("int Enum", Priority, {"type": "integer", "enum": [1, 2]}, SAME, 2, Priority.HIGH),
+    ("list", list[int], {"type": "array", "items": {"type": "integer"}}, SAME, [1, 2], [1, 2]),
+    (
+        "tuple",
+        tuple[int, str],
+        {
+            "type": "array",
+            "maxItems": 2,
+            "minItems": 2,
+            "prefixItems": [{"type": "integer"}, {"type": "string"}],
+        },
+        "prefixItems",
+        [1, "a"],
+        (1, "a"),
+    ),
+    (
+        "tuple ...",
+        tuple[int, ...],
+        {"type": "array", "items": {"type": "integer"}},
+        SAME,
+        [1, 2],
+        (1, 2),
+    ),
+    ("set", set[int], {"type": "array", "items": {"type": "integer"}}, SAME, [1, 1, 2], {1, 2}),
+    (
+        "dict",
+        dict[str, int],
+        {"type": "object", "additionalProperties": {"type": "integer"}},
+        "dict[str, X]",
+        {"a": 1},
+        {"a": 1},
+    ),
+    (
+        "model",
+        Address,
+        ADDRESS,
+        ADDRESS_STRICT,
+        {"street": "Main"},
+        Address(street="Main"),
+    ),
+    # Dataclasses and TypedDicts take the argument model's extra="forbid" (so do their checks).
+    ("dataclass", Point, closed(POINT), SAME, {"x": 1, "y": 2.5}, Point(1.0, 2.5)),
+    (
+        "TypedDict",
+        Person,
+        closed(PERSON),
+        SAME,
+        {"name": "Li", "age": 3},
+        {"name": "Li", "age": 3},
+    ),
+    (
+        "Annotated Field",
+        Annotated[int, Field(description="How many.", ge=1, le=5)],
+        {"type": "integer", "description": "How many.", "maximum": 5, "minimum": 1},
+        SAME,
+        5,
+        5,
+    ),
+    (
+        "Annotated max_length",
+        Annotated[str, Field(max_length=3)],
+        {"type": "string", "maxLength": 3},
+        "maxLength",
+        "abc",
+        "abc",
+    ),
+    (
+        "Annotated str",
+        Annotated[str, "The text."],
+        {"type": "string", "description": "The text."},
+        SAME,
+        "t",
+        "t",
+    ),
+    (
+        "datetime",
+        dt.datetime,
+        {"type": "string", "format": "date-time"},
+        SAME,
+        "2026-01-02T03:04:05Z",
+        dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc),
+    ),
+    (
+        "date",
+        dt.date,
+        {"type": "string", "format": "date"},
+        SAME,
+        "2026-01-02",
+        dt.date(2026, 1, 2),
+    ),
+    ("UUID", uuid.UUID, {"type": "string", "format": "uuid"}, SAME, str(UUID), UUID),
+    (
+        "Decimal",
+        Decimal,
+        {"anyOf": [{"type": "number"}, {"type": "string"}]},
+        SAME,
+        "1.10",
+        Decimal("1.10"),
+    ),
+    (
+        "union",
+        Union[int, str],  # noqa: UP007 - the spelling under test
+        {"anyOf": [{"type": "integer"}, {"type": "string"}]},
+        SAME,
+        "x",
+        "x",
+    ),
+    (
+        "union of models",
+        Cat | Dog,
+        {
+            "anyOf": [
+                {
+                    "type": "object",
+                    "properties": {
+                        "kind": {"type": "string", "const": "cat"},
+                        "meows": {"type": "boolean"},
+                    },
+                    "required": ["kind", "meows"],
+                },
+                {
+                    "type": "object",
+                    "properties": {
+                        "kind": {"type": "string", "const": "dog"},
+                        "barks": {"type": "boolean"},
+                    },
+                    "required": ["kind", "barks"],
+                },
+            ]
+        },
+        {
+            "anyOf": [
+                {
+                    "type": "object",
+                    "properties": {
+                        "kind": {"type": "string", "const": "cat"},
+                        "meows": {"type": "boolean"},
+                    },
+                    "required": ["kind", "meows"],
+                    "additionalProperties": False,
+                },
+                {
+                    "type": "object",
+                    "properties": {
+                        "kind": {"type": "string", "const": "dog"},
+                        "barks": {"type": "boolean"},
+                    },
+                    "required": ["kind", "barks"],
+                    "additionalProperties": False,
+                },
+            ]
+        },
+        {"kind": "dog", "barks": True},
+        Dog(kind="dog", barks=True),
+    ),
+    ("Any", Any, {}, "any value", [1, {"a": None}], [1, {"a": None}]),
+]
+
+
+@pytest.mark.parametrize(
+    ("annotation", "normal", "strict", "json_in", "python_out"),
+    [pytest.param(*row[1:], id=row[0]) for row in TYPES],
+)
+def test_type_in_normal_and_strict_mode(
+    annotation: Any, normal: dict[str, Any], strict: Any, json_in: Any, python_out: Any
+) -> None:
+    schema = schema_of(annotation)
+    assert schema.parameters == {
+        "type": "object",
+        "properties": {"x": normal},
+        "required": ["x"],
+        "additionalProperties": False,
+    }
+    assert "$ref" not in str(schema.parameters)
+    assert schema.validate({"x": json_in}) == {"x": python_out}
+
+    if isinstance(strict, str):
+        with pytest.raises(UserError) as info:
+            schema_of(annotation, strict=True)
+        message = str(info.value)
+        assert "'x'" in message and "function 'make.<locals>.f'" in message and "strict" in message
+        assert strict in message or strict in "any value"
+        return
+    strict_schema = schema_of(annotation, strict=True)
+    assert strict_schema.parameters == {
+        "type": "object",
+        "properties": {"x": normal if strict is SAME else strict},
+        "required": ["x"],
+        "additionalProperties": False,
+    }
+    assert strict_schema.validate({"x": json_in}) == {"x": python_out}
+
+
+def test_strict_errors_say_what_to_use_instead() -> None:
+    with pytest.raises(UserError, match=r"dict\[str, X\].*pydantic model with named fields"):
+        schema_of(dict[str, int], strict=True)
+    with pytest.raises(UserError, match=r"prefixItems.*list\[X\]"):
+        schema_of(tuple[int, str], strict=True)
+    with pytest.raises(UserError, match=r"maxLength.*pattern"):
+        schema_of(Annotated[str, Field(max_length=3)], strict=True)
+    with pytest.raises(UserError, match=r"any value.*concrete type"):
+        schema_of(Any, strict=True)
+
+
+def test_strict_mode_drops_informative_keywords_only() -> None:
+    annotation = Annotated[str, Field(examples=["Beijing"], description="City.")]
+    assert schema_of(annotation).parameters["properties"]["x"] == {
+        "type": "string",
+        "description": "City.",
+        "examples": ["Beijing"],
+    }
+    assert schema_of(annotation, strict=True).parameters["properties"]["x"] == {
+        "type": "string",
+        "description": "City.",
+    }
+
+
+def test_defaults_are_shown_and_not_required() -> None:
+    schema = schema_of(int, default=7)
+    assert schema.parameters["properties"]["x"] == {"type": "integer", "default": 7}
+    assert "required" not in schema.parameters
+    assert schema.validate("{}") == {"x": 7}
+    assert schema.validate('{"x": 1}') == {"x": 1}
+
+
+def test_strict_defaults_become_nullable_and_null_means_the_default() -> None:
+    schema = schema_of(Literal["c", "f"], strict=True, default="c")
+    assert schema.parameters["properties"]["x"] == {
+        "anyOf": [{"type": "string", "enum": ["c", "f"]}, {"type": "null"}],
+        "default": "c",
+    }
+    assert schema.parameters["required"] == ["x"]
+    assert schema.validate('{"x": null}') == {"x": "c"}
+    assert schema.validate('{"x": "f"}') == {"x": "f"}
+    with pytest.raises(ToolArgumentsError, match=r"x: missing required argument \(expected"):
+        schema.validate("{}")  # strict: the schema requires it, so does validation
+
+
+def test_strict_optional_with_none_default_stays_a_single_null_branch() -> None:
+    schema = schema_of(int | None, strict=True, default=None)
+    assert schema.parameters["properties"]["x"] == {
+        "anyOf": [{"type": "integer"}, {"type": "null"}],
+        "default": None,
+    }
+    assert schema.validate('{"x": null}') == {"x": None}
+
+
+def test_strict_nested_defaulted_fields_become_required() -> None:
+    schema = schema_of(Address, strict=True)
+    assert schema.parameters["properties"]["x"]["required"] == ["street", "zip_code"]
+
+
+def test_discriminated_union_is_one_of_normally_and_any_of_in_strict_mode() -> None:
+    pet = Annotated[Cat | Dog, Field(discriminator="kind")]
+    normal = schema_of(pet).parameters["properties"]["x"]
+    strict = schema_of(pet, strict=True).parameters["properties"]["x"]
+    assert set(normal) == {"oneOf"} and len(normal["oneOf"]) == 2
+    assert set(strict) == {"anyOf"} and len(strict["anyOf"]) == 2
+    assert "$ref" not in str(normal) and "$ref" not in str(strict)
+    assert all(branch["additionalProperties"] is False for branch in strict["anyOf"])
+
+
+def test_recursive_types_keep_defs_and_refs() -> None:
+    schema = schema_of(Node)
+    assert schema.parameters["properties"]["x"] == {"$ref": "#/$defs/Node"}
+    assert schema.parameters["$defs"] == {
+        "Node": {
+            "type": "object",
+            "properties": {
+                "value": {"type": "integer"},
+                "children": {"type": "array", "items": {"$ref": "#/$defs/Node"}, "default": []},
+            },
+            "required": ["value"],
+        }
+    }
+    kwargs = schema.validate('{"x": {"value": 1, "children": [{"value": 2}]}}')
+    assert kwargs["x"].children[0].value == 2
+
+    strict = schema_of(Node, strict=True).parameters["$defs"]["Node"]
+    assert strict["required"] == ["value", "children"]
+    assert strict["additionalProperties"] is False
+
+
+def test_nested_non_recursive_models_are_inlined_even_inside_lists() -> None:
+    schema = schema_of(list[Address])
+    assert schema.parameters["properties"]["x"] == {"type": "array", "items": ADDRESS}
+    assert "$defs" not in schema.parameters
+
+
+def test_parameters_clashing_with_pydantic_names_still_work() -> None:
+    def f(json: str, model_config: int = 1, schema: bool = False) -> None:
+        """Clashing names."""
+
+    built = function_schema(f)
+    assert list(built.parameters["properties"]) == ["json", "model_config", "schema"]
+    assert built.parameters["required"] == ["json"]
+    assert built.validate('{"json": "j", "schema": true}') == {
+        "json": "j",
+        "model_config": 1,
+        "schema": True,
+    }
+
+
+# ----------------------------------------------------------------------------- docstrings
+
+GOOGLE = """Find flights.
+
+    Searches every airline.
+
+    Args:
+        origin: Departure airport.
+        dest (str): Arrival airport.
+    """
+NUMPY = """Find flights.
+
+    Searches every airline.
+
+    Parameters
+    ----------
+    origin : str
+        Departure airport.
+    dest : str
+        Arrival airport.
+    """
+REST = """Find flights.
+
+    Searches every airline.
+
+    :param origin: Departure airport.
+    :param dest: Arrival airport.
+    """
+EPYDOC = """Find flights.
+
+    Searches every airline.
+
+    @param origin: Departure airport.
+    @param dest: Arrival airport.
+    """
+
+
+@pytest.mark.parametrize(
+    "doc", [GOOGLE, NUMPY, REST, EPYDOC], ids=["google", "numpy", "rest", "epydoc"]
+)
+def test_docstring_styles(doc: str) -> None:
+    def find(origin: str, dest: str) -> None:
+        pass
+
+    find.__doc__ = doc
+    built = function_schema(find)
+    assert built.description == "Find flights.\n\nSearches every airline."
+    props = built.parameters["properties"]
+    assert props["origin"] == {"type": "string", "description": "Departure airport."}
+    assert props["dest"] == {"type": "string", "description": "Arrival airport."}
+
+
+def test_multiline_parameter_descriptions_are_joined() -> None:
+    def f(city: str) -> None:
+        """Weather.
+
+        Args:
+            city: The city,
+                for example Beijing.
+        """
+
+    assert function_schema(f).parameters["properties"]["city"]["description"] == (
+        "The city, for example Beijing."
+    )
+
+
+def test_annotated_description_wins_over_docstring() -> None:
+    def f(
+        a: Annotated[int, Field(description="from Field")],
+        b: Annotated[int, "from Annotated"],
+        c: int,
+    ) -> None:
+        """Precedence.
+
+        Args:
+            a: from docstring a
+            b: from docstring b
+            c: from docstring c
+        """
+
+    props = function_schema(f).parameters["properties"]
+    assert props["a"]["description"] == "from Field"
+    assert props["b"]["description"] == "from Annotated"
+    assert props["c"]["description"] == "from docstring c"
+
+
+def test_explicit_name_and_description_win() -> None:
+    def f() -> None:
+        """Docstring summary."""
+
+    built = function_schema(f, name="other", description="Given.")
+    assert (built.name, built.description) == ("other", "Given.")
+    assert built.parameters == {"type": "object", "properties": {}, "additionalProperties": False}
+
+
+def test_no_docstring_gives_empty_description() -> None:
+    def f(a: int) -> None:
+        pass
+
+    built = function_schema(f)
+    assert built.description == ""
+    assert built.parameters["properties"]["a"] == {"type": "integer"}
+
+
+def test_docstring_parameter_not_in_signature_is_an_error() -> None:
+    def f(city: str) -> None:
+        """Weather.
+
+        Args:
+            city: The city.
+            country: The country.
+        """
+
+    with pytest.raises(UserError, match=r"function '.*f'.*'country'.*not in its signature"):
+        function_schema(f)
+
+
+def test_documenting_the_context_parameter_is_allowed() -> None:
+    def f(ctx: RunContext[int], city: str) -> None:
+        """Weather.
+
+        Args:
+            ctx: The run context.
+            city: The city.
+        """
+
+    built = function_schema(f, context_type=RunContext)
+    assert built.takes_context
+    assert list(built.parameters["properties"]) == ["city"]
+
+
+def test_docstring_parser_is_imported_lazily() -> None:
+    code = (
+        "import sys\nfrom agentkit.tool import tool\n"
+        "assert 'docstring_parser' not in sys.modules\n"
+        "def f(a: int) -> None:\n"
+        "    '''Doc.\n\n    Args:\n        a: A.\n    '''\n"
+        "tool(f)\n"
+        "assert 'docstring_parser' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ----------------------------------------------------------------------------- misuse
+
+
+def _star_args(*values: int) -> None: ...
+
+
+def _star_kwargs(**values: int) -> None: ...
+
+
+def _unannotated(a, b: int) -> None: ...  # type: ignore[no-untyped-def]
+
+
+def _positional_only(a: int, /) -> None: ...
+
+
+def _context_not_first(a: int, ctx: RunContext[None]) -> None: ...
+
+
+def _strange(a: int, thing: Strange) -> None: ...
+
+
+def _unresolvable(a: NoSuchType) -> None: ...  # type: ignore[name-defined]  # noqa: F821
+
+
+MISUSE = [
+    ("*args", _star_args, None, [r"\*values", "_star_args", "named parameters"]),
+    ("**kwargs", _star_kwargs, None, [r"\*\*values", "_star_kwargs", "named parameters"]),
+    ("unannotated", _unannotated, None, ["'a'", "_unannotated", "no type annotation"]),
+    ("positional-only", _positional_only, None, ["'a'", "_positional_only", "positional-only"]),
+    ("context not first", _context_not_first, None, ["'ctx'", "first parameter"]),
+    ("unsupported type", _strange, None, ["'thing'", "_strange", "unsupported type"]),
+    ("unresolvable hint", _unresolvable, None, ["_unresolvable", "NoSuchType"]),
+    ("lambda", lambda a: a, None, ["lambda", "name="]),
+    ("bad name", _star_args, "has space", ["'has space'", "letters"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("func", "name", "fragments"), [pytest.param(*row[1:], id=row[0]) for row in MISUSE]
+)
+def test_misuse_is_a_user_error_naming_function_and_parameter(
+    func: Any, name: str | None, fragments: list[str]
+) -> None:
+    with pytest.raises(UserError) as info:
+        function_schema(func, name=name, context_type=RunContext)
+    for fragment in fragments:
+        assert re.search(fragment, str(info.value)), (
+            fragment,
+            str(info.value),
+        )
+
+
+def test_lambda_with_a_name_is_fine() -> None:
+    built = function_schema(lambda: 1, name="one")
+    assert built.name == "one"
+
+
+def test_typing_typed_dict_on_old_python_is_reported_with_the_parameter() -> None:
+    import typing
+
+    class Old(typing.TypedDict):
+        a: int
+
+    def f(p: Old) -> None: ...
+
+    f.__annotations__ = {"p": Old, "return": None}
+    if sys.version_info >= (3, 12):
+        assert function_schema(f).parameters["properties"]["p"]["required"] == ["a"]
+    else:
+        with pytest.raises(UserError, match=r"'p'.*typing_extensions"):
+            function_schema(f)
+
+
+def test_nested_forbid_model_in_normal_mode_keeps_its_closed_schema() -> None:
+    class Closed(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        a: int
+
+    props = schema_of(Closed).parameters["properties"]["x"]
+    assert props["additionalProperties"] is False

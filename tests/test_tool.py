@@ -1,0 +1,709 @@
+"""``@tool`` and ``Tool``: decoration, calls with model output, context, results, properties."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import enum
+import json
+import threading
+import time
+import uuid
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+import jsonschema
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentkit.context import RunContext
+from agentkit.errors import ModelRetry, ToolArgumentsError, UserError
+from agentkit.tool import Tool, serialize_result, tool
+from agentkit.usage import Usage
+
+
+@tool
+def get_weather(city: str, unit: Literal["c", "f"] = "c") -> str:
+    """Get the current weather in a city.
+
+    Args:
+        city: The city, e.g. "Beijing".
+        unit: Temperature unit.
+    """
+    return f"{city}: 21°{unit.upper()}"
+
+
+WEATHER_OPENAI = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Get the current weather in a city.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "city": {"type": "string", "description": 'The city, e.g. "Beijing".'},
+                "unit": {
+                    "type": "string",
+                    "description": "Temperature unit.",
+                    "enum": ["c", "f"],
+                    "default": "c",
+                },
+            },
+            "required": ["city"],
+            "additionalProperties": False,
+        },
+    },
+}
+
+
+# ----------------------------------------------------------------------------- decoration
+
+
+def test_to_openai_matches_the_wire_format() -> None:
+    assert get_weather.to_openai() == WEATHER_OPENAI
+    assert json.loads(json.dumps(get_weather.to_openai())) == WEATHER_OPENAI
+
+
+def test_strict_to_openai_adds_strict_true() -> None:
+    strict = tool(strict=True)(get_weather.__wrapped__)
+    function = strict.to_openai()["function"]
+    assert function["strict"] is True
+    assert function["parameters"]["required"] == ["city", "unit"]
+    assert function["parameters"]["properties"]["unit"] == {
+        "description": "Temperature unit.",
+        "anyOf": [{"type": "string", "enum": ["c", "f"]}, {"type": "null"}],
+        "default": "c",
+    }
+
+
+def test_tool_is_still_the_function() -> None:
+    assert isinstance(get_weather, Tool)
+    assert get_weather("Paris", "f") == "Paris: 21°F"
+    assert get_weather.__name__ == "get_weather"
+    assert get_weather.__doc__ is not None
+    assert get_weather.__doc__.startswith("Get the current weather")
+    assert callable(get_weather.__wrapped__)
+    assert (get_weather.name, get_weather.strict, get_weather.is_async) == (
+        "get_weather",
+        False,
+        False,
+    )
+    assert (get_weather.max_retries, get_weather.timeout, get_weather.takes_context) == (
+        2,
+        None,
+        False,
+    )
+    assert repr(get_weather) == "Tool(name='get_weather', strict=False, is_async=False)"
+
+
+def test_decorator_with_options() -> None:
+    @tool(name="lookup", description="Look a thing up.", max_retries=5, timeout=1.5)
+    async def find(query: str) -> str:
+        """Ignored docstring."""
+        return query
+
+    assert (find.name, find.description, find.max_retries, find.timeout) == (
+        "lookup",
+        "Look a thing up.",
+        5,
+        1.5,
+    )
+    assert find.is_async
+    assert find.__name__ == "find"
+    assert asyncio.run(find("q")) == "q"
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        ({"max_retries": -1}, "max_retries"),
+        ({"max_retries": True}, "max_retries"),
+        ({"timeout": 0}, "timeout"),
+        ({"timeout": -2.0}, "timeout"),
+    ],
+)
+def test_bad_options_are_user_errors(options: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(UserError, match=fragment):
+        tool(**options)(get_weather.__wrapped__)
+
+
+def test_misuse_raises_at_decoration() -> None:
+    with pytest.raises(UserError, match=r"'city'.*no type annotation"):
+
+        @tool
+        def bad(city) -> str:  # type: ignore[no-untyped-def]
+            return str(city)
+
+    with pytest.raises(UserError, match="needs a function"):
+        Tool(42)  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------------------- calling
+
+
+async def test_call_with_text_dict_and_empty_arguments() -> None:
+    assert await get_weather.call('{"city": "北京"}') == "北京: 21°C"
+    assert await get_weather.call({"city": "Oslo", "unit": "f"}) == "Oslo: 21°F"
+    assert await get_weather.call(b'{"city": "Rome"}') == "Rome: 21°C"
+
+    @tool
+    def ping() -> str:
+        return "pong"
+
+    for empty in ("", "  ", None, {}):
+        assert await ping.call(empty) == "pong"
+        assert ping.call_sync(empty) == "pong"
+
+
+def test_validate_arguments_returns_keyword_arguments() -> None:
+    assert get_weather.validate_arguments('{"city": "x"}') == {"city": "x", "unit": "c"}
+
+
+async def test_sync_tool_runs_in_a_worker_thread_in_call_and_inline_in_call_sync() -> None:
+    seen: list[int] = []
+
+    @tool
+    def where() -> int:
+        seen.append(threading.get_ident())
+        return 1
+
+    assert await where.call("") == "1"
+    assert seen[-1] != threading.get_ident()
+    assert where.call_sync("") == "1"
+    assert seen[-1] == threading.get_ident()
+
+
+async def test_async_tool_via_call_and_invoke() -> None:
+    @tool
+    async def double(n: int) -> int:
+        await asyncio.sleep(0)
+        return n * 2
+
+    assert await double.call('{"n": 21}') == "42"
+    assert await double.invoke({"n": 2}, None) == 4
+
+
+def test_async_tool_with_call_sync_outside_a_loop() -> None:
+    @tool
+    async def double(n: int) -> int:
+        return n * 2
+
+    assert double.call_sync('{"n": 4}') == "8"
+    assert double.invoke_sync({"n": 5}, None) == 10
+
+
+async def test_async_tool_with_call_sync_inside_a_loop_is_a_user_error() -> None:
+    @tool
+    async def double(n: int) -> int:
+        return n * 2
+
+    with pytest.raises(UserError, match=r"'double'.*await tool.call"):
+        double.call_sync('{"n": 4}')
+    with pytest.raises(UserError, match="event loop"):
+        double.invoke_sync({"n": 4}, None)
+
+
+async def test_model_retry_and_tool_errors_propagate_unchanged() -> None:
+    @tool
+    def picky(n: int) -> int:
+        if n < 0:
+            raise ModelRetry("n must be positive")
+        raise KeyError(n)
+
+    with pytest.raises(ModelRetry, match="n must be positive"):
+        await picky.call('{"n": -1}')
+    with pytest.raises(ModelRetry):
+        picky.call_sync('{"n": -1}')
+    with pytest.raises(KeyError):
+        await picky.call('{"n": 1}')
+    with pytest.raises(KeyError):
+        picky.call_sync('{"n": 1}')
+
+
+async def test_invalid_arguments_never_call_the_function() -> None:
+    calls: list[int] = []
+
+    @tool
+    def count(n: int) -> None:
+        calls.append(n)
+
+    with pytest.raises(ToolArgumentsError):
+        await count.call('{"n": "x"}')
+    with pytest.raises(ToolArgumentsError):
+        count.call_sync("{")
+    assert calls == []
+
+
+async def test_timeouts() -> None:
+    @tool(timeout=0.05)
+    async def slow_async() -> str:
+        await asyncio.sleep(5)
+        return "late"
+
+    @tool(timeout=0.05)
+    def slow_sync() -> str:
+        time.sleep(0.3)
+        return "late"
+
+    @tool(timeout=1)
+    def quick() -> str:
+        return "ok"
+
+    with pytest.raises(TimeoutError, match=r"'slow_async'.*0.05"):
+        await slow_async.call("")
+    with pytest.raises(TimeoutError, match="'slow_sync'"):
+        await slow_sync.call("")
+    with pytest.raises(TimeoutError, match="'slow_sync'"):
+        slow_sync.call_sync("")
+    assert await quick.call("") == "ok"
+    assert quick.call_sync("") == "ok"
+
+
+async def test_a_tools_own_timeout_error_is_not_rewritten() -> None:
+    @tool(timeout=1)
+    async def upstream() -> str:
+        raise TimeoutError("upstream API timed out")
+
+    @tool(timeout=1)
+    def upstream_sync() -> str:
+        raise TimeoutError("upstream API timed out")
+
+    with pytest.raises(TimeoutError, match=r"^upstream API timed out$"):
+        await upstream.call("")
+    with pytest.raises(TimeoutError, match=r"^upstream API timed out$"):
+        await upstream_sync.call("")
+    with pytest.raises(TimeoutError, match=r"^upstream API timed out$"):
+        upstream_sync.call_sync("")
+
+
+async def test_cancelling_a_call_with_timeout_cancels_the_tool() -> None:
+    cancelled = asyncio.Event()
+
+    @tool(timeout=10)
+    async def forever() -> str:
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return "never"
+
+    task = asyncio.ensure_future(forever.call(""))
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.wait_for(cancelled.wait(), 1)
+
+
+def test_timeout_in_call_sync_still_propagates_tool_errors() -> None:
+    @tool(timeout=1)
+    def fails() -> str:
+        raise ModelRetry("again")
+
+    with pytest.raises(ModelRetry, match="again"):
+        fails.call_sync("")
+
+
+# ----------------------------------------------------------------------------- context
+
+
+@dataclasses.dataclass
+class Deps:
+    user: str
+
+
+@tool
+def whoami(ctx: RunContext[Deps], greeting: str = "hi") -> str:
+    """Greet the current user."""
+    return f"{greeting} {ctx.deps.user} ({ctx.tool_call_id}, {len(ctx.messages)} messages)"
+
+
+@tool
+async def whoami_async(ctx: RunContext[Deps]) -> str:
+    """Greet the current user."""
+    return ctx.deps.user
+
+
+CTX = RunContext(
+    deps=Deps("ana"),
+    messages=[{"role": "user", "content": "who am I?"}],
+    usage=Usage(requests=1),
+    tool_call_id="call_1",
+    tool_name="whoami",
+)
+
+
+async def test_context_is_injected_and_left_out_of_the_schema() -> None:
+    assert whoami.takes_context
+    assert whoami.parameters == {
+        "type": "object",
+        "properties": {"greeting": {"type": "string", "default": "hi"}},
+        "additionalProperties": False,
+    }
+    assert await whoami.call("", CTX) == "hi ana (call_1, 1 messages)"
+    assert whoami.call_sync('{"greeting": "hey"}', CTX) == "hey ana (call_1, 1 messages)"
+    assert await whoami_async.call(None, CTX) == "ana"
+    assert await whoami.invoke({"greeting": "yo"}, CTX) == "yo ana (call_1, 1 messages)"
+    assert whoami.invoke_sync({}, CTX) == "hi ana (call_1, 1 messages)"
+    assert whoami(CTX, "hello").startswith("hello ana")
+
+
+def test_context_with_sync_calls() -> None:
+    assert whoami_async.call_sync(None, CTX) == "ana"
+    assert whoami_async.invoke_sync({}, CTX) == "ana"
+
+
+async def test_the_model_cannot_supply_the_context() -> None:
+    with pytest.raises(ToolArgumentsError, match=r"ctx: unexpected argument \(allowed: greeting\)"):
+        await whoami.call('{"ctx": {"deps": {"user": "mallory"}}}', CTX)
+
+
+async def test_a_context_tool_without_a_context_is_a_user_error() -> None:
+    with pytest.raises(UserError, match=r"'whoami'.*RunContext"):
+        await whoami.call("")
+    with pytest.raises(UserError, match=r"'whoami'.*RunContext"):
+        whoami.call_sync("")
+
+
+def test_run_context_defaults() -> None:
+    ctx = RunContext(deps=None)
+    assert (ctx.messages, ctx.usage, ctx.tool_call_id, ctx.tool_name, ctx.retry) == (
+        [],
+        Usage(),
+        None,
+        None,
+        0,
+    )
+    assert RunContext(deps=1).messages is not ctx.messages
+
+
+# ----------------------------------------------------------------------------- bad arguments
+
+
+class Item(BaseModel):
+    sku: str
+    qty: Annotated[int, Field(ge=1)]
+
+
+@tool
+def order(item: Item, express: bool = False, tags: list[str] | None = None) -> str:
+    """Place an order."""
+    return item.sku
+
+
+BAD_ARGUMENTS = [
+    ("invalid JSON", '{"item": ', ["arguments are not valid JSON"]),
+    ("not an object", "[1, 2]", ["arguments must be a JSON object, got an array"]),
+    ("a string", '"hello"', ['arguments must be a JSON object, got "hello"']),
+    ("python list", [1, 2], ["arguments must be a JSON object, got list"]),
+    ("missing", "{}", ["item: missing required argument (expected object)"]),
+    (
+        "extra",
+        '{"item": {"sku": "a", "qty": 1}, "colour": "red"}',
+        ["colour: unexpected argument (allowed: item, express, tags)"],
+    ),
+    (
+        "wrong type",
+        '{"item": {"sku": "a", "qty": 1}, "express": "yes"}',
+        ['express: Input should be a valid boolean, got "yes"'],
+    ),
+    ("nested missing", '{"item": {"sku": "a"}}', ["item.qty: missing required field"]),
+    (
+        "nested constraint",
+        '{"item": {"sku": "a", "qty": 0}}',
+        ["item.qty: Input should be greater than or equal to 1, got 0"],
+    ),
+    (
+        "list element",
+        '{"item": {"sku": "a", "qty": 1}, "tags": ["x", 3]}',
+        ["tags[1]: Input should be a valid string, got 3"],
+    ),
+    (
+        "numeric string",
+        '{"item": {"sku": "a", "qty": "2"}}',
+        ['item.qty: Input should be a valid integer, got "2"'],
+    ),
+    (
+        "whole float for int",
+        '{"item": {"sku": "a", "qty": 2.0}}',
+        ["item.qty: Input should be a valid integer, got 2.0"],
+    ),
+    (
+        "several at once",
+        '{"item": {"qty": "x"}, "express": 1, "zzz": 0}',
+        ["item.sku: missing required field", "item.qty:", "express:", "zzz: unexpected argument"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "fragments"), [pytest.param(*row[1:], id=row[0]) for row in BAD_ARGUMENTS]
+)
+async def test_bad_arguments_give_compact_model_readable_errors(
+    arguments: Any, fragments: list[str]
+) -> None:
+    with pytest.raises(ToolArgumentsError) as info:
+        await order.call(arguments)
+    error = info.value
+    assert error.tool_name == "order"
+    message = str(error)
+    assert message.startswith("Invalid arguments for tool 'order': ")
+    for fragment in fragments:
+        assert fragment in message
+    assert "\n" not in message
+    assert "pydantic" not in message and "https://" not in message
+    assert len(message) < 300
+
+
+async def test_errors_never_repeat_a_long_input() -> None:
+    huge = "x" * 5000
+    with pytest.raises(ToolArgumentsError) as info:
+        await order.call(json.dumps({"item": {"sku": "a", "qty": huge}}))
+    assert huge not in str(info.value)
+    assert len(str(info.value)) < 200
+
+
+async def test_error_count_is_capped() -> None:
+    @tool
+    def many(values: list[int]) -> None: ...
+
+    with pytest.raises(ToolArgumentsError) as info:
+        await many.call(json.dumps({"values": ["a"] * 50}))
+    assert len(info.value.errors) == 6
+    assert info.value.errors[-1] == "... and 45 more"
+
+
+async def test_union_errors_are_merged_per_argument() -> None:
+    @tool
+    def either(value: int | str) -> None: ...
+
+    with pytest.raises(ToolArgumentsError) as info:
+        await either.call('{"value": [1]}')
+    assert info.value.errors == [
+        "value: Input should be a valid integer or Input should be a valid string, got an array"
+    ]
+
+
+class Leaf(BaseModel):
+    value: int
+    children: list[Leaf] = []
+
+
+class Bird(BaseModel):
+    kind: Literal["bird"]
+    sings: bool
+
+
+class Fish(BaseModel):
+    kind: Literal["fish"]
+    fins: int
+
+
+async def test_error_paths_follow_the_schema_not_pydantic_tags() -> None:
+    @tool
+    def paths(
+        date: dt.date, pets: list[Bird | Fish], tree: Leaf, scores: dict[str, int]
+    ) -> None: ...
+
+    with pytest.raises(ToolArgumentsError) as info:
+        await paths.call(
+            json.dumps(
+                {
+                    "date": "soon",
+                    "pets": [{"kind": "bird", "sings": 3}],
+                    "tree": {"value": 1, "children": [{"value": "z"}]},
+                    "scores": {"a": "b"},
+                }
+            )
+        )
+    paths_in_errors = [line.split(":")[0] for line in info.value.errors]
+    assert paths_in_errors[0] == "date"  # a field named like a pydantic union tag
+    assert "pets[0].sings" in paths_in_errors
+    assert "tree.children[0].value" in paths_in_errors
+    assert all("function-" not in p and "[key]" not in p for p in paths_in_errors)
+
+
+def test_tool_without_parameters_rejects_any_argument() -> None:
+    @tool
+    def nothing() -> None: ...
+
+    with pytest.raises(ToolArgumentsError, match="this tool takes no arguments"):
+        nothing.call_sync('{"a": 1}')
+
+
+# ----------------------------------------------------------------------------- results
+
+
+class Colour(enum.Enum):
+    RED = "red"
+
+
+class Label(str, enum.Enum):
+    HOT = "hot"
+
+
+class Forecast(BaseModel):
+    city: str
+    when: dt.date
+
+
+@dataclasses.dataclass
+class Reading:
+    sensor: uuid.UUID
+    value: Decimal
+
+
+class Opaque:
+    pass
+
+
+class Text(str):
+    pass
+
+
+SERIALIZED = [
+    ("str", "北京 sunny", "北京 sunny"),
+    ("str subclass", Text("plain"), "plain"),
+    ("empty str", "", ""),
+    ("None", None, "null"),
+    ("int", 3, "3"),
+    ("float", 2.5, "2.5"),
+    ("bool", True, "true"),
+    ("dict with Chinese", {"城市": "北京", "temp": 21}, '{"城市":"北京","temp":21}'),
+    ("list", [1, "二", None], '[1,"二",null]'),
+    ("tuple", (1, 2), "[1,2]"),
+    ("enum", Colour.RED, '"red"'),
+    ("str enum", Label.HOT, '"hot"'),
+    (
+        "pydantic model",
+        Forecast(city="上海", when=dt.date(2026, 5, 1)),
+        '{"city":"上海","when":"2026-05-01"}',
+    ),
+    (
+        "dataclass",
+        Reading(uuid.UUID(int=1), Decimal("1.50")),
+        '{"sensor":"00000000-0000-0000-0000-000000000001","value":"1.50"}',
+    ),
+    (
+        "nested",
+        {"items": [Forecast(city="a", when=dt.date(2026, 1, 1))]},
+        '{"items":[{"city":"a","when":"2026-01-01"}]}',
+    ),
+]
+
+
+@pytest.mark.parametrize(("value", "expected"), [pytest.param(*r[1:], id=r[0]) for r in SERIALIZED])
+def test_serialize_result(value: Any, expected: str) -> None:
+    out = serialize_result(value)
+    assert out == expected
+    assert type(out) is str
+
+
+def test_unserializable_result_is_a_user_error_naming_the_type() -> None:
+    with pytest.raises(UserError, match="'Opaque'"):
+        serialize_result(Opaque())
+    with pytest.raises(UserError, match="'dict'"):
+        serialize_result({"a": Opaque()})
+
+
+async def test_call_serializes_results() -> None:
+    @tool
+    def forecast(city: str) -> Forecast:
+        return Forecast(city=city, when=dt.date(2026, 6, 1))
+
+    assert await forecast.call('{"city": "广州"}') == '{"city":"广州","when":"2026-06-01"}'
+
+
+# ----------------------------------------------------------------------------- property
+
+
+class Level(enum.Enum):
+    LOW = "low"
+    HIGH = "high"
+
+
+class Spot(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    lat: float
+
+
+def _property_tool(
+    count: int,
+    ratio: float,
+    flag: bool,
+    label: str,
+    mode: Literal["a", "b"],
+    values: list[int],
+    level: Level,
+    spot: Spot,
+    note: str | None = None,
+    score: Annotated[int, Field(ge=0, le=10)] = 5,
+) -> str:
+    return "ok"
+
+
+PROPERTY_TOOLS = [tool(_property_tool), tool(strict=True)(_property_tool)]
+
+# JSON integers are what the validator accepts for `int`; jsonschema would also take 1.0.
+_TYPES = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+    "integer", lambda _checker, value: type(value) is int
+)
+Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=_TYPES)
+
+# Lone surrogates cannot occur in UTF-8 JSON text from a model.
+_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=8)
+_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_text, inner, max_size=3),
+    max_leaves=6,
+)
+_VALID = {
+    "count": st.integers(),
+    "ratio": st.floats(allow_nan=False, allow_infinity=False) | st.integers(),
+    "flag": st.booleans(),
+    "label": _text,
+    "mode": st.sampled_from(["a", "b"]),
+    "values": st.lists(st.integers(), max_size=4),
+    "level": st.sampled_from(["low", "high"]),
+    "spot": st.fixed_dictionaries(
+        {"name": _text, "lat": st.floats(allow_nan=False, allow_infinity=False)}
+    ),
+    "note": st.none() | _text,
+    "score": st.integers(min_value=-1, max_value=11),
+}
+
+
+@st.composite
+def _arguments(draw: st.DrawFn) -> dict[str, Any]:
+    # About half the examples validate; the rest break one or more rules in varied ways.
+    arguments: dict[str, Any] = {}
+    for name, valid in _VALID.items():
+        choice = draw(st.integers(0, 39))
+        if choice == 0:
+            continue  # leave it out
+        arguments[name] = draw(_json) if choice == 1 else draw(valid)
+    if draw(st.integers(0, 39)) == 0:
+        arguments[draw(_text)] = draw(_json)
+    return arguments
+
+
+@pytest.mark.parametrize("subject", PROPERTY_TOOLS, ids=["normal", "strict"])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(arguments=_arguments())
+def test_schema_valid_iff_call_accepts(subject: Tool[..., str], arguments: dict[str, Any]) -> None:
+    schema_valid = Validator(subject.parameters).is_valid(arguments)
+    for form in (json.dumps(arguments), arguments):
+        try:
+            accepted = subject.call_sync(form) == "ok"
+        except ToolArgumentsError:
+            accepted = False
+        assert accepted == schema_valid, (arguments, subject.strict)
