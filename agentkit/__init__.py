@@ -1,5 +1,6 @@
 """agentkit: typed tools, a lean agent loop and an honest client for Chat Completions APIs."""
 
+from agentkit.client import AsyncChatStream, AsyncClient, ChatStream, Client
 from agentkit.context import RunContext
 from agentkit.errors import (
     AgentkitError,
@@ -50,10 +51,14 @@ __all__ = [
     "AgentRunError",
     "AgentkitError",
     "AssistantMessage",
+    "AsyncChatStream",
+    "AsyncClient",
     "AuthenticationError",
     "BadRequestError",
     "ChatCompletion",
     "ChatCompletionChunk",
+    "ChatStream",
+    "Client",
     "EmptyResponseError",
     "InternalServerError",
     "JSONContentError",

@@ -24,6 +24,7 @@ LAYERS: dict[str, int] = {
     "context": 3,
     "_cassette": 3,
     "tool": 4,
+    "_http": 4,
     "client": 5,
     "result": 5,
     "events": 6,
@@ -37,7 +38,7 @@ LAYERS: dict[str, int] = {
 
 # Third-party packages only some layers may import.
 RESTRICTED = {
-    "httpx": {"client", "_cassette", "testing", "cli"},
+    "httpx": {"client", "_http", "_cassette", "testing", "cli"},
     "jinja2": {"templates", "testing"},
     "uvicorn": {"testing", "cli"},
     "docstring_parser": {"schema"},

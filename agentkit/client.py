@@ -1,0 +1,730 @@
+"""``Client`` and ``AsyncClient``: the Chat Completions API over httpx.
+
+All logic that does no I/O (configuration, request building, response classification,
+the retry policy, stream state) lives in ``agentkit._http`` and is shared; this module holds
+only the two thin I/O shells, written once for ``httpx.Client`` and once for
+``httpx.AsyncClient``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Literal, overload
+
+import httpx
+
+from agentkit._http import BaseClient, Prepared, StreamCore, TimeoutTypes, _is_json
+from agentkit.errors import APIError, APIStatusError, UserError
+from agentkit.messages import ChatCompletion, ChatCompletionChunk, Message, ModelInfo
+from agentkit.streaming import ChunkAccumulator
+
+__all__ = ["AsyncChatStream", "AsyncClient", "ChatStream", "Client"]
+
+_HTTPX_ERRORS = (httpx.HTTPError, httpx.StreamError, httpx.InvalidURL)
+
+
+class Client(BaseClient):
+    """A synchronous client for an OpenAI-compatible Chat Completions API.
+
+    Args:
+        api_key: The API key; defaults to ``AGENTKIT_API_KEY``. No other provider's variable
+            is ever read. A missing key is reported at the first request.
+        base_url: The API root; defaults to ``AGENTKIT_BASE_URL``, then
+            ``https://api.yisu.com/v1``.
+        model: The default model; defaults to ``AGENTKIT_MODEL``, then ``"gpt-5.4-mini"``.
+        timeout: Seconds (or an ``httpx.Timeout``) for each request.
+        max_retries: Retries of connection errors, timeouts, 408, 409, 429 and 5xx.
+        default_headers: Headers sent with every request.
+        http_client: Your own ``httpx.Client`` (not closed by ``close()``).
+        image_part: ``"image"`` (the provider's part shape) or ``"image_url"`` (OpenAI's).
+        transport: An httpx transport (e.g. ``httpx.MockTransport``) for the pooled client.
+        max_retry_delay: The longest wait honoured from ``Retry-After`` / ``retry-after-ms``.
+        max_image_bytes: The size limit of one image given to ``user_message``.
+        record_to: A JSONL file to append every exchange to (the key is never written).
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        model: str | None = None,
+        timeout: float | httpx.Timeout = 60.0,
+        max_retries: int = 2,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: httpx.Client | None = None,
+        image_part: Literal["image", "image_url"] = "image",
+        transport: httpx.BaseTransport | None = None,
+        max_retry_delay: float = 60.0,
+        max_image_bytes: int = 20 * 2**20,
+        record_to: str | os.PathLike[str] | None = None,
+    ) -> None:
+        super().__init__(
+            api_key,
+            base_url,
+            model=model,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+            image_part=image_part,
+            max_retry_delay=max_retry_delay,
+            max_image_bytes=max_image_bytes,
+            record_to=record_to,
+        )
+        if http_client is not None and transport is not None:
+            raise UserError("Pass either http_client or transport, not both")
+        self._transport = transport
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(transport=transport, timeout=self._timeout)
+        self._sleep: Callable[[float], None] = time.sleep
+
+    def close(self) -> None:
+        """Close the pooled HTTP client (a client you passed in is left open)."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def to_async(self) -> AsyncClient:
+        """An ``AsyncClient`` with this client's configuration (and transport, if given).
+
+        Raises:
+            UserError: this client was built from your own ``http_client``.
+        """
+        if not self._owns_http:
+            raise UserError(
+                "to_async() cannot copy a custom http_client; pass transport= instead, "
+                "or build the AsyncClient yourself"
+            )
+        return AsyncClient(**self._twin_kwargs(), transport=self._transport)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ I/O
+
+    def _send(
+        self, prep: Prepared, *, stream: bool, attempt: int = 0
+    ) -> tuple[httpx.Response, Any, int]:
+        """Send with retries; returns the response, its parsed JSON (if read) and the attempt."""
+        while True:
+            self._log_request(prep, attempt)
+            cause: Exception | None = None
+            headers: httpx.Headers | None = None
+            try:
+                request = self._http.build_request(
+                    prep.method,
+                    prep.url,
+                    content=prep.content,
+                    headers=prep.headers,
+                    timeout=prep.timeout,
+                )
+                response = self._http.send(request, stream=stream)
+                raw: bytes | None = None
+                if not stream or response.status_code >= 400 or _is_json(response.headers):
+                    raw = response.read()
+            except _HTTPX_ERRORS as exc:
+                cause = exc
+                err, retryable = self._transport_error(exc)
+            else:
+                data, error = self._check_response(
+                    prep, response.status_code, response.headers, raw
+                )
+                if error is None:
+                    return response, data, attempt
+                response.close()
+                err, retryable, headers = error, self._retryable_status(error), response.headers
+            if not retryable or attempt >= self._max_retries:
+                raise err from cause
+            delay = self._retry_delay(attempt, headers)
+            self._log_retry(prep, err, delay, attempt)
+            self._sleep(delay)
+            attempt += 1
+
+    def _request_json(self, prep: Prepared) -> Any:
+        return self._send(prep, stream=False)[1]
+
+    @overload
+    def create(
+        self,
+        messages: Sequence[Message],
+        *,
+        stream: Literal[False] = False,
+        model: str | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        max_completion_tokens: int | None = None,
+        response_format: Mapping[str, Any] | None = None,
+        tools: Sequence[Any] | None = None,
+        tool_choice: str | Mapping[str, Any] | None = None,
+        parallel_tool_calls: bool | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> ChatCompletion: ...
+
+    @overload
+    def create(
+        self,
+        messages: Sequence[Message],
+        *,
+        stream: Literal[True],
+        model: str | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        max_completion_tokens: int | None = None,
+        response_format: Mapping[str, Any] | None = None,
+        tools: Sequence[Any] | None = None,
+        tool_choice: str | Mapping[str, Any] | None = None,
+        parallel_tool_calls: bool | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> ChatStream: ...
+
+    def create(
+        self,
+        messages: Sequence[Message],
+        *,
+        model: str | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        max_completion_tokens: int | None = None,
+        stream: bool = False,
+        response_format: Mapping[str, Any] | None = None,
+        tools: Sequence[Any] | None = None,
+        tool_choice: str | Mapping[str, Any] | None = None,
+        parallel_tool_calls: bool | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> ChatCompletion | ChatStream:
+        """``POST /chat/completions``.
+
+        Args:
+            messages: The conversation, as wire-format dicts.
+            model: Overrides the client's model.
+            temperature: Sampling temperature.
+            top_p: Nucleus sampling.
+            max_completion_tokens: Most output tokens (``max_tokens`` is never sent).
+            stream: Return a ``ChatStream`` of chunks instead of a ``ChatCompletion``.
+            response_format: E.g. ``{"type": "json_object"}``.
+            tools: ``agentkit.Tool`` objects or wire-format tool dicts.
+            tool_choice: ``"auto"``, ``"none"``, ``"required"`` or a named function.
+            parallel_tool_calls: Whether the model may call several tools at once.
+            extra_body: Other body fields, sent as given (they win over the above).
+            extra_headers: Headers for this request only.
+            timeout: Overrides the client's timeout for this request.
+
+        Unset (``None``) parameters are not sent.
+
+        Raises:
+            APIStatusError: (a subclass) the server answered with an error.
+            APIConnectionError: no response (``APITimeoutError`` on timeout).
+            APIResponseError: the response could not be understood.
+            UserError: a missing API key or invalid arguments.
+        """
+        prep = self._prepare_chat(
+            messages,
+            stream=stream,
+            model=model,
+            extra_body=extra_body,
+            extra_headers=extra_headers,
+            timeout=timeout,
+            params={
+                "temperature": temperature,
+                "top_p": top_p,
+                "max_completion_tokens": max_completion_tokens,
+                "response_format": response_format,
+                "tools": tools,
+                "tool_choice": tool_choice,
+                "parallel_tool_calls": parallel_tool_calls,
+            },
+        )
+        if stream:
+            chat_stream = ChatStream(self, prep)
+            chat_stream._open()
+            return chat_stream
+        return ChatCompletion.from_dict(self._request_json(prep))
+
+    def stream(self, messages: Sequence[Message], **kwargs: Any) -> ChatStream:
+        """``create(..., stream=True)``: a ``ChatStream`` to iterate, used as a context manager.
+
+        Takes the same keyword arguments as ``create`` (except ``stream``).
+        """
+        chat_stream = ChatStream(self, self._prepare_chat_kwargs(messages, kwargs))
+        chat_stream._open()
+        return chat_stream
+
+    def create_json(self, messages: Sequence[Message], **kwargs: Any) -> Any:
+        """Ask in JSON mode and return the parsed content.
+
+        ``response_format`` defaults to ``{"type": "json_object"}``; other keyword arguments
+        are those of ``create``.
+
+        Raises:
+            JSONContentError: the content is not JSON (the error quotes its start).
+        """
+        kwargs.setdefault("response_format", {"type": "json_object"})
+        return self._parse_json_content(self.create(messages, **kwargs))
+
+    def list_models(self) -> list[ModelInfo]:
+        """``GET /models``: the models the server offers."""
+        return self._parse_models(self._request_json(self._prepare("GET", "/models", None)))
+
+
+class ChatStream:
+    """A streamed completion: an iterator of ``ChatCompletionChunk`` and a context manager.
+
+    The response is always closed when the stream ends, on ``close()`` or on leaving the
+    ``with`` block. ``accumulator`` builds the final message as chunks pass.
+    A failure before the first chunk reached you is retried like any request; after it,
+    the error is raised (the server cannot resume a stream).
+    """
+
+    def __init__(self, client: Client, prep: Prepared) -> None:
+        self._client = client
+        self._prep = prep
+        self._attempt = 0
+        self._response: httpx.Response | None = None
+        self._bytes: Iterator[bytes] = iter(())
+        self._core = StreamCore()
+        self._closed = False
+
+    @property
+    def accumulator(self) -> ChunkAccumulator:
+        """The state built from the chunks delivered so far."""
+        return self._core.accumulator
+
+    def _open(self) -> None:
+        response, data, self._attempt = self._client._send(
+            self._prep, stream=True, attempt=self._attempt
+        )
+        self._response = response
+        if data is not None:
+            self._core = StreamCore()  # already recorded as a whole exchange
+            self._core.feed_json(data)
+            self._bytes = iter(())
+            return
+        self._core = StreamCore(
+            StreamCore.start_recording(
+                self._client._recorder, self._prep, response.status_code, response.headers
+            )
+        )
+        self._bytes = response.iter_bytes()
+
+    def _retry(self, err: APIError) -> bool:
+        client = self._client
+        if self._core.delivered or self._attempt >= client.max_retries:
+            return False
+        self._release()
+        delay = client._retry_delay(self._attempt, None)
+        client._log_retry(self._prep, err, delay, self._attempt)
+        client._sleep(delay)
+        self._attempt += 1
+        self._open()
+        return True
+
+    def __iter__(self) -> ChatStream:
+        return self
+
+    def __next__(self) -> ChatCompletionChunk:
+        while True:
+            try:
+                chunk = self._core.next_chunk()
+            except APIStatusError as err:
+                if self._client._retryable_status(err) and self._retry(err):
+                    continue
+                self.close()
+                raise self._client._redact_error(err) from None
+            except APIError:
+                self.close()
+                raise
+            if chunk is not None:
+                return chunk
+            if self._core.finished or self._closed:
+                self.close()
+                raise StopIteration
+            try:
+                data = next(self._bytes)
+            except StopIteration:
+                self._core.end()
+                continue
+            except _HTTPX_ERRORS as exc:
+                err2, retryable = self._client._transport_error(exc)
+                if retryable and self._retry(err2):
+                    continue
+                self.close()
+                raise self._core.broken(err2) from exc
+            self._core.feed(data)
+
+    def get_final_completion(self) -> ChatCompletion:
+        """Consume the rest of the stream and return the whole completion."""
+        for _ in self:
+            pass
+        return self._core.accumulator.completion()
+
+    def _release(self) -> None:
+        self._core.close()
+        if self._response is not None:
+            self._response.close()
+
+    def close(self) -> None:
+        """Close the response (safe to call more than once)."""
+        if not self._closed:
+            self._closed = True
+            self._release()
+
+    def __enter__(self) -> ChatStream:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncClient(BaseClient):
+    """The asynchronous twin of ``Client``: the same arguments, ``async`` methods.
+
+    ``http_client`` is an ``httpx.AsyncClient`` and ``transport`` an
+    ``httpx.AsyncBaseTransport``. See ``Client`` for every argument.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        model: str | None = None,
+        timeout: float | httpx.Timeout = 60.0,
+        max_retries: int = 2,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        image_part: Literal["image", "image_url"] = "image",
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_retry_delay: float = 60.0,
+        max_image_bytes: int = 20 * 2**20,
+        record_to: str | os.PathLike[str] | None = None,
+    ) -> None:
+        super().__init__(
+            api_key,
+            base_url,
+            model=model,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+            image_part=image_part,
+            max_retry_delay=max_retry_delay,
+            max_image_bytes=max_image_bytes,
+            record_to=record_to,
+        )
+        if http_client is not None and transport is not None:
+            raise UserError("Pass either http_client or transport, not both")
+        self._transport = transport
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(transport=transport, timeout=self._timeout)
+        self._sleep: Callable[[float], Any] = asyncio.sleep
+
+    async def aclose(self) -> None:
+        """Close the pooled HTTP client (a client you passed in is left open)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def to_sync(self) -> Client:
+        """A ``Client`` with this client's configuration (and transport, if given).
+
+        Raises:
+            UserError: this client was built from your own ``http_client``.
+        """
+        if not self._owns_http:
+            raise UserError(
+                "to_sync() cannot copy a custom http_client; pass transport= instead, "
+                "or build the Client yourself"
+            )
+        return Client(**self._twin_kwargs(), transport=self._transport)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ I/O
+
+    async def _send(
+        self, prep: Prepared, *, stream: bool, attempt: int = 0
+    ) -> tuple[httpx.Response, Any, int]:
+        """Send with retries; returns the response, its parsed JSON (if read) and the attempt."""
+        while True:
+            self._log_request(prep, attempt)
+            cause: Exception | None = None
+            headers: httpx.Headers | None = None
+            try:
+                request = self._http.build_request(
+                    prep.method,
+                    prep.url,
+                    content=prep.content,
+                    headers=prep.headers,
+                    timeout=prep.timeout,
+                )
+                response = await self._http.send(request, stream=stream)
+                raw: bytes | None = None
+                if not stream or response.status_code >= 400 or _is_json(response.headers):
+                    raw = await response.aread()
+            except _HTTPX_ERRORS as exc:
+                cause = exc
+                err, retryable = self._transport_error(exc)
+            else:
+                data, error = self._check_response(
+                    prep, response.status_code, response.headers, raw
+                )
+                if error is None:
+                    return response, data, attempt
+                await response.aclose()
+                err, retryable, headers = error, self._retryable_status(error), response.headers
+            if not retryable or attempt >= self._max_retries:
+                raise err from cause
+            delay = self._retry_delay(attempt, headers)
+            self._log_retry(prep, err, delay, attempt)
+            await self._sleep(delay)
+            attempt += 1
+
+    async def _request_json(self, prep: Prepared) -> Any:
+        return (await self._send(prep, stream=False))[1]
+
+    @overload
+    async def create(
+        self,
+        messages: Sequence[Message],
+        *,
+        stream: Literal[False] = False,
+        model: str | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        max_completion_tokens: int | None = None,
+        response_format: Mapping[str, Any] | None = None,
+        tools: Sequence[Any] | None = None,
+        tool_choice: str | Mapping[str, Any] | None = None,
+        parallel_tool_calls: bool | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> ChatCompletion: ...
+
+    @overload
+    async def create(
+        self,
+        messages: Sequence[Message],
+        *,
+        stream: Literal[True],
+        model: str | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        max_completion_tokens: int | None = None,
+        response_format: Mapping[str, Any] | None = None,
+        tools: Sequence[Any] | None = None,
+        tool_choice: str | Mapping[str, Any] | None = None,
+        parallel_tool_calls: bool | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> AsyncChatStream: ...
+
+    async def create(
+        self,
+        messages: Sequence[Message],
+        *,
+        model: str | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        max_completion_tokens: int | None = None,
+        stream: bool = False,
+        response_format: Mapping[str, Any] | None = None,
+        tools: Sequence[Any] | None = None,
+        tool_choice: str | Mapping[str, Any] | None = None,
+        parallel_tool_calls: bool | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> ChatCompletion | AsyncChatStream:
+        """``POST /chat/completions``; see ``Client.create`` for the arguments."""
+        prep = self._prepare_chat(
+            messages,
+            stream=stream,
+            model=model,
+            extra_body=extra_body,
+            extra_headers=extra_headers,
+            timeout=timeout,
+            params={
+                "temperature": temperature,
+                "top_p": top_p,
+                "max_completion_tokens": max_completion_tokens,
+                "response_format": response_format,
+                "tools": tools,
+                "tool_choice": tool_choice,
+                "parallel_tool_calls": parallel_tool_calls,
+            },
+        )
+        if stream:
+            chat_stream = AsyncChatStream(self, prep)
+            await chat_stream._open()
+            return chat_stream
+        return ChatCompletion.from_dict(await self._request_json(prep))
+
+    def stream(self, messages: Sequence[Message], **kwargs: Any) -> AsyncChatStream:
+        """A streamed completion, opened on ``async with``, ``await`` or the first ``async for``.
+
+        Takes the same keyword arguments as ``create`` (except ``stream``); bad arguments
+        raise here, request errors when the stream opens.
+        """
+        return AsyncChatStream(self, self._prepare_chat_kwargs(messages, kwargs))
+
+    async def create_json(self, messages: Sequence[Message], **kwargs: Any) -> Any:
+        """Ask in JSON mode and return the parsed content; see ``Client.create_json``."""
+        kwargs.setdefault("response_format", {"type": "json_object"})
+        return self._parse_json_content(await self.create(messages, **kwargs))
+
+    async def list_models(self) -> list[ModelInfo]:
+        """``GET /models``: the models the server offers."""
+        return self._parse_models(await self._request_json(self._prepare("GET", "/models", None)))
+
+
+class AsyncChatStream:
+    """The async twin of ``ChatStream``: ``async with``, ``async for``, ``await``."""
+
+    def __init__(self, client: AsyncClient, prep: Prepared) -> None:
+        self._client = client
+        self._prep = prep
+        self._attempt = 0
+        self._response: httpx.Response | None = None
+        self._bytes: AsyncIterator[bytes] | None = None
+        self._core = StreamCore()
+        self._opened = False
+        self._closed = False
+
+    @property
+    def accumulator(self) -> ChunkAccumulator:
+        """The state built from the chunks delivered so far."""
+        return self._core.accumulator
+
+    async def _open(self) -> None:
+        self._opened = True
+        response, data, self._attempt = await self._client._send(
+            self._prep, stream=True, attempt=self._attempt
+        )
+        self._response = response
+        if data is not None:
+            self._core = StreamCore()
+            self._core.feed_json(data)
+            self._bytes = None
+            return
+        self._core = StreamCore(
+            StreamCore.start_recording(
+                self._client._recorder, self._prep, response.status_code, response.headers
+            )
+        )
+        self._bytes = response.aiter_bytes()
+
+    async def _retry(self, err: APIError) -> bool:
+        client = self._client
+        if self._core.delivered or self._attempt >= client.max_retries:
+            return False
+        await self._release()
+        delay = client._retry_delay(self._attempt, None)
+        client._log_retry(self._prep, err, delay, self._attempt)
+        await client._sleep(delay)
+        self._attempt += 1
+        await self._open()
+        return True
+
+    def __await__(self) -> Generator[Any, None, AsyncChatStream]:
+        return self._await_open().__await__()
+
+    async def _await_open(self) -> AsyncChatStream:
+        if not self._opened:
+            await self._open()
+        return self
+
+    def __aiter__(self) -> AsyncChatStream:
+        return self
+
+    async def __anext__(self) -> ChatCompletionChunk:
+        if not self._opened:
+            await self._open()
+        while True:
+            try:
+                chunk = self._core.next_chunk()
+            except APIStatusError as err:
+                if self._client._retryable_status(err) and await self._retry(err):
+                    continue
+                await self.aclose()
+                raise self._client._redact_error(err) from None
+            except APIError:
+                await self.aclose()
+                raise
+            if chunk is not None:
+                return chunk
+            if self._core.finished or self._closed or self._bytes is None:
+                await self.aclose()
+                raise StopAsyncIteration
+            try:
+                data = await self._bytes.__anext__()
+            except StopAsyncIteration:
+                self._core.end()
+                continue
+            except _HTTPX_ERRORS as exc:
+                err2, retryable = self._client._transport_error(exc)
+                if retryable and await self._retry(err2):
+                    continue
+                await self.aclose()
+                raise self._core.broken(err2) from exc
+            self._core.feed(data)
+
+    async def get_final_completion(self) -> ChatCompletion:
+        """Consume the rest of the stream and return the whole completion."""
+        async for _ in self:
+            pass
+        return self._core.accumulator.completion()
+
+    async def _release(self) -> None:
+        self._core.close()
+        if self._response is not None:
+            await self._response.aclose()
+
+    async def aclose(self) -> None:
+        """Close the response (safe to call more than once)."""
+        if not self._closed:
+            self._closed = True
+            await self._release()
+
+    async def __aenter__(self) -> AsyncChatStream:
+        if not self._opened:
+            await self._open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
