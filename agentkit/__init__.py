@@ -1,5 +1,6 @@
 """agentkit: typed tools, a lean agent loop and an honest client for Chat Completions APIs."""
 
+from agentkit.agent import Agent, ModelSettings
 from agentkit.client import AsyncChatStream, AsyncClient, ChatStream, Client
 from agentkit.context import RunContext
 from agentkit.errors import (
@@ -30,6 +31,16 @@ from agentkit.errors import (
     UsageLimitExceeded,
     UserError,
 )
+from agentkit.events import (
+    Hooks,
+    RunFinished,
+    StreamEvent,
+    TextDelta,
+    ToolCallArgsDelta,
+    ToolCallResult,
+    ToolCallStarted,
+    TurnFinished,
+)
 from agentkit.messages import (
     AssistantMessage,
     ChatCompletion,
@@ -37,6 +48,8 @@ from agentkit.messages import (
     Message,
     ToolCall,
 )
+from agentkit.result import RunResult, ToolFailure
+from agentkit.templates import Template
 from agentkit.tool import Tool, tool
 from agentkit.usage import Usage, UsageLimits
 
@@ -48,6 +61,7 @@ __all__ = [
     "APIResponseError",
     "APIStatusError",
     "APITimeoutError",
+    "Agent",
     "AgentRunError",
     "AgentkitError",
     "AssistantMessage",
@@ -60,11 +74,13 @@ __all__ = [
     "ChatStream",
     "Client",
     "EmptyResponseError",
+    "Hooks",
     "InternalServerError",
     "JSONContentError",
     "MaxTurnsExceeded",
     "Message",
     "ModelRetry",
+    "ModelSettings",
     "NotFoundError",
     "OutputValidationError",
     "PermissionDeniedError",
@@ -72,12 +88,22 @@ __all__ = [
     "RepeatedToolCallError",
     "ResponseTruncatedError",
     "RunContext",
+    "RunFinished",
+    "RunResult",
     "RunTimeoutError",
+    "StreamEvent",
+    "Template",
+    "TextDelta",
     "Tool",
     "ToolArgumentsError",
     "ToolCall",
+    "ToolCallArgsDelta",
+    "ToolCallResult",
+    "ToolCallStarted",
     "ToolExecutionError",
+    "ToolFailure",
     "ToolRetriesExceeded",
+    "TurnFinished",
     "Usage",
     "UsageLimitExceeded",
     "UsageLimits",

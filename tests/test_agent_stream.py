@@ -1,0 +1,188 @@
+"""Streamed runs: the typed events, their order, and streams that misbehave."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import pytest
+from _agent_support import Script, assert_valid_history, calls, sse_body, text
+
+from agentkit.agent import Agent
+from agentkit.errors import APIError, APIStatusError
+from agentkit.events import (
+    RunFinished,
+    StreamEvent,
+    TextDelta,
+    ToolCallArgsDelta,
+    ToolCallResult,
+    ToolCallStarted,
+    TurnFinished,
+)
+from agentkit.tool import tool
+
+
+@tool
+def get_weather(city: str) -> str:
+    """Weather of a city."""
+    return f"{city}: sunny"
+
+
+@pytest.fixture(params=["async", "sync"])
+def flavour(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+async def collect(agent: Agent[Any], flavour: str, prompt: str, **kw: Any) -> list[StreamEvent]:
+    if flavour == "async":
+        return [e async for e in agent.stream(prompt, **kw)]
+    return await asyncio.to_thread(lambda: list(agent.stream_sync(prompt, **kw)))
+
+
+async def test_event_sequence(flavour: str) -> None:
+    script = Script(
+        calls(
+            ("get_weather", {"city": "北京"}),
+            ("get_weather", {"city": "上海"}),
+            content="Let me check.",
+        ),
+        text("Both sunny."),
+    )
+    agent = Agent(tools=[get_weather], client=script.client())
+    events = await collect(agent, flavour, "weather?")
+    kinds = [e.type for e in events]
+    # Turn 1: text, argument fragments, turn end, two starts, two results; turn 2; the end.
+    assert kinds[0] == "text_delta"
+    first_turn_end = kinds.index("turn_finished")
+    assert set(kinds[:first_turn_end]) == {"text_delta", "tool_call_args_delta"}
+    assert kinds[first_turn_end + 1 : first_turn_end + 5] == [
+        "tool_call_started",
+        "tool_call_started",
+        "tool_call_result",
+        "tool_call_result",
+    ]
+    assert kinds[-2:] == ["turn_finished", "run_finished"]
+
+    text_1 = "".join(e.text for e in events[:first_turn_end] if isinstance(e, TextDelta))
+    assert text_1 == "Let me check."
+    final_text = "".join(e.text for e in events[first_turn_end:] if isinstance(e, TextDelta))
+    assert final_text == "Both sunny."
+
+    deltas = [e for e in events if isinstance(e, ToolCallArgsDelta)]
+    by_index: dict[int | None, str] = {}
+    for d in deltas:
+        by_index[d.index] = by_index.get(d.index, "") + d.delta
+    assert json.loads(by_index[0]) == {"city": "北京"} and json.loads(by_index[1]) == {
+        "city": "上海"
+    }
+    assert deltas[0].tool_call_id == "call_get_weather_0" and deltas[0].name == "get_weather"
+
+    started = [e for e in events if isinstance(e, ToolCallStarted)]
+    assert [(s.tool_call_id, json.loads(s.arguments)) for s in started] == [
+        ("call_get_weather_0", {"city": "北京"}),
+        ("call_get_weather_1", {"city": "上海"}),
+    ]
+    results = [e for e in events if isinstance(e, ToolCallResult)]
+    assert [(r.content, r.is_error) for r in results] == [
+        ("北京: sunny", False),
+        ("上海: sunny", False),
+    ]
+
+    turns = [e for e in events if isinstance(e, TurnFinished)]
+    assert turns[0].finish_reason == "tool_calls" and turns[0].usage.requests == 1
+    assert turns[1].usage.total_tokens == 28 + 15
+    assert turns[1].response_usage is not None and turns[1].response_usage.total_tokens == 15
+
+    final = events[-1]
+    assert isinstance(final, RunFinished)
+    assert final.result.output == "Both sunny."
+    assert script.requests[0]["stream"] is True
+    assert_valid_history(final.result.messages)
+
+
+async def test_tool_call_deltas_without_index(flavour: str) -> None:
+    script = Script(
+        calls(("get_weather", {"city": "a"}), ("get_weather", {"city": "b"})),
+        text("ok"),
+        with_index=False,
+    )
+    agent = Agent(tools=[get_weather], client=script.client())
+    events = await collect(agent, flavour, "x")
+    result = events[-1]
+    assert isinstance(result, RunFinished)
+    assert [m["content"] for m in result.result.messages if m["role"] == "tool"] == [
+        "a: sunny",
+        "b: sunny",
+    ]
+    sent_calls = script.requests[1]["messages"][1]["tool_calls"]
+    assert [json.loads(c["function"]["arguments"]) for c in sent_calls] == [
+        {"city": "a"},
+        {"city": "b"},
+    ]
+    assert all(
+        isinstance(e, ToolCallArgsDelta) and e.index is None
+        for e in events
+        if e.type == "tool_call_args_delta"
+    )
+
+
+async def test_rejected_calls_show_as_error_results(flavour: str) -> None:
+    script = Script(calls(("nope", {})), text("ok"))
+    agent = Agent(tools=[get_weather], client=script.client())
+    events = await collect(agent, flavour, "x")
+    results = [e for e in events if isinstance(e, ToolCallResult)]
+    assert results[0].is_error and "Unknown tool" in results[0].content
+
+
+async def test_error_object_inside_stream_keeps_messages(flavour: str) -> None:
+    body = (
+        b'data: {"choices":[{"delta":{"content":"par"}}]}\n\n'
+        b'data: {"error":{"message":"Rate limit exceeded.","type":"rate_limit_error",'
+        b'"code":"rate_limit_exceeded"}}\n\n'
+    )
+    broken = httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+    script = Script(calls(("get_weather", {"city": "x"})), broken)
+    agent = Agent(tools=[get_weather], client=script.client())
+    with pytest.raises(APIStatusError) as info:
+        await collect(agent, flavour, "x")
+    assert len(info.value.messages) == 3
+    assert_valid_history(info.value.messages)
+
+
+async def test_stream_cut_mid_tool_call(flavour: str) -> None:
+    whole = sse_body(calls(("get_weather", {"city": "somewhere"})))
+    cut = whole[: whole.index(b"some") + 2]
+    script = Script(httpx.Response(200, headers={"content-type": "text/event-stream"}, content=cut))
+    agent = Agent(tools=[get_weather], client=script.client())
+    with pytest.raises(APIError) as info:
+        await collect(agent, flavour, "x")
+    # The half-received call never made it into the history.
+    assert info.value.messages == [{"role": "user", "content": "x"}]
+
+
+async def test_breaking_out_closes_the_response() -> None:
+    closed: list[bool] = []
+
+    class Body(httpx.AsyncByteStream):
+        async def __aiter__(self) -> Any:
+            yield b'data: {"choices":[{"delta":{"content":"a"}}]}\n\n'
+            yield b'data: {"choices":[{"delta":{"content":"b"}}]}\n\n'
+            await asyncio.sleep(10)
+
+        async def aclose(self) -> None:
+            closed.append(True)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=Body())
+
+    from agentkit.client import AsyncClient
+
+    agent = Agent(client=AsyncClient(api_key="k", transport=httpx.MockTransport(handler)))
+    gen = agent.stream("x")
+    async for event in gen:
+        assert isinstance(event, TextDelta)
+        break
+    await gen.aclose()  # type: ignore[attr-defined]
+    assert closed == [True]
