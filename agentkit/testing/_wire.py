@@ -1,0 +1,232 @@
+"""Wire-format building blocks shared by the emulator and the scripted model.
+
+Everything here is pure: dicts and bytes in, dicts and bytes out. The emulator's shells (ASGI
+and the httpx transport) only move the resulting :class:`Reply` across their boundary.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+CREATED = 1780470861
+"""Fixed ``created`` timestamp: the emulator's answers are deterministic."""
+
+JSON_HEADERS: tuple[tuple[str, str], ...] = (("content-type", "application/json"),)
+SSE_HEADERS: tuple[tuple[str, str], ...] = (
+    ("content-type", "text/event-stream; charset=utf-8"),
+    ("cache-control", "no-cache"),
+)
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+_PIECE = re.compile(r"\s*\S+")
+
+
+@dataclass(slots=True)
+class Reply:
+    """One HTTP answer as the pure core decided it, before any shell sends it.
+
+    Attributes:
+        status: HTTP status code.
+        headers: Response headers (lower-case names).
+        body: The whole body, for non-streamed answers.
+        chunks: SSE events as encoded bytes, for streamed answers (``None`` otherwise).
+        delay: Seconds to wait before answering (latency fault).
+        chunk_delay: Seconds to wait between stream chunks.
+        drop: Close the connection without sending any response.
+        cut: After sending ``chunks`` (or ``body``), abort the connection instead of ending
+            the response cleanly.
+    """
+
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    chunks: list[bytes] | None = None
+    delay: float = 0.0
+    chunk_delay: float = 0.0
+    drop: bool = False
+    cut: bool = False
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text that keeps non-ASCII characters readable."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def json_reply(status: int, body: Any, headers: Iterable[tuple[str, str]] = ()) -> Reply:
+    """A JSON answer with ``status``."""
+    return Reply(status, [*JSON_HEADERS, *headers], dumps(body).encode())
+
+
+def error_body(message: str, type_: str, code: str | None, param: str | None = None) -> Any:
+    """The provider's error object ``{"error": {"message", "type", "code"[, "param"]}}``."""
+    error: dict[str, Any] = {"message": message, "type": type_, "code": code}
+    if param is not None:
+        error["param"] = param
+    return {"error": error}
+
+
+def error_reply(
+    status: int,
+    message: str,
+    type_: str,
+    code: str | None,
+    headers: Iterable[tuple[str, str]] = (),
+) -> Reply:
+    """A JSON error answer in the provider's shape."""
+    return json_reply(status, error_body(message, type_, code), headers)
+
+
+def invalid_request(detail: str) -> Reply:
+    """The documented 400 ``invalid_request_error`` answer, naming what was wrong."""
+    return error_reply(
+        400, f"Invalid request: {detail}", "invalid_request_error", "invalid_request"
+    )
+
+
+def count_tokens(text: str) -> int:
+    """A deterministic token estimate: one per CJK character, one per ~4 other characters."""
+    if not text:
+        return 0
+    cjk = len(_CJK.findall(text))
+    return cjk + (len(text) - cjk + 3) // 4
+
+
+def has_cjk(text: str) -> bool:
+    """Whether ``text`` contains Chinese, Japanese or Korean characters."""
+    return _CJK.search(text) is not None
+
+
+def text_of(content: Any) -> str:
+    """The text of a message's ``content`` (a string or a list of parts)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            str(part.get("text", ""))
+            for part in content
+            if isinstance(part, dict) and part.get("type") == "text"
+        )
+    return ""
+
+
+def completion(
+    model: str,
+    message: Mapping[str, Any],
+    finish_reason: str,
+    usage: Mapping[str, int] | None,
+    completion_id: str,
+) -> dict[str, Any]:
+    """A ``chat.completion`` object with one choice."""
+    body: dict[str, Any] = {
+        "id": completion_id,
+        "object": "chat.completion",
+        "created": CREATED,
+        "model": model,
+        "choices": [{"index": 0, "message": dict(message), "finish_reason": finish_reason}],
+    }
+    if usage is not None:
+        body["usage"] = dict(usage)
+    return body
+
+
+def split_text(text: str, size: int = 24) -> list[str]:
+    """Split text into stream pieces: whole words, or ``size // 3`` characters of CJK text."""
+    pieces: list[str] = []
+    current = ""
+    for word in _PIECE.findall(text):
+        step = max(1, size // 3) if has_cjk(word) else size
+        while len(word) > step:
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(word[:step])
+            word = word[step:]
+        if len(current) + len(word) > size and current:
+            pieces.append(current)
+            current = ""
+        current += word
+    if current:
+        pieces.append(current)
+    tail = text[len("".join(pieces)) :]
+    if tail:  # trailing whitespace the word pattern does not cover
+        pieces.append(tail)
+    return pieces
+
+
+def completion_chunks(body: Mapping[str, Any], include_usage: bool = True) -> list[dict[str, Any]]:
+    """Turn a ``chat.completion`` object into the ``chat.completion.chunk`` objects of a stream.
+
+    Content arrives in word-sized pieces; each tool call starts with a fragment carrying its
+    ``index``, ``id``, ``type`` and ``function.name`` and continues with argument fragments
+    keyed by the same ``index``; a last chunk carries ``finish_reason`` and, when
+    ``include_usage`` and the completion has usage, a final chunk with empty ``choices``
+    carries the usage.
+    """
+    head = {
+        "id": body.get("id", "chatcmpl-emulator"),
+        "object": "chat.completion.chunk",
+        "created": body.get("created", CREATED),
+        "model": body.get("model", ""),
+    }
+    choices = body.get("choices")
+    choice: Any = choices[0] if isinstance(choices, list) and choices else {}
+    choice = choice if isinstance(choice, dict) else {}
+    message = choice.get("message") if isinstance(choice, dict) else None
+    message = message if isinstance(message, dict) else {}
+    out: list[dict[str, Any]] = []
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> None:
+        out.append({**head, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+
+    chunk({"role": "assistant", "content": ""})
+    content = message.get("content")
+    if isinstance(content, str):
+        for piece in split_text(content):
+            chunk({"content": piece})
+    tool_calls = message.get("tool_calls")
+    for index, call in enumerate(tool_calls if isinstance(tool_calls, list) else []):
+        if not isinstance(call, dict):
+            continue
+        function: Any = call.get("function")
+        function = function if isinstance(function, dict) else {}
+        start = {
+            "index": index,
+            "id": call.get("id"),
+            "type": call.get("type", "function"),
+            "function": {"name": function.get("name"), "arguments": ""},
+        }
+        chunk({"tool_calls": [start]})
+        arguments = function.get("arguments")
+        for piece in split_text(arguments if isinstance(arguments, str) else "", 8):
+            chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+    finish = choice.get("finish_reason") if isinstance(choice, dict) else None
+    chunk({}, finish if isinstance(finish, str) else "stop")
+    usage = body.get("usage")
+    if include_usage and isinstance(usage, dict):
+        out.append({**head, "choices": [], "usage": usage})
+    return out
+
+
+def sse_event(payload: str) -> bytes:
+    """One server-sent event carrying ``payload`` as its data."""
+    return b"data: " + payload.encode() + b"\n\n"
+
+
+DONE = sse_event("[DONE]")
+
+
+def sse_chunks(chunks: Iterable[Mapping[str, Any]], done: bool = True) -> list[bytes]:
+    """Encode chunk objects as SSE events, ending with ``data: [DONE]`` when ``done``."""
+    events = [sse_event(dumps(c)) for c in chunks]
+    if done:
+        events.append(DONE)
+    return events
+
+
+def stream_reply(body: Mapping[str, Any], include_usage: bool = True) -> Reply:
+    """A 200 SSE answer streaming the completion ``body``."""
+    return Reply(200, list(SSE_HEADERS), chunks=sse_chunks(completion_chunks(body, include_usage)))
