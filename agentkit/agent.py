@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import copy
 import logging
 import threading
 import weakref
@@ -160,6 +161,9 @@ class Agent(Generic[OutputT]):
         self._system: Message | None = None
         if isinstance(instructions, str) or instructions is None:
             self._system = self._system_message(instructions)
+        self._bind_client(client)
+
+    def _bind_client(self, client: Client | AsyncClient | None) -> None:
         self._client = client
         self._sync_client: Client | None = client if isinstance(client, Client) else None
         # Async clients the agent builds itself (the default, or the twin of a sync
@@ -169,6 +173,18 @@ class Agent(Generic[OutputT]):
             weakref.WeakKeyDictionary()
         )
         self._client_lock = threading.Lock()
+
+    def with_client(self, client: Client | AsyncClient) -> Agent[OutputT]:
+        """A copy of this agent whose requests go through ``client``.
+
+        Tools, instructions and settings are shared (they are immutable); only the client
+        differs. Handy to point an agent defined elsewhere at the emulator or another server.
+        """
+        if not isinstance(client, (Client, AsyncClient)):
+            raise UserError(f"client must be a Client or AsyncClient, got {type(client).__name__}")
+        twin = copy.copy(self)
+        twin._bind_client(client)
+        return twin
 
     def __repr__(self) -> str:
         tools = ", ".join(self._spec.tools)

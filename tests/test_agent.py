@@ -91,6 +91,21 @@ async def test_weather_agent(mode: str) -> None:
     assert result.new_messages() == result.messages
 
 
+async def test_with_client_points_a_copy_at_another_server(mode: str) -> None:
+    unused = Script()
+    script = Script(text("from the second server"))
+    agent = Agent(instructions="x", tools=[get_weather], client=unused.client())
+    moved = agent.with_client(script.client())
+
+    result, _ = await run_mode(moved, mode, "hi")
+
+    assert result.output == "from the second server"
+    assert unused.requests == [] and len(script.requests) == 1
+    assert moved.tools == agent.tools and moved.instructions == agent.instructions
+    with pytest.raises(UserError, match="Client or AsyncClient"):
+        agent.with_client("not a client")  # type: ignore[arg-type]
+
+
 async def test_multi_turn_chat_with_history(mode: str) -> None:
     script = Script(text("Hi Ada!"), text("Your name is Ada."))
     agent = Agent(instructions="Be kind.", client=script.client())
