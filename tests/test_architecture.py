@@ -31,6 +31,7 @@ LAYERS: dict[str, int] = {
     "_run": 7,
     "agent": 8,
     "testing": 9,
+    "_demo": 9,
     "cli": 10,
     "__main__": 11,
     "__init__": 12,

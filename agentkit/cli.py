@@ -1,0 +1,539 @@
+"""The ``agentkit`` command line: chat, run an agent, list models, print a tool's schema,
+serve the emulator, and a demo.
+
+With ``AGENTKIT_API_KEY`` set, commands talk to the real API; without it they say so on
+stderr and run on the in-process emulator. Exit codes: 0 success, 1 a runtime error (the
+API failed, the run stopped), 2 a usage error (bad arguments, a wrong ``module:attr``, no key
+with ``--no-emulator``), 130 interrupted.
+
+Start-up stays light: everything beyond argparse is imported inside the command that needs
+it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from agentkit.agent import Agent
+    from agentkit.client import Client
+    from agentkit.events import StreamEvent
+    from agentkit.result import RunResult
+    from agentkit.tool import Tool
+
+__all__ = ["main"]
+
+_PROG = "agentkit"
+_SHOWN_RESULT_CHARS = 500
+
+
+class CLIError(Exception):
+    """An error reported as one line on stderr with an exit code (no traceback)."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def _connection_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """Options accepted before and after the command (``agentkit --model m chat`` and
+    ``agentkit chat --model m``); after it they default to SUPPRESS so they never overwrite
+    what was given before it."""
+    default: Any = None if top else argparse.SUPPRESS
+    group = parser.add_argument_group("connection")
+    group.add_argument(
+        "--model", default=default, help="model name (default: AGENTKIT_MODEL or gpt-5.4-mini)"
+    )
+    group.add_argument(
+        "--base-url",
+        default=default,
+        help="API root of the real API (default: AGENTKIT_BASE_URL or the provider's)",
+    )
+    modes = group.add_mutually_exclusive_group()
+    modes.add_argument(
+        "--no-emulator",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="always use the real API; fail if AGENTKIT_API_KEY is not set",
+    )
+    modes.add_argument(
+        "--offline",
+        dest="force_emulator",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="always use the offline emulator, even with AGENTKIT_API_KEY set",
+    )
+
+
+def _scenario_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--scenarios",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="emulator scenario file or directory (repeatable)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``agentkit`` command."""
+    parser = argparse.ArgumentParser(
+        prog=_PROG,
+        description=(
+            "agentkit: tool-using bots on OpenAI-compatible Chat Completions APIs. "
+            "Without AGENTKIT_API_KEY, commands run on the offline emulator."
+        ),
+    )
+    from agentkit import __version__
+
+    parser.add_argument("--version", action="version", version=f"{_PROG} {__version__}")
+    _connection_options(parser, top=True)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(
+        name: str, help: str, handler: Callable[[argparse.Namespace], int], *, client: bool = True
+    ) -> Any:
+        sub = commands.add_parser(name, help=help, description=help)
+        if client:
+            _connection_options(sub, top=False)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    chat = command("chat", "interactive chat that streams answers and shows tool calls", _chat)
+    chat.add_argument(
+        "--tools",
+        action="append",
+        default=[],
+        metavar="MODULE:ATTR",
+        help="a tool, function or list of them to offer the model (repeatable); "
+        "MODULE may be a dotted module or a path/to/file.py",
+    )
+    chat.add_argument("--instructions", help="the system message")
+    chat.add_argument(
+        "--agent",
+        metavar="MODULE:AGENT",
+        help="chat with this Agent instead (not combinable with --tools/--instructions)",
+    )
+    _scenario_option(chat)
+
+    run = command("run", "run an agent on one prompt, streaming its answer", _run)
+    run.add_argument("agent", metavar="MODULE:AGENT", help="the Agent to run, e.g. app.bots:agent")
+    run.add_argument("prompt", nargs="?", help="the user's message (default: read stdin)")
+    run.add_argument(
+        "--json", action="store_true", help="print the whole RunResult as JSON, not a stream"
+    )
+    _scenario_option(run)
+
+    command("models", "list the models the API offers", _models)
+
+    schema = command(
+        "schema", "print a tool's JSON definition (Tool.to_openai())", _schema, client=False
+    )
+    schema.add_argument("tool", metavar="MODULE:FUNCTION", help="a tool or a typed function")
+
+    emulator = command(
+        "emulator", "serve the offline emulator over HTTP (needs uvicorn)", _serve, client=False
+    )
+    emulator.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
+    emulator.add_argument("--port", type=int, default=8000, help="TCP port (default: 8000)")
+    _scenario_option(emulator)
+    emulator.add_argument("--replay", metavar="CASSETTE", help="answer from a JSONL cassette")
+    emulator.add_argument(
+        "--replay-fallback",
+        action="store_true",
+        help="with --replay: emulate requests the cassette lacks instead of answering 400",
+    )
+    emulator.add_argument(
+        "--api-key",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="accept only these keys (repeatable; default: any non-empty key)",
+    )
+    emulator.add_argument(
+        "--fault", action="append", default=[], metavar="SPEC", help="inject faults (repeatable)"
+    )
+    emulator.add_argument("--log-level", default="warning", help="uvicorn's log level")
+
+    demo = command("demo", "the weather agent: a tool call, its result, a streamed answer", _demo)
+    demo.add_argument("prompt", nargs="?", help="the question (default: 查询北京天气)")
+    return parser
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _client(args: argparse.Namespace, extra_scenarios: Iterable[Any] = ()) -> Client:
+    """The client for this invocation: the real API with a key, else the emulator."""
+    from agentkit.errors import UserError
+    from agentkit.testing._auto import auto_client
+
+    has_key = bool(os.environ.get("AGENTKIT_API_KEY"))
+    if args.no_emulator and not has_key:
+        raise CLIError("--no-emulator was given but AGENTKIT_API_KEY is not set", 2)
+    if args.base_url and not has_key and not args.force_emulator:
+        raise CLIError(
+            "--base-url needs AGENTKIT_API_KEY (any value works for a local "
+            "`agentkit emulator`); without a key agentkit runs on the in-process emulator",
+            2,
+        )
+    use: bool | None = False if args.no_emulator else (True if args.force_emulator else None)
+    scenarios = [*getattr(args, "scenarios", []), *extra_scenarios]
+    try:
+        client = auto_client(
+            use_emulator=use, base_url=args.base_url, model=args.model, scenarios=scenarios
+        )
+    except UserError as exc:
+        raise CLIError(str(exc), 2) from None
+    args.resolved_base_url = client.base_url
+    args.client = client  # closed by main() whatever happens
+    return client
+
+
+def _load(spec: str, option: str) -> Any:
+    """Import ``module:attr`` (``module`` may be a path to a ``.py`` file)."""
+    import importlib
+    import importlib.util
+
+    module_name, sep, attr = spec.rpartition(":")
+    if not sep or not module_name or not attr:
+        raise CLIError(f"{option} must look like 'module:attr', got {spec!r}", 2)
+    if module_name.endswith(".py") or "/" in module_name or os.sep in module_name:
+        path = os.path.abspath(module_name)
+        if not os.path.isfile(path):
+            raise CLIError(f"{option} {spec!r}: no such file {module_name!r}", 2)
+        name = os.path.splitext(os.path.basename(path))[0]
+        loader_spec = importlib.util.spec_from_file_location(name, path)
+        if loader_spec is None or loader_spec.loader is None:
+            raise CLIError(f"{option} {spec!r}: {module_name!r} is not a Python file", 2)
+        module = importlib.util.module_from_spec(loader_spec)
+        # Registered first and with its folder on the path, as `python file.py` would have it.
+        sys.modules[name] = module
+        sys.path.insert(0, os.path.dirname(path))
+        try:
+            loader_spec.loader.exec_module(module)
+        except Exception as exc:
+            raise CLIError(
+                f"importing {module_name!r} failed: {type(exc).__name__}: {exc}"
+            ) from None
+    else:
+        # A console script does not put the working directory on the path; `python -m` does.
+        if os.getcwd() not in sys.path and "" not in sys.path:
+            sys.path.insert(0, os.getcwd())
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            missing = exc.name or ""
+            if missing and (module_name == missing or module_name.startswith(missing + ".")):
+                raise CLIError(
+                    f"{option} {spec!r}: no module named {module_name!r} "
+                    "(is it importable from this directory?)",
+                    2,
+                ) from None
+            raise CLIError(f"importing {module_name!r} failed: {exc}") from None
+        except Exception as exc:
+            raise CLIError(
+                f"importing {module_name!r} failed: {type(exc).__name__}: {exc}"
+            ) from None
+    value: Any = module
+    for part in attr.split("."):
+        if not hasattr(value, part):
+            raise CLIError(
+                f"{option} {spec!r}: module {module_name!r} has no attribute {attr!r}", 2
+            )
+        value = getattr(value, part)
+    return value
+
+
+def _kind(value: Any) -> str:
+    return "module" if isinstance(value, type(sys)) else type(value).__name__
+
+
+def _as_tools(value: Any, spec: str, option: str) -> list[Tool[Any, Any]]:
+    """A tool, a plain function (made a tool here) or a list/tuple of them."""
+    import inspect
+
+    from agentkit.errors import UserError
+    from agentkit.tool import Tool, tool
+
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
+    tools: list[Tool[Any, Any]] = []
+    for item in items:
+        if isinstance(item, Tool):
+            tools.append(item)
+        elif inspect.isfunction(item):
+            try:
+                tools.append(tool(item))
+            except UserError as exc:
+                raise CLIError(f"{option} {spec!r}: {exc}", 2) from None
+        else:
+            raise CLIError(
+                f"{option} {spec!r} is a {_kind(item)}, not a tool "
+                "(expected an @tool function, a typed function or a list of them)",
+                2,
+            )
+    return tools
+
+
+def _load_agent(spec: str) -> Agent[Any]:
+    from agentkit.agent import Agent
+
+    value = _load(spec, "agent")
+    if not isinstance(value, Agent):
+        raise CLIError(f"agent {spec!r} is a {_kind(value)}, not an agentkit Agent", 2)
+    return value
+
+
+def _shorten(text: str) -> str:
+    text = text.replace("\n", " ")
+    if len(text) <= _SHOWN_RESULT_CHARS:
+        return text
+    return f"{text[:_SHOWN_RESULT_CHARS]}... ({len(text)} characters)"
+
+
+def render_events(events: Iterable[StreamEvent], out: TextIO) -> RunResult[Any] | None:
+    """Print a streamed run: text as it arrives, one line per tool call and per result.
+
+    Returns:
+        The run's result (from its last event), or ``None`` if the stream ended early.
+    """
+    from agentkit.events import RunFinished, TextDelta, ToolCallResult, ToolCallStarted
+
+    line_open = False
+    for event in events:
+        if isinstance(event, TextDelta):
+            out.write(event.text)
+            out.flush()
+            line_open = not event.text.endswith("\n")
+            continue
+        if isinstance(event, (ToolCallStarted, ToolCallResult, RunFinished)) and line_open:
+            out.write("\n")
+            line_open = False
+        if isinstance(event, ToolCallStarted):
+            out.write(f"[tool call] {event.name}({event.arguments})\n")
+        elif isinstance(event, ToolCallResult):
+            label = "tool error" if event.is_error else "tool result"
+            out.write(f"[{label}] {event.name}: {_shorten(event.content)}\n")
+        elif isinstance(event, RunFinished):
+            out.flush()
+            return event.result
+        out.flush()
+    return None
+
+
+def _describe(exc: BaseException, args: argparse.Namespace) -> str:
+    """One line saying what failed and what to check."""
+    from agentkit.errors import (
+        AgentRunError,
+        APIConnectionError,
+        APIStatusError,
+        AuthenticationError,
+    )
+
+    where = getattr(args, "resolved_base_url", None) or args.base_url or "the API"
+    if isinstance(exc, AuthenticationError):
+        return f"the API at {where} rejected the key ({exc}); check AGENTKIT_API_KEY"
+    if isinstance(exc, APIConnectionError):
+        return (
+            f"cannot reach the API at {where}: {exc}; check --base-url / AGENTKIT_BASE_URL "
+            "and that the server is running"
+        )
+    if isinstance(exc, APIStatusError):
+        status = f"HTTP {exc.status_code}" if exc.status_code is not None else "an error"
+        return f"the API at {where} answered {status}: {exc}"
+    if isinstance(exc, AgentRunError):
+        return f"the run stopped: {type(exc).__name__}: {exc}"
+    return str(exc)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from agentkit.agent import Agent
+    from agentkit.errors import AgentkitError
+
+    agent: Agent[Any]
+    if args.agent is not None:
+        if args.tools or args.instructions is not None:
+            raise CLIError(
+                "--agent brings its own tools and instructions; "
+                "do not combine it with --tools or --instructions",
+                2,
+            )
+        agent = _load_agent(args.agent)
+        client = _client(args)
+        agent = agent.with_client(client)
+        tools = agent.tools
+    else:
+        tools = [
+            t for spec in args.tools for t in _as_tools(_load(spec, "--tools"), spec, "--tools")
+        ]
+        client = _client(args)
+        agent = Agent(instructions=args.instructions, tools=tools, client=client)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        names = ", ".join(t.name for t in tools) or "none"
+        print(
+            f"agentkit chat with {client.model} (tools: {names}). "
+            "/reset forgets the conversation; /exit or Ctrl-D quits."
+        )
+    history: list[dict[str, Any]] = []
+    while True:
+        try:
+            line = input("you> ") if interactive else sys.stdin.readline()
+        except EOFError:
+            line = ""
+        if not line:
+            if interactive:
+                print()
+            return 0
+        text = line.strip()
+        if not text:
+            continue
+        if text in ("/exit", "/quit"):
+            return 0
+        if text == "/reset":
+            history = []
+            continue
+        try:
+            result = render_events(agent.stream_sync(text, history=history), sys.stdout)
+        except AgentkitError as exc:
+            if not interactive:
+                raise
+            # Keep talking: the error carries the conversation so far, valid as history.
+            print(f"{_PROG}: error: {_describe(exc, args)}", file=sys.stderr)
+            history = list(exc.messages) or history
+            continue
+        if result is not None:
+            history = result.messages
+
+
+def _run(args: argparse.Namespace) -> int:
+    import json
+
+    agent = _load_agent(args.agent).with_client(_client(args))
+    prompt = args.prompt if args.prompt is not None else sys.stdin.read().strip()
+    if not prompt:
+        raise CLIError("no prompt: give one after the agent or pipe it on stdin", 2)
+    if args.json:
+        from pydantic_core import to_jsonable_python
+
+        result = agent.run_sync(prompt)
+        print(json.dumps(to_jsonable_python(result), ensure_ascii=False, indent=2))
+    else:
+        render_events(agent.stream_sync(prompt), sys.stdout)
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    for model in _client(args).list_models():
+        print(model.id)
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    import json
+
+    tools = _as_tools(_load(args.tool, "tool"), args.tool, "tool")
+    definitions = [t.to_openai() for t in tools]
+    shown = definitions[0] if len(definitions) == 1 else definitions
+    print(json.dumps(shown, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("uvicorn") is None:
+        raise CLIError(
+            "`agentkit emulator` needs uvicorn, which is not installed: "
+            "pip install 'agentkit[emulator]'"
+        )
+    from agentkit.errors import UserError
+    from agentkit.testing import Emulator, builtin_scenarios, load_scenarios, serve
+
+    try:
+        emulator = Emulator(
+            api_keys=args.api_key or None,
+            scenarios=[*load_scenarios(args.scenarios), *builtin_scenarios()],
+            faults=args.fault or None,
+            cassette=args.replay,
+            cassette_fallback=args.replay_fallback,
+        )
+    except UserError as exc:
+        raise CLIError(str(exc), 2) from None
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(
+        f"{_PROG} emulator: offline stand-in for the provider API (not a real model) at "
+        f"http://{host}:{args.port}/v1 — Ctrl-C stops it",
+        file=sys.stderr,
+        flush=True,
+    )
+    serve(args.host, args.port, emulator=emulator, log_level=args.log_level)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from agentkit import _demo as demo
+
+    client = _client(args, extra_scenarios=[demo.DEMO_SCENARIO])
+    agent = demo.build_agent(client)
+    prompt = args.prompt or demo.DEMO_PROMPT
+    print(f"> {prompt}", flush=True)
+    render_events(agent.stream_sync(prompt), sys.stdout)
+    return 0
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def _tolerant_streams() -> None:
+    # A terminal that cannot show Chinese must not turn an answer into a traceback.
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", "") or "").lower().replace("-", "")
+        reconfigure = getattr(stream, "reconfigure", None)
+        if encoding != "utf8" and callable(reconfigure):
+            reconfigure(errors="backslashreplace")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``agentkit`` command line.
+
+    Args:
+        argv: The arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit code: 0 success, 1 runtime error, 2 usage error, 130 interrupted.
+    """
+    _tolerant_streams()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return 2
+    from agentkit.errors import AgentkitError
+
+    try:
+        return handler(args)
+    except CLIError as exc:
+        print(f"{_PROG}: error: {exc}", file=sys.stderr)
+        return exc.code
+    except AgentkitError as exc:
+        print(f"{_PROG}: error: {_describe(exc, args)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+    finally:
+        client: Client | None = getattr(args, "client", None)
+        if client is not None:
+            client.close()

@@ -1,0 +1,476 @@
+"""The ``agentkit`` command line: every command, offline and against a loopback server, and
+its errors (exit code 2 for usage errors, 1 for runtime errors, never a traceback)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from agentkit import _demo
+from agentkit.cli import main
+from agentkit.testing import EmulatorServer
+
+ROOT = Path(__file__).resolve().parents[1]
+OFFLINE = "using the offline emulator"
+
+
+def run_cli(
+    *args: str, stdin: str = "", cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m agentkit ...`` in a subprocess (the environment is already offline)."""
+    return subprocess.run(
+        [sys.executable, "-m", "agentkit", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8", **(env or {})},
+        timeout=60,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def tools_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An importable module of tools, agents and other objects for ``module:attr``."""
+    name = f"cli_fixture_{os.getpid()}_{time.monotonic_ns()}"
+    (tmp_path / f"{name}.py").write_text(
+        textwrap.dedent(
+            '''
+            from agentkit import tool
+            from agentkit.agent import Agent
+
+            @tool
+            def add(a: int, b: int) -> int:
+                """Add two integers.
+
+                Args:
+                    a: The first.
+                    b: The second.
+                """
+                return a + b
+
+            def shout(text: str) -> str:
+                """Upper-case a text."""
+                return text.upper()
+
+            def untyped(x):
+                return x
+
+            both = [add, shout]
+            number = 42
+            agent = Agent(instructions="Be brief.", tools=[add])
+            '''
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return name
+
+
+# --------------------------------------------------------------------------- demo
+
+
+def test_demo_runs_offline_and_shows_call_result_and_answer(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["demo"]) == 0
+    out, err = capsys.readouterr()
+    assert OFFLINE in err
+    lines = out.splitlines()
+    assert lines[0] == "> 查询北京天气"
+    assert lines[1] == '[tool call] get_weather({"city":"北京"})'
+    assert lines[2].startswith("[tool result] get_weather: ")
+    assert json.loads(lines[2].split(": ", 1)[1]) == _demo.get_weather("北京")
+    assert lines[3] == "北京今天晴，气温 25°C（agentkit 演示数据）。"
+
+
+def test_demo_takes_another_city(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "查询上海天气"]) == 0
+    out = capsys.readouterr().out
+    assert '{"city":"上海"}' in out
+    assert "上海今天多云，气温 27°C" in out
+
+
+def test_python_dash_m_agentkit_demo() -> None:
+    proc = run_cli("demo")
+    assert proc.returncode == 0, proc.stderr
+    assert "[tool call] get_weather" in proc.stdout
+    assert "北京今天晴" in proc.stdout
+    assert proc.stderr.strip().splitlines() == [
+        "agentkit: no AGENTKIT_API_KEY set; using the offline emulator, not a real model"
+    ]
+
+
+def test_console_script_exists_and_works() -> None:
+    script = Path(sys.executable).with_name("agentkit")
+    if not script.exists():
+        pytest.skip("the agentkit console script is not installed in this environment")
+    proc = subprocess.run(
+        [str(script), "models"], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["gpt-5.4-mini"]
+
+
+# --------------------------------------------------------------------------- models, schema
+
+
+def test_models_offline(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models"]) == 0
+    out, err = capsys.readouterr()
+    assert out.split() == ["gpt-5.4-mini"]
+    assert OFFLINE in err
+
+
+def test_schema_prints_the_tool_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema", "agentkit._demo:get_weather"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out) == _demo.get_weather.to_openai()
+    assert err == ""  # no client is needed, so no emulator notice
+
+
+def test_schema_of_plain_function_and_list(
+    tools_module: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["schema", f"{tools_module}:shout"]) == 0
+    shout = json.loads(capsys.readouterr().out)
+    assert shout["function"]["name"] == "shout"
+    assert shout["function"]["parameters"]["required"] == ["text"]
+    assert main(["schema", f"{tools_module}:both"]) == 0
+    names = [d["function"]["name"] for d in json.loads(capsys.readouterr().out)]
+    assert names == ["add", "shout"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("no_colon", "must look like 'module:attr'"),
+        ("agentkit_no_such_module:x", "no module named 'agentkit_no_such_module'"),
+        ("agentkit._demo:nope", "has no attribute 'nope'"),
+        ("agentkit._demo:DEMO_PROMPT", "is a str, not a tool"),
+        ("agentkit:_demo", "is a module, not a tool"),
+    ],
+)
+def test_schema_usage_errors(spec: str, expected: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema", spec]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("agentkit: error: ")
+    assert expected in err
+    assert "Traceback" not in err
+
+
+def test_schema_of_untyped_function_is_a_usage_error(
+    tools_module: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["schema", f"{tools_module}:untyped"]) == 2
+    err = capsys.readouterr().err
+    assert "untyped" in err and "Traceback" not in err
+
+
+def test_module_that_fails_to_import_is_a_runtime_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "cli_boom_mod.py").write_text("raise RuntimeError('kaboom')\n")
+    (tmp_path / "cli_needs_dep.py").write_text("import agentkit_missing_dependency\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["schema", "cli_boom_mod:f"]) == 1
+    assert "importing 'cli_boom_mod' failed: RuntimeError: kaboom" in capsys.readouterr().err
+    # A module that exists but lacks a dependency is not "no module named <target>".
+    assert main(["schema", "cli_needs_dep:f"]) == 1
+    assert "agentkit_missing_dependency" in capsys.readouterr().err
+
+
+def test_module_from_a_file_path(tmp_path: Path) -> None:
+    tools = tmp_path / "my tools.py"
+    tools.write_text(
+        "from agentkit import tool\n\n@tool\ndef ping(host: str) -> str:\n"
+        '    """Ping a host."""\n    return host\n'
+    )
+    proc = run_cli("schema", f"{tools}:ping")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["function"]["description"] == "Ping a host."
+    proc = run_cli("schema", f"{tmp_path / 'missing.py'}:ping")
+    assert proc.returncode == 2
+    assert "no such file" in proc.stderr
+
+
+# --------------------------------------------------------------------------- run
+
+
+def test_run_streams_an_agent(tools_module: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", f"{tools_module}:agent", "add 2 and 3"]) == 0
+    out, err = capsys.readouterr()
+    assert OFFLINE in err
+    assert "[tool call] add(" in out
+    assert "[tool result] add: 5" in out
+    assert out.endswith("\n")
+
+
+def test_run_json_prints_the_run_result(
+    tools_module: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", "--json", f"{tools_module}:agent", "add 2 and 3"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data) >= {"output", "messages", "usage", "tool_failures", "notes"}
+    assert isinstance(data["output"], str)
+    assert [m["role"] for m in data["messages"]] == ["user", "assistant", "tool", "assistant"]
+    assert data["messages"][2]["content"] == "5"
+    assert data["usage"]["requests"] == 2 and data["usage"]["tool_calls"] == 1
+
+
+def test_run_reads_the_prompt_from_stdin(
+    tools_module: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("你好\n"))
+    assert main(["run", "--json", f"{tools_module}:agent"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["messages"][0] == {"role": "user", "content": "你好"}
+
+
+def test_run_without_prompt_is_a_usage_error(
+    tools_module: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    assert main(["run", f"{tools_module}:agent"]) == 2
+    assert "no prompt" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("attr", "expected"),
+    [("add", "is a Tool, not an agentkit Agent"), ("number", "is a int, not an agentkit Agent")],
+)
+def test_run_needs_an_agent(
+    tools_module: str, attr: str, expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", f"{tools_module}:{attr}", "hi"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert expected in err
+    assert OFFLINE not in err  # the target is checked before any client is built
+
+
+def test_run_the_weather_example_from_its_file() -> None:
+    proc = run_cli("run", "examples/weather_agent.py:agent", "查询上海天气")
+    assert proc.returncode == 0, proc.stderr
+    assert '[tool call] get_weather({"city":"上海"})' in proc.stdout
+    assert "多云" in proc.stdout
+
+
+# --------------------------------------------------------------------------- chat
+
+
+def test_chat_keeps_history_and_shows_tools(
+    tools_module: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("add 2 and 3\n\n你好\n/exit\nnever sent\n"))
+    seen: list[int] = []
+    from agentkit.agent import Agent
+
+    original = Agent.stream_sync
+
+    def spy(self: Agent[str], prompt: str, **kwargs: object) -> object:
+        seen.append(len(kwargs["history"]))  # type: ignore[arg-type]
+        return original(self, prompt, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Agent, "stream_sync", spy)
+    code = main(["chat", "--tools", f"{tools_module}:add", "--instructions", "Be brief."])
+    assert code == 0
+    out, err = capsys.readouterr()
+    assert OFFLINE in err
+    assert "[tool call] add(" in out and "[tool result] add: 5" in out
+    assert "你好" in out
+    assert seen == [0, 4]  # the second turn carried the first turn's four messages
+    assert "never sent" not in out
+
+
+def test_chat_rejects_a_bad_tool_before_starting(
+    tools_module: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["chat", "--tools", f"{tools_module}:agent"]) == 2
+    err = capsys.readouterr().err
+    assert "is a Agent, not a tool" in err
+
+
+def test_chat_with_an_agent(
+    tools_module: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("add 4 and 5\n"))
+    assert main(["chat", "--agent", f"{tools_module}:agent"]) == 0
+    assert "[tool result] add: 9" in capsys.readouterr().out
+    assert main(["chat", "--agent", f"{tools_module}:agent", "--tools", "x:y"]) == 2
+    assert "do not combine" in capsys.readouterr().err
+    assert main(["chat", "--agent", f"{tools_module}:add"]) == 2
+    assert "not an agentkit Agent" in capsys.readouterr().err
+
+
+def test_chat_subprocess_reads_stdin_until_eof() -> None:
+    proc = run_cli("chat", "--tools", "agentkit._demo:get_weather", stdin="查询北京天气\n")
+    assert proc.returncode == 0, proc.stderr
+    assert '[tool call] get_weather({"city":"北京"})' in proc.stdout
+
+
+# --------------------------------------------------------------------------- connection errors
+
+
+def test_no_emulator_without_key_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--no-emulator", "models"]) == 2
+    assert "--no-emulator was given but AGENTKIT_API_KEY is not set" in capsys.readouterr().err
+    # The option is also accepted after the command.
+    assert main(["models", "--no-emulator"]) == 2
+
+
+def test_base_url_without_key_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--base-url", "http://127.0.0.1:1/v1", "models"]) == 2
+    assert "--base-url needs AGENTKIT_API_KEY" in capsys.readouterr().err
+
+
+def test_unreachable_server_is_a_runtime_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AGENTKIT_API_KEY", "sk-test-secret")
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    assert main(["--base-url", url, "models"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert f"cannot reach the API at {url}" in err
+    assert "sk-test-secret" not in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.agentkit_emulator(api_keys=["good-key"])
+def test_real_api_path_with_a_key(
+    emulator_server: EmulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("AGENTKIT_API_KEY", "good-key")
+    assert main(["--base-url", emulator_server.base_url, "--no-emulator", "models"]) == 0
+    out, err = capsys.readouterr()
+    assert out.split() == ["gpt-5.4-mini"]
+    assert err == ""  # a key was set: no offline notice
+    assert main(["demo", "--base-url", emulator_server.base_url]) == 0
+    assert "[tool call] get_weather" in capsys.readouterr().out
+
+
+@pytest.mark.agentkit_emulator(api_keys=["good-key"])
+def test_rejected_key_is_a_runtime_error(
+    emulator_server: EmulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("AGENTKIT_API_KEY", "wrong-key")
+    assert main(["--base-url", emulator_server.base_url, "demo"]) == 1
+    err = capsys.readouterr().err
+    assert "rejected the key" in err and "AGENTKIT_API_KEY" in err
+    assert "wrong-key" not in err
+    assert "Traceback" not in err
+
+
+def test_offline_flag_forces_the_emulator_even_with_a_key(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AGENTKIT_API_KEY", "sk-would-be-real")
+    assert main(["--offline", "models"]) == 0
+    assert OFFLINE in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- emulator
+
+
+def test_emulator_command_serves_http() -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agentkit", "emulator", "--port", str(port), "--api-key", "k1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/v1/models"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                response = httpx.get(url, headers={"Authorization": "Bearer k1"}, timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.communicate()[1]
+                assert time.monotonic() < deadline, "the emulator did not start"
+                time.sleep(0.05)
+        assert response.status_code == 200
+        assert response.json()["data"][0]["id"] == "gpt-5.4-mini"
+        denied = httpx.get(url, headers={"Authorization": "Bearer nope"}, timeout=2)
+        assert denied.status_code == 401
+        assert denied.json()["error"]["code"] == "invalid_api_key"
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    assert f"http://127.0.0.1:{port}/v1" in err
+    assert "not a real model" in err
+
+
+def test_emulator_command_without_uvicorn(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "uvicorn" else real(name, *a)
+    )
+    assert main(["emulator", "--port", "1"]) == 1
+    assert "pip install 'agentkit[emulator]'" in capsys.readouterr().err
+
+
+def test_emulator_command_rejects_bad_scenarios(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"name": "x"}')
+    assert main(["emulator", "--scenarios", str(bad)]) == 2
+    assert "match" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- misc
+
+
+def test_no_command_prints_help_and_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "usage: agentkit" in capsys.readouterr().err
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["frobnicate"])
+    assert exc.value.code == 2
+
+
+def test_startup_imports_nothing_heavy() -> None:
+    code = (
+        "import sys, agentkit; before = set(sys.modules); import agentkit.cli; "
+        "new = sorted(m for m in set(sys.modules) - before "
+        "if m.split('.')[0] in ('agentkit', 'uvicorn', 'jinja2', 'httpx', 'pydantic')); "
+        "print(','.join(new))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == "agentkit.cli"
