@@ -85,6 +85,7 @@ class Prepared:
     content: bytes | None
     headers: dict[str, str]
     timeout: httpx.Timeout
+    http_url: httpx.URL  # ``url`` parsed once per client, not once per request
 
 
 def retry_after(headers: Mapping[str, str] | None, now: float | None = None) -> float | None:
@@ -149,6 +150,8 @@ class BaseClient:
         if url.scheme not in ("http", "https") or not url.host:
             raise UserError(f"base_url must be an http(s) URL, not {base!r}")
         self._base_url = base.rstrip("/")
+        self._base_path = url.path.rstrip("/")
+        self._urls: dict[str, httpx.URL] = {}  # path -> parsed URL; a client uses only a few
         self._model = model or os.environ.get(ENV_MODEL) or DEFAULT_MODEL
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise UserError(f"max_retries must be an int >= 0, not {max_retries!r}")
@@ -275,7 +278,10 @@ class BaseClient:
         else:
             to = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         headers = self._headers(extra_headers, stream=stream)
-        return Prepared(method, url, httpx.URL(url).path, content, headers, to)
+        http_url = self._urls.get(path)
+        if http_url is None:
+            http_url = self._urls[path] = httpx.URL(url)
+        return Prepared(method, url, self._base_path + path, content, headers, to, http_url)
 
     def _chat_body(
         self,

@@ -124,7 +124,7 @@ class Client(BaseClient):
             try:
                 request = self._http.build_request(
                     prep.method,
-                    prep.url,
+                    prep.http_url,
                     content=prep.content,
                     headers=prep.headers,
                     timeout=prep.timeout,
@@ -481,7 +481,7 @@ class AsyncClient(BaseClient):
             try:
                 request = self._http.build_request(
                     prep.method,
-                    prep.url,
+                    prep.http_url,
                     content=prep.content,
                     headers=prep.headers,
                     timeout=prep.timeout,

@@ -25,14 +25,15 @@ import inspect
 import threading
 from collections.abc import Awaitable, Callable, Mapping
 from enum import Enum
-from typing import Any, Generic, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 
-from pydantic import BaseModel
 from pydantic_core import PydanticSerializationError, to_json
 
 from agentkit.context import RunContext
 from agentkit.errors import UserError
-from agentkit.schema import function_schema
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 __all__ = ["Tool", "serialize_result", "tool"]
 
@@ -77,6 +78,10 @@ class Tool(Generic[P, R]):
         if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
             raise UserError(f"timeout must be a number of seconds > 0 or None, got {timeout!r}")
         functools.update_wrapper(self, func)
+        # Imported here: the schema builder needs pydantic's model machinery (about a fifth
+        # of `import agentkit`), which a program only pays for once it defines a tool.
+        from agentkit.schema import function_schema
+
         schema = function_schema(
             func, name=name, description=description, strict=strict, context_type=RunContext
         )
