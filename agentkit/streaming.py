@@ -99,7 +99,8 @@ class SSEDecoder:
             block = data[: last + 1]
         rest = data[last + 1 :]
         self._pending = [rest] if rest else []
-        if block.endswith(b"\r"):
+        if block.endswith(b"\r") and not rest:
+            # only a CR that ends the input can pair with an LF at the start of the next feed
             self._skip_lf = True
         # CR and LF never occur inside a multi-byte UTF-8 sequence, so the block decodes whole.
         text = block.replace(b"\r\n", b"\n").replace(b"\r", b"\n").decode("utf-8", "replace")
@@ -418,11 +419,12 @@ class ChunkAccumulator:
 
     def completion(self) -> ChatCompletion:
         """Everything received, as a non-streamed ``ChatCompletion`` would have it."""
-        states = self._choices or {0: _ChoiceState()}
+        # A stream in which no chunk carried a choice has none, like its non-streamed twin
+        # (``choices: []``), rather than an invented empty message.
         return ChatCompletion(
             choices=[
                 Choice(message=self._message(s), finish_reason=s.finish_reason, index=i)
-                for i, s in sorted(states.items())
+                for i, s in sorted(self._choices.items())
             ],
             id=self.id,
             object="chat.completion",

@@ -336,7 +336,8 @@ class TestAccumulator:
         acc = ChunkAccumulator()
         assert acc.message().content == ""
         comp = acc.completion()
-        assert comp.message.content == "" and comp.finish_reason is None
+        # no chunk carried a choice: no choices, like a non-streamed `"choices": []`
+        assert comp.choices == [] and comp.finish_reason is None
 
     def test_tool_calls_by_index(self) -> None:
         acc = ChunkAccumulator()
