@@ -173,6 +173,11 @@ def completion_chunks(body: Mapping[str, Any], include_usage: bool = True) -> li
         "model": body.get("model", ""),
     }
     choices = body.get("choices")
+    if choices == []:
+        # No choice streams as chunks without one, not as an invented empty message.
+        usage = body.get("usage")
+        extra = {"usage": usage} if include_usage and isinstance(usage, dict) else {}
+        return [{**head, "choices": [], **extra}]
     choice: Any = choices[0] if isinstance(choices, list) and choices else {}
     choice = choice if isinstance(choice, dict) else {}
     message = choice.get("message") if isinstance(choice, dict) else None
