@@ -19,7 +19,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import httpx
 
@@ -122,6 +122,40 @@ def _is_json(headers: Mapping[str, str]) -> bool:
     return "json" in headers.get("content-type", "")
 
 
+class _Releasable(Protocol):
+    def release(self) -> None: ...
+
+
+class Slot:
+    """One place in a client's request gate, given back exactly once by ``release()``.
+
+    The sync client's gate is a ``threading.BoundedSemaphore`` and the async client's an
+    ``asyncio.Semaphore``; both release without I/O, so one class serves both.
+    """
+
+    __slots__ = ("_gate",)
+
+    def __init__(self, gate: _Releasable | None) -> None:
+        self._gate = gate
+
+    def release(self) -> None:
+        """Give the place back (no-op the second time, or for an ungated client)."""
+        gate, self._gate = self._gate, None
+        if gate is not None:
+            gate.release()
+
+
+NO_SLOT = Slot(None)  # what an ungated client hands out; releasing it does nothing
+
+
+def _check_max_concurrent(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise UserError(f"max_concurrent_requests must be an int >= 1 or None, not {value!r}")
+    return value
+
+
 class BaseClient:
     """Configuration and the pure logic of ``Client`` and ``AsyncClient``."""
 
@@ -140,6 +174,7 @@ class BaseClient:
         max_retry_delay: float,
         max_image_bytes: int,
         record_to: str | os.PathLike[str] | None,
+        max_concurrent_requests: int | None = 100,
     ) -> None:
         self._api_key = api_key if api_key is not None else os.environ.get(ENV_API_KEY) or None
         base = base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
@@ -158,6 +193,7 @@ class BaseClient:
         if image_part not in ("image", "image_url"):
             raise UserError(f"image_part must be 'image' or 'image_url', not {image_part!r}")
         self._max_retries = max_retries
+        self._max_concurrent = _check_max_concurrent(max_concurrent_requests)
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._default_headers = dict(default_headers or {})
         self._image_part: Literal["image", "image_url"] = image_part
@@ -184,6 +220,11 @@ class BaseClient:
     def max_retries(self) -> int:
         """How many times a failed request is retried."""
         return self._max_retries
+
+    @property
+    def max_concurrent_requests(self) -> int | None:
+        """The most requests this client has in flight at once (``None``: no limit)."""
+        return self._max_concurrent
 
     @property
     def image_part(self) -> Literal["image", "image_url"]:
@@ -213,6 +254,7 @@ class BaseClient:
             "max_retry_delay": self.max_retry_delay,
             "max_image_bytes": self.max_image_bytes,
             "record_to": self._record_to,
+            "max_concurrent_requests": self._max_concurrent,
         }
 
     def _secrets(self) -> list[str]:
@@ -577,8 +619,10 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_MAX_IMAGE_BYTES",
     "DEFAULT_MODEL",
+    "NO_SLOT",
     "BaseClient",
     "Prepared",
+    "Slot",
     "StreamCore",
     "retry_after",
 ]

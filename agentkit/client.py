@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
 from types import TracebackType
@@ -17,7 +18,7 @@ from typing import Any, Literal, overload
 
 import httpx
 
-from agentkit._http import BaseClient, Prepared, StreamCore, TimeoutTypes, _is_json
+from agentkit._http import NO_SLOT, BaseClient, Prepared, Slot, StreamCore, TimeoutTypes, _is_json
 from agentkit.errors import APIError, APIStatusError, UserError
 from agentkit.messages import ChatCompletion, ChatCompletionChunk, Message, ModelInfo
 from agentkit.streaming import ChunkAccumulator
@@ -45,6 +46,12 @@ class Client(BaseClient):
         max_retry_delay: The longest wait honoured from ``Retry-After`` / ``retry-after-ms``.
         max_image_bytes: The size limit of one image given to ``user_message``.
         record_to: A JSONL file to append every exchange to (the key is never written).
+        max_concurrent_requests: The most requests in flight at once; the others wait their
+            turn (first come, first served) in agentkit. A streamed request holds its place
+            until the stream is closed; a retry gives its place up while it waits. The default
+            100 is httpx's pool size: with more, requests queue in httpcore's pool, whose cost
+            grows with the queue (encode/httpcore#1035). Raise it together with the pool of
+            your own ``http_client``. ``None``: no limit.
     """
 
     def __init__(
@@ -62,6 +69,7 @@ class Client(BaseClient):
         max_retry_delay: float = 60.0,
         max_image_bytes: int = 20 * 2**20,
         record_to: str | os.PathLike[str] | None = None,
+        max_concurrent_requests: int | None = 100,
     ) -> None:
         super().__init__(
             api_key,
@@ -74,6 +82,7 @@ class Client(BaseClient):
             max_retry_delay=max_retry_delay,
             max_image_bytes=max_image_bytes,
             record_to=record_to,
+            max_concurrent_requests=max_concurrent_requests,
         )
         if http_client is not None and transport is not None:
             raise UserError("Pass either http_client or transport, not both")
@@ -81,6 +90,8 @@ class Client(BaseClient):
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(transport=transport, timeout=self._timeout)
         self._sleep: Callable[[float], None] = time.sleep
+        limit = self._max_concurrent
+        self._gate = threading.BoundedSemaphore(limit) if limit is not None else None
 
     def close(self) -> None:
         """Close the pooled HTTP client (a client you passed in is left open)."""
@@ -113,14 +124,25 @@ class Client(BaseClient):
 
     # ------------------------------------------------------------------ I/O
 
+    def _acquire(self) -> Slot:
+        if self._gate is None:
+            return NO_SLOT
+        self._gate.acquire()
+        return Slot(self._gate)
+
     def _send(
         self, prep: Prepared, *, stream: bool, attempt: int = 0
-    ) -> tuple[httpx.Response, Any, int]:
-        """Send with retries; returns the response, its parsed JSON (if read) and the attempt."""
+    ) -> tuple[httpx.Response, Any, int, Slot]:
+        """Send with retries.
+
+        Returns the response, its parsed JSON (if read), the attempt, and the gate's slot,
+        still held only for a stream whose body is unread (the caller releases it on close).
+        """
         while True:
             self._log_request(prep, attempt)
             cause: Exception | None = None
             headers: httpx.Headers | None = None
+            slot = self._acquire()
             try:
                 request = self._http.build_request(
                     prep.method,
@@ -134,15 +156,25 @@ class Client(BaseClient):
                 if not stream or response.status_code >= 400 or _is_json(response.headers):
                     raw = response.read()
             except _HTTPX_ERRORS as exc:
+                slot.release()
                 cause = exc
                 err, retryable = self._transport_error(exc)
+            except BaseException:
+                slot.release()
+                raise
             else:
-                data, error = self._check_response(
-                    prep, response.status_code, response.headers, raw
-                )
-                if error is None:
-                    return response, data, attempt
-                response.close()
+                try:
+                    data, error = self._check_response(
+                        prep, response.status_code, response.headers, raw
+                    )
+                    if error is None:
+                        if raw is None:  # an open stream keeps its connection busy
+                            kept, slot = slot, NO_SLOT
+                            return response, data, attempt, kept
+                        return response, data, attempt, NO_SLOT
+                    response.close()
+                finally:
+                    slot.release()
                 err, retryable, headers = error, self._retryable_status(error), response.headers
             if not retryable or attempt >= self._max_retries:
                 raise err from cause
@@ -297,6 +329,7 @@ class ChatStream:
         self._prep = prep
         self._attempt = 0
         self._response: httpx.Response | None = None
+        self._slot = NO_SLOT  # the client's gate place, held while the body is open
         self._bytes: Iterator[bytes] = iter(())
         self._core = StreamCore()
         self._closed = False
@@ -307,7 +340,7 @@ class ChatStream:
         return self._core.accumulator
 
     def _open(self) -> None:
-        response, data, self._attempt = self._client._send(
+        response, data, self._attempt, self._slot = self._client._send(
             self._prep, stream=True, attempt=self._attempt
         )
         self._response = response
@@ -375,9 +408,12 @@ class ChatStream:
         return self._core.accumulator.completion()
 
     def _release(self) -> None:
-        self._core.close()
-        if self._response is not None:
-            self._response.close()
+        try:
+            self._core.close()
+            if self._response is not None:
+                self._response.close()
+        finally:
+            self._slot.release()
 
     def close(self) -> None:
         """Close the response (safe to call more than once)."""
@@ -419,6 +455,7 @@ class AsyncClient(BaseClient):
         max_retry_delay: float = 60.0,
         max_image_bytes: int = 20 * 2**20,
         record_to: str | os.PathLike[str] | None = None,
+        max_concurrent_requests: int | None = 100,
     ) -> None:
         super().__init__(
             api_key,
@@ -431,6 +468,7 @@ class AsyncClient(BaseClient):
             max_retry_delay=max_retry_delay,
             max_image_bytes=max_image_bytes,
             record_to=record_to,
+            max_concurrent_requests=max_concurrent_requests,
         )
         if http_client is not None and transport is not None:
             raise UserError("Pass either http_client or transport, not both")
@@ -438,6 +476,10 @@ class AsyncClient(BaseClient):
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(transport=transport, timeout=self._timeout)
         self._sleep: Callable[[float], Any] = asyncio.sleep
+        # Made on first use in each event loop: an asyncio.Semaphore that ever had to make a
+        # waiter is bound to that loop, and a client may outlive one ``asyncio.run``.
+        self._gate: asyncio.Semaphore | None = None
+        self._gate_loop: asyncio.AbstractEventLoop | None = None
 
     async def aclose(self) -> None:
         """Close the pooled HTTP client (a client you passed in is left open)."""
@@ -470,14 +512,29 @@ class AsyncClient(BaseClient):
 
     # ------------------------------------------------------------------ I/O
 
+    async def _acquire(self) -> Slot:
+        if self._max_concurrent is None:
+            return NO_SLOT
+        loop = asyncio.get_running_loop()
+        if self._gate is None or self._gate_loop is not loop:
+            self._gate, self._gate_loop = asyncio.Semaphore(self._max_concurrent), loop
+        gate = self._gate
+        await gate.acquire()
+        return Slot(gate)
+
     async def _send(
         self, prep: Prepared, *, stream: bool, attempt: int = 0
-    ) -> tuple[httpx.Response, Any, int]:
-        """Send with retries; returns the response, its parsed JSON (if read) and the attempt."""
+    ) -> tuple[httpx.Response, Any, int, Slot]:
+        """Send with retries.
+
+        Returns the response, its parsed JSON (if read), the attempt, and the gate's slot,
+        still held only for a stream whose body is unread (the caller releases it on close).
+        """
         while True:
             self._log_request(prep, attempt)
             cause: Exception | None = None
             headers: httpx.Headers | None = None
+            slot = await self._acquire()
             try:
                 request = self._http.build_request(
                     prep.method,
@@ -491,15 +548,25 @@ class AsyncClient(BaseClient):
                 if not stream or response.status_code >= 400 or _is_json(response.headers):
                     raw = await response.aread()
             except _HTTPX_ERRORS as exc:
+                slot.release()
                 cause = exc
                 err, retryable = self._transport_error(exc)
+            except BaseException:
+                slot.release()
+                raise
             else:
-                data, error = self._check_response(
-                    prep, response.status_code, response.headers, raw
-                )
-                if error is None:
-                    return response, data, attempt
-                await response.aclose()
+                try:
+                    data, error = self._check_response(
+                        prep, response.status_code, response.headers, raw
+                    )
+                    if error is None:
+                        if raw is None:  # an open stream keeps its connection busy
+                            kept, slot = slot, NO_SLOT
+                            return response, data, attempt, kept
+                        return response, data, attempt, NO_SLOT
+                    await response.aclose()
+                finally:
+                    slot.release()
                 err, retryable, headers = error, self._retryable_status(error), response.headers
             if not retryable or attempt >= self._max_retries:
                 raise err from cause
@@ -616,6 +683,7 @@ class AsyncChatStream:
         self._prep = prep
         self._attempt = 0
         self._response: httpx.Response | None = None
+        self._slot = NO_SLOT  # the client's gate place, held while the body is open
         self._bytes: AsyncIterator[bytes] | None = None
         self._core = StreamCore()
         self._opened = False
@@ -628,7 +696,7 @@ class AsyncChatStream:
 
     async def _open(self) -> None:
         self._opened = True
-        response, data, self._attempt = await self._client._send(
+        response, data, self._attempt, self._slot = await self._client._send(
             self._prep, stream=True, attempt=self._attempt
         )
         self._response = response
@@ -706,9 +774,12 @@ class AsyncChatStream:
         return self._core.accumulator.completion()
 
     async def _release(self) -> None:
-        self._core.close()
-        if self._response is not None:
-            await self._response.aclose()
+        try:
+            self._core.close()
+            if self._response is not None:
+                await self._response.aclose()
+        finally:
+            self._slot.release()
 
     async def aclose(self) -> None:
         """Close the response (safe to call more than once)."""

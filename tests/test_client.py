@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import json
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from agentkit.client import AsyncClient, Client
+from agentkit.client import AsyncClient, ChatStream, Client
 from agentkit.errors import (
     APIConnectionError,
     APIError,
@@ -852,3 +855,328 @@ async def test_record_to_cassette(kind: str, tmp_path: Path) -> None:
     assert lines[2]["request"]["body"]["stream"] is True
     assert lines[2]["response"]["text"] == STREAM_DOC and "body" not in lines[2]["response"]
     assert lines[3]["request"] == {"method": "GET", "path": "/v1/models", "body": None}
+
+
+# --------------------------------------------------------------------------- request gate
+
+
+class Holding:
+    """A transport handler that holds every request until ``open()``, counting those inside.
+
+    Each request's user content names it, so the order of arrival can be checked.
+    """
+
+    def __init__(self, respond: Handler = lambda r: js(PLAIN_RESPONSE)) -> None:
+        self.respond = respond
+        self.arrived: list[str] = []
+        self.inside = 0
+        self.peak = 0
+        self._lock = threading.Lock()
+        self._opened = threading.Event()
+        self._aopened = asyncio.Event()
+
+    def _enter(self, request: httpx.Request) -> None:
+        with self._lock:
+            self.arrived.append(json.loads(request.content)["messages"][0]["content"])
+            self.inside += 1
+            self.peak = max(self.peak, self.inside)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self.inside -= 1
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self._enter(request)
+        try:
+            assert self._opened.wait(5), "the test never opened the handler"
+        finally:
+            self._leave()
+        return self.respond(request)
+
+    async def ahandle(self, request: httpx.Request) -> httpx.Response:
+        self._enter(request)
+        try:
+            await self._aopened.wait()
+        finally:
+            self._leave()
+        return self.respond(request)
+
+    def open(self) -> None:
+        self._opened.set()
+        self._aopened.set()
+
+
+def gated_client(kind: str, handler: Any, limit: int | None, **kwargs: Any) -> Client | AsyncClient:
+    """A client whose transport calls ``handler`` (a ``Holding``'s or a plain function)."""
+    if isinstance(handler, Holding):
+        handler = handler.handle if kind == "sync" else handler.ahandle
+    cls = Client if kind == "sync" else AsyncClient
+    return cls(
+        api_key=KEY,
+        transport=httpx.MockTransport(handler),
+        max_concurrent_requests=limit,
+        **kwargs,
+    )
+
+
+class Background:
+    """Runs client calls concurrently: in threads for a ``Client``, in tasks for an async one."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._pool = ThreadPoolExecutor(max_workers=16) if kind == "sync" else None
+
+    def start(self, fn: Callable[[], Any]) -> Any:
+        if self._pool is not None:
+            return self._pool.submit(fn)
+        return asyncio.ensure_future(fn())
+
+    async def result(self, handle: Any, timeout: float = 5.0) -> Any:
+        if isinstance(handle, Future):
+            return handle.result(timeout)
+        return await asyncio.wait_for(handle, timeout)
+
+    async def until(self, condition: Callable[[], bool]) -> None:
+        """Wait (at most 5 s) until ``condition()`` holds."""
+        deadline = time.monotonic() + 5
+        while not condition():
+            assert time.monotonic() < deadline, "condition never held"
+            await asyncio.sleep(0 if self.kind == "async" else 0.001)
+
+    async def settle(self) -> None:
+        """Give every waiting call the chance to (wrongly) get through."""
+        for _ in range(50):
+            await asyncio.sleep(0)
+        if self.kind == "sync":
+            await asyncio.sleep(0.02)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+
+def ask(text: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": text}]
+
+
+async def test_gate_limits_requests_in_flight(kind: str) -> None:
+    holding = Holding()
+    client = gated_client(kind, holding, 3)
+    bg = Background(kind)
+    handles = [bg.start(lambda n=n: client.create(ask(f"q{n}"))) for n in range(10)]
+    await bg.until(lambda: holding.inside == 3)
+    await bg.settle()
+    assert holding.inside == 3 and len(holding.arrived) == 3  # the other 7 wait in agentkit
+    holding.open()
+    results = [await bg.result(h) for h in handles]
+    bg.close()
+    assert [r.id for r in results] == ["chatcmpl_mini_001"] * 10
+    assert holding.peak == 3 and sorted(holding.arrived) == sorted(f"q{n}" for n in range(10))
+    if kind == "async":
+        assert holding.arrived == [f"q{n}" for n in range(10)]  # first come, first served
+
+
+async def test_gate_default_and_none(kind: str) -> None:
+    cls = Client if kind == "sync" else AsyncClient
+    assert cls(api_key=KEY).max_concurrent_requests == 100
+    holding = Holding()
+    client = gated_client(kind, holding, None)
+    assert client.max_concurrent_requests is None
+    bg = Background(kind)
+    handles = [bg.start(lambda n=n: client.create(ask(f"q{n}"))) for n in range(12)]
+    await bg.until(lambda: holding.inside == 12)  # no gate: all are inside at once
+    holding.open()
+    for h in handles:
+        await bg.result(h)
+    bg.close()
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "3"])
+def test_gate_invalid_values(bad: Any) -> None:
+    for cls in (Client, AsyncClient):
+        with pytest.raises(UserError, match=r"max_concurrent_requests must be an int >= 1"):
+            cls(api_key=KEY, max_concurrent_requests=bad)
+
+
+@pytest.mark.parametrize("limit", [None, 7])
+async def test_gate_is_carried_by_twins(limit: int | None) -> None:
+    transport = httpx.MockTransport(lambda r: js(PLAIN_RESPONSE))
+    sync = Client(api_key=KEY, transport=transport, max_concurrent_requests=limit)
+    twin = sync.to_async()
+    assert twin.max_concurrent_requests == limit
+    assert twin.to_sync().max_concurrent_requests == limit
+    sync.close()
+    await twin.aclose()
+
+
+async def open_stream(client: Client | AsyncClient) -> Any:
+    if isinstance(client, Client):
+        return client.stream(USER)
+    return await client.stream(USER)
+
+
+async def close_stream(stream: Any) -> None:
+    if isinstance(stream, ChatStream):
+        stream.close()
+    else:
+        await stream.aclose()
+
+
+async def test_open_stream_holds_its_slot_until_closed(kind: str) -> None:
+    requests: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return sse(STREAM_DOC) if b'"stream"' in request.content else js(PLAIN_RESPONSE)
+
+    client = gated_client(kind, handler, 1)
+    bg = Background(kind)
+    first = await open_stream(client)
+    waiting = bg.start(lambda: client.create(USER))
+    await bg.settle()
+    assert len(requests) == 1 and not waiting.done()  # the stream's body is still open
+    await close_stream(first)
+    assert (await bg.result(waiting)).id == "chatcmpl_mini_001"
+    # A stream read to its end closes itself and gives its slot back.
+    second = await open_stream(client)
+    if isinstance(second, ChatStream):
+        assert len(list(second)) == 2
+    else:
+        assert len([c async for c in second]) == 2
+    assert (await bg.result(bg.start(lambda: client.create(USER)))).id == "chatcmpl_mini_001"
+    bg.close()
+
+
+async def test_cancelled_waiter_and_request_release_their_slots() -> None:
+    holding = Holding()
+    client = gated_client("async", holding, 1)
+    assert isinstance(client, AsyncClient)
+    inside = asyncio.ensure_future(client.create(ask("inside")))
+    waiter = asyncio.ensure_future(client.create(ask("waiter")))
+    bg = Background("async")
+    await bg.until(lambda: holding.inside == 1)
+    await bg.settle()
+    waiter.cancel()
+    inside.cancel()
+    for task in (waiter, inside):
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert holding.arrived == ["inside"]
+    holding.open()
+    done = await asyncio.wait_for(client.create(ask("after")), 5)  # hangs if a slot leaked
+    assert done.id == "chatcmpl_mini_001" and holding.arrived == ["inside", "after"]
+
+
+async def test_cancelled_stream_consumer_releases_its_slot() -> None:
+    body_started = asyncio.Event()
+
+    class Endless(httpx.AsyncByteStream):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            yield b'data: {"choices":[{"delta":{"content":"a"}}]}\n\n'
+            body_started.set()
+            await asyncio.Event().wait()  # the server never finishes
+            yield b""  # pragma: no cover
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if b'"stream"' in request.content:
+            return httpx.Response(
+                200, headers={"content-type": "text/event-stream"}, stream=Endless()
+            )
+        return js(PLAIN_RESPONSE)
+
+    client = AsyncClient(
+        api_key=KEY, transport=httpx.MockTransport(handler), max_concurrent_requests=1
+    )
+
+    async def consume() -> None:
+        async with client.stream(USER) as chunks:
+            async for _ in chunks:
+                pass
+
+    task = asyncio.ensure_future(consume())
+    await asyncio.wait_for(body_started.wait(), 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert (await asyncio.wait_for(client.create(USER), 5)).id == "chatcmpl_mini_001"
+
+
+@pytest.mark.parametrize("failure", ["status", "stream_broken"])
+async def test_retry_sleep_does_not_hold_a_slot(kind: str, failure: str) -> None:
+    """While one request waits to retry, another gets through a gate of one."""
+    broken = httpx.Response(
+        200,
+        headers={"content-type": "text/event-stream"},
+        stream=Pieces([b": keep-alive\n\n"], fail=httpx.ReadError("reset")),
+    )
+    first = js(error_body("rate"), 429) if failure == "status" else broken
+    script = [first]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if script:
+            return script.pop(0)
+        return sse(STREAM_DOC) if b'"stream"' in request.content else js(PLAIN_RESPONSE)
+
+    client = gated_client(kind, handler, 1)
+    bg = Background(kind)
+    sleeping = threading.Event()
+    other_done = threading.Event()
+    asleeping = asyncio.Event()
+    aother_done = asyncio.Event()
+    if isinstance(client, Client):
+
+        def sleep(delay: float) -> None:
+            sleeping.set()
+            assert other_done.wait(5), "the other request never got through"
+
+        client._sleep = sleep
+
+        def retried() -> Any:
+            with client.stream(USER) as s:
+                return s.get_final_completion()
+
+        if failure == "status":
+            retried = lambda: client.create(USER)  # noqa: E731
+    else:
+        aclient = client
+
+        async def asleep(delay: float) -> None:
+            asleeping.set()
+            await asyncio.wait_for(aother_done.wait(), 5)
+
+        aclient._sleep = asleep
+
+        async def retried() -> Any:
+            if failure == "status":
+                return await aclient.create(USER)
+            async with aclient.stream(USER) as s:
+                return await s.get_final_completion()
+
+    slow = bg.start(retried)
+    await bg.until(lambda: sleeping.is_set() or asleeping.is_set())
+    other = await bg.result(bg.start(lambda: client.create(ask("other"))))
+    assert other.id == "chatcmpl_mini_001"
+    other_done.set()
+    aother_done.set()
+    final = await bg.result(slow)
+    assert final.message.content in ("你好!有什么可以帮助你的吗?", "Docker 是一个开源容器平台...")
+    bg.close()
+
+
+def test_async_gate_works_on_a_second_event_loop() -> None:
+    """A client that outlives one ``asyncio.run`` still gates (and does not fail) in the next."""
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0)
+        return js(PLAIN_RESPONSE)
+
+    client = AsyncClient(
+        api_key=KEY, transport=httpx.MockTransport(handler), max_concurrent_requests=1
+    )
+
+    async def burst() -> list[ChatCompletion]:
+        # Three at once through a gate of one: two must wait, binding the gate to this loop.
+        return await asyncio.gather(*(client.create(USER) for _ in range(3)))
+
+    for _ in range(2):
+        assert len(asyncio.run(burst())) == 3

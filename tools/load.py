@@ -23,7 +23,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,52 +78,6 @@ class Report:
         )
 
 
-class _ReleasingStream(httpx.AsyncByteStream):
-    """A response body that gives its slot back when closed."""
-
-    def __init__(self, inner: Any, slots: asyncio.Semaphore) -> None:
-        self._inner = inner
-        self._slots: asyncio.Semaphore | None = slots
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for part in self._inner:
-            yield part
-
-    async def aclose(self) -> None:
-        try:
-            await self._inner.aclose()
-        finally:
-            if self._slots is not None:
-                self._slots.release()
-                self._slots = None
-
-
-class GatedTransport(httpx.AsyncBaseTransport):
-    """At most ``limit`` requests in flight; the others wait here, not in httpcore's pool.
-
-    httpcore 1.0.9's pool re-scans every queued request against every connection whenever
-    one frees up (O(queued x connections), encode/httpcore#1035), which dominates the CPU
-    time with 1,000 queued requests. A semaphore in front keeps that queue short.
-    """
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, limit: int) -> None:
-        self._inner = inner
-        self._slots = asyncio.Semaphore(limit)
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        await self._slots.acquire()
-        try:
-            response = await self._inner.handle_async_request(request)
-        except BaseException:
-            self._slots.release()
-            raise
-        response.stream = _ReleasingStream(response.stream, self._slots)
-        return response
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-
 def _expected_ok(messages: list[dict[str, Any]], city: str, seen: list[str]) -> str | None:
     roles = [m.get("role") for m in messages]
     if roles != ["user", "assistant", "tool", "assistant"]:
@@ -154,12 +108,16 @@ async def run_load(
         half = fault_rate / 2
         headers[FAULT_HEADER] = f"429;p={half};retry-after=0, 503;p={half}"
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    transport: httpx.AsyncBaseTransport = httpx.AsyncHTTPTransport(limits=limits)
-    if gate:
-        transport = GatedTransport(transport, connections)
-    http = httpx.AsyncClient(timeout=httpx.Timeout(60.0, pool=None), transport=transport)
+    http = httpx.AsyncClient(timeout=httpx.Timeout(60.0, pool=None), limits=limits)
+    # The client's gate, sized to the pool, keeps the queue out of httpcore's pool (whose
+    # rescans cost O(queued x connections), encode/httpcore#1035); --no-gate shows the cost.
     client = AsyncClient(
-        KEY, base_url, http_client=http, max_retries=max_retries, default_headers=headers
+        KEY,
+        base_url,
+        http_client=http,
+        max_retries=max_retries,
+        default_headers=headers,
+        max_concurrent_requests=connections if gate else None,
     )
     retries = 0
 
@@ -268,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-gate",
         action="store_true",
-        help="let all requests queue in httpx's pool (slow with httpcore 1.0.9)",
+        help="max_concurrent_requests=None: all requests queue in httpx's pool (slow with "
+        "httpcore 1.0.9)",
     )
     args = parser.parse_args(argv)
     failed = False
