@@ -532,9 +532,10 @@ class Agent(Generic[OutputT]):
                 try:
                     if pc.timeout is None:
                         return CallOutcome(await pc.tool.invoke(pc.kwargs, pc.ctx))
-                    return CallOutcome(
-                        await asyncio.wait_for(pc.tool.invoke(pc.kwargs, pc.ctx), pc.timeout)
-                    )
+                    # own_thread: a sync tool abandoned at its timeout (or the run's
+                    # deadline) must not hold a default-executor worker nor delay exit.
+                    call = pc.tool.invoke(pc.kwargs, pc.ctx, own_thread=True)
+                    return CallOutcome(await asyncio.wait_for(call, pc.timeout))
                 except asyncio.TimeoutError:  # not the builtin TimeoutError before 3.11
                     state.check_deadline()
                     return CallOutcome(error=_tool_timeout(pc))

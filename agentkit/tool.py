@@ -19,6 +19,7 @@ arguments in one step, runs the function and serializes its result for a tool me
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import inspect
@@ -139,15 +140,32 @@ class Tool(Generic[P, R]):
             raise UserError(f"Tool {self.name!r} takes a RunContext: pass ctx=RunContext(...)")
         return (ctx,)
 
-    async def invoke(self, kwargs: dict[str, Any], ctx: RunContext[Any] | None = None) -> Any:
+    async def invoke(
+        self,
+        kwargs: dict[str, Any],
+        ctx: RunContext[Any] | None = None,
+        *,
+        own_thread: bool = False,
+    ) -> Any:
         """Run the function on already-validated arguments and return its raw result.
 
         A sync function runs in a worker thread so the event loop is never blocked. No
         timeout is applied here.
+
+        Args:
+            kwargs: The validated arguments.
+            ctx: The run context, required when the tool takes one.
+            own_thread: Run a sync function on a daemon thread of its own rather than on the
+                loop's default executor. Pass it when the caller may stop waiting (a
+                timeout): an abandoned call then holds no executor worker, and
+                ``asyncio.run`` does not wait for it on shutdown.
         """
         args = self._context_args(ctx)
         if self.is_async:
             return await self._func(*args, **kwargs)
+        if own_thread:
+            return await _in_daemon_thread(self._thread_name, self._func, *args, **kwargs)
+        # Without a timeout the call is always awaited to the end: reuse the pooled threads.
         return await asyncio.to_thread(self._func, *args, **kwargs)
 
     def invoke_sync(self, kwargs: dict[str, Any], ctx: RunContext[Any] | None = None) -> Any:
@@ -184,7 +202,7 @@ class Tool(Generic[P, R]):
         if self.timeout is None:
             return await self.invoke(kwargs, ctx)
         # Not asyncio.wait_for: a TimeoutError the tool raises itself must stay its own.
-        task = asyncio.ensure_future(self.invoke(kwargs, ctx))
+        task = asyncio.ensure_future(self.invoke(kwargs, ctx, own_thread=True))
         try:
             done, _ = await asyncio.wait((task,), timeout=self.timeout)
         except BaseException:
@@ -222,24 +240,18 @@ class Tool(Generic[P, R]):
 
     def _run_with_timeout(self, kwargs: dict[str, Any], ctx: RunContext[Any] | None) -> Any:
         args = self._context_args(ctx)
-        outcome: list[Any] = []
-        context = contextvars.copy_context()
-
-        def target() -> None:
-            try:
-                outcome.append((True, context.run(self._func, *args, **kwargs)))
-            except BaseException as exc:
-                outcome.append((False, exc))
-
-        worker = threading.Thread(target=target, name=f"agentkit-tool-{self.name}", daemon=True)
-        worker.start()
+        outcome: list[_Outcome] = []
+        worker = _start_daemon_thread(
+            self._thread_name, functools.partial(self._func, *args, **kwargs), outcome.append
+        )
         worker.join(self.timeout)
         if not outcome:
             raise self._timed_out()
-        ok, value = outcome[0]
-        if ok:
-            return value
-        raise value
+        return _unwrap(outcome[0])
+
+    @property
+    def _thread_name(self) -> str:
+        return f"agentkit-tool-{self.name}"
 
     def _timed_out(self) -> TimeoutError:
         return TimeoutError(f"Tool {self.name!r} did not finish within {self.timeout} seconds")
@@ -247,6 +259,69 @@ class Tool(Generic[P, R]):
 
 async def _as_coroutine(awaitable: Awaitable[Any]) -> Any:
     return await awaitable
+
+
+# A finished call: (True, its result) or (False, the exception it raised).
+_Outcome = tuple[bool, Any]
+
+
+def _unwrap(outcome: _Outcome) -> Any:
+    ok, value = outcome
+    if ok:
+        return value
+    raise value
+
+
+def _start_daemon_thread(
+    name: str, func: Callable[[], Any], deliver: Callable[[_Outcome], None]
+) -> threading.Thread:
+    """Run ``func`` on a new daemon thread, in a copy of the caller's contextvars (as
+    ``asyncio.to_thread`` does), and hand its outcome to ``deliver`` from that thread.
+
+    A daemon thread of its own, not a pooled one, because a timed-out call cannot be stopped:
+    the caller abandons it, and it must then hold no shared worker nor delay the exit.
+    """
+    context = contextvars.copy_context()
+
+    def target() -> None:
+        try:
+            outcome: _Outcome = (True, context.run(func))
+        except BaseException as exc:  # delivered to the caller, as a pool would
+            outcome = (False, exc)
+        deliver(outcome)
+
+    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+async def _in_daemon_thread(
+    name: str, func: Callable[..., Any], /, *args: Any, **kwargs: Any
+) -> Any:
+    """``asyncio.to_thread`` on a thread of its own (see ``_start_daemon_thread``).
+
+    Cancelling the awaiting coroutine cancels the future, and the thread's late outcome is
+    then dropped, so that no "exception was never retrieved" is logged for it.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+
+    def settle(outcome: _Outcome) -> None:  # on the loop's thread
+        if future.cancelled():
+            return
+        ok, value = outcome
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+
+    def deliver(outcome: _Outcome) -> None:  # on the worker thread
+        # RuntimeError: the loop has closed since, so nobody awaits the outcome.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, outcome)
+
+    _start_daemon_thread(name, functools.partial(func, *args, **kwargs), deliver)
+    return await future
 
 
 @overload

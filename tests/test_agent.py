@@ -491,6 +491,35 @@ async def test_run_timeout(mode: str) -> None:
     assert_valid_history(info.value.messages)
 
 
+@pytest.mark.parametrize("limit", ["tool timeout", "run timeout"])
+def test_a_hung_sync_tool_does_not_hold_up_asyncio_run(limit: str) -> None:
+    # The abandoned tool runs on a daemon thread of its own: asyncio.run's shutdown of the
+    # default executor does not wait for it, whether its own timeout or the run's deadline
+    # gave up on it.
+    release = threading.Event()
+
+    def hang() -> str:
+        """Hangs."""
+        release.wait(5)
+        return "late"
+
+    script = Script(calls(("hang", {})), text("gave up"))
+    if limit == "tool timeout":
+        agent = Agent(tools=[tool(timeout=0.1)(hang)], client=script.client())
+    else:
+        agent = Agent(tools=[tool(hang)], client=script.client(), run_timeout=0.2)
+    started = time.monotonic()
+    try:
+        if limit == "tool timeout":
+            assert asyncio.run(agent.run("x")).output == "gave up"
+        else:
+            with pytest.raises(RunTimeoutError):
+                asyncio.run(agent.run("x"))
+        assert time.monotonic() - started < 1
+    finally:
+        release.set()
+
+
 class Order(BaseModel):
     order_id: str
     amount: float

@@ -379,16 +379,13 @@ async def hang_async(city: str) -> str:
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("hanging", [hang_sync, hang_async], ids=["sync", "async"])
 def test_a_tool_hanging_past_its_timeout(mode: Mode, hanging: Any) -> None:
-    # A thread cannot be killed: the hung sync tool is abandoned, and released after 1.5 s
-    # so that asyncio.run's executor shutdown in this test does not wait the full 5 s.
+    # A thread cannot be killed: the hung sync tool is abandoned on a daemon thread of its
+    # own, which nothing waits for (not even asyncio.run), and released once the run is over.
     _release.clear()
-    timer = threading.Timer(1.5, _release.set)
-    timer.start()
     started = time.monotonic()
     try:
         result = _one_tool_run(mode, hanging)
     finally:
-        timer.cancel()
         _release.set()
     assert time.monotonic() - started < 3
     assert "did not finish in time" in result.messages[2]["content"]

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import datetime as dt
 import enum
+import gc
 import json
+import os
 import threading
 import time
 import uuid
@@ -23,6 +26,8 @@ from agentkit.context import RunContext
 from agentkit.errors import ModelRetry, ToolArgumentsError, UserError
 from agentkit.tool import Tool, serialize_result, tool
 from agentkit.usage import Usage
+
+REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("REQUEST_ID")
 
 
 @tool
@@ -306,6 +311,103 @@ def test_timeout_in_call_sync_still_propagates_tool_errors() -> None:
 
     with pytest.raises(ModelRetry, match="again"):
         fails.call_sync("")
+
+
+# A sync tool with a timeout runs on a daemon thread of its own, not on the loop's default
+# executor: abandoned at its timeout, it neither holds asyncio.run up on exit (the default
+# executor's shutdown joins its threads) nor takes one of that executor's few workers.
+
+
+def test_a_hung_sync_tool_does_not_hold_up_asyncio_run() -> None:
+    release = threading.Event()
+
+    @tool(timeout=0.1)
+    def hang() -> str:
+        release.wait(5)
+        return "late"
+
+    started = time.monotonic()
+    try:
+        with pytest.raises(TimeoutError, match="'hang'"):
+            asyncio.run(hang.call(""))
+        assert time.monotonic() - started < 1
+    finally:
+        release.set()
+
+
+def test_hung_sync_tools_leave_the_default_executor_free() -> None:
+    release = threading.Event()
+    default_workers = min(32, (os.cpu_count() or 1) + 4)  # ThreadPoolExecutor's default
+
+    @tool(timeout=0.1)
+    def hang() -> str:
+        release.wait(5)
+        return "late"
+
+    async def main() -> str:
+        hung = await asyncio.gather(
+            *(hang.call("") for _ in range(default_workers + 2)), return_exceptions=True
+        )
+        assert all(isinstance(r, TimeoutError) for r in hung)
+        return await asyncio.wait_for(asyncio.to_thread(lambda: "free"), 1)
+
+    started = time.monotonic()
+    try:
+        assert asyncio.run(main()) == "free"
+        assert time.monotonic() - started < 2
+    finally:
+        release.set()
+
+
+async def test_a_timed_sync_tool_raises_and_sees_contextvars() -> None:
+    @tool(timeout=1)
+    def retry() -> str:
+        raise ModelRetry("again")
+
+    @tool(timeout=1)
+    def broken() -> str:
+        raise ValueError("broken")
+
+    @tool(timeout=1)
+    def whose() -> str:
+        return f"{REQUEST_ID.get()} on {threading.current_thread().name}"
+
+    with pytest.raises(ModelRetry, match="again"):
+        await retry.call("")
+    with pytest.raises(ValueError, match="broken"):
+        await broken.call("")
+    token = REQUEST_ID.set("req-7")
+    try:
+        assert await whose.call("") == "req-7 on agentkit-tool-whose"
+        assert whose.call_sync("") == "req-7 on agentkit-tool-whose"
+    finally:
+        REQUEST_ID.reset(token)
+
+
+def test_cancelling_a_timed_sync_tool_drops_its_late_outcome() -> None:
+    release, finished = threading.Event(), threading.Event()
+    loop_errors: list[dict[str, Any]] = []
+
+    @tool(timeout=10)
+    def fails_late() -> str:
+        release.wait(5)
+        finished.set()
+        raise ValueError("too late")
+
+    async def main() -> None:
+        asyncio.get_running_loop().set_exception_handler(lambda _, c: loop_errors.append(c))
+        task = asyncio.ensure_future(fails_late.call(""))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        release.set()
+        assert finished.wait(1)
+        await asyncio.sleep(0.05)  # let the thread's outcome reach the loop
+        gc.collect()  # "Future exception was never retrieved" is reported on collection
+
+    asyncio.run(main())
+    assert loop_errors == []
 
 
 # ----------------------------------------------------------------------------- context

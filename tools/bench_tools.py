@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from agentkit.tool import tool
+from agentkit.tool import Tool, tool
 
 ARGUMENTS = '{"city": "北京", "days": 3, "unit": "f", "hourly": true, "tags": ["rain", "wind"]}'
 KWARGS = {"city": "北京", "days": 3, "unit": "f", "hourly": True, "tags": ["rain", "wind"]}
@@ -83,18 +83,23 @@ def main() -> None:
                 await forecast_async(**KWARGS)  # type: ignore[arg-type]
         return (time.perf_counter() - start) / n
 
-    async def bench_async() -> tuple[float, float, float]:
-        direct_async = min([await async_loop(20000, False) for _ in range(5)])
-        via_call = min([await async_loop(20000, True) for _ in range(5)])
-        threaded = []
+    timed = tool(timeout=10)(forecast)  # a timeout: its own daemon thread per call
+
+    async def threaded_loop(sync_tool: Tool[..., str]) -> float:
+        times = []
         for _ in range(5):
             start = time.perf_counter()
             for _ in range(500):
-                await wrapped.call(ARGUMENTS)
-            threaded.append((time.perf_counter() - start) / 500)
-        return direct_async, via_call, min(threaded)
+                await sync_tool.call(ARGUMENTS)
+            times.append((time.perf_counter() - start) / 500)
+        return min(times)
 
-    direct_async, via_call, threaded = asyncio.run(bench_async())
+    async def bench_async() -> tuple[float, float, float, float]:
+        direct_async = min([await async_loop(20000, False) for _ in range(5)])
+        via_call = min([await async_loop(20000, True) for _ in range(5)])
+        return direct_async, via_call, await threaded_loop(wrapped), await threaded_loop(timed)
+
+    direct_async, via_call, threaded, own_thread = asyncio.run(bench_async())
 
     us = 1e6
     ms = 1e3
@@ -108,6 +113,9 @@ def main() -> None:
     print(f"call_sync overhead (dict):        {(call_sync_dict - direct) * us:.2f} µs")
     print(f"async call overhead, async tool:  {(via_call - direct_async) * us:.2f} µs")
     print(f"async call overhead, sync tool:   {(threaded - direct) * us:.2f} µs (worker thread)")
+    print(
+        f"  ... with a timeout:             {(own_thread - direct) * us:.2f} µs (own daemon thread)"
+    )
 
 
 if __name__ == "__main__":
