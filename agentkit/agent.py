@@ -8,14 +8,11 @@ holds the two thin drivers that do the I/O: an async one (``run``, ``stream``) o
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import copy
 import logging
 import threading
 import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Generic
 
 from typing_extensions import TypeVar
@@ -46,7 +43,7 @@ from agentkit.events import (
 from agentkit.messages import ChatCompletion, ChatCompletionChunk, Message
 from agentkit.result import RunResult
 from agentkit.templates import Template
-from agentkit.tool import Tool
+from agentkit.tool import Tool, _start_daemon_thread
 from agentkit.usage import Usage, UsageLimits
 
 __all__ = ["Agent", "ModelSettings"]
@@ -565,27 +562,71 @@ class Agent(Generic[OutputT]):
             return [None] * len(calls)
         if len(runnable) == 1 and runnable[0].timeout is None:
             # The common case: one call, no timeout. No thread needed.
-            done = {id(runnable[0]): _call_sync(runnable[0])}
-            return [done.get(id(pc)) for pc in calls]
-        pool = ThreadPoolExecutor(
-            max_workers=min(self._tool_concurrency, len(runnable)),
-            thread_name_prefix="agentkit-tool",
-        )
-        try:
-            futures = [
-                pool.submit(contextvars.copy_context().run, _call_sync, pc) for pc in runnable
-            ]
-            done = {}
-            for pc, fut in zip(runnable, futures, strict=True):
-                try:
-                    done[id(pc)] = fut.result(timeout=pc.timeout)
-                except FutureTimeout:
-                    state.check_deadline()
-                    done[id(pc)] = CallOutcome(error=_tool_timeout(pc))
-        finally:
-            # A tool past its timeout cannot be stopped; do not wait for it.
-            pool.shutdown(wait=False, cancel_futures=True)
+            return [_call_sync(pc) if pc is runnable[0] else None for pc in calls]
+        gate = threading.BoundedSemaphore(self._tool_concurrency)
+        jobs = [_SyncCall(pc, gate) for pc in runnable]
+        for job in jobs:
+            # Daemon threads, not a pool: a call past its timeout cannot be stopped, and a
+            # pool's threads are joined at interpreter exit, so one hung tool would keep a
+            # finished script from exiting.
+            _start_daemon_thread(f"agentkit-tool-{job.pc.call.name}", job.run, job.deliver)
+        done = {}
+        for job in jobs:
+            outcome = job.wait()
+            if outcome is None:
+                state.check_deadline()
+                outcome = CallOutcome(error=_tool_timeout(job.pc))
+            done[id(job.pc)] = outcome
         return [done.get(id(pc)) for pc in calls]
+
+
+class _SyncCall:
+    """One tool call of a sync run, on a thread of its own behind the turn's ``gate``.
+
+    Its timeout counts from when it starts running, not while it waits for the gate. A call
+    abandoned at its timeout gives its gate slot back at once (``release`` runs once, by
+    whichever side gets there first), so a hung tool cannot block the turn's other calls.
+    """
+
+    def __init__(self, pc: PendingCall, gate: threading.BoundedSemaphore) -> None:
+        self.pc = pc
+        self._gate = gate
+        self._lock = threading.Lock()
+        self._holding = False
+        self._started = threading.Event()
+        self._done = threading.Event()
+        self._outcome: CallOutcome | None = None
+
+    def run(self) -> CallOutcome:
+        self._gate.acquire()
+        with self._lock:
+            self._holding = True
+        self._started.set()
+        return _call_sync(self.pc)
+
+    def deliver(self, outcome: tuple[bool, Any]) -> None:
+        ok, value = outcome
+        self._outcome = value if ok else CallOutcome(error=value)
+        self._release()
+        self._done.set()
+
+    def _release(self) -> None:
+        with self._lock:
+            if self._holding:
+                self._holding = False
+                self._gate.release()
+
+    def wait(self) -> CallOutcome | None:
+        """The outcome, or ``None`` when the call ran past its timeout (then abandoned)."""
+        timeout = self.pc.timeout
+        if timeout is None:
+            self._done.wait()
+        else:
+            self._started.wait()
+            if not self._done.wait(timeout):
+                self._release()
+                return None
+        return self._outcome
 
 
 class _AgentTool(Tool[Any, Any]):

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import subprocess
+import sys
 import threading
 import time
 from typing import Any
@@ -26,7 +28,7 @@ from _agent_support import (
 from pydantic import BaseModel
 from typing_extensions import TypedDict
 
-from agentkit._run import INTERRUPTED
+from agentkit._run import INTERRUPTED, TOOL_TIMED_OUT
 from agentkit.agent import Agent, ModelSettings
 from agentkit.context import RunContext
 from agentkit.errors import (
@@ -518,6 +520,59 @@ def test_a_hung_sync_tool_does_not_hold_up_asyncio_run(limit: str) -> None:
         assert time.monotonic() - started < 1
     finally:
         release.set()
+
+
+def test_a_hung_sync_tool_does_not_keep_a_run_sync_script_from_exiting() -> None:
+    # Pool threads are joined at interpreter exit; the sync driver's are daemon threads.
+    script = """
+import time
+from agentkit import Agent, Client, tool
+from agentkit.testing import ScriptedModel, tool_call
+
+@tool(timeout=0.1)
+def hang() -> str:
+    \"\"\"Hangs.\"\"\"
+    time.sleep(10)
+    return "late"
+
+model = ScriptedModel([tool_call("hang", {}), tool_call("hang", {}), "gave up"])
+agent = Agent(tools=[hang], client=Client(api_key="k", transport=model))
+print(agent.run_sync("x").output)
+"""
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "gave up"
+    assert time.monotonic() - started < 5
+
+
+def test_a_hung_call_gives_its_slot_to_the_next_in_a_sync_run() -> None:
+    release = threading.Event()
+
+    @tool(timeout=0.1)
+    def hang() -> str:
+        """Hangs."""
+        release.wait(5)
+        return "late"
+
+    @tool
+    def quick() -> str:
+        """Quick."""
+        return "quick done"
+
+    script = Script(calls(("hang", {}), ("quick", {})), text("ok"))
+    agent = Agent(tools=[hang, quick], client=script.client(), tool_concurrency=1)
+    started = time.monotonic()
+    try:
+        result = agent.run_sync("x")
+        assert time.monotonic() - started < 2
+    finally:
+        release.set()
+    tool_results = [m["content"] for m in result.messages if m["role"] == "tool"]
+    assert tool_results[0] == TOOL_TIMED_OUT
+    assert tool_results[1] == "quick done"
 
 
 class Order(BaseModel):
