@@ -1,7 +1,7 @@
 """agentkit: typed tools, a lean agent loop and an honest client for Chat Completions APIs."""
 
 from agentkit.agent import Agent, ModelSettings
-from agentkit.client import AsyncChatStream, AsyncClient, ChatStream, Client
+from agentkit.client import AsyncChatStream, AsyncClient, ChatParams, ChatStream, Client
 from agentkit.context import RunContext
 from agentkit.errors import (
     AgentkitError,
@@ -71,6 +71,7 @@ __all__ = [
     "BadRequestError",
     "ChatCompletion",
     "ChatCompletionChunk",
+    "ChatParams",
     "ChatStream",
     "Client",
     "EmptyResponseError",

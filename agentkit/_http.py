@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 import httpx
+from typing_extensions import TypedDict
 
 from agentkit._cassette import CassetteRecorder, Recording
 from agentkit.errors import (
@@ -61,18 +62,45 @@ _SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "proxy-aut
 
 TimeoutTypes = float | httpx.Timeout | None
 
-_CHAT_PARAMS = frozenset(
-    {
-        "temperature",
-        "top_p",
-        "max_completion_tokens",
-        "response_format",
-        "tools",
-        "tool_choice",
-        "parallel_tool_calls",
-    }
-)
+
+class ChatParams(TypedDict, total=False):
+    """The keyword arguments of ``create``, ``stream`` and ``create_json`` (both clients).
+
+    Every key is optional; an unset (or ``None``) parameter is not sent. Any other keyword
+    raises ``UserError``: pass other body fields in ``extra_body``.
+
+    Keys:
+        model: Overrides the client's model.
+        temperature: Sampling temperature.
+        top_p: Nucleus sampling.
+        max_completion_tokens: Most output tokens (``max_tokens`` is never sent).
+        response_format: E.g. ``{"type": "json_object"}``.
+        tools: ``agentkit.Tool`` objects or wire-format tool dicts.
+        tool_choice: ``"auto"``, ``"none"``, ``"required"`` or a named function.
+        parallel_tool_calls: Whether the model may call several tools at once.
+        extra_body: Other body fields, sent as given (they win over the above).
+        extra_headers: Headers for this request only.
+        timeout: Overrides the client's timeout for this request.
+    """
+
+    model: str | None
+    temperature: float | None
+    top_p: float | None
+    max_completion_tokens: int | None
+    response_format: Mapping[str, Any] | None
+    tools: Sequence[Any] | None
+    tool_choice: str | Mapping[str, Any] | None
+    parallel_tool_calls: bool | None
+    extra_body: Mapping[str, Any] | None
+    extra_headers: Mapping[str, str] | None
+    timeout: TimeoutTypes
+
+
+# Request options handled by agentkit; every other ``ChatParams`` key is a body field.
 _CHAT_OPTIONS = frozenset({"model", "extra_body", "extra_headers", "timeout"})
+_CHAT_KEYS = frozenset(ChatParams.__optional_keys__)
+# The body fields, in declaration order (the order they are sent in).
+_CHAT_PARAMS = tuple(k for k in ChatParams.__annotations__ if k not in _CHAT_OPTIONS)
 
 
 @dataclass(slots=True)
@@ -380,26 +408,37 @@ class BaseClient:
             timeout=timeout,
         )
 
-    def _prepare_chat_kwargs(
-        self, messages: Sequence[Message], kwargs: Mapping[str, Any]
-    ) -> Prepared:
-        """``_prepare_chat`` for ``stream(messages, **kwargs)``, checking the names."""
-        kwargs = dict(kwargs)
-        if "stream" in kwargs:
-            raise UserError("stream() always streams; do not pass stream=")
-        unknown = set(kwargs) - _CHAT_PARAMS - _CHAT_OPTIONS
+    @staticmethod
+    def _check_chat_kwargs(kwargs: Mapping[str, Any], *, stream: bool, caller: str) -> None:
+        """Refuse keyword names that are not ``ChatParams`` keys (``UserError``)."""
+        unknown = set(kwargs) - _CHAT_KEYS
         if unknown:
+            if "stream" in unknown:
+                hint = "always streams" if stream else "never streams"
+                raise UserError(f"{caller}() {hint}; do not pass stream=")
             raise UserError(
-                f"Unknown argument(s) {sorted(unknown)!r}; pass other body fields in extra_body"
+                f"Unknown argument(s) {sorted(unknown)!r} to {caller}(); "
+                "pass other body fields in extra_body"
             )
+
+    def _prepare_chat_kwargs(
+        self,
+        messages: Sequence[Message],
+        kwargs: Mapping[str, Any],
+        *,
+        stream: bool,
+        caller: str,
+    ) -> Prepared:
+        """``_prepare_chat`` for ``caller(messages, **kwargs)``, checking the names."""
+        self._check_chat_kwargs(kwargs, stream=stream, caller=caller)
         return self._prepare_chat(
             messages,
-            stream=True,
+            stream=stream,
             model=kwargs.get("model"),
             extra_body=kwargs.get("extra_body"),
             extra_headers=kwargs.get("extra_headers"),
             timeout=kwargs.get("timeout"),
-            params={k: v for k, v in kwargs.items() if k in _CHAT_PARAMS},
+            params={k: kwargs[k] for k in _CHAT_PARAMS if k in kwargs},
         )
 
     def _log_request(self, prep: Prepared, attempt: int) -> None:
@@ -621,6 +660,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "NO_SLOT",
     "BaseClient",
+    "ChatParams",
     "Prepared",
     "Slot",
     "StreamCore",

@@ -17,13 +17,14 @@ from types import TracebackType
 from typing import Any, Literal, overload
 
 import httpx
+from typing_extensions import Unpack
 
-from agentkit._http import NO_SLOT, BaseClient, Prepared, Slot, StreamCore, TimeoutTypes, _is_json
+from agentkit._http import NO_SLOT, BaseClient, ChatParams, Prepared, Slot, StreamCore, _is_json
 from agentkit.errors import APIError, APIStatusError, UserError
 from agentkit.messages import ChatCompletion, ChatCompletionChunk, Message, ModelInfo
 from agentkit.streaming import ChunkAccumulator
 
-__all__ = ["AsyncChatStream", "AsyncClient", "ChatStream", "Client"]
+__all__ = ["AsyncChatStream", "AsyncClient", "ChatParams", "ChatStream", "Client"]
 
 _HTTPX_ERRORS = (httpx.HTTPError, httpx.StreamError, httpx.InvalidURL)
 
@@ -192,71 +193,26 @@ class Client(BaseClient):
         messages: Sequence[Message],
         *,
         stream: Literal[False] = False,
-        model: str | None = None,
-        temperature: float | None = None,
-        top_p: float | None = None,
-        max_completion_tokens: int | None = None,
-        response_format: Mapping[str, Any] | None = None,
-        tools: Sequence[Any] | None = None,
-        tool_choice: str | Mapping[str, Any] | None = None,
-        parallel_tool_calls: bool | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        timeout: TimeoutTypes = None,
+        **params: Unpack[ChatParams],
     ) -> ChatCompletion: ...
 
     @overload
     def create(
-        self,
-        messages: Sequence[Message],
-        *,
-        stream: Literal[True],
-        model: str | None = None,
-        temperature: float | None = None,
-        top_p: float | None = None,
-        max_completion_tokens: int | None = None,
-        response_format: Mapping[str, Any] | None = None,
-        tools: Sequence[Any] | None = None,
-        tool_choice: str | Mapping[str, Any] | None = None,
-        parallel_tool_calls: bool | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        timeout: TimeoutTypes = None,
+        self, messages: Sequence[Message], *, stream: Literal[True], **params: Unpack[ChatParams]
     ) -> ChatStream: ...
 
     def create(
-        self,
-        messages: Sequence[Message],
-        *,
-        model: str | None = None,
-        temperature: float | None = None,
-        top_p: float | None = None,
-        max_completion_tokens: int | None = None,
-        stream: bool = False,
-        response_format: Mapping[str, Any] | None = None,
-        tools: Sequence[Any] | None = None,
-        tool_choice: str | Mapping[str, Any] | None = None,
-        parallel_tool_calls: bool | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        timeout: TimeoutTypes = None,
+        self, messages: Sequence[Message], *, stream: bool = False, **params: Unpack[ChatParams]
     ) -> ChatCompletion | ChatStream:
         """``POST /chat/completions``.
 
         Args:
             messages: The conversation, as wire-format dicts.
-            model: Overrides the client's model.
-            temperature: Sampling temperature.
-            top_p: Nucleus sampling.
-            max_completion_tokens: Most output tokens (``max_tokens`` is never sent).
             stream: Return a ``ChatStream`` of chunks instead of a ``ChatCompletion``.
-            response_format: E.g. ``{"type": "json_object"}``.
-            tools: ``agentkit.Tool`` objects or wire-format tool dicts.
-            tool_choice: ``"auto"``, ``"none"``, ``"required"`` or a named function.
-            parallel_tool_calls: Whether the model may call several tools at once.
-            extra_body: Other body fields, sent as given (they win over the above).
-            extra_headers: Headers for this request only.
-            timeout: Overrides the client's timeout for this request.
+            **params: The request parameters (``model``, ``temperature``, ``top_p``,
+                ``max_completion_tokens``, ``response_format``, ``tools``, ``tool_choice``,
+                ``parallel_tool_calls``, ``extra_body``, ``extra_headers``, ``timeout``),
+                each documented on ``agentkit.ChatParams``.
 
         Unset (``None``) parameters are not sent.
 
@@ -264,51 +220,38 @@ class Client(BaseClient):
             APIStatusError: (a subclass) the server answered with an error.
             APIConnectionError: no response (``APITimeoutError`` on timeout).
             APIResponseError: the response could not be understood.
-            UserError: a missing API key or invalid arguments.
+            UserError: a missing API key or invalid arguments (an unknown keyword: use
+                ``extra_body``).
         """
-        prep = self._prepare_chat(
-            messages,
-            stream=stream,
-            model=model,
-            extra_body=extra_body,
-            extra_headers=extra_headers,
-            timeout=timeout,
-            params={
-                "temperature": temperature,
-                "top_p": top_p,
-                "max_completion_tokens": max_completion_tokens,
-                "response_format": response_format,
-                "tools": tools,
-                "tool_choice": tool_choice,
-                "parallel_tool_calls": parallel_tool_calls,
-            },
-        )
+        prep = self._prepare_chat_kwargs(messages, params, stream=stream, caller="create")
         if stream:
             chat_stream = ChatStream(self, prep)
             chat_stream._open()
             return chat_stream
         return ChatCompletion.from_dict(self._request_json(prep))
 
-    def stream(self, messages: Sequence[Message], **kwargs: Any) -> ChatStream:
+    def stream(self, messages: Sequence[Message], **params: Unpack[ChatParams]) -> ChatStream:
         """``create(..., stream=True)``: a ``ChatStream`` to iterate, used as a context manager.
 
         Takes the same keyword arguments as ``create`` (except ``stream``).
         """
-        chat_stream = ChatStream(self, self._prepare_chat_kwargs(messages, kwargs))
+        prep = self._prepare_chat_kwargs(messages, params, stream=True, caller="stream")
+        chat_stream = ChatStream(self, prep)
         chat_stream._open()
         return chat_stream
 
-    def create_json(self, messages: Sequence[Message], **kwargs: Any) -> Any:
+    def create_json(self, messages: Sequence[Message], **params: Unpack[ChatParams]) -> Any:
         """Ask in JSON mode and return the parsed content.
 
         ``response_format`` defaults to ``{"type": "json_object"}``; other keyword arguments
-        are those of ``create``.
+        are those of ``create`` (except ``stream``).
 
         Raises:
             JSONContentError: the content is not JSON (the error quotes its start).
         """
-        kwargs.setdefault("response_format", {"type": "json_object"})
-        return self._parse_json_content(self.create(messages, **kwargs))
+        self._check_chat_kwargs(params, stream=False, caller="create_json")
+        params.setdefault("response_format", {"type": "json_object"})
+        return self._parse_json_content(self.create(messages, **params))
 
     def list_models(self) -> list[ModelInfo]:
         """``GET /models``: the models the server offers."""
@@ -584,91 +527,39 @@ class AsyncClient(BaseClient):
         messages: Sequence[Message],
         *,
         stream: Literal[False] = False,
-        model: str | None = None,
-        temperature: float | None = None,
-        top_p: float | None = None,
-        max_completion_tokens: int | None = None,
-        response_format: Mapping[str, Any] | None = None,
-        tools: Sequence[Any] | None = None,
-        tool_choice: str | Mapping[str, Any] | None = None,
-        parallel_tool_calls: bool | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        timeout: TimeoutTypes = None,
+        **params: Unpack[ChatParams],
     ) -> ChatCompletion: ...
 
     @overload
     async def create(
-        self,
-        messages: Sequence[Message],
-        *,
-        stream: Literal[True],
-        model: str | None = None,
-        temperature: float | None = None,
-        top_p: float | None = None,
-        max_completion_tokens: int | None = None,
-        response_format: Mapping[str, Any] | None = None,
-        tools: Sequence[Any] | None = None,
-        tool_choice: str | Mapping[str, Any] | None = None,
-        parallel_tool_calls: bool | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        timeout: TimeoutTypes = None,
+        self, messages: Sequence[Message], *, stream: Literal[True], **params: Unpack[ChatParams]
     ) -> AsyncChatStream: ...
 
     async def create(
-        self,
-        messages: Sequence[Message],
-        *,
-        model: str | None = None,
-        temperature: float | None = None,
-        top_p: float | None = None,
-        max_completion_tokens: int | None = None,
-        stream: bool = False,
-        response_format: Mapping[str, Any] | None = None,
-        tools: Sequence[Any] | None = None,
-        tool_choice: str | Mapping[str, Any] | None = None,
-        parallel_tool_calls: bool | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        timeout: TimeoutTypes = None,
+        self, messages: Sequence[Message], *, stream: bool = False, **params: Unpack[ChatParams]
     ) -> ChatCompletion | AsyncChatStream:
         """``POST /chat/completions``; see ``Client.create`` for the arguments."""
-        prep = self._prepare_chat(
-            messages,
-            stream=stream,
-            model=model,
-            extra_body=extra_body,
-            extra_headers=extra_headers,
-            timeout=timeout,
-            params={
-                "temperature": temperature,
-                "top_p": top_p,
-                "max_completion_tokens": max_completion_tokens,
-                "response_format": response_format,
-                "tools": tools,
-                "tool_choice": tool_choice,
-                "parallel_tool_calls": parallel_tool_calls,
-            },
-        )
+        prep = self._prepare_chat_kwargs(messages, params, stream=stream, caller="create")
         if stream:
             chat_stream = AsyncChatStream(self, prep)
             await chat_stream._open()
             return chat_stream
         return ChatCompletion.from_dict(await self._request_json(prep))
 
-    def stream(self, messages: Sequence[Message], **kwargs: Any) -> AsyncChatStream:
+    def stream(self, messages: Sequence[Message], **params: Unpack[ChatParams]) -> AsyncChatStream:
         """A streamed completion, opened on ``async with``, ``await`` or the first ``async for``.
 
         Takes the same keyword arguments as ``create`` (except ``stream``); bad arguments
         raise here, request errors when the stream opens.
         """
-        return AsyncChatStream(self, self._prepare_chat_kwargs(messages, kwargs))
+        prep = self._prepare_chat_kwargs(messages, params, stream=True, caller="stream")
+        return AsyncChatStream(self, prep)
 
-    async def create_json(self, messages: Sequence[Message], **kwargs: Any) -> Any:
+    async def create_json(self, messages: Sequence[Message], **params: Unpack[ChatParams]) -> Any:
         """Ask in JSON mode and return the parsed content; see ``Client.create_json``."""
-        kwargs.setdefault("response_format", {"type": "json_object"})
-        return self._parse_json_content(await self.create(messages, **kwargs))
+        self._check_chat_kwargs(params, stream=False, caller="create_json")
+        params.setdefault("response_format", {"type": "json_object"})
+        return self._parse_json_content(await self.create(messages, **params))
 
     async def list_models(self) -> list[ModelInfo]:
         """``GET /models``: the models the server offers."""
