@@ -200,6 +200,9 @@ def assert_valid_history(messages: list[Message]) -> None:
 
 def error_messages(exc: BaseException) -> list[Message]:
     """The ``.messages`` an error carries out of a run."""
+    if isinstance(exc, asyncio.CancelledError) and not hasattr(exc, "messages"):
+        # Python 3.10 hands the awaiter a fresh CancelledError chained to the task's own.
+        exc = exc.__context__ or exc
     messages = getattr(exc, "messages", None)
     assert isinstance(messages, list), f"{type(exc).__name__} carries no messages"
     if isinstance(exc, AgentkitError):

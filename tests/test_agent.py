@@ -22,6 +22,7 @@ from _agent_support import (
     Script,
     assert_valid_history,
     calls,
+    cancelled_messages,
     run_mode,
     text,
 )
@@ -751,7 +752,7 @@ async def test_cancellation_mid_tool_leaves_valid_history() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError) as info:
         await task
-    msgs = info.value.messages  # type: ignore[attr-defined]
+    msgs = cancelled_messages(info.value)
     assert_valid_history(msgs)
     assert [m["content"] for m in msgs if m["role"] == "tool"] == [INTERRUPTED, INTERRUPTED]
     await asyncio.sleep(0)
@@ -782,7 +783,7 @@ async def test_cancellation_mid_request() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError) as info:
         await task
-    assert info.value.messages == [{"role": "user", "content": "x"}]  # type: ignore[attr-defined]
+    assert cancelled_messages(info.value) == [{"role": "user", "content": "x"}]
     gate.set()
     del script
 
