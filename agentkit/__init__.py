@@ -1,6 +1,13 @@
 """agentkit: typed tools, a lean agent loop and an honest client for Chat Completions APIs."""
 
-from agentkit.agent import Agent, ModelSettings
+from agentkit.agent import (
+    Agent,
+    AgentStream,
+    ModelSettings,
+    RunCapture,
+    SyncAgentStream,
+    capture_run,
+)
 from agentkit.client import AsyncChatStream, AsyncClient, ChatParams, ChatStream, Client
 from agentkit.context import RunContext
 from agentkit.errors import (
@@ -63,6 +70,7 @@ __all__ = [
     "APITimeoutError",
     "Agent",
     "AgentRunError",
+    "AgentStream",
     "AgentkitError",
     "AssistantMessage",
     "AsyncChatStream",
@@ -88,11 +96,13 @@ __all__ = [
     "RateLimitError",
     "RepeatedToolCallError",
     "ResponseTruncatedError",
+    "RunCapture",
     "RunContext",
     "RunFinished",
     "RunResult",
     "RunTimeoutError",
     "StreamEvent",
+    "SyncAgentStream",
     "Template",
     "TextDelta",
     "Tool",
@@ -109,5 +119,6 @@ __all__ = [
     "UsageLimitExceeded",
     "UsageLimits",
     "UserError",
+    "capture_run",
     "tool",
 ]

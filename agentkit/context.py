@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from agentkit.messages import Message
-from agentkit.usage import Usage
+from agentkit.usage import Usage, UsageLimits
 
 __all__ = ["DepsT", "RunContext"]
 
@@ -27,6 +27,13 @@ class RunContext(Generic[DepsT]):
         tool_call_id: The id of the tool call being executed, if any.
         tool_name: The name of the tool being executed, if any.
         retry: How many retries this tool has used so far in the run.
+        limits: The run's usage limits (an agent used as a tool draws on what is left).
+        depth: How many agents deep this run is: 0 for a run you started, 1 for an agent
+            called as a tool by it, and so on.
+
+    ``messages`` is a copy: changing it does not change the run's history. The
+    ``tool_call_id`` is stable across retries and crash recovery, so a tool with side
+    effects can use it as its idempotency key.
     """
 
     deps: DepsT
@@ -35,3 +42,5 @@ class RunContext(Generic[DepsT]):
     tool_call_id: str | None = None
     tool_name: str | None = None
     retry: int = 0
+    limits: UsageLimits | None = None
+    depth: int = 0

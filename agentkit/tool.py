@@ -19,17 +19,15 @@ arguments in one step, runs the function and serializes its result for a tool me
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import contextvars
 import functools
 import inspect
-import threading
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 
 from pydantic_core import PydanticSerializationError, to_json
 
+from agentkit._execute import Invocation, run_async, run_sync
 from agentkit.context import RunContext
 from agentkit.errors import UserError
 
@@ -140,6 +138,23 @@ class Tool(Generic[P, R]):
             raise UserError(f"Tool {self.name!r} takes a RunContext: pass ctx=RunContext(...)")
         return (ctx,)
 
+    def bind(
+        self,
+        kwargs: dict[str, Any],
+        ctx: RunContext[Any] | None = None,
+        *,
+        timeout: float | None = None,
+        sync: bool = False,
+    ) -> Invocation:
+        """The call of this tool on validated ``kwargs``, ready for ``agentkit._execute``.
+
+        Subclasses whose sync form differs from their async one (an agent as a tool runs
+        ``run_sync`` in sync runs) override this for ``sync=True``.
+        """
+        return Invocation(
+            self._func, self._context_args(ctx), kwargs, self.is_async, self.name, timeout
+        )
+
     async def invoke(
         self,
         kwargs: dict[str, Any],
@@ -149,24 +164,16 @@ class Tool(Generic[P, R]):
     ) -> Any:
         """Run the function on already-validated arguments and return its raw result.
 
-        A sync function runs in a worker thread so the event loop is never blocked. No
-        timeout is applied here.
+        A sync function runs on a daemon thread of its own, so the event loop is never
+        blocked and a cancelled call holds nothing back. No timeout is applied here.
 
         Args:
             kwargs: The validated arguments.
             ctx: The run context, required when the tool takes one.
-            own_thread: Run a sync function on a daemon thread of its own rather than on the
-                loop's default executor. Pass it when the caller may stop waiting (a
-                timeout): an abandoned call then holds no executor worker, and
-                ``asyncio.run`` does not wait for it on shutdown.
+            own_thread: Kept for compatibility; sync functions always get their own thread.
         """
-        args = self._context_args(ctx)
-        if self.is_async:
-            return await self._func(*args, **kwargs)
-        if own_thread:
-            return await _in_daemon_thread(self._thread_name, self._func, *args, **kwargs)
-        # Without a timeout the call is always awaited to the end: reuse the pooled threads.
-        return await asyncio.to_thread(self._func, *args, **kwargs)
+        del own_thread
+        return (await run_async(self.bind(kwargs, ctx))).unwrap()
 
     def invoke_sync(self, kwargs: dict[str, Any], ctx: RunContext[Any] | None = None) -> Any:
         """Run the function on already-validated arguments in this thread; raw result.
@@ -174,10 +181,10 @@ class Tool(Generic[P, R]):
         Raises:
             UserError: The tool is async and an event loop is running in this thread.
         """
-        args = self._context_args(ctx)
-        if self.is_async:
-            return self._run_coroutine(lambda: self._func(*args, **kwargs))
-        return self._func(*args, **kwargs)
+        call = self.bind(kwargs, ctx, sync=True)
+        if call.is_async:
+            self._check_no_loop()
+        return run_sync(call).unwrap()
 
     async def call(self, arguments: Arguments, ctx: RunContext[Any] | None = None) -> str:
         """Validate the model's arguments, run the tool and serialize its result.
@@ -196,22 +203,8 @@ class Tool(Generic[P, R]):
             ModelRetry: Raised by the tool, unchanged; as is any other exception it raises.
         """
         kwargs = self._schema.validate(arguments)
-        return serialize_result(await self._run(kwargs, ctx))
-
-    async def _run(self, kwargs: dict[str, Any], ctx: RunContext[Any] | None) -> Any:
-        if self.timeout is None:
-            return await self.invoke(kwargs, ctx)
-        # Not asyncio.wait_for: a TimeoutError the tool raises itself must stay its own.
-        task = asyncio.ensure_future(self.invoke(kwargs, ctx, own_thread=True))
-        try:
-            done, _ = await asyncio.wait((task,), timeout=self.timeout)
-        except BaseException:
-            task.cancel()
-            raise
-        if not done:
-            task.cancel()
-            raise self._timed_out()
-        return task.result()
+        outcome = await run_async(self.bind(kwargs, ctx, timeout=self.timeout))
+        return serialize_result(outcome.unwrap())
 
     def call_sync(self, arguments: Arguments, ctx: RunContext[Any] | None = None) -> str:
         """``call`` for use without an event loop; a sync function runs in this thread.
@@ -222,106 +215,20 @@ class Tool(Generic[P, R]):
         overruns.
         """
         kwargs = self._schema.validate(arguments)
-        if self.is_async:
-            return serialize_result(self._run_coroutine(lambda: self._run(kwargs, ctx)))
-        if self.timeout is None:
-            return serialize_result(self._func(*self._context_args(ctx), **kwargs))
-        return serialize_result(self._run_with_timeout(kwargs, ctx))
+        call = self.bind(kwargs, ctx, timeout=self.timeout, sync=True)
+        if call.is_async:
+            self._check_no_loop()
+        return serialize_result(run_sync(call).unwrap())
 
-    def _run_coroutine(self, make: Callable[[], Awaitable[Any]]) -> Any:
+    def _check_no_loop(self) -> None:
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            return asyncio.run(_as_coroutine(make()))
+            return
         raise UserError(
             f"Tool {self.name!r} is async and an event loop is running in this thread: "
             "use `await tool.call(...)` instead"
         )
-
-    def _run_with_timeout(self, kwargs: dict[str, Any], ctx: RunContext[Any] | None) -> Any:
-        args = self._context_args(ctx)
-        outcome: list[_Outcome] = []
-        worker = _start_daemon_thread(
-            self._thread_name, functools.partial(self._func, *args, **kwargs), outcome.append
-        )
-        worker.join(self.timeout)
-        if not outcome:
-            raise self._timed_out()
-        return _unwrap(outcome[0])
-
-    @property
-    def _thread_name(self) -> str:
-        return f"agentkit-tool-{self.name}"
-
-    def _timed_out(self) -> TimeoutError:
-        return TimeoutError(f"Tool {self.name!r} did not finish within {self.timeout} seconds")
-
-
-async def _as_coroutine(awaitable: Awaitable[Any]) -> Any:
-    return await awaitable
-
-
-# A finished call: (True, its result) or (False, the exception it raised).
-_Outcome = tuple[bool, Any]
-
-
-def _unwrap(outcome: _Outcome) -> Any:
-    ok, value = outcome
-    if ok:
-        return value
-    raise value
-
-
-def _start_daemon_thread(
-    name: str, func: Callable[[], Any], deliver: Callable[[_Outcome], None]
-) -> threading.Thread:
-    """Run ``func`` on a new daemon thread, in a copy of the caller's contextvars (as
-    ``asyncio.to_thread`` does), and hand its outcome to ``deliver`` from that thread.
-
-    A daemon thread of its own, not a pooled one, because a timed-out call cannot be stopped:
-    the caller abandons it, and it must then hold no shared worker nor delay the exit.
-    """
-    context = contextvars.copy_context()
-
-    def target() -> None:
-        try:
-            outcome: _Outcome = (True, context.run(func))
-        except BaseException as exc:  # delivered to the caller, as a pool would
-            outcome = (False, exc)
-        deliver(outcome)
-
-    thread = threading.Thread(target=target, name=name, daemon=True)
-    thread.start()
-    return thread
-
-
-async def _in_daemon_thread(
-    name: str, func: Callable[..., Any], /, *args: Any, **kwargs: Any
-) -> Any:
-    """``asyncio.to_thread`` on a thread of its own (see ``_start_daemon_thread``).
-
-    Cancelling the awaiting coroutine cancels the future, and the thread's late outcome is
-    then dropped, so that no "exception was never retrieved" is logged for it.
-    """
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[Any] = loop.create_future()
-
-    def settle(outcome: _Outcome) -> None:  # on the loop's thread
-        if future.cancelled():
-            return
-        ok, value = outcome
-        if ok:
-            future.set_result(value)
-        else:
-            future.set_exception(value)
-
-    def deliver(outcome: _Outcome) -> None:  # on the worker thread
-        # RuntimeError: the loop has closed since, so nobody awaits the outcome.
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(settle, outcome)
-
-    _start_daemon_thread(name, functools.partial(func, *args, **kwargs), deliver)
-    return await future
 
 
 @overload

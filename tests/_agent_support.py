@@ -177,14 +177,8 @@ def assert_valid_history(messages: list[dict[str, Any]]) -> None:
     assert not open_ids
 
 
-def cancelled_messages(exc: BaseException) -> Any:
-    """The ``.messages`` a cancelled run attached to its ``CancelledError``.
-
-    Python 3.10's asyncio hands whoever awaits a cancelled task a fresh ``CancelledError``
-    whose ``__context__`` is the one raised inside the task; 3.11+ hands over that one.
-    """
-    found: BaseException | None = exc
-    while found is not None and not hasattr(found, "messages"):
-        found = found.__context__
-    assert found is not None, "no CancelledError in the chain carries messages"
-    return found.messages  # type: ignore[attr-defined]
+def cancelled_messages(run: Any) -> Any:
+    """The messages a cancelled run left in its ``agentkit.capture_run()`` block."""
+    assert run.messages is not None, "the cancelled run recorded no messages"
+    assert isinstance(run.error, BaseException)
+    return run.messages

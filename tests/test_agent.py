@@ -29,8 +29,9 @@ from _agent_support import (
 from pydantic import BaseModel
 from typing_extensions import TypedDict
 
-from agentkit._run import INTERRUPTED, TOOL_TIMED_OUT
-from agentkit.agent import Agent, ModelSettings
+from agentkit.agent.history import INTERRUPTED
+from agentkit.agent.state import TOOL_TIMED_OUT
+from agentkit.agent import Agent, ModelSettings, capture_run
 from agentkit.context import RunContext
 from agentkit.errors import (
     APIStatusError,
@@ -746,13 +747,15 @@ async def test_cancellation_mid_tool_leaves_valid_history() -> None:
 
     script = Script(calls(("forever", {}), ("get_weather", {"city": "a"})))
     agent = Agent(tools=[forever, get_weather], client=script.async_client())
-    task = asyncio.create_task(agent.run("x"))
+    with capture_run() as run:
+        task = asyncio.create_task(agent.run("x"))
     await started.wait()
     before = set(asyncio.all_tasks())
     task.cancel()
     with pytest.raises(asyncio.CancelledError) as info:
         await task
-    msgs = cancelled_messages(info.value)
+    assert not hasattr(info.value, "messages")  # a foreign exception is left untouched
+    msgs = cancelled_messages(run)
     assert_valid_history(msgs)
     assert [m["content"] for m in msgs if m["role"] == "tool"] == [INTERRUPTED, INTERRUPTED]
     await asyncio.sleep(0)
@@ -778,12 +781,13 @@ async def test_cancellation_mid_request() -> None:
 
     client = AsyncClient(api_key="k", transport=SlowTransport(), max_retries=0)
     agent = Agent(client=client)
-    task = asyncio.create_task(agent.run("x"))
+    with capture_run() as run:
+        task = asyncio.create_task(agent.run("x"))
     await asyncio.sleep(0.05)
     task.cancel()
-    with pytest.raises(asyncio.CancelledError) as info:
+    with pytest.raises(asyncio.CancelledError):
         await task
-    assert cancelled_messages(info.value) == [{"role": "user", "content": "x"}]
+    assert cancelled_messages(run) == [{"role": "user", "content": "x"}]
     gate.set()
     del script
 
@@ -843,7 +847,7 @@ async def test_async_client_given_is_used_as_is() -> None:
     client = script.async_client()
     agent = Agent(client=client)
     assert (await agent.run("x")).output == "hi"
-    assert agent._get_async_client() is client
+    assert (await agent._get_async_client()) is client
 
 
 async def test_weather_agent_against_the_emulator(mode: str) -> None:
@@ -870,8 +874,8 @@ async def test_aclose_closes_only_agent_built_clients() -> None:
     user_client = script.client()
     agent = Agent(client=user_client)
     await agent.run("x")
-    built = agent._get_async_client()
+    built = (await agent._get_async_client())
     await agent.aclose()
     assert built._http.is_closed
     assert not user_client._http.is_closed
-    assert agent._get_async_client() is not built  # a fresh one on next use
+    assert (await agent._get_async_client()) is not built  # a fresh one on next use

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from agentkit.agent import Agent
+from agentkit.agent import Agent, capture_run
 from agentkit.client import AsyncClient, Client
 from agentkit.errors import (
     APIConnectionError,
@@ -445,16 +445,17 @@ async def test_cancel_mid_request_leaves_nothing_behind() -> None:
     client = AsyncClient(KEY, server.base_url, default_headers=fault_headers("latency=5"))
     weather = Weather()
     agent = Agent(tools=[weather.tool()], client=client)
-    task = asyncio.ensure_future(agent.run(PROMPT))
+    with capture_run() as run:
+        task = asyncio.ensure_future(agent.run(PROMPT))
     await asyncio.sleep(0.3)
     assert active_connections(client), "the request should be in flight"
     task.cancel()
-    with pytest.raises(asyncio.CancelledError) as info:
+    with pytest.raises(asyncio.CancelledError):
         await task
     await asyncio.sleep(0)
     assert _others() == set()
     assert active_connections(client) == []
-    messages = error_messages(info.value)
+    messages = run.messages
     assert messages == [{"role": "user", "content": PROMPT}]
     await client.aclose()
     await asyncio.to_thread(assert_valid_history, messages)
@@ -481,16 +482,18 @@ async def test_cancel_mid_tool_leaves_nothing_behind() -> None:
         return city
 
     agent = Agent(tools=[slow_lookup], client=client)
-    task = asyncio.ensure_future(agent.run("Please look up Paris"))
+    with capture_run() as run:
+        task = asyncio.ensure_future(agent.run("Please look up Paris"))
     await asyncio.wait_for(started.wait(), 5)
     task.cancel()
-    with pytest.raises(asyncio.CancelledError) as info:
+    with pytest.raises(asyncio.CancelledError):
         await task
     await asyncio.sleep(0)
     assert ended == ["Paris"]  # the tool's own task was cancelled, not abandoned
     assert _others() == set()
     assert active_connections(client) == []
-    messages = error_messages(info.value)
+    messages = run.messages
+    assert messages is not None
     assert [m["role"] for m in messages] == ["user", "assistant", "tool"]
     assert "interrupted" in messages[2]["content"]
     await client.aclose()

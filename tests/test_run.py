@@ -1,4 +1,4 @@
-"""The pure step machine (``agentkit._run``): every decision of the loop, without I/O."""
+"""The pure run state (``agentkit.agent.state``): every decision of the loop, without I/O."""
 
 from __future__ import annotations
 
@@ -11,15 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from agentkit._run import (
-    INTERRUPTED,
-    AgentSpec,
-    CallOutcome,
-    ModelSettings,
-    OutputSpec,
-    RunState,
-    repair_history,
-)
+from agentkit.agent.history import INTERRUPTED, repair_history
+from agentkit.agent.output import OutputSpec
+from agentkit.agent.settings import ModelSettings
+from agentkit.agent.spec import AgentSpec
+from agentkit.agent.state import CallOutcome, RunState
 from agentkit.context import RunContext
 from agentkit.errors import (
     EmptyResponseError,
@@ -343,7 +339,7 @@ def test_timeout_counts_as_failure() -> None:
     state = RunState(spec(), system=None, prompt="x")
     state.next_request()
     pending = state.apply_response(completion(calls=[("get_weather", {"city": "a"})]))
-    state.apply_results([CallOutcome(error=TimeoutError("slow"))])
+    state.apply_results([CallOutcome(error=TimeoutError("slow"), timed_out=True)])
     assert "did not finish in time" in state.messages[-1]["content"]
     assert state.tool_failures[0].error_type == "TimeoutError"
     assert pending[0].is_error

@@ -1,33 +1,17 @@
-"""The agent run as a pure step machine: every decision of the loop, and no I/O.
-
-The sync and async drivers in ``agent.py`` are thin shells around ``RunState``::
-
-    state = RunState(spec, system=..., prompt=..., history=..., deps=...)
-    while not state.done:
-        request = state.next_request()          # raises on a limit
-        completion = <send request.messages with request.kwargs>
-        calls = state.apply_response(completion)
-        if calls:
-            outcomes = <run each call with call.kwargs is not None, concurrently>
-            state.apply_results(outcomes)
-    result = state.result()
-
-Anything raised out of a run goes through ``state.fail(exc)``, which attaches the
-conversation so far (with every tool call answered) as ``exc.messages``.
-"""
+"""``RunState``: one run's state and every decision of its loop, with no I/O."""
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import json
 import logging
-import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
+from agentkit._execute import Invocation, Outcome
+from agentkit.agent.history import INTERRUPTED, coerce_history, repair_history
+from agentkit.agent.spec import AgentSpec
 from agentkit.context import RunContext
 from agentkit.errors import (
     AgentkitError,
@@ -47,262 +31,17 @@ from agentkit.errors import (
 from agentkit.messages import ChatCompletion, Message, ToolCall
 from agentkit.result import RunResult, ToolFailure
 from agentkit.tool import Tool, serialize_result
-from agentkit.usage import Usage, UsageLimits
+from agentkit.usage import Usage
 
-__all__ = [
-    "AgentSpec",
-    "CallOutcome",
-    "ModelSettings",
-    "OutputSpec",
-    "PendingCall",
-    "Request",
-    "RunState",
-    "build_kwargs",
-    "repair_history",
-]
+__all__ = ["CallOutcome", "PendingCall", "Request", "RunState"]
 
 logger = logging.getLogger("agentkit")
 
-INTERRUPTED = "Tool call was interrupted before it returned a result."
 TOOL_FAILED = "The tool failed to run. Do not retry the same call; tell the user if it matters."
 TOOL_TIMED_OUT = "The tool did not finish in time. Do not retry the same call."
 
-OnToolError = Literal["report", "raise"]
-OutputMode = Literal["json_object", "json_schema"]
-
-
-@dataclass(frozen=True, slots=True)
-class ModelSettings:
-    """Sampling and tool-calling settings sent with every request of a run.
-
-    ``None`` means "not sent" (the provider's default applies).
-
-    Attributes:
-        temperature: Randomness.
-        top_p: Nucleus sampling.
-        max_completion_tokens: Most output tokens per response.
-        tool_choice: ``"auto"``, ``"none"``, ``"required"`` or
-            ``{"type": "function", "function": {"name": ...}}``. A forced choice applies
-            to the first tool turn only, unless the agent sets ``reset_tool_choice=False``.
-        parallel_tool_calls: Whether the model may call several tools in one turn.
-        extra_body: More JSON fields for the request body.
-    """
-
-    temperature: float | None = None
-    top_p: float | None = None
-    max_completion_tokens: int | None = None
-    tool_choice: str | dict[str, Any] | None = None
-    parallel_tool_calls: bool | None = None
-    extra_body: Mapping[str, Any] | None = None
-
-    @classmethod
-    def coerce(cls, value: ModelSettings | Mapping[str, Any] | None) -> ModelSettings:
-        """Accept a ``ModelSettings``, a mapping of its fields, or ``None``."""
-        if value is None:
-            return cls()
-        if isinstance(value, ModelSettings):
-            return value
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(value) - known)
-        if unknown:
-            raise UserError(
-                f"Unknown model setting(s) {', '.join(map(repr, unknown))}; "
-                f"known: {', '.join(sorted(known))}"
-            )
-        return cls(**value)
-
-    def merged(self, other: ModelSettings | Mapping[str, Any] | None) -> ModelSettings:
-        """These settings overridden by the non-``None`` fields of ``other``."""
-        if other is None:
-            return self
-        o = ModelSettings.coerce(other)
-        changes = {
-            f.name: getattr(o, f.name)
-            for f in dataclasses.fields(o)
-            if getattr(o, f.name) is not None
-        }
-        return dataclasses.replace(self, **changes) if changes else self
-
-
-class OutputSpec:
-    """How to ask for, and validate, a structured ``output_type`` (built once per agent).
-
-    Objects (pydantic models, dataclasses, TypedDicts) are asked for as they are; other
-    types are wrapped as ``{"result": ...}`` because JSON mode answers with an object.
-    """
-
-    __slots__ = ("_adapter", "instructions", "response_format", "type", "wrapped")
-
-    def __init__(self, output_type: Any, mode: OutputMode) -> None:
-        from pydantic import PydanticSchemaGenerationError, TypeAdapter
-
-        self.type = output_type
-        try:
-            self._adapter: Any = TypeAdapter(output_type)
-            schema: dict[str, Any] = self._adapter.json_schema()
-        except (PydanticSchemaGenerationError, TypeError) as exc:
-            raise UserError(f"Unsupported output_type {output_type!r}: {exc}") from None
-        self.wrapped = not _is_object_type(output_type)
-        if self.wrapped:
-            defs = schema.pop("$defs", None)
-            schema = {
-                "type": "object",
-                "properties": {"result": schema},
-                "required": ["result"],
-            }
-            if defs:
-                schema["$defs"] = defs
-        name = re.sub(r"[^A-Za-z0-9_-]", "_", getattr(output_type, "__name__", "output"))[:64]
-        schema_text = json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
-        if mode == "json_schema":
-            self.response_format: dict[str, Any] = {
-                "type": "json_schema",
-                "json_schema": {"name": name or "output", "schema": schema},
-            }
-            self.instructions = "Answer with a JSON object matching the given schema."
-        elif mode == "json_object":
-            self.response_format = {"type": "json_object"}
-            self.instructions = (
-                "Answer with only a JSON object (no other text, no code fence) that matches "
-                f"this JSON schema:\n{schema_text}"
-            )
-        else:
-            raise UserError(f"output_mode must be 'json_object' or 'json_schema', not {mode!r}")
-
-    def validate(self, content: str) -> Any:
-        """Parse and validate the model's answer; ``ValueError`` with a compact message."""
-        from pydantic import ValidationError
-
-        text = content.strip()
-        if text.startswith("```"):
-            # Models sometimes fence JSON despite being told not to; that is not worth a retry.
-            text = re.sub(r"^```[A-Za-z]*\s*|\s*```$", "", text)
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            msg = getattr(exc, "msg", str(exc))
-            raise ValueError(f"Your answer is not valid JSON ({msg}).") from None
-        if self.wrapped:
-            if not isinstance(data, dict) or "result" not in data:
-                raise ValueError('Your answer must be a JSON object with a "result" key.')
-            data = data["result"]
-        try:
-            return self._adapter.validate_python(data)
-        except ValidationError as exc:
-            raise ValueError(
-                "Your answer does not match the schema:\n" + _compact_errors(exc)
-            ) from None
-
-
-def _is_object_type(tp: Any) -> bool:
-    from pydantic import BaseModel
-    from typing_extensions import is_typeddict
-
-    if isinstance(tp, type) and (issubclass(tp, BaseModel) or dataclasses.is_dataclass(tp)):
-        return True
-    return bool(is_typeddict(tp))
-
-
-def _compact_errors(exc: Any, limit: int = 8) -> str:
-    # Never echo the input: with one line per error that would repeat the whole answer
-    # once per error (a known trap of other frameworks).
-    errors = exc.errors(include_url=False, include_input=False, include_context=False)
-    lines = []
-    for err in errors[:limit]:
-        loc = ".".join(str(p) for p in err.get("loc", ())) or "(root)"
-        lines.append(f"- {loc}: {err.get('msg', 'invalid')}")
-    if len(errors) > limit:
-        lines.append(f"- ... and {len(errors) - limit} more")
-    return "\n".join(lines)
-
-
-@dataclass(frozen=True, slots=True)
-class AgentSpec:
-    """Everything about an agent the loop needs, computed once when the agent is built."""
-
-    tools: Mapping[str, Tool[Any, Any]]
-    base_kwargs: Mapping[str, Any]  # request kwargs without messages (tools, settings, format)
-    tool_choice: str | dict[str, Any] | None
-    model: str | None = None
-    settings: ModelSettings = ModelSettings()
-    output: OutputSpec | None = None
-    max_turns: int = 10
-    usage_limits: UsageLimits | None = None
-    run_timeout: float | None = None
-    reset_tool_choice: bool = True
-    on_tool_error: OnToolError = "report"
-    max_repeated_tool_calls: int | None = 2
-    max_tool_result_chars: int | None = 50_000
-    output_retries: int = 2
-    unknown_tool_retries: int = 2
-
-    def with_settings(self, override: ModelSettings | Mapping[str, Any] | None) -> AgentSpec:
-        """This spec with some model settings overridden for one run."""
-        if override is None:
-            return self
-        settings = self.settings.merged(override)
-        return dataclasses.replace(
-            self,
-            settings=settings,
-            base_kwargs=build_kwargs(self.model, self.tools, settings, self.output),
-            tool_choice=settings.tool_choice if self.tools else None,
-        )
-
-    @classmethod
-    def build(
-        cls,
-        *,
-        model: str | None,
-        tools: Sequence[Tool[Any, Any]],
-        settings: ModelSettings,
-        output: OutputSpec | None,
-        **options: Any,
-    ) -> AgentSpec:
-        """Precompute the request kwargs shared by every request of every run."""
-        by_name: dict[str, Tool[Any, Any]] = {}
-        for t in tools:
-            if not isinstance(t, Tool):
-                raise UserError(
-                    f"tools must be agentkit Tool objects (use @tool), got {type(t).__name__}"
-                )
-            if t.name in by_name:
-                raise UserError(f"Two tools are named {t.name!r}; tool names must be unique")
-            by_name[t.name] = t
-        kw = build_kwargs(model, by_name, settings, output)
-        return cls(
-            tools=by_name,
-            base_kwargs=kw,
-            tool_choice=settings.tool_choice if by_name else None,
-            model=model,
-            settings=settings,
-            output=output,
-            **options,
-        )
-
-
-def build_kwargs(
-    model: str | None,
-    tools: Mapping[str, Tool[Any, Any]],
-    settings: ModelSettings,
-    output: OutputSpec | None,
-) -> dict[str, Any]:
-    """The request kwargs (besides messages and ``tool_choice``) for these settings."""
-    kw: dict[str, Any] = {}
-    if model is not None:
-        kw["model"] = model
-    for name in ("temperature", "top_p", "max_completion_tokens", "parallel_tool_calls"):
-        value = getattr(settings, name)
-        if value is not None:
-            kw[name] = value
-    if settings.extra_body:
-        kw["extra_body"] = dict(settings.extra_body)
-    if tools:
-        kw["tools"] = [t.to_openai() for t in tools.values()]
-    else:
-        kw.pop("parallel_tool_calls", None)  # servers reject it without tools
-    if output is not None:
-        kw["response_format"] = output.response_format
-    return kw
+CallOutcome = Outcome
+"""What running one call produced (kept under its old name)."""
 
 
 @dataclass(slots=True)
@@ -331,54 +70,10 @@ class PendingCall:
     is_error: bool = False
     retry_error: bool = False  # counts against the tool's retry budget
 
-
-@dataclass(slots=True)
-class CallOutcome:
-    """What running one call produced: a return value, or the exception it raised."""
-
-    value: Any = None
-    error: BaseException | None = None
-
-
-def repair_history(messages: list[Message]) -> list[Message]:
-    """Make a history acceptable to the server: every tool call gets exactly one result.
-
-    An assistant tool call with no tool message (a conversation saved mid-run, a crash)
-    gets one saying the call was interrupted, placed right after the call's other results;
-    a tool message answering no open call is dropped. Returns ``messages`` itself when it
-    is already valid.
-    """
-    out: list[Message] | None = None
-    open_ids: dict[str, None] = {}
-    for i, m in enumerate(messages):
-        role = m.get("role") if isinstance(m, dict) else None
-        if role == "tool":
-            tid = m.get("tool_call_id")
-            if tid in open_ids:
-                del open_ids[tid]
-                if out is not None:
-                    out.append(m)
-            else:
-                logger.debug("dropping a tool result with no open tool call: %r", tid)
-                if out is None:
-                    out = list(messages[:i])
-            continue
-        if open_ids:
-            if out is None:
-                out = list(messages[:i])
-            out.extend(_interrupted(open_ids))
-            open_ids = {}
-        if out is not None:
-            out.append(m)
-        if role == "assistant":
-            for tc in m.get("tool_calls") or ():
-                if isinstance(tc, dict) and isinstance(tc.get("id"), str):
-                    open_ids[tc["id"]] = None
-    if open_ids:
-        if out is None:
-            out = list(messages)
-        out.extend(_interrupted(open_ids))
-    return messages if out is None else out
+    def bind(self, *, sync: bool) -> Invocation:
+        """The call to run (only for calls with ``kwargs``)."""
+        assert self.tool is not None and self.kwargs is not None
+        return self.tool.bind(self.kwargs, self.ctx, timeout=self.timeout, sync=sync)
 
 
 def _canonical(arguments: str) -> str:
@@ -387,10 +82,6 @@ def _canonical(arguments: str) -> str:
         return json.dumps(json.loads(arguments), sort_keys=True, separators=(",", ":"))
     except ValueError:
         return arguments
-
-
-def _interrupted(ids: Mapping[str, None]) -> list[Message]:
-    return [{"role": "tool", "tool_call_id": tid, "content": INTERRUPTED} for tid in ids]
 
 
 class RunState:
@@ -402,12 +93,14 @@ class RunState:
         *,
         system: Message | None,
         prompt: str | Message | None,
-        history: Sequence[Message] | None = None,
+        history: Iterable[Message] | None = None,
         deps: Any = None,
+        depth: int = 0,
     ) -> None:
         self.spec = spec
         self.system = system
         self.deps = deps
+        self.depth = depth
         self.usage = Usage()
         self.notes: list[str] = []
         self.tool_failures: list[ToolFailure] = []
@@ -424,14 +117,14 @@ class RunState:
         self._started = time.monotonic()
         self.deadline = None if spec.run_timeout is None else self._started + spec.run_timeout
 
-        if history is None:
-            msgs: list[Message] = []
-        else:
-            if isinstance(history, (str, bytes)) or not all(
-                isinstance(m, dict) and "role" in m for m in history
-            ):
-                raise UserError("history must be a list of message dicts with a 'role'")
-            msgs = repair_history(list(history))
+        msgs = [] if history is None else coerce_history(history)
+        self._ids = {
+            tc["id"]
+            for m in msgs
+            if m.get("role") == "assistant"
+            for tc in m.get("tool_calls") or ()
+            if isinstance(tc, dict) and isinstance(tc.get("id"), str)
+        }
         self.new_messages_start = len(msgs)
         if prompt is not None:
             if isinstance(prompt, str):
@@ -549,9 +242,14 @@ class RunState:
     def _tool_turn(self, calls: list[ToolCall], content: str | None) -> list[PendingCall]:
         wire_calls = []
         for n, c in enumerate(calls):
-            if not c.id:
-                # Without an id no tool result can answer the call; invent a stable one.
-                c.id = f"call_{self.usage.requests}_{n}"
+            if not c.id or c.id in self._ids:
+                # Without a unique id no tool result can answer the call (and the server
+                # rejects the history): keep the model's ids where unique, invent the rest.
+                fresh = f"call_{self.usage.requests}_{n}"
+                while fresh in self._ids:
+                    fresh += "_"
+                c.id = fresh
+            self._ids.add(c.id)
             if not c.arguments.strip():
                 # An empty arguments text is not valid JSON; servers reject it in history.
                 c.arguments = "{}"
@@ -606,11 +304,14 @@ class RunState:
             if tool.takes_context:
                 pc.ctx = RunContext(
                     self.deps,
-                    self.messages,
+                    # A copy: a tool that edits its view must not change the run's history.
+                    list(self.messages),
                     self.usage,
                     c.id,
                     c.name,
                     self._retries.get(c.name, 0),
+                    self.spec.usage_limits,
+                    self.depth,
                 )
             timeout = tool.timeout
             remaining = self.remaining()
@@ -667,6 +368,8 @@ class RunState:
         pending, self._pending = self._pending, []
         if len(outcomes) != len(pending):
             raise ValueError("apply_results needs one outcome per pending call")
+        if any(o is not None and o.timed_out for o in outcomes):
+            self.check_deadline()  # a call cut by the run's deadline ends the run
         exhausted: PendingCall | None = None
         to_raise: tuple[PendingCall, BaseException] | None = None
         for pc, outcome in zip(pending, outcomes, strict=True):
@@ -734,7 +437,7 @@ class RunState:
             pc.is_error = pc.retry_error = True
             return None
         pc.is_error = True
-        timed_out = isinstance(err, TimeoutError)
+        timed_out = outcome.timed_out
         pc.content = TOOL_TIMED_OUT if timed_out else TOOL_FAILED
         self.tool_failures.append(
             ToolFailure(name, pc.call.id, type(err).__name__, str(err) or type(err).__name__)
@@ -769,11 +472,11 @@ class RunState:
         return list(repair_history(self.messages))
 
     def fail(self, exc: BaseException) -> BaseException:
-        """Attach the conversation so far to ``exc`` as ``.messages`` (if not yet there)."""
-        if isinstance(exc, AgentkitError):
-            if not exc.messages:
-                exc.messages = self.snapshot()
-        elif getattr(exc, "messages", None) is None:
-            with contextlib.suppress(AttributeError):  # exceptions with __slots__
-                exc.messages = self.snapshot()  # type: ignore[attr-defined]
+        """Give ``exc`` the conversation so far as ``.messages`` when it is agentkit's own.
+
+        Foreign exceptions (a ``CancelledError``, a tool's own error) are left untouched;
+        the messages reach the caller through ``agentkit.capture_run()`` instead.
+        """
+        if isinstance(exc, AgentkitError) and not exc.messages:
+            exc.messages = self.snapshot()
         return exc

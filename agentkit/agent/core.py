@@ -1,52 +1,41 @@
 """``Agent``: a model, instructions and tools, run as a loop until the model answers.
 
-Every decision of the loop lives in the pure step machine (``agentkit._run``); this module
-holds the two thin drivers that do the I/O: an async one (``run``, ``stream``) on
-``AsyncClient`` and a sync one (``run_sync``, ``stream_sync``) on ``Client``.
+The run itself is one flow of effects (``agentkit.agent.flow``) over a pure state
+(``agentkit.agent.state``); this module builds runs and hands them to the two drivers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import logging
 import threading
 import weakref
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Generator, Iterable, Mapping, Sequence
 from typing import Any, Generic
 
 from typing_extensions import TypeVar
 
-from agentkit._run import (
-    AgentSpec,
-    CallOutcome,
-    ModelSettings,
-    OnToolError,
-    OutputMode,
-    OutputSpec,
-    PendingCall,
-    RunState,
-)
+from agentkit.agent.drivers import drive_async, drive_sync
+from agentkit.agent.flow import run_flow
+from agentkit.agent.output import OutputMode, OutputSpec
+from agentkit.agent.settings import ModelSettings
+from agentkit.agent.spec import AgentSpec, OnToolError
+from agentkit.agent.state import RunState
+from agentkit.agent.streams import AgentStream, SyncAgentStream
+from agentkit.agent.subagent import AgentTool, counted, remaining_limits
 from agentkit.client import AsyncClient, Client
 from agentkit.context import RunContext
-from agentkit.errors import APITimeoutError, RunTimeoutError, UserError
-from agentkit.events import (
-    Hooks,
-    RunFinished,
-    StreamEvent,
-    TextDelta,
-    ToolCallArgsDelta,
-    ToolCallResult,
-    ToolCallStarted,
-    TurnFinished,
-)
-from agentkit.messages import ChatCompletion, ChatCompletionChunk, Message
+from agentkit.errors import UsageLimitExceeded, UserError
+from agentkit.events import Hooks, RunFinished, StreamEvent
+from agentkit.messages import Message
 from agentkit.result import RunResult
 from agentkit.templates import Template
-from agentkit.tool import Tool, _start_daemon_thread
-from agentkit.usage import Usage, UsageLimits
+from agentkit.tool import Tool
+from agentkit.usage import UsageLimits
 
-__all__ = ["Agent", "ModelSettings"]
+__all__ = ["Agent"]
 
 logger = logging.getLogger("agentkit")
 
@@ -93,6 +82,8 @@ class Agent(Generic[OutputT]):
         tool_concurrency: Most tool calls of one turn running at the same time.
         hooks: A ``Hooks`` object observing requests, responses, tool calls and results.
         name: A name for logs and for ``as_tool``.
+        max_depth: How deep agents used as tools (``as_tool``) may nest under a run
+            started by you; deeper sub-runs fail with ``UsageLimitExceeded``.
     """
 
     def __init__(
@@ -117,6 +108,7 @@ class Agent(Generic[OutputT]):
         tool_concurrency: int = 8,
         hooks: Hooks | None = None,
         name: str | None = None,
+        max_depth: int = 5,
     ) -> None:
         if instructions is not None and not isinstance(instructions, (str, Template)):
             raise UserError(
@@ -139,6 +131,7 @@ class Agent(Generic[OutputT]):
         self._instructions = instructions
         self._hooks = hooks
         self._tool_concurrency = tool_concurrency
+        self._max_depth = max_depth
         self._spec = AgentSpec.build(
             model=model,
             tools=tools,
@@ -166,9 +159,9 @@ class Agent(Generic[OutputT]):
         # Async clients the agent builds itself (the default, or the twin of a sync
         # Client) are kept per event loop: pooled connections must not outlive their loop,
         # e.g. across two `asyncio.run(agent.run(...))` calls.
-        self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncClient] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._async_clients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[AsyncClient, AsyncGenerator[None, None]]
+        ] = weakref.WeakKeyDictionary()
         self._client_lock = threading.Lock()
 
     def with_client(self, client: Client | AsyncClient) -> Agent[OutputT]:
@@ -236,19 +229,27 @@ class Agent(Generic[OutputT]):
                 c = self._sync_client
         return c
 
-    def _get_async_client(self) -> AsyncClient:
+    async def _get_async_client(self) -> AsyncClient:
         base = self._client
         if isinstance(base, AsyncClient):
             return base
         loop = asyncio.get_running_loop()
-        c = self._async_clients.get(loop)
-        if c is None:
+        entry = self._async_clients.get(loop)
+        if entry is None:
             with self._client_lock:
-                c = self._async_clients.get(loop)
-                if c is None:
-                    c = base.to_async() if isinstance(base, Client) else AsyncClient()
-                    self._async_clients[loop] = c
-        return c
+                # Entries of loops closed without asyncio.run's clean-up are dropped here.
+                for old in [lp for lp in self._async_clients if lp.is_closed()]:
+                    self._async_clients.pop(old, None)
+                entry = self._async_clients.get(loop)
+                if entry is None:
+                    client = base.to_async() if isinstance(base, Client) else AsyncClient()
+                    entry = (client, _closer(self._async_clients, loop, client))
+                    self._async_clients[loop] = entry
+            # Started on this loop, the closer is closed by `loop.shutdown_asyncgens()`
+            # (asyncio.run does that) and then closes the client inside its own loop: one
+            # `asyncio.run(agent.run(...))` per request leaks no socket and no pool.
+            await entry[1].__anext__()
+        return entry[0]
 
     def close(self) -> None:
         """Close the sync client the agent built itself (not a client you passed in)."""
@@ -265,9 +266,9 @@ class Agent(Generic[OutputT]):
             loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:  # pragma: no cover - only reachable via odd event-loop setups
             loop = None
-        client = self._async_clients.pop(loop, None) if loop is not None else None
-        if client is not None:
-            await client.aclose()
+        entry = self._async_clients.pop(loop, None) if loop is not None else None
+        if entry is not None:
+            await entry[1].aclose()
         self.close()
 
     # ------------------------------------------------------------------ runs
@@ -281,7 +282,7 @@ class Agent(Generic[OutputT]):
     def _start(
         self,
         prompt: str | Message | None,
-        history: Sequence[Message] | None,
+        history: Iterable[Message] | None,
         deps: Any,
         variables: Mapping[str, Any] | None,
         model_settings: ModelSettings | Mapping[str, Any] | None,
@@ -298,14 +299,14 @@ class Agent(Generic[OutputT]):
             system = self._system
         spec = self._spec.with_settings(model_settings)
         if usage_limits is not None:
-            spec = _replace_limits(spec, usage_limits)
+            spec = dataclasses.replace(spec, usage_limits=usage_limits)
         return RunState(spec, system=system, prompt=prompt, history=history, deps=deps)
 
     async def run(
         self,
         prompt: str | Message | None = None,
         *,
-        history: Sequence[Message] | None = None,
+        history: Iterable[Message] | None = None,
         deps: Any = None,
         variables: Mapping[str, Any] | None = None,
         model_settings: ModelSettings | Mapping[str, Any] | None = None,
@@ -342,7 +343,7 @@ class Agent(Generic[OutputT]):
         self,
         prompt: str | Message | None = None,
         *,
-        history: Sequence[Message] | None = None,
+        history: Iterable[Message] | None = None,
         deps: Any = None,
         variables: Mapping[str, Any] | None = None,
         model_settings: ModelSettings | Mapping[str, Any] | None = None,
@@ -367,33 +368,37 @@ class Agent(Generic[OutputT]):
         self,
         prompt: str | Message | None = None,
         *,
-        history: Sequence[Message] | None = None,
+        history: Iterable[Message] | None = None,
         deps: Any = None,
         variables: Mapping[str, Any] | None = None,
         model_settings: ModelSettings | Mapping[str, Any] | None = None,
         usage_limits: UsageLimits | None = None,
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AgentStream:
         """Run with streamed responses, yielding typed events; the last is ``RunFinished``.
 
-        Arguments as for ``run``. Breaking out of the loop closes the open response.
+        Arguments as for ``run``. Use it as ``async with agent.stream(...) as events:``
+        to close the open response the moment the block ends (also on ``break``); a
+        plain ``async for`` closes it when the stream object is dropped, or after
+        ``idle_timeout`` seconds without being read.
         """
         state = self._start(prompt, history, deps, variables, model_settings, usage_limits)
-        return self._drive_async(state, streamed=True)
+        return AgentStream(self._drive_async(state, streamed=True))
 
     def stream_sync(
         self,
         prompt: str | Message | None = None,
         *,
-        history: Sequence[Message] | None = None,
+        history: Iterable[Message] | None = None,
         deps: Any = None,
         variables: Mapping[str, Any] | None = None,
         model_settings: ModelSettings | Mapping[str, Any] | None = None,
         usage_limits: UsageLimits | None = None,
-    ) -> Iterator[StreamEvent]:
-        """The sync twin of ``stream``: an iterator of the same events."""
+    ) -> SyncAgentStream:
+        """The sync twin of ``stream``: an iterator of the same events; use it as
+        ``with agent.stream_sync(...) as events:`` to close it deterministically."""
         _require_no_loop("stream_sync", "agent.stream(...)")
         state = self._start(prompt, history, deps, variables, model_settings, usage_limits)
-        return self._drive_sync(state, streamed=True)
+        return SyncAgentStream(self._drive_sync(state, streamed=True))
 
     def as_tool(self, *, name: str | None = None, description: str | None = None) -> Tool[Any, Any]:
         """This agent as a tool another agent can call with a ``task`` string.
@@ -406,296 +411,80 @@ class Agent(Generic[OutputT]):
             description: What the calling model reads about the tool.
         """
         tool_name = name or self._name or "ask_agent"
-        return _AgentTool(
+        return AgentTool(
             self, tool_name, description or f"Ask the {tool_name!r} agent to do a task."
         )
 
+    # ------------------------------------------------------------------ sub-runs
+
+    def _child_state(self, task: str, ctx: RunContext[Any]) -> RunState:
+        depth = ctx.depth + 1
+        if depth > self._max_depth:
+            raise UsageLimitExceeded(
+                f"Agent {self._name or 'agent'!r} would run {depth} agents deep, over its "
+                f"max_depth={self._max_depth} (an agent calling itself through a tool?)"
+            )
+        limits = remaining_limits(ctx, self._spec.usage_limits)
+        state = self._start(task, None, ctx.deps, None, None, limits)
+        state.depth = depth
+        return state
+
+    async def _run_child(self, task: str, ctx: RunContext[Any]) -> Any:
+        with counted(ctx.usage):
+            state = self._child_state(task, ctx)
+            async for event in self._drive_async(state, streamed=False):
+                if isinstance(event, RunFinished):
+                    return event.result.output
+        raise AssertionError("a run always ends with RunFinished")  # pragma: no cover
+
+    def _run_child_sync(self, task: str, ctx: RunContext[Any]) -> Any:
+        with counted(ctx.usage):
+            state = self._child_state(task, ctx)
+            for event in self._drive_sync(state, streamed=False):
+                if isinstance(event, RunFinished):
+                    return event.result.output
+        raise AssertionError("a run always ends with RunFinished")  # pragma: no cover
+
     # ------------------------------------------------------------------ drivers
 
-    async def _drive_async(self, state: RunState, *, streamed: bool) -> AsyncIterator[StreamEvent]:
-        hooks = self._hooks
+    async def _drive_async(
+        self, state: RunState, *, streamed: bool
+    ) -> AsyncGenerator[StreamEvent, None]:
+        flow = run_flow(state, self._hooks)
         try:
-            client = self._get_async_client()
-            while not state.done:
-                request = state.next_request()
-                if hooks is not None:
-                    hooks.on_request({"messages": request.messages, **request.kwargs})
-                remaining = state.remaining()
-                kwargs = request.kwargs
-                if remaining is not None:
-                    kwargs = {**kwargs, "timeout": max(remaining, 0.001)}
-                if streamed:
-                    async with client.stream(request.messages, **kwargs) as chunks:
-                        async for chunk in chunks:
-                            for event in _chunk_events(chunk):
-                                yield event
-                            if remaining is not None:
-                                state.check_deadline()
-                        completion = chunks.accumulator.completion()
-                elif remaining is None:
-                    completion = await client.create(request.messages, **kwargs)
-                else:
-                    completion = await asyncio.wait_for(
-                        client.create(request.messages, **kwargs), max(remaining, 0.001)
-                    )
-                calls = self._after_response(state, completion)
-                if streamed:
-                    yield _turn_event(state, completion)
-                if not calls:
-                    continue
-                if streamed:
-                    for pc in calls:
-                        yield ToolCallStarted(pc.call.id, pc.call.name, pc.call.arguments)
-                outcomes = await self._run_calls_async(state, calls)
-                state.apply_results(outcomes)
-                for event in self._after_results(calls, streamed):
-                    yield event
-            yield RunFinished(state.result())
+            client = await self._get_async_client()
         except BaseException as exc:
-            new = _finish_error(state, exc)
-            if new is exc:
-                raise
-            raise new from exc
+            flow.close()
+            state.fail(exc)
+            raise
+        events = drive_async(flow, client, streamed=streamed, concurrency=self._tool_concurrency)
+        try:
+            async for event in events:
+                yield event
+        finally:
+            await events.aclose()  # at once, also when the consumer stops early
 
-    def _drive_sync(self, state: RunState, *, streamed: bool) -> Iterator[StreamEvent]:
-        hooks = self._hooks
+    def _drive_sync(self, state: RunState, *, streamed: bool) -> Generator[StreamEvent, None, None]:
+        flow = run_flow(state, self._hooks)
         try:
             client = self._get_sync_client()
-            while not state.done:
-                request = state.next_request()
-                if hooks is not None:
-                    hooks.on_request({"messages": request.messages, **request.kwargs})
-                remaining = state.remaining()
-                kwargs = request.kwargs
-                if remaining is not None:
-                    kwargs = {**kwargs, "timeout": max(remaining, 0.001)}
-                if streamed:
-                    with client.stream(request.messages, **kwargs) as chunks:
-                        for chunk in chunks:
-                            yield from _chunk_events(chunk)
-                            if remaining is not None:
-                                state.check_deadline()
-                        completion = chunks.accumulator.completion()
-                else:
-                    completion = client.create(request.messages, **kwargs)
-                calls = self._after_response(state, completion)
-                if streamed:
-                    yield _turn_event(state, completion)
-                if not calls:
-                    continue
-                if streamed:
-                    for pc in calls:
-                        yield ToolCallStarted(pc.call.id, pc.call.name, pc.call.arguments)
-                outcomes = self._run_calls_sync(state, calls)
-                state.apply_results(outcomes)
-                yield from self._after_results(calls, streamed)
-            yield RunFinished(state.result())
         except BaseException as exc:
-            new = _finish_error(state, exc)
-            if new is exc:
-                raise
-            raise new from exc
-
-    def _after_response(self, state: RunState, completion: ChatCompletion) -> list[PendingCall]:
-        hooks = self._hooks
-        if hooks is not None:
-            hooks.on_response(completion)
-        calls = state.apply_response(completion)
-        if hooks is not None:
-            for pc in calls:
-                hooks.on_tool_call(pc.call)
-        return calls
-
-    def _after_results(self, calls: list[PendingCall], streamed: bool) -> Iterator[StreamEvent]:
-        hooks = self._hooks
-        for pc in calls:
-            content = pc.content or ""
-            if hooks is not None:
-                hooks.on_tool_result(pc.call, content, pc.is_error)
-            if streamed:
-                yield ToolCallResult(pc.call.id, pc.call.name, content, pc.is_error)
-
-    async def _run_calls_async(
-        self, state: RunState, calls: list[PendingCall]
-    ) -> list[CallOutcome | None]:
-        runnable = [pc for pc in calls if pc.kwargs is not None]
-        if not runnable:
-            return [None] * len(calls)
-        limit = asyncio.Semaphore(self._tool_concurrency)
-
-        async def one(pc: PendingCall) -> CallOutcome:
-            async with limit:
-                assert pc.tool is not None and pc.kwargs is not None
-                try:
-                    if pc.timeout is None:
-                        return CallOutcome(await pc.tool.invoke(pc.kwargs, pc.ctx))
-                    # own_thread: a sync tool abandoned at its timeout (or the run's
-                    # deadline) must not hold a default-executor worker nor delay exit.
-                    call = pc.tool.invoke(pc.kwargs, pc.ctx, own_thread=True)
-                    return CallOutcome(await asyncio.wait_for(call, pc.timeout))
-                except asyncio.TimeoutError:  # not the builtin TimeoutError before 3.11
-                    state.check_deadline()
-                    return CallOutcome(error=_tool_timeout(pc))
-                except Exception as exc:
-                    return CallOutcome(error=exc)
-
-        if len(runnable) == 1:
-            done = {id(runnable[0]): await one(runnable[0])}
-        else:
-            tasks = [asyncio.ensure_future(one(pc)) for pc in runnable]
-            try:
-                results = await asyncio.gather(*tasks)
-            except BaseException:
-                # One failing (the run's deadline) or cancellation: leave no task behind.
-                for t in tasks:
-                    t.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-                raise
-            done = {id(pc): r for pc, r in zip(runnable, results, strict=True)}
-        return [done.get(id(pc)) for pc in calls]
-
-    def _run_calls_sync(
-        self, state: RunState, calls: list[PendingCall]
-    ) -> list[CallOutcome | None]:
-        runnable = [pc for pc in calls if pc.kwargs is not None]
-        if not runnable:
-            return [None] * len(calls)
-        if len(runnable) == 1 and runnable[0].timeout is None:
-            # The common case: one call, no timeout. No thread needed.
-            return [_call_sync(pc) if pc is runnable[0] else None for pc in calls]
-        gate = threading.BoundedSemaphore(self._tool_concurrency)
-        jobs = [_SyncCall(pc, gate) for pc in runnable]
-        for job in jobs:
-            # Daemon threads, not a pool: a call past its timeout cannot be stopped, and a
-            # pool's threads are joined at interpreter exit, so one hung tool would keep a
-            # finished script from exiting.
-            _start_daemon_thread(f"agentkit-tool-{job.pc.call.name}", job.run, job.deliver)
-        done = {}
-        for job in jobs:
-            outcome = job.wait()
-            if outcome is None:
-                state.check_deadline()
-                outcome = CallOutcome(error=_tool_timeout(job.pc))
-            done[id(job.pc)] = outcome
-        return [done.get(id(pc)) for pc in calls]
+            flow.close()
+            state.fail(exc)
+            raise
+        yield from drive_sync(flow, client, streamed=streamed, concurrency=self._tool_concurrency)
 
 
-class _SyncCall:
-    """One tool call of a sync run, on a thread of its own behind the turn's ``gate``.
-
-    Its timeout counts from when it starts running, not while it waits for the gate. A call
-    abandoned at its timeout gives its gate slot back at once (``release`` runs once, by
-    whichever side gets there first), so a hung tool cannot block the turn's other calls.
-    """
-
-    def __init__(self, pc: PendingCall, gate: threading.BoundedSemaphore) -> None:
-        self.pc = pc
-        self._gate = gate
-        self._lock = threading.Lock()
-        self._holding = False
-        self._started = threading.Event()
-        self._done = threading.Event()
-        self._outcome: CallOutcome | None = None
-
-    def run(self) -> CallOutcome:
-        self._gate.acquire()
-        with self._lock:
-            self._holding = True
-        self._started.set()
-        return _call_sync(self.pc)
-
-    def deliver(self, outcome: tuple[bool, Any]) -> None:
-        ok, value = outcome
-        self._outcome = value if ok else CallOutcome(error=value)
-        self._release()
-        self._done.set()
-
-    def _release(self) -> None:
-        with self._lock:
-            if self._holding:
-                self._holding = False
-                self._gate.release()
-
-    def wait(self) -> CallOutcome | None:
-        """The outcome, or ``None`` when the call ran past its timeout (then abandoned)."""
-        timeout = self.pc.timeout
-        if timeout is None:
-            self._done.wait()
-        else:
-            self._started.wait()
-            if not self._done.wait(timeout):
-                self._release()
-                return None
-        return self._outcome
-
-
-class _AgentTool(Tool[Any, Any]):
-    """An agent wrapped as a tool: ``invoke`` runs it async, ``invoke_sync`` sync."""
-
-    def __init__(self, agent: Agent[Any], name: str, description: str) -> None:
-        async def run_agent(ctx: RunContext[Any], task: str) -> Any:
-            """Ask the agent to do a task.
-
-            Args:
-                task: What to do, with everything the agent needs to know.
-            """
-            result = await agent.run(task, deps=ctx.deps)
-            _add_usage(ctx.usage, result.usage)
-            return result.output
-
-        super().__init__(run_agent, name=name, description=description)
-        self._agent = agent
-
-    def invoke_sync(self, kwargs: dict[str, Any], ctx: RunContext[Any] | None = None) -> Any:
-        """Run the agent with ``run_sync`` (no event loop needed)."""
-        result = self._agent.run_sync(kwargs["task"], deps=ctx.deps if ctx else None)
-        if ctx is not None:
-            _add_usage(ctx.usage, result.usage)
-        return result.output
-
-
-def _call_sync(pc: PendingCall) -> CallOutcome:
-    assert pc.tool is not None and pc.kwargs is not None
+async def _closer(
+    cache: weakref.WeakKeyDictionary[Any, Any], loop: asyncio.AbstractEventLoop, client: AsyncClient
+) -> AsyncGenerator[None, None]:
+    """Closes ``client`` when its loop shuts its async generators down (or on ``aclose``)."""
     try:
-        return CallOutcome(pc.tool.invoke_sync(pc.kwargs, pc.ctx))
-    except Exception as exc:
-        return CallOutcome(error=exc)
-
-
-def _tool_timeout(pc: PendingCall) -> TimeoutError:
-    return TimeoutError(f"Tool {pc.call.name!r} did not finish within {pc.timeout} seconds")
-
-
-def _chunk_events(chunk: ChatCompletionChunk) -> list[StreamEvent]:
-    events: list[StreamEvent] = []
-    for choice in chunk.choices:
-        if choice.index != 0:
-            continue
-        delta = choice.delta
-        if delta.content:
-            events.append(TextDelta(delta.content))
-        for tc in delta.tool_calls:
-            events.append(ToolCallArgsDelta(tc.index, tc.id, tc.name, tc.arguments or ""))
-    return events
-
-
-def _turn_event(state: RunState, completion: ChatCompletion) -> TurnFinished:
-    u = state.usage
-    snapshot = Usage(u.requests, u.tool_calls, u.prompt_tokens, u.completion_tokens, u.total_tokens)
-    return TurnFinished(completion.finish_reason, completion.usage, snapshot)
-
-
-def _finish_error(state: RunState, exc: BaseException) -> BaseException:
-    """Turn a timeout past the run's deadline into ``RunTimeoutError``; attach messages."""
-    if isinstance(exc, GeneratorExit):
-        return exc
-    deadline_hit = state.deadline is not None and (state.remaining() or 0) <= 0
-    if deadline_hit and isinstance(exc, (APITimeoutError, asyncio.TimeoutError)):
-        return RunTimeoutError(
-            f"The run exceeded its time limit of {state.spec.run_timeout} s",
-            messages=state.snapshot(),
-        )
-    return state.fail(exc)
+        while True:
+            yield
+    finally:
+        cache.pop(loop, None)
+        await client.aclose()
 
 
 def _require_no_loop(method: str, instead: str) -> None:
@@ -708,16 +497,3 @@ def _require_no_loop(method: str, instead: str) -> None:
         f"use {instead} instead"
     )
 
-
-def _replace_limits(spec: AgentSpec, limits: UsageLimits) -> AgentSpec:
-    import dataclasses
-
-    return dataclasses.replace(spec, usage_limits=limits)
-
-
-def _add_usage(into: Usage, other: Usage) -> None:
-    into.requests += other.requests
-    into.tool_calls += other.tool_calls
-    into.prompt_tokens += other.prompt_tokens
-    into.completion_tokens += other.completion_tokens
-    into.total_tokens += other.total_tokens

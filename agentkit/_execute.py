@@ -1,0 +1,257 @@
+"""Running one tool function: the single execution path of ``Tool.call``, ``Tool.call_sync``
+and the agent's tool turns.
+
+What it decides once for every caller: a plain ``def`` runs on a daemon thread of its own
+in async code (never on the loop, never on the default executor, whose threads
+``asyncio.run`` waits for), in the caller's context variables; a timeout is agentkit's own
+(a ``TimeoutError`` the tool raises itself stays the tool's error); a result that arrives
+after the timeout is a timeout; and any exception the function raises, ``StopIteration``
+and ``GeneratorExit`` included, becomes the call's ``Outcome`` instead of escaping into the
+machinery (asyncio cannot store a ``StopIteration`` in a future).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Invocation", "Outcome", "run_all_async", "run_all_sync", "run_async", "run_sync"]
+
+# Exceptions that are not the tool's failure but the process's or the caller's business.
+_PASS_THROUGH = (KeyboardInterrupt, SystemExit, asyncio.CancelledError)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What one call produced: a return value, the exception it raised, or a timeout.
+
+    ``timed_out`` is set only when agentkit's own timeout stopped waiting, so that a
+    ``TimeoutError`` raised by the tool itself is reported as the tool's error.
+    """
+
+    value: Any = None
+    error: BaseException | None = None
+    timed_out: bool = False
+
+    def unwrap(self) -> Any:
+        """The value, or raise the error (a timeout as ``TimeoutError``)."""
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """A function bound to its validated arguments, ready to run.
+
+    Attributes:
+        func: The tool's function.
+        args: Positional arguments (the ``RunContext``, when the tool takes one).
+        kwargs: The validated keyword arguments.
+        is_async: Whether ``func`` is a coroutine function.
+        name: For thread names and error messages.
+        timeout: Seconds the call may take, or ``None``.
+    """
+
+    func: Callable[..., Any]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    is_async: bool
+    name: str
+    timeout: float | None = None
+
+    def timeout_error(self) -> TimeoutError:
+        """The error a call past its timeout ends with."""
+        return TimeoutError(f"Tool {self.name!r} did not finish within {self.timeout} seconds")
+
+
+def _capture(func: Callable[[], Any]) -> Outcome:
+    try:
+        return Outcome(func())
+    except _PASS_THROUGH:
+        raise
+    except BaseException as exc:  # the tool's failure, whatever it raised
+        return Outcome(error=exc)
+
+
+async def _capture_async(make: Callable[[], Awaitable[Any]]) -> Outcome:
+    try:
+        return Outcome(await make())
+    except _PASS_THROUGH:
+        raise
+    except BaseException as exc:
+        return Outcome(error=exc)
+
+
+# ---------------------------------------------------------------------------------- async
+
+
+async def run_async(call: Invocation) -> Outcome:
+    """Run ``call`` from async code; never raises for the tool's own errors."""
+    if call.is_async:
+        coro = _capture_async(lambda: call.func(*call.args, **call.kwargs))
+    else:
+        coro = _in_daemon_thread(call)
+    if call.timeout is None:
+        return await coro
+    task = asyncio.ensure_future(coro)
+    try:
+        done, _ = await asyncio.wait((task,), timeout=call.timeout)
+    except BaseException:
+        task.cancel()
+        raise
+    if not done:
+        # A tool that swallows the cancellation and returns late is still a timeout: the
+        # task is cancelled and its result is never looked at.
+        task.cancel()
+        return Outcome(error=call.timeout_error(), timed_out=True)
+    return task.result()
+
+
+async def _in_daemon_thread(call: Invocation) -> Outcome:
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Outcome] = loop.create_future()
+
+    def settle(outcome: Outcome) -> None:  # on the loop's thread
+        if not future.done():
+            future.set_result(outcome)
+
+    def deliver(outcome: Outcome) -> None:  # on the worker thread
+        # RuntimeError: the loop has closed since, so nobody awaits the outcome.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, outcome)
+
+    start_daemon_thread(call, deliver)
+    return await future
+
+
+def start_daemon_thread(call: Invocation, deliver: Callable[[Outcome], None]) -> threading.Thread:
+    """Run a sync ``call`` on a new daemon thread, in a copy of the caller's context
+    variables, and hand its outcome to ``deliver`` from that thread.
+
+    A thread of its own, not a pooled one: a call past its timeout (or whose run was
+    cancelled) cannot be stopped, so it must hold no shared worker nor delay the exit.
+    """
+    context = contextvars.copy_context()
+
+    def target() -> None:
+        try:
+            outcome = context.run(_capture, lambda: call.func(*call.args, **call.kwargs))
+        except BaseException as exc:  # KeyboardInterrupt/SystemExit on a worker thread
+            outcome = Outcome(error=exc)
+        deliver(outcome)
+
+    thread = threading.Thread(target=target, name=f"agentkit-tool-{call.name}", daemon=True)
+    thread.start()
+    return thread
+
+
+# ----------------------------------------------------------------------------------- sync
+
+
+def run_sync(call: Invocation, *, gate: threading.Semaphore | None = None) -> Outcome:
+    """Run ``call`` from sync code (no running event loop in this thread).
+
+    A sync function without a timeout (and without a ``gate``) runs in this thread; with a
+    timeout, on a daemon thread that is abandoned when it overruns. An async function runs
+    with ``asyncio.run`` (the timeout applied inside). ``gate`` bounds how many calls run at
+    once; a call holds its slot only while it runs, and gives it back at its timeout.
+    """
+    if call.is_async and gate is None:
+        return asyncio.run(run_async(call))
+    if call.timeout is None and gate is None:
+        return _capture(lambda: call.func(*call.args, **call.kwargs))
+    return _SyncCall(call, gate).wait()
+
+
+def run_all_sync(calls: list[Invocation], concurrency: int) -> list[Outcome]:
+    """Run a turn's calls from sync code, at most ``concurrency`` at a time; outcomes in
+    the order of ``calls``. One call without a timeout runs in this thread."""
+    if len(calls) == 1 and calls[0].timeout is None and not calls[0].is_async:
+        return [run_sync(calls[0])]
+    gate = threading.BoundedSemaphore(concurrency)
+    if len(calls) == 1:
+        return [run_sync(calls[0], gate=gate)]
+    handles = [_SyncCall(c, gate) for c in calls]
+    return [h.wait() for h in handles]
+
+
+async def run_all_async(calls: list[Invocation], concurrency: int) -> list[Outcome]:
+    """Run a turn's calls concurrently, at most ``concurrency`` at a time; outcomes in the
+    order of ``calls``. Cancellation cancels every call still running, and returns at once
+    (a sync tool's thread is abandoned, not waited for)."""
+    if len(calls) == 1:
+        return [await run_async(calls[0])]
+    limit = asyncio.Semaphore(concurrency)
+
+    async def one(call: Invocation) -> Outcome:
+        async with limit:
+            return await run_async(call)
+
+    tasks = [asyncio.ensure_future(one(c)) for c in calls]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+class _SyncCall:
+    """One sync call on a thread of its own, its timeout counted from when it starts.
+
+    The gate slot is released once, by whichever side gets there first (the call ending,
+    or the caller giving up at the timeout), so a hung tool cannot block other calls.
+    """
+
+    def __init__(self, call: Invocation, gate: threading.Semaphore | None) -> None:
+        self.call = call
+        self._gate = gate
+        self._lock = threading.Lock()
+        self._holding = False
+        self._started = threading.Event()
+        self._done = threading.Event()
+        self._outcome: Outcome | None = None
+        start_daemon_thread(Invocation(self._gated, (), {}, False, call.name), self._deliver)
+
+    def _gated(self) -> Outcome:
+        if self._gate is not None:
+            self._gate.acquire()
+            with self._lock:
+                self._holding = True
+        self._started.set()
+        call = self.call
+        if call.is_async:
+            return asyncio.run(run_async(call))
+        return _capture(lambda: call.func(*call.args, **call.kwargs))
+
+    def _deliver(self, outcome: Outcome) -> None:
+        # `outcome.value` is the inner Outcome unless the wrapper itself failed.
+        inner = outcome.value if isinstance(outcome.value, Outcome) else outcome
+        self._outcome = inner
+        self._release()
+        self._done.set()
+
+    def _release(self) -> None:
+        with self._lock:
+            if self._holding and self._gate is not None:
+                self._holding = False
+                self._gate.release()
+
+    def wait(self) -> Outcome:
+        timeout = self.call.timeout
+        if timeout is None:
+            self._done.wait()
+        else:
+            self._started.wait()
+            if not self._done.wait(timeout):
+                self._release()
+                return Outcome(error=self.call.timeout_error(), timed_out=True)
+        assert self._outcome is not None
+        return self._outcome

@@ -1,0 +1,15 @@
+"""The agent: ``Agent`` and the run core behind it.
+
+Layout, bottom up: ``settings`` and ``output`` (what a run asks for), ``spec`` (an agent's
+precomputed request), ``history`` (checking and repairing histories), ``state`` (one run's
+decisions, no I/O), ``effects`` and ``flow`` (the run as a generator of effects),
+``drivers`` (the sync and async interpreters of the flow), ``streams``, ``subagent``,
+``capture`` and ``core`` (the public ``Agent``).
+"""
+
+from agentkit.agent.capture import RunCapture, capture_run
+from agentkit.agent.core import Agent
+from agentkit.agent.settings import ModelSettings
+from agentkit.agent.streams import AgentStream, SyncAgentStream
+
+__all__ = ["Agent", "AgentStream", "ModelSettings", "RunCapture", "SyncAgentStream", "capture_run"]

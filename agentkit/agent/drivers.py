@@ -1,0 +1,144 @@
+"""The two drivers of a run's flow: they perform its effects and do nothing else.
+
+``drive_async`` serves ``run`` and ``stream``, ``drive_sync`` serves ``run_sync`` and
+``stream_sync``. Streamed and non-streamed runs differ only in how a ``CallModel`` is
+performed; every decision is the flow's (``agentkit.agent.flow``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, Protocol
+
+from agentkit._execute import run_all_async, run_all_sync
+from agentkit.agent.effects import CallModel, Effect, Emit, RunTools, Save
+from agentkit.agent.flow import Flow, chunk_events
+from agentkit.client import AsyncClient, Client
+from agentkit.events import RunFinished, StreamEvent
+
+__all__ = ["AsyncWriter", "SyncWriter", "drive_async", "drive_sync"]
+
+
+def _deadline(effect: CallModel) -> dict[str, Any]:
+    # TEMPORARY until the client takes `deadline=`: bound each network operation.
+    if effect.deadline is None:
+        return {}
+    return {"timeout": max(effect.deadline - time.monotonic(), 0.001)}
+
+
+class AsyncWriter(Protocol):
+    """Where an async run's ``Save`` effects go (a session lease)."""
+
+    async def save(self, effect: Save) -> None: ...
+
+    async def journal_result(self, message: dict[str, Any]) -> None: ...
+
+
+class SyncWriter(Protocol):
+    """Where a sync run's ``Save`` effects go (a session lease)."""
+
+    def save(self, effect: Save) -> None: ...
+
+    def journal_result(self, message: dict[str, Any]) -> None: ...
+
+
+async def drive_async(
+    flow: Flow,
+    client: AsyncClient,
+    *,
+    streamed: bool,
+    concurrency: int,
+    writer: AsyncWriter | None = None,
+) -> AsyncIterator[StreamEvent]:
+    """Interpret ``flow`` on an event loop; yields its events (only ``RunFinished`` when
+    not ``streamed``)."""
+    outcome: Any = None
+    error: BaseException | None = None
+    try:
+        while True:
+            try:
+                effect: Effect = flow.send(outcome) if error is None else flow.throw(error)
+            except StopIteration:
+                return
+            outcome = error = None
+            if isinstance(effect, Emit):
+                if streamed or isinstance(effect.event, RunFinished):
+                    yield effect.event
+                continue
+            try:
+                if isinstance(effect, CallModel):
+                    request = effect.request
+                    if streamed:
+                        async with client.stream(
+                            request.messages, **request.kwargs, **_deadline(effect)
+                        ) as chunks:
+                            async for chunk in chunks:
+                                for event in chunk_events(chunk):
+                                    yield event
+                            outcome = chunks.accumulator.completion()
+                    else:
+                        outcome = await client.create(
+                            request.messages, **request.kwargs, **_deadline(effect)
+                        )
+                elif isinstance(effect, RunTools):
+                    calls = [pc.bind(sync=False) for pc in effect.calls]
+                    outcome = await run_all_async(calls, concurrency)
+                elif isinstance(effect, Save) and writer is not None:
+                    await writer.save(effect)
+            except GeneratorExit:
+                raise
+            except BaseException as exc:
+                error = exc
+    finally:
+        flow.close()
+
+
+def drive_sync(
+    flow: Flow,
+    client: Client,
+    *,
+    streamed: bool,
+    concurrency: int,
+    writer: SyncWriter | None = None,
+) -> Iterator[StreamEvent]:
+    """Interpret ``flow`` in this thread; yields its events (only ``RunFinished`` when
+    not ``streamed``)."""
+    outcome: Any = None
+    error: BaseException | None = None
+    try:
+        while True:
+            try:
+                effect: Effect = flow.send(outcome) if error is None else flow.throw(error)
+            except StopIteration:
+                return
+            outcome = error = None
+            if isinstance(effect, Emit):
+                if streamed or isinstance(effect.event, RunFinished):
+                    yield effect.event
+                continue
+            try:
+                if isinstance(effect, CallModel):
+                    request = effect.request
+                    if streamed:
+                        with client.stream(
+                            request.messages, **request.kwargs, **_deadline(effect)
+                        ) as chunks:
+                            for chunk in chunks:
+                                yield from chunk_events(chunk)
+                            outcome = chunks.accumulator.completion()
+                    else:
+                        outcome = client.create(
+                            request.messages, **request.kwargs, **_deadline(effect)
+                        )
+                elif isinstance(effect, RunTools):
+                    calls = [pc.bind(sync=True) for pc in effect.calls]
+                    outcome = run_all_sync(calls, concurrency)
+                elif isinstance(effect, Save) and writer is not None:
+                    writer.save(effect)
+            except GeneratorExit:
+                raise
+            except BaseException as exc:
+                error = exc
+    finally:
+        flow.close()

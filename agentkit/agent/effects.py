@@ -1,0 +1,91 @@
+"""The effects a run's flow asks its driver to perform, and nothing else.
+
+The flow (``agentkit.agent.flow``) makes every decision and yields one of these frozen
+objects whenever it needs the outside world; the driver performs it and sends back the
+outcome (or throws back the exception it raised). Each driver (async, sync, durable) is an
+interpreter of this small vocabulary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeAlias
+
+from agentkit.agent.state import PendingCall, Request
+from agentkit.events import StreamEvent
+from agentkit.messages import Message
+
+__all__ = ["CallModel", "Effect", "Emit", "Pause", "RunTools", "Save"]
+
+
+@dataclass(frozen=True, slots=True)
+class CallModel:
+    """Send one model request. Outcome: the ``ChatCompletion``.
+
+    Attributes:
+        request: The messages and the other request kwargs.
+        deadline: The run's deadline (``time.monotonic()``), which the request may not
+            outlive, or ``None``.
+    """
+
+    request: Request
+    deadline: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunTools:
+    """Run a turn's tool calls, concurrently. Outcome: a list with one ``Outcome`` per
+    call, in the order of ``calls``.
+
+    Attributes:
+        calls: The calls to run (each has ``kwargs``), in the model's order.
+        journal: Whether each finished result must be journaled in the session as it
+            arrives (crash recovery of a session run).
+    """
+
+    calls: tuple[PendingCall, ...]
+    journal: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Emit:
+    """Hand an event to the stream consumer (non-streamed runs drop it). Outcome: ``None``.
+
+    Attributes:
+        event: The event.
+    """
+
+    event: StreamEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Save:
+    """Persist to the run's session, in one transaction. Outcome: ``None``.
+
+    Attributes:
+        messages: Messages to append to the stored history (a whole turn at most).
+        begin_turn: The assistant message of a tool turn in progress, to journal before
+            its tools run (crash recovery), or ``None``.
+        end_turn: Whether this write completes the journaled turn (clearing the journal).
+        pause: The paused-run state to store (``{}`` clears it), or ``None``: unchanged.
+    """
+
+    messages: tuple[Message, ...] = ()
+    begin_turn: Message | None = None
+    end_turn: bool = False
+    pause: dict[str, object] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """The run stops here, waiting for decisions on approval requests. Outcome: ``None``.
+
+    Attributes:
+        state: The paused run's JSON state (see ``PausedRun``).
+    """
+
+    state: dict[str, object]
+
+
+Effect: TypeAlias = CallModel | RunTools | Emit | Save | Pause
+"""Anything the flow may ask of its driver."""

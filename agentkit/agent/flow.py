@@ -1,0 +1,128 @@
+"""The run, written once: a generator of effects that every driver interprets.
+
+::
+
+    flow = run_flow(state, hooks)
+    effect = next(flow)
+    while True:                       # a driver: perform, send the outcome back
+        outcome = perform(effect)     # or flow.throw(exc) when performing raised
+        effect = flow.send(outcome)   # StopIteration(value=RunResult) at the end
+
+Every decision (what to request, which calls to run, when to stop, what an error means)
+is taken here or in ``RunState``; a driver only performs ``CallModel``, ``RunTools``,
+``Emit`` and ``Save`` and never looks inside them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Generator
+from typing import Any
+
+from agentkit._execute import Outcome
+from agentkit.agent import capture
+from agentkit.agent.effects import CallModel, Effect, Emit, RunTools
+from agentkit.agent.state import PendingCall, RunState
+from agentkit.errors import APITimeoutError, RunTimeoutError
+from agentkit.events import (
+    Hooks,
+    RunFinished,
+    StreamEvent,
+    TextDelta,
+    ToolCallArgsDelta,
+    ToolCallResult,
+    ToolCallStarted,
+    TurnFinished,
+)
+from agentkit.messages import ChatCompletion, ChatCompletionChunk
+from agentkit.result import RunResult
+from agentkit.usage import Usage
+
+__all__ = ["Flow", "chunk_events", "run_flow"]
+
+Flow = Generator[Effect, Any, RunResult[Any]]
+
+
+def run_flow(state: RunState, hooks: Hooks | None = None) -> Flow:
+    """The run of ``state`` as a flow of effects; returns its ``RunResult``."""
+    try:
+        return (yield from _loop(state, hooks))
+    except GeneratorExit:
+        raise
+    except BaseException as exc:
+        failure = _failure(state, exc)
+        capture.record(state.snapshot(), state.usage, error=failure)
+        if failure is exc:
+            raise
+        raise failure from exc
+
+
+def _loop(state: RunState, hooks: Hooks | None) -> Generator[Effect, Any, RunResult[Any]]:
+    while not state.done:
+        request = state.next_request()
+        if hooks is not None:
+            hooks.on_request({"messages": request.messages, **request.kwargs})
+        completion: ChatCompletion = yield CallModel(request, state.deadline)
+        if hooks is not None:
+            hooks.on_response(completion)
+        calls = state.apply_response(completion)
+        if hooks is not None:
+            for pc in calls:
+                hooks.on_tool_call(pc.call)
+        yield Emit(_turn_event(state, completion))
+        if calls:
+            yield from _tool_turn(state, calls, hooks)
+    result = state.result()
+    # Recorded before the last event: a consumer may stop reading at `run_finished`.
+    capture.record(result.messages, result.usage, result=result)
+    yield Emit(RunFinished(result))
+    return result
+
+
+def _tool_turn(
+    state: RunState, calls: list[PendingCall], hooks: Hooks | None
+) -> Generator[Effect, Any, None]:
+    for pc in calls:
+        yield Emit(ToolCallStarted(pc.call.id, pc.call.name, pc.call.arguments))
+    runnable = tuple(pc for pc in calls if pc.kwargs is not None)
+    done: dict[int, Outcome] = {}
+    if runnable:
+        outcomes: list[Outcome] = yield RunTools(runnable)
+        done = {id(pc): o for pc, o in zip(runnable, outcomes, strict=True)}
+    state.apply_results([done.get(id(pc)) for pc in calls])
+    for pc in calls:
+        content = pc.content or ""
+        if hooks is not None:
+            hooks.on_tool_result(pc.call, content, pc.is_error)
+        yield Emit(ToolCallResult(pc.call.id, pc.call.name, content, pc.is_error))
+
+
+def _failure(state: RunState, exc: BaseException) -> BaseException:
+    """What the caller gets: a timeout past the run's deadline is ``RunTimeoutError``."""
+    deadline_hit = state.deadline is not None and (state.remaining() or 0) <= 0
+    if deadline_hit and isinstance(exc, (APITimeoutError, asyncio.TimeoutError)):
+        return RunTimeoutError(
+            f"The run exceeded its time limit of {state.spec.run_timeout} s",
+            messages=state.snapshot(),
+        )
+    return state.fail(exc)
+
+
+def _turn_event(state: RunState, completion: ChatCompletion) -> TurnFinished:
+    u = state.usage
+    snapshot = Usage(u.requests, u.tool_calls, u.prompt_tokens, u.completion_tokens, u.total_tokens)
+    return TurnFinished(completion.finish_reason, completion.usage, snapshot)
+
+
+def chunk_events(chunk: ChatCompletionChunk) -> list[StreamEvent]:
+    """The stream events one chunk of a streamed model answer gives."""
+    events: list[StreamEvent] = []
+    for choice in chunk.choices:
+        if choice.index != 0:
+            continue
+        delta = choice.delta
+        if delta.content:
+            events.append(TextDelta(delta.content))
+        for tc in delta.tool_calls:
+            events.append(ToolCallArgsDelta(tc.index, tc.id, tc.name, tc.arguments or ""))
+    return events

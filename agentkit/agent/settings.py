@@ -1,0 +1,65 @@
+"""``ModelSettings``: the sampling and tool-calling settings every request of a run carries."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from agentkit.errors import UserError
+
+__all__ = ["ModelSettings"]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSettings:
+    """Sampling and tool-calling settings sent with every request of a run.
+
+    ``None`` means "not sent" (the provider's default applies).
+
+    Attributes:
+        temperature: Randomness.
+        top_p: Nucleus sampling.
+        max_completion_tokens: Most output tokens per response.
+        tool_choice: ``"auto"``, ``"none"``, ``"required"`` or
+            ``{"type": "function", "function": {"name": ...}}``. A forced choice applies
+            to the first tool turn only, unless the agent sets ``reset_tool_choice=False``.
+        parallel_tool_calls: Whether the model may call several tools in one turn.
+        extra_body: More JSON fields for the request body.
+    """
+
+    temperature: float | None = None
+    top_p: float | None = None
+    max_completion_tokens: int | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    parallel_tool_calls: bool | None = None
+    extra_body: Mapping[str, Any] | None = None
+
+    @classmethod
+    def coerce(cls, value: ModelSettings | Mapping[str, Any] | None) -> ModelSettings:
+        """Accept a ``ModelSettings``, a mapping of its fields, or ``None``."""
+        if value is None:
+            return cls()
+        if isinstance(value, ModelSettings):
+            return value
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise UserError(
+                f"Unknown model setting(s) {', '.join(map(repr, unknown))}; "
+                f"known: {', '.join(sorted(known))}"
+            )
+        return cls(**value)
+
+    def merged(self, other: ModelSettings | Mapping[str, Any] | None) -> ModelSettings:
+        """These settings overridden by the non-``None`` fields of ``other``."""
+        if other is None:
+            return self
+        o = ModelSettings.coerce(other)
+        changes = {
+            f.name: getattr(o, f.name)
+            for f in dataclasses.fields(o)
+            if getattr(o, f.name) is not None
+        }
+        return dataclasses.replace(self, **changes) if changes else self

@@ -1,0 +1,115 @@
+"""The objects ``Agent.stream`` and ``Agent.stream_sync`` return.
+
+Each is an iterator of the run's events and a context manager that closes the run (and its
+open response) when the block ends. The async one also closes itself when it has not been
+read for ``idle_timeout`` seconds, so a consumer that breaks out of the loop but keeps the
+object cannot hold a connection and a concurrency slot for ever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
+from types import TracebackType
+
+from agentkit.errors import UserError
+from agentkit.events import StreamEvent
+
+__all__ = ["AgentStream", "SyncAgentStream"]
+
+IDLE_TIMEOUT = 300.0
+
+
+class AgentStream(AsyncIterator[StreamEvent]):
+    """The events of a streamed run: ``async for`` them, ideally inside ``async with``.
+
+    Attributes:
+        idle_timeout: Seconds the stream may go unread before it closes itself.
+    """
+
+    def __init__(
+        self, events: AsyncGenerator[StreamEvent, None], idle_timeout: float = IDLE_TIMEOUT
+    ) -> None:
+        self._events = events
+        self.idle_timeout = idle_timeout
+        self._last_read = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        self._expired = False
+
+    def __aiter__(self) -> AgentStream:
+        return self
+
+    async def __anext__(self) -> StreamEvent:
+        if self._expired:
+            raise UserError(
+                f"This stream was closed after {self.idle_timeout} s without being read; "
+                "read it to the end or use `async with agent.stream(...) as events:`"
+            )
+        loop = asyncio.get_running_loop()
+        try:
+            event = await self._events.__anext__()
+        except BaseException:
+            self._cancel_timer()
+            raise
+        self._last_read = loop.time()
+        if self._timer is None:
+            self._timer = loop.call_later(self.idle_timeout, self._check_idle, loop)
+        return event
+
+    def _check_idle(self, loop: asyncio.AbstractEventLoop) -> None:
+        idle = loop.time() - self._last_read
+        if idle < self.idle_timeout:
+            self._timer = loop.call_later(self.idle_timeout - idle, self._check_idle, loop)
+            return
+        self._timer = None
+        self._expired = True
+        loop.create_task(self._events.aclose())
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    async def aclose(self) -> None:
+        """Stop the run and close its open response (idempotent)."""
+        self._cancel_timer()
+        await self._events.aclose()
+
+    async def __aenter__(self) -> AgentStream:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+class SyncAgentStream(Iterator[StreamEvent]):
+    """The events of a streamed sync run: iterate them, ideally inside ``with``."""
+
+    def __init__(self, events: Generator[StreamEvent, None, None]) -> None:
+        self._events = events
+
+    def __iter__(self) -> SyncAgentStream:
+        return self
+
+    def __next__(self) -> StreamEvent:
+        return next(self._events)
+
+    def close(self) -> None:
+        """Stop the run and close its open response (idempotent)."""
+        self._events.close()
+
+    def __enter__(self) -> SyncAgentStream:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

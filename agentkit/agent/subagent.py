@@ -1,0 +1,114 @@
+"""An agent used as another agent's tool (``Agent.as_tool``).
+
+A sub-run draws on what is left of the calling run's usage limits, its usage is added to
+the caller's as soon as it ends (also when it fails), and it runs one level deeper, so an
+agent that ends up calling itself stops at ``max_depth`` with a clear error.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Protocol
+
+from agentkit._execute import Invocation
+from agentkit.agent.capture import capture_run
+from agentkit.context import RunContext
+from agentkit.errors import UsageLimitExceeded
+from agentkit.tool import Tool
+from agentkit.usage import Usage, UsageLimits
+
+__all__ = ["AgentTool", "remaining_limits"]
+
+_usage_lock = threading.Lock()  # sub-runs of one turn may end on several threads at once
+
+
+class _SubRunner(Protocol):
+    async def _run_child(self, task: str, ctx: RunContext[Any]) -> Any: ...
+
+    def _run_child_sync(self, task: str, ctx: RunContext[Any]) -> Any: ...
+
+
+class AgentTool(Tool[Any, Any]):
+    """An agent wrapped as a tool taking one ``task`` string; async in async runs, sync
+    in sync runs."""
+
+    def __init__(self, agent: _SubRunner, name: str, description: str) -> None:
+        async def run_agent(ctx: RunContext[Any], task: str) -> Any:
+            """Ask the agent to do a task.
+
+            Args:
+                task: What to do, with everything the agent needs to know.
+            """
+            return await agent._run_child(task, ctx)
+
+        super().__init__(run_agent, name=name, description=description)
+        self._agent = agent
+
+    def bind(
+        self,
+        kwargs: dict[str, Any],
+        ctx: RunContext[Any] | None = None,
+        *,
+        timeout: float | None = None,
+        sync: bool = False,
+    ) -> Invocation:
+        """In sync runs the sub-agent runs with ``run_sync``, on the caller's thread."""
+        if not sync:
+            return super().bind(kwargs, ctx, timeout=timeout)
+        context = ctx if ctx is not None else RunContext(None)
+        return Invocation(
+            self._agent._run_child_sync, (kwargs["task"], context), {}, False, self.name, timeout
+        )
+
+
+def remaining_limits(ctx: RunContext[Any], own: UsageLimits | None) -> UsageLimits | None:
+    """The limits of a sub-run: its own, capped by what the calling run has left.
+
+    Raises:
+        UsageLimitExceeded: The calling run has nothing left.
+    """
+    parent = ctx.limits
+    if parent is None:
+        return own
+    used = ctx.usage
+
+    def left(limit: int | None, spent: int, mine: int | None) -> int | None:
+        if limit is None:
+            return mine
+        rest = limit - spent
+        if rest <= 0:
+            raise UsageLimitExceeded(
+                f"The calling run has used up its limit ({spent} of {limit}); "
+                "the sub-agent cannot start"
+            )
+        return rest if mine is None else min(rest, mine)
+
+    own = own or UsageLimits()
+    return UsageLimits(
+        request_limit=left(parent.request_limit, used.requests, own.request_limit),
+        tool_calls_limit=left(parent.tool_calls_limit, used.tool_calls, own.tool_calls_limit),
+        total_tokens_limit=left(
+            parent.total_tokens_limit, used.total_tokens, own.total_tokens_limit
+        ),
+    )
+
+
+class counted:
+    """Adds what the sub-run inside the block consumed to ``into``, whatever its end."""
+
+    def __init__(self, into: Usage) -> None:
+        self._into = into
+        self._capture = capture_run()
+
+    def __enter__(self) -> None:
+        self._run = self._capture.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self._capture.__exit__(None, None, None)
+        u, into = self._run.usage, self._into
+        with _usage_lock:
+            into.requests += u.requests
+            into.tool_calls += u.tool_calls
+            into.prompt_tokens += u.prompt_tokens
+            into.completion_tokens += u.completion_tokens
+            into.total_tokens += u.total_tokens
