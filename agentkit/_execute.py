@@ -17,6 +17,7 @@ import contextlib
 import contextvars
 import threading
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +57,8 @@ class Invocation:
         is_async: Whether ``func`` is a coroutine function.
         name: For thread names and error messages.
         timeout: Seconds the call may take, or ``None``.
+        around: A context manager factory entered around the function's code, in the
+            task or thread that runs it (tracing makes the tool's span current there).
     """
 
     func: Callable[..., Any]
@@ -64,6 +67,21 @@ class Invocation:
     is_async: bool
     name: str
     timeout: float | None = None
+    around: Callable[[], AbstractContextManager[Any]] | None = None
+
+    def invoke(self) -> Any:
+        """Call the function (for a coroutine function: create the coroutine)."""
+        if self.around is None:
+            return self.func(*self.args, **self.kwargs)
+        with self.around():
+            return self.func(*self.args, **self.kwargs)
+
+    async def invoke_async(self) -> Any:
+        """Await the coroutine function, inside ``around``."""
+        if self.around is None:
+            return await self.func(*self.args, **self.kwargs)
+        with self.around():
+            return await self.func(*self.args, **self.kwargs)
 
     def timeout_error(self) -> TimeoutError:
         """The error a call past its timeout ends with."""
@@ -93,10 +111,7 @@ async def _capture_async(make: Callable[[], Awaitable[Any]]) -> Outcome:
 
 async def run_async(call: Invocation) -> Outcome:
     """Run ``call`` from async code; never raises for the tool's own errors."""
-    if call.is_async:
-        coro = _capture_async(lambda: call.func(*call.args, **call.kwargs))
-    else:
-        coro = _in_daemon_thread(call)
+    coro = _capture_async(call.invoke_async) if call.is_async else _in_daemon_thread(call)
     if call.timeout is None:
         return await coro
     task = asyncio.ensure_future(coro)
@@ -141,7 +156,7 @@ def start_daemon_thread(call: Invocation, deliver: Callable[[Outcome], None]) ->
 
     def target() -> None:
         try:
-            outcome = context.run(_capture, lambda: call.func(*call.args, **call.kwargs))
+            outcome = context.run(_capture, call.invoke)
         except BaseException as exc:  # KeyboardInterrupt/SystemExit on a worker thread
             outcome = Outcome(error=exc)
         deliver(outcome)
@@ -165,7 +180,7 @@ def run_sync(call: Invocation, *, gate: threading.Semaphore | None = None) -> Ou
     if call.is_async and gate is None:
         return asyncio.run(run_async(call))
     if call.timeout is None and gate is None:
-        return _capture(lambda: call.func(*call.args, **call.kwargs))
+        return _capture(call.invoke)
     return _SyncCall(call, gate).wait()
 
 
@@ -229,7 +244,7 @@ class _SyncCall:
         call = self.call
         if call.is_async:
             return asyncio.run(run_async(call))
-        return _capture(lambda: call.func(*call.args, **call.kwargs))
+        return _capture(call.invoke)
 
     def _deliver(self, outcome: Outcome) -> None:
         # `outcome.value` is the inner Outcome unless the wrapper itself failed.

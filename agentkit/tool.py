@@ -22,6 +22,7 @@ import asyncio
 import functools
 import inspect
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 
@@ -145,6 +146,7 @@ class Tool(Generic[P, R]):
         *,
         timeout: float | None = None,
         sync: bool = False,
+        around: Callable[[], AbstractContextManager[Any]] | None = None,
     ) -> Invocation:
         """The call of this tool on validated ``kwargs``, ready for ``agentkit._execute``.
 
@@ -152,7 +154,7 @@ class Tool(Generic[P, R]):
         ``run_sync`` in sync runs) override this for ``sync=True``.
         """
         return Invocation(
-            self._func, self._context_args(ctx), kwargs, self.is_async, self.name, timeout
+            self._func, self._context_args(ctx), kwargs, self.is_async, self.name, timeout, around
         )
 
     async def invoke(

@@ -17,8 +17,10 @@ from typing import Any, Generic
 
 from typing_extensions import TypeVar
 
+from agentkit.agent import observe
 from agentkit.agent.drivers import drive_async, drive_sync
 from agentkit.agent.flow import run_flow
+from agentkit.agent.observe import RunInfo, RunObservation, RunObserver
 from agentkit.agent.output import OutputMode, OutputSpec
 from agentkit.agent.settings import ModelSettings
 from agentkit.agent.spec import AgentSpec, OnToolError
@@ -84,6 +86,9 @@ class Agent(Generic[OutputT]):
         name: A name for logs and for ``as_tool``.
         max_depth: How deep agents used as tools (``as_tool``) may nest under a run
             started by you; deeper sub-runs fail with ``UsageLimitExceeded``.
+        instrument: OpenTelemetry tracing and metrics: ``True`` (the global providers),
+            an ``Instrumentation``, ``False`` (off), or ``None`` (the default set by
+            ``agentkit.instrument_all``, else off).
     """
 
     def __init__(
@@ -109,6 +114,7 @@ class Agent(Generic[OutputT]):
         hooks: Hooks | None = None,
         name: str | None = None,
         max_depth: int = 5,
+        instrument: bool | RunObserver | None = None,
     ) -> None:
         if instructions is not None and not isinstance(instructions, (str, Template)):
             raise UserError(
@@ -132,6 +138,7 @@ class Agent(Generic[OutputT]):
         self._hooks = hooks
         self._tool_concurrency = tool_concurrency
         self._max_depth = max_depth
+        self._observer = observe.resolve(instrument)
         self._spec = AgentSpec.build(
             model=model,
             tools=tools,
@@ -415,6 +422,25 @@ class Agent(Generic[OutputT]):
             self, tool_name, description or f"Ask the {tool_name!r} agent to do a task."
         )
 
+    def _observe(
+        self, state: RunState, client: Client | AsyncClient, streamed: bool
+    ) -> RunObservation | None:
+        observer = self._observer or observe.default()
+        if observer is observe.NOOP:
+            return None
+        url = httpx_url(client.base_url)
+        system = state.system.get("content") if state.system else None
+        info = RunInfo(
+            agent_name=self._name,
+            model=self._spec.model or client.model,
+            conversation_id=state.conversation_id,
+            server_address=url[0],
+            server_port=url[1],
+            streamed=streamed,
+            system=system if isinstance(system, str) else None,
+        )
+        return observer.start_run(info)
+
     # ------------------------------------------------------------------ sub-runs
 
     def _child_state(self, task: str, ctx: RunContext[Any]) -> RunState:
@@ -450,13 +476,12 @@ class Agent(Generic[OutputT]):
     async def _drive_async(
         self, state: RunState, *, streamed: bool
     ) -> AsyncGenerator[StreamEvent, None]:
-        flow = run_flow(state, self._hooks)
         try:
             client = await self._get_async_client()
         except BaseException as exc:
-            flow.close()
             state.fail(exc)
             raise
+        flow = run_flow(state, self._hooks, self._observe(state, client, streamed))
         events = drive_async(flow, client, streamed=streamed, concurrency=self._tool_concurrency)
         try:
             async for event in events:
@@ -465,13 +490,12 @@ class Agent(Generic[OutputT]):
             await events.aclose()  # at once, also when the consumer stops early
 
     def _drive_sync(self, state: RunState, *, streamed: bool) -> Generator[StreamEvent, None, None]:
-        flow = run_flow(state, self._hooks)
         try:
             client = self._get_sync_client()
         except BaseException as exc:
-            flow.close()
             state.fail(exc)
             raise
+        flow = run_flow(state, self._hooks, self._observe(state, client, streamed))
         yield from drive_sync(flow, client, streamed=streamed, concurrency=self._tool_concurrency)
 
 
@@ -485,6 +509,20 @@ async def _closer(
     finally:
         cache.pop(loop, None)
         await client.aclose()
+
+
+def httpx_url(base_url: str) -> tuple[str | None, int | None]:
+    """The host and port of a base URL (for ``server.address`` / ``server.port``)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is None:
+        port = {"https": 443, "http": 80}.get(parts.scheme)
+    return parts.hostname, port
 
 
 def _require_no_loop(method: str, instead: str) -> None:

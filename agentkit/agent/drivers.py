@@ -8,7 +8,7 @@ performed; every decision is the flow's (``agentkit.agent.flow``).
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Generator
 from typing import Any, Protocol
 
 from agentkit._execute import run_all_async, run_all_sync
@@ -50,7 +50,7 @@ async def drive_async(
     streamed: bool,
     concurrency: int,
     writer: AsyncWriter | None = None,
-) -> AsyncIterator[StreamEvent]:
+) -> AsyncGenerator[StreamEvent, None]:
     """Interpret ``flow`` on an event loop; yields its events (only ``RunFinished`` when
     not ``streamed``)."""
     outcome: Any = None
@@ -73,7 +73,11 @@ async def drive_async(
                         async with client.stream(
                             request.messages, **request.kwargs, **_deadline(effect)
                         ) as chunks:
+                            first = True
                             async for chunk in chunks:
+                                if first:
+                                    effect.observation.first_chunk()
+                                    first = False
                                 for event in chunk_events(chunk):
                                     yield event
                             outcome = chunks.accumulator.completion()
@@ -101,7 +105,7 @@ def drive_sync(
     streamed: bool,
     concurrency: int,
     writer: SyncWriter | None = None,
-) -> Iterator[StreamEvent]:
+) -> Generator[StreamEvent, None, None]:
     """Interpret ``flow`` in this thread; yields its events (only ``RunFinished`` when
     not ``streamed``)."""
     outcome: Any = None
@@ -124,7 +128,11 @@ def drive_sync(
                         with client.stream(
                             request.messages, **request.kwargs, **_deadline(effect)
                         ) as chunks:
+                            first = True
                             for chunk in chunks:
+                                if first:
+                                    effect.observation.first_chunk()
+                                    first = False
                                 yield from chunk_events(chunk)
                             outcome = chunks.accumulator.completion()
                     else:

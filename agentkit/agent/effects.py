@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeAlias
 
+from agentkit.agent.observe import NOOP_MODEL, ModelObservation
 from agentkit.agent.state import PendingCall, Request
 from agentkit.events import StreamEvent
 from agentkit.messages import Message
@@ -26,10 +27,12 @@ class CallModel:
         request: The messages and the other request kwargs.
         deadline: The run's deadline (``time.monotonic()``), which the request may not
             outlive, or ``None``.
+        observation: Told when a streamed answer's first chunk arrives.
     """
 
     request: Request
     deadline: float | None
+    observation: ModelObservation = NOOP_MODEL
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from typing import Any
 from agentkit._execute import Outcome
 from agentkit.agent import capture
 from agentkit.agent.effects import CallModel, Effect, Emit, RunTools
+from agentkit.agent.observe import NOOP_RUN, RunObservation
 from agentkit.agent.state import PendingCall, RunState
 from agentkit.errors import APITimeoutError, RunTimeoutError
 from agentkit.events import (
@@ -43,26 +44,39 @@ __all__ = ["Flow", "chunk_events", "run_flow"]
 Flow = Generator[Effect, Any, RunResult[Any]]
 
 
-def run_flow(state: RunState, hooks: Hooks | None = None) -> Flow:
+def run_flow(
+    state: RunState, hooks: Hooks | None = None, observation: RunObservation | None = None
+) -> Flow:
     """The run of ``state`` as a flow of effects; returns its ``RunResult``."""
+    obs = observation or NOOP_RUN
     try:
-        return (yield from _loop(state, hooks))
-    except GeneratorExit:
-        raise
+        result = yield from _loop(state, hooks, obs)
     except BaseException as exc:
-        failure = _failure(state, exc)
-        capture.record(state.snapshot(), state.usage, error=failure)
+        failure = exc if isinstance(exc, GeneratorExit) else _failure(state, exc)
+        obs.end(None, failure)
         if failure is exc:
+            if not isinstance(exc, GeneratorExit):
+                capture.record(state.snapshot(), state.usage, error=failure)
             raise
+        capture.record(state.snapshot(), state.usage, error=failure)
         raise failure from exc
+    return result
 
 
-def _loop(state: RunState, hooks: Hooks | None) -> Generator[Effect, Any, RunResult[Any]]:
+def _loop(
+    state: RunState, hooks: Hooks | None, obs: RunObservation
+) -> Generator[Effect, Any, RunResult[Any]]:
     while not state.done:
         request = state.next_request()
         if hooks is not None:
             hooks.on_request({"messages": request.messages, **request.kwargs})
-        completion: ChatCompletion = yield CallModel(request, state.deadline)
+        model = obs.model_call(request)
+        try:
+            completion: ChatCompletion = yield CallModel(request, state.deadline, model)
+        except BaseException as exc:
+            model.end(None, exc)
+            raise
+        model.end(completion, None)
         if hooks is not None:
             hooks.on_response(completion)
         calls = state.apply_response(completion)
@@ -71,25 +85,35 @@ def _loop(state: RunState, hooks: Hooks | None) -> Generator[Effect, Any, RunRes
                 hooks.on_tool_call(pc.call)
         yield Emit(_turn_event(state, completion))
         if calls:
-            yield from _tool_turn(state, calls, hooks)
+            yield from _tool_turn(state, calls, hooks, obs)
     result = state.result()
     # Recorded before the last event: a consumer may stop reading at `run_finished`.
+    obs.end(result, None)
     capture.record(result.messages, result.usage, result=result)
     yield Emit(RunFinished(result))
     return result
 
 
 def _tool_turn(
-    state: RunState, calls: list[PendingCall], hooks: Hooks | None
+    state: RunState, calls: list[PendingCall], hooks: Hooks | None, obs: RunObservation
 ) -> Generator[Effect, Any, None]:
+    observed = obs is not NOOP_RUN
     for pc in calls:
+        if observed:
+            pc.observation = obs.tool_call(pc)
         yield Emit(ToolCallStarted(pc.call.id, pc.call.name, pc.call.arguments))
     runnable = tuple(pc for pc in calls if pc.kwargs is not None)
     done: dict[int, Outcome] = {}
     if runnable:
         outcomes: list[Outcome] = yield RunTools(runnable)
         done = {id(pc): o for pc, o in zip(runnable, outcomes, strict=True)}
-    state.apply_results([done.get(id(pc)) for pc in calls])
+    try:
+        state.apply_results([done.get(id(pc)) for pc in calls])
+    finally:
+        if observed:
+            for pc in calls:
+                assert pc.observation is not None
+                pc.observation.end(done.get(id(pc)), pc.content or "", pc.is_error)
     for pc in calls:
         content = pc.content or ""
         if hooks is not None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from agentkit._execute import Invocation, Outcome
 from agentkit.agent.history import INTERRUPTED, coerce_history, repair_history
+from agentkit.agent.observe import ToolObservation
 from agentkit.agent.spec import AgentSpec
 from agentkit.context import RunContext
 from agentkit.errors import (
@@ -69,11 +70,14 @@ class PendingCall:
     content: str | None = None
     is_error: bool = False
     retry_error: bool = False  # counts against the tool's retry budget
+    observation: ToolObservation | None = None
 
     def bind(self, *, sync: bool) -> Invocation:
         """The call to run (only for calls with ``kwargs``)."""
         assert self.tool is not None and self.kwargs is not None
-        return self.tool.bind(self.kwargs, self.ctx, timeout=self.timeout, sync=sync)
+        obs = self.observation
+        around = None if obs is None else obs.activate
+        return self.tool.bind(self.kwargs, self.ctx, timeout=self.timeout, sync=sync, around=around)
 
 
 def _canonical(arguments: str) -> str:
@@ -101,6 +105,7 @@ class RunState:
         self.system = system
         self.deps = deps
         self.depth = depth
+        self.conversation_id: str | None = None
         self.usage = Usage()
         self.notes: list[str] = []
         self.tool_failures: list[ToolFailure] = []

@@ -8,6 +8,8 @@ agent that ends up calling itself stops at ``max_depth`` with a clear error.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from agentkit._execute import Invocation
@@ -51,14 +53,14 @@ class AgentTool(Tool[Any, Any]):
         *,
         timeout: float | None = None,
         sync: bool = False,
+        around: Callable[[], AbstractContextManager[Any]] | None = None,
     ) -> Invocation:
         """In sync runs the sub-agent runs with ``run_sync``, on the caller's thread."""
         if not sync:
-            return super().bind(kwargs, ctx, timeout=timeout)
+            return super().bind(kwargs, ctx, timeout=timeout, around=around)
         context = ctx if ctx is not None else RunContext(None)
-        return Invocation(
-            self._agent._run_child_sync, (kwargs["task"], context), {}, False, self.name, timeout
-        )
+        runner = self._agent._run_child_sync
+        return Invocation(runner, (kwargs["task"], context), {}, False, self.name, timeout, around)
 
 
 def remaining_limits(ctx: RunContext[Any], own: UsageLimits | None) -> UsageLimits | None:
