@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import logging
 import threading
 import weakref
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from typing import Any, Generic
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from typing import Any, Generic, Literal, Protocol, TypeGuard, runtime_checkable
 
 from typing_extensions import TypeVar
 
@@ -26,10 +27,11 @@ from agentkit._run import (
     OutputSpec,
     PendingCall,
     RunState,
+    build_kwargs,
 )
 from agentkit.client import AsyncClient, Client
 from agentkit.context import RunContext
-from agentkit.errors import APITimeoutError, RunTimeoutError, UserError
+from agentkit.errors import AgentkitError, APITimeoutError, RunTimeoutError, UserError
 from agentkit.events import (
     Hooks,
     RunFinished,
@@ -64,7 +66,8 @@ class Agent(Generic[OutputT]):
             ``"gpt-5.4-mini"``).
         instructions: The system message: a ``str`` (sent as is) or a ``Template``
             rendered on every run with the run's ``variables``.
-        tools: The tools the model may call (made with ``@tool``).
+        tools: The tools the model may call (made with ``@tool``), and tool sources such
+            as ``agentkit.mcp.MCPServer``, whose tools are listed at the start of each run.
         client: A ``Client`` or ``AsyncClient``; its twin serves the other kind of run.
             By default one is built from the environment on first use.
         output_type: The type of ``RunResult.output``: ``str`` (default), a pydantic
@@ -100,7 +103,7 @@ class Agent(Generic[OutputT]):
         model: str | None = None,
         *,
         instructions: str | Template | None = None,
-        tools: Sequence[Tool[Any, Any]] = (),
+        tools: Sequence[Tool[Any, Any] | ToolSource] = (),
         client: Client | AsyncClient | None = None,
         output_type: type[OutputT] | None = None,
         output_mode: OutputMode = "json_object",
@@ -139,9 +142,12 @@ class Agent(Generic[OutputT]):
         self._instructions = instructions
         self._hooks = hooks
         self._tool_concurrency = tool_concurrency
+        # MCP (issue 15): tool sources are resolved per run, see _resolve_sources_*.
+        self._sources: list[ToolSource] = [t for t in tools if _is_tool_source(t)]
+        self._started_sources: dict[int, ToolSource] = {}
         self._spec = AgentSpec.build(
             model=model,
-            tools=tools,
+            tools=[t for t in tools if not _is_tool_source(t)],  # type: ignore[misc]
             settings=ModelSettings.coerce(model_settings),
             output=output,
             max_turns=max_turns,
@@ -251,10 +257,13 @@ class Agent(Generic[OutputT]):
         return c
 
     def close(self) -> None:
-        """Close the sync client the agent built itself (not a client you passed in)."""
+        """Close the sync client the agent built itself (not a client you passed in), and
+        the tool sources its runs started (not those held open by ``with source:``)."""
         if self._sync_client is not None and self._sync_client is not self._client:
             self._sync_client.close()
             self._sync_client = None
+        for source in self._sources_to_close():
+            source.close()
 
     async def aclose(self) -> None:
         """Close the clients the agent built itself for this event loop, and ``close()``.
@@ -268,6 +277,8 @@ class Agent(Generic[OutputT]):
         client = self._async_clients.pop(loop, None) if loop is not None else None
         if client is not None:
             await client.aclose()
+        for source in self._sources_to_close():
+            await source.aclose()
         self.close()
 
     # ------------------------------------------------------------------ runs
@@ -286,6 +297,7 @@ class Agent(Generic[OutputT]):
         variables: Mapping[str, Any] | None,
         model_settings: ModelSettings | Mapping[str, Any] | None,
         usage_limits: UsageLimits | None,
+        resolved: tuple[AgentSpec, list[str]] | None = None,
     ) -> RunState:
         if isinstance(self._instructions, Template):
             system = self._system_message(self._instructions.render(variables))
@@ -296,10 +308,13 @@ class Agent(Generic[OutputT]):
             )
         else:
             system = self._system
-        spec = self._spec.with_settings(model_settings)
+        base, notes = resolved if resolved is not None else (self._spec, [])
+        spec = base.with_settings(model_settings)
         if usage_limits is not None:
             spec = _replace_limits(spec, usage_limits)
-        return RunState(spec, system=system, prompt=prompt, history=history, deps=deps)
+        state = RunState(spec, system=system, prompt=prompt, history=history, deps=deps)
+        state.notes.extend(notes)
+        return state
 
     async def run(
         self,
@@ -332,7 +347,10 @@ class Agent(Generic[OutputT]):
                 which); ``.messages`` holds the conversation so far.
             APIError: The provider failed after the client's retries (``.messages`` too).
         """
-        state = self._start(prompt, history, deps, variables, model_settings, usage_limits)
+        resolved = await self._resolve_sources_async()
+        state = self._start(
+            prompt, history, deps, variables, model_settings, usage_limits, resolved
+        )
         async for event in self._drive_async(state, streamed=False):
             if isinstance(event, RunFinished):
                 return event.result
@@ -357,7 +375,10 @@ class Agent(Generic[OutputT]):
                 ``await agent.run(...)`` there).
         """
         _require_no_loop("run_sync", "await agent.run(...)")
-        state = self._start(prompt, history, deps, variables, model_settings, usage_limits)
+        resolved = self._resolve_sources_sync()
+        state = self._start(
+            prompt, history, deps, variables, model_settings, usage_limits, resolved
+        )
         for event in self._drive_sync(state, streamed=False):
             if isinstance(event, RunFinished):
                 return event.result
@@ -377,6 +398,12 @@ class Agent(Generic[OutputT]):
 
         Arguments as for ``run``. Breaking out of the loop closes the open response.
         """
+        if self._sources:
+            return self._stream_with_sources(
+                lambda resolved: self._start(
+                    prompt, history, deps, variables, model_settings, usage_limits, resolved
+                )
+            )
         state = self._start(prompt, history, deps, variables, model_settings, usage_limits)
         return self._drive_async(state, streamed=True)
 
@@ -392,7 +419,10 @@ class Agent(Generic[OutputT]):
     ) -> Iterator[StreamEvent]:
         """The sync twin of ``stream``: an iterator of the same events."""
         _require_no_loop("stream_sync", "agent.stream(...)")
-        state = self._start(prompt, history, deps, variables, model_settings, usage_limits)
+        resolved = self._resolve_sources_sync()
+        state = self._start(
+            prompt, history, deps, variables, model_settings, usage_limits, resolved
+        )
         return self._drive_sync(state, streamed=True)
 
     def as_tool(self, *, name: str | None = None, description: str | None = None) -> Tool[Any, Any]:
@@ -409,6 +439,45 @@ class Agent(Generic[OutputT]):
         return _AgentTool(
             self, tool_name, description or f"Ask the {tool_name!r} agent to do a task."
         )
+
+    # ---------------------------------------------- tool sources (MCP, issue 15)
+    # A minimal wiring until the new run core lands: each run lists the sources' tools
+    # (cached by the sources) and runs on a per-run AgentSpec holding them.
+
+    async def _resolve_sources_async(self) -> tuple[AgentSpec, list[str]] | None:
+        if not self._sources:
+            return None
+        listed: list[tuple[ToolSource, list[Tool[Any, Any]] | BaseException]] = []
+        for source in self._sources:
+            self._started_sources.setdefault(id(source), source)
+            try:
+                listed.append((source, await source.list_tools()))
+            except AgentkitError as exc:
+                listed.append((source, exc))
+        return _spec_with_sources(self._spec, listed)
+
+    def _resolve_sources_sync(self) -> tuple[AgentSpec, list[str]] | None:
+        if not self._sources:
+            return None
+        listed: list[tuple[ToolSource, list[Tool[Any, Any]] | BaseException]] = []
+        for source in self._sources:
+            self._started_sources.setdefault(id(source), source)
+            try:
+                listed.append((source, source.list_tools_sync()))
+            except AgentkitError as exc:
+                listed.append((source, exc))
+        return _spec_with_sources(self._spec, listed)
+
+    async def _stream_with_sources(
+        self, start: Callable[[tuple[AgentSpec, list[str]] | None], RunState]
+    ) -> AsyncIterator[StreamEvent]:
+        state = start(await self._resolve_sources_async())
+        async for event in self._drive_async(state, streamed=True):
+            yield event
+
+    def _sources_to_close(self) -> list[ToolSource]:
+        started, self._started_sources = self._started_sources, {}
+        return [s for s in started.values() if not getattr(s, "in_context", False)]
 
     # ------------------------------------------------------------------ drivers
 
@@ -698,6 +767,64 @@ def _finish_error(state: RunState, exc: BaseException) -> BaseException:
     return state.fail(exc)
 
 
+@runtime_checkable
+class ToolSource(Protocol):
+    """Something that provides tools per run, e.g. ``agentkit.mcp.MCPServer``."""
+
+    source_name: str
+    on_error: Literal["raise", "skip"]
+
+    async def list_tools(self) -> list[Tool[Any, Any]]:
+        """The tools, cached by the source."""
+        ...
+
+    def list_tools_sync(self) -> list[Tool[Any, Any]]:
+        """The tools, without a running loop."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release the source."""
+        ...
+
+    def close(self) -> None:
+        """Release the source from sync code."""
+        ...
+
+
+def _is_tool_source(obj: object) -> TypeGuard[ToolSource]:
+    return not isinstance(obj, Tool) and isinstance(obj, ToolSource)
+
+
+def _spec_with_sources(
+    spec: AgentSpec, listed: list[tuple[ToolSource, list[Tool[Any, Any]] | BaseException]]
+) -> tuple[AgentSpec, list[str]]:
+    """The agent's spec plus the sources' tools; a clash of names is a ``UserError``."""
+    owner = {name: "the agent's tools" for name in spec.tools}
+    tools = dict(spec.tools)
+    notes: list[str] = []
+    for source, found in listed:
+        where = f"tool source {source.source_name!r}"
+        if isinstance(found, BaseException):
+            if source.on_error != "skip":
+                raise found
+            notes.append(f"The {where} was left out of this run: {found}")
+            continue
+        for t in found:
+            if t.name in owner:
+                raise UserError(
+                    f"Two tools are named {t.name!r}: one from {owner[t.name]}, one from "
+                    f"{where}; use the source's prefix= or deny= to tell them apart"
+                )
+            owner[t.name] = where
+            tools[t.name] = t
+    kwargs = build_kwargs(spec.model, tools, spec.settings, spec.output)
+    tool_choice = spec.settings.tool_choice if tools else None
+    return (
+        dataclasses.replace(spec, tools=tools, base_kwargs=kwargs, tool_choice=tool_choice),
+        notes,
+    )
+
+
 def _require_no_loop(method: str, instead: str) -> None:
     try:
         asyncio.get_running_loop()
@@ -710,8 +837,6 @@ def _require_no_loop(method: str, instead: str) -> None:
 
 
 def _replace_limits(spec: AgentSpec, limits: UsageLimits) -> AgentSpec:
-    import dataclasses
-
     return dataclasses.replace(spec, usage_limits=limits)
 
 
