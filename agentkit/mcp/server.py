@@ -39,8 +39,6 @@ logger = logging.getLogger("agentkit.mcp")
 
 T = TypeVar("T")
 Approval = bool | Callable[..., Any]
-# A per-server value, or a mapping of the server's tool names (fnmatch patterns) to values.
-PerTool = Any
 OnError = Literal["raise", "skip"]
 _BAD_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 _Factory = Callable[[MessageHandlerFnT], Client]
