@@ -117,6 +117,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chat.add_argument("--instructions", help="the system message")
     chat.add_argument(
+        "--mcp",
+        action="append",
+        default=[],
+        metavar="COMMAND",
+        help='an MCP server to start over stdio, e.g. "python -m my_server" (repeatable; '
+        "needs agentkit[mcp])",
+    )
+    chat.add_argument(
+        "--mcp-url",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="an MCP server reached over streamable HTTP (repeatable; needs agentkit[mcp])",
+    )
+    chat.add_argument(
         "--agent",
         metavar="MODULE:AGENT",
         help="chat with this Agent instead (not combinable with --tools/--instructions)",
@@ -358,14 +373,14 @@ def _describe(exc: BaseException, args: argparse.Namespace) -> str:
 
 def _chat(args: argparse.Namespace) -> int:
     from agentkit.agent import Agent
-    from agentkit.errors import AgentkitError
 
     agent: Agent[Any]
+    sources: list[Any] = []
     if args.agent is not None:
-        if args.tools or args.instructions is not None:
+        if args.tools or args.mcp or args.mcp_url or args.instructions is not None:
             raise CLIError(
                 "--agent brings its own tools and instructions; "
-                "do not combine it with --tools or --instructions",
+                "do not combine it with --tools, --mcp, --mcp-url or --instructions",
                 2,
             )
         agent = _load_agent(args.agent)
@@ -377,12 +392,43 @@ def _chat(args: argparse.Namespace) -> int:
             t for spec in args.tools for t in _as_tools(_load(spec, "--tools"), spec, "--tools")
         ]
         client = _client(args)
-        agent = Agent(instructions=args.instructions, tools=tools, client=client)
+        sources = _mcp_servers(args)
+        agent = Agent(instructions=args.instructions, tools=[*tools, *sources], client=client)
+    try:
+        for server in sources:  # start them now: a broken one fails here, not mid-chat
+            tools = [*tools, *server.list_tools_sync()]
+        return _chat_loop(args, agent, client.model, tools)
+    finally:
+        agent.close()
+
+
+def _mcp_servers(args: argparse.Namespace) -> list[Any]:
+    if not args.mcp and not args.mcp_url:
+        return []
+    import shlex
+
+    from agentkit.mcp import MCPServer
+
+    servers = []
+    for line in args.mcp:
+        words = shlex.split(line)
+        if not words:
+            raise CLIError("--mcp needs a command, e.g. --mcp 'python -m my_server'", 2)
+        servers.append(MCPServer.stdio(words[0], words[1:], cwd=os.getcwd()))
+    servers.extend(MCPServer.http(url) for url in args.mcp_url)
+    return servers
+
+
+def _chat_loop(
+    args: argparse.Namespace, agent: Any, model: str, tools: list[Tool[Any, Any]]
+) -> int:
+    from agentkit.errors import AgentkitError
+
     interactive = sys.stdin.isatty()
     if interactive:
         names = ", ".join(t.name for t in tools) or "none"
         print(
-            f"agentkit chat with {client.model} (tools: {names}). "
+            f"agentkit chat with {model} (tools: {names}). "
             "/reset forgets the conversation; /exit or Ctrl-D quits."
         )
     history: list[dict[str, Any]] = []

@@ -73,10 +73,7 @@ class Tool(Generic[P, R]):
     ) -> None:
         if not callable(func):
             raise UserError(f"@tool needs a function, got {type(func).__name__!r}")
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise UserError(f"max_retries must be an int >= 0, got {max_retries!r}")
-        if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
-            raise UserError(f"timeout must be a number of seconds > 0 or None, got {timeout!r}")
+        _check_options(max_retries, timeout)
         functools.update_wrapper(self, func)
         # Imported here: the schema builder needs pydantic's model machinery (about a fifth
         # of `import agentkit`), which a program only pays for once it defines a tool.
@@ -96,6 +93,70 @@ class Tool(Generic[P, R]):
         self.is_async = inspect.iscoroutinefunction(func)
         self.takes_context = schema.takes_context
         self.arguments_model: type[BaseModel] = schema.arguments_model
+
+    # Whether a call needs a person's approval first (a bool, or a callable deciding per
+    # call); the agent's run core reads it. Set by ``Tool.from_schema``.
+    needs_approval: bool | Callable[..., Any] = False
+
+    @classmethod
+    def from_schema(
+        cls,
+        name: str,
+        description: str,
+        parameters: Mapping[str, Any],
+        function: Callable[..., Any],
+        *,
+        strict: bool | None = None,
+        max_retries: int = 2,
+        timeout: float | None = None,
+        needs_approval: bool | Callable[..., Any] = False,
+    ) -> Tool[..., Any]:
+        """A tool from a raw JSON schema and a handler (e.g. a tool of an MCP server).
+
+        The schema goes to the model exactly as given. The model's arguments get cheap
+        checks only (valid JSON, an object, required arguments present, no unknown one when
+        ``additionalProperties`` is false, each top-level argument's JSON type); the handler
+        gets the decoded arguments as keyword arguments: ``function(**arguments)``, so it
+        is typically ``def handler(**arguments)`` or ``async def handler(**arguments)``.
+
+        Args:
+            name: The tool name (1-64 letters, digits, ``_`` or ``-``).
+            description: What the model reads about the tool.
+            parameters: The JSON object schema of the arguments. Not copied deeply and
+                never rewritten: do not mutate it.
+            function: The handler, sync or async, called with the arguments as keywords.
+            strict: ``None`` (default): strict exactly when the schema already is in
+                OpenAI's strict subset; ``True``: require that (``UserError`` otherwise);
+                ``False``: never. The schema itself is never changed.
+            max_retries: As for ``@tool``.
+            timeout: As for ``@tool``.
+            needs_approval: Stored as ``tool.needs_approval`` for the agent.
+
+        Raises:
+            UserError: A bad name, a schema that is not an object schema, ``strict=True``
+                on a schema outside the strict subset, or a bad option.
+        """
+        if not callable(function):
+            raise UserError(f"Tool {name!r} needs a function, got {type(function).__name__!r}")
+        _check_options(max_retries, timeout)
+        from agentkit._raw_schema import RawSchema
+
+        schema = RawSchema.build(name, description, parameters, strict)
+        self = cls.__new__(cls)
+        functools.update_wrapper(self, function)
+        self._schema = schema
+        self._func = function
+        self.name = schema.name
+        self.description = schema.description
+        self.parameters = schema.parameters
+        self.strict = schema.strict
+        self.max_retries = max_retries
+        self.timeout = timeout
+        self.is_async = inspect.iscoroutinefunction(function)
+        self.takes_context = False
+        self.arguments_model = schema.arguments_model
+        self.needs_approval = needs_approval
+        return self
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         return self._func(*args, **kwargs)  # type: ignore[no-any-return]
@@ -231,6 +292,14 @@ class Tool(Generic[P, R]):
             f"Tool {self.name!r} is async and an event loop is running in this thread: "
             "use `await tool.call(...)` instead"
         )
+
+
+def _check_options(max_retries: int, timeout: float | None) -> None:
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise UserError(f"max_retries must be an int >= 0, got {max_retries!r}")
+    if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
+        raise UserError(f"timeout must be a number of seconds > 0 or None, got {timeout!r}")
+
 
 
 @overload

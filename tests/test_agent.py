@@ -29,9 +29,9 @@ from _agent_support import (
 from pydantic import BaseModel
 from typing_extensions import TypedDict
 
+from agentkit.agent import Agent, ModelSettings, capture_run
 from agentkit.agent.history import INTERRUPTED
 from agentkit.agent.state import TOOL_TIMED_OUT
-from agentkit.agent import Agent, ModelSettings, capture_run
 from agentkit.context import RunContext
 from agentkit.errors import (
     APIStatusError,

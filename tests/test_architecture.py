@@ -24,6 +24,7 @@ LAYERS: dict[str, int] = {
     "context": 3,
     "_cassette": 3,
     "_execute": 3,
+    "_raw_schema": 3,
     "tool": 4,
     "_http": 4,
     "client": 5,
@@ -31,6 +32,7 @@ LAYERS: dict[str, int] = {
     "events": 6,
     "agent": 8,
     "testing": 9,
+    "mcp": 9,
     "_demo": 9,
     "cli": 10,
     "__main__": 11,
@@ -43,6 +45,8 @@ RESTRICTED = {
     "jinja2": {"templates", "testing"},
     "uvicorn": {"testing", "cli"},
     "docstring_parser": {"schema"},
+    "mcp": {"mcp"},
+    "anyio": {"mcp"},
 }
 
 
@@ -119,7 +123,8 @@ def test_every_public_name_is_documented() -> None:
 def test_import_does_not_load_optional_dependencies() -> None:
     code = (
         "import sys, agentkit; "
-        "bad = [m for m in ('jinja2', 'docstring_parser', 'uvicorn', 'agentkit.testing') "
+        "bad = [m for m in ('jinja2', 'docstring_parser', 'uvicorn', 'agentkit.testing', "
+        "'mcp', 'agentkit.mcp') "
         "if m in sys.modules]; print(','.join(bad))"
     )
     out = subprocess.run(

@@ -23,6 +23,7 @@ from agentkit.agent.flow import run_flow
 from agentkit.agent.observe import RunInfo, RunObservation, RunObserver
 from agentkit.agent.output import OutputMode, OutputSpec
 from agentkit.agent.settings import ModelSettings
+from agentkit.agent.sources import ToolSource, split_tools
 from agentkit.agent.spec import AgentSpec, OnToolError
 from agentkit.agent.state import RunState
 from agentkit.agent.streams import AgentStream, SyncAgentStream
@@ -55,7 +56,8 @@ class Agent(Generic[OutputT]):
             ``"gpt-5.4-mini"``).
         instructions: The system message: a ``str`` (sent as is) or a ``Template``
             rendered on every run with the run's ``variables``.
-        tools: The tools the model may call (made with ``@tool``).
+        tools: The tools the model may call (made with ``@tool``), and tool sources such
+            as ``agentkit.mcp.MCPServer``, whose tools are listed at the start of each run.
         client: A ``Client`` or ``AsyncClient``; its twin serves the other kind of run.
             By default one is built from the environment on first use.
         output_type: The type of ``RunResult.output``: ``str`` (default), a pydantic
@@ -96,7 +98,7 @@ class Agent(Generic[OutputT]):
         model: str | None = None,
         *,
         instructions: str | Template | None = None,
-        tools: Sequence[Tool[Any, Any]] = (),
+        tools: Sequence[Tool[Any, Any] | ToolSource] = (),
         client: Client | AsyncClient | None = None,
         output_type: type[OutputT] | None = None,
         output_mode: OutputMode = "json_object",
@@ -139,9 +141,10 @@ class Agent(Generic[OutputT]):
         self._tool_concurrency = tool_concurrency
         self._max_depth = max_depth
         self._observer = observe.resolve(instrument)
+        plain, self._sources = split_tools(tools)
         self._spec = AgentSpec.build(
             model=model,
-            tools=tools,
+            tools=plain,
             settings=ModelSettings.coerce(model_settings),
             output=output,
             max_turns=max_turns,
@@ -259,10 +262,13 @@ class Agent(Generic[OutputT]):
         return entry[0]
 
     def close(self) -> None:
-        """Close the sync client the agent built itself (not a client you passed in)."""
+        """Close the sync client the agent built itself (not a client you passed in), and
+        the agent's tool sources (not those held open by ``with source:``)."""
         if self._sync_client is not None and self._sync_client is not self._client:
             self._sync_client.close()
             self._sync_client = None
+        for source in self._sources_to_close():
+            source.close()
 
     async def aclose(self) -> None:
         """Close the clients the agent built itself for this event loop, and ``close()``.
@@ -276,6 +282,8 @@ class Agent(Generic[OutputT]):
         entry = self._async_clients.pop(loop, None) if loop is not None else None
         if entry is not None:
             await entry[1].aclose()
+        for source in self._sources_to_close():
+            await source.aclose()
         self.close()
 
     # ------------------------------------------------------------------ runs
@@ -307,7 +315,13 @@ class Agent(Generic[OutputT]):
         spec = self._spec.with_settings(model_settings)
         if usage_limits is not None:
             spec = dataclasses.replace(spec, usage_limits=usage_limits)
-        return RunState(spec, system=system, prompt=prompt, history=history, deps=deps)
+        state = RunState(spec, system=system, prompt=prompt, history=history, deps=deps)
+        state.sources = self._sources
+        return state
+
+    def _sources_to_close(self) -> list[ToolSource]:
+        # Sources held open by the caller's own `with source:` block stay open.
+        return [s for s in self._sources if not getattr(s, "in_context", False)]
 
     async def run(
         self,

@@ -12,12 +12,29 @@ from collections.abc import AsyncGenerator, Generator
 from typing import Any, Protocol
 
 from agentkit._execute import run_all_async, run_all_sync
-from agentkit.agent.effects import CallModel, Effect, Emit, RunTools, Save
+from agentkit.agent.effects import CallModel, Effect, Emit, ListTools, RunTools, Save
 from agentkit.agent.flow import Flow, chunk_events
+from agentkit.agent.sources import ToolSource
 from agentkit.client import AsyncClient, Client
+from agentkit.errors import AgentkitError
 from agentkit.events import RunFinished, StreamEvent
+from agentkit.tool import Tool
 
 __all__ = ["AsyncWriter", "SyncWriter", "drive_async", "drive_sync"]
+
+
+async def _listed_async(source: ToolSource) -> list[Tool[Any, Any]] | BaseException:
+    try:
+        return await source.list_tools()
+    except AgentkitError as exc:  # the flow decides: raise, or skip with a note
+        return exc
+
+
+def _listed_sync(source: ToolSource) -> list[Tool[Any, Any]] | BaseException:
+    try:
+        return source.list_tools_sync()
+    except AgentkitError as exc:
+        return exc
 
 
 def _deadline(effect: CallModel) -> dict[str, Any]:
@@ -88,6 +105,8 @@ async def drive_async(
                 elif isinstance(effect, RunTools):
                     calls = [pc.bind(sync=False) for pc in effect.calls]
                     outcome = await run_all_async(calls, concurrency)
+                elif isinstance(effect, ListTools):
+                    outcome = [(s, await _listed_async(s)) for s in effect.sources]
                 elif isinstance(effect, Save) and writer is not None:
                     await writer.save(effect)
             except GeneratorExit:
@@ -142,6 +161,8 @@ def drive_sync(
                 elif isinstance(effect, RunTools):
                     calls = [pc.bind(sync=True) for pc in effect.calls]
                     outcome = run_all_sync(calls, concurrency)
+                elif isinstance(effect, ListTools):
+                    outcome = [(s, _listed_sync(s)) for s in effect.sources]
                 elif isinstance(effect, Save) and writer is not None:
                     writer.save(effect)
             except GeneratorExit:

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from typing import TypeAlias
 
 from agentkit.agent.observe import NOOP_MODEL, ModelObservation
+from agentkit.agent.sources import ToolSource
 from agentkit.agent.state import PendingCall, Request
 from agentkit.events import StreamEvent
 from agentkit.messages import Message
 
-__all__ = ["CallModel", "Effect", "Emit", "Pause", "RunTools", "Save"]
+__all__ = ["CallModel", "Effect", "Emit", "ListTools", "Pause", "RunTools", "Save"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,18 @@ class CallModel:
     request: Request
     deadline: float | None
     observation: ModelObservation = NOOP_MODEL
+
+
+@dataclass(frozen=True, slots=True)
+class ListTools:
+    """List the tools of the run's tool sources. Outcome: a ``Listed`` (each source with
+    its tools, or the ``AgentkitError`` it failed with).
+
+    Attributes:
+        sources: The sources, in the agent's order.
+    """
+
+    sources: tuple[ToolSource, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,5 +103,5 @@ class Pause:
     state: dict[str, object]
 
 
-Effect: TypeAlias = CallModel | RunTools | Emit | Save | Pause
+Effect: TypeAlias = CallModel | ListTools | RunTools | Emit | Save | Pause
 """Anything the flow may ask of its driver."""

@@ -21,8 +21,9 @@ from typing import Any
 
 from agentkit._execute import Outcome
 from agentkit.agent import capture
-from agentkit.agent.effects import CallModel, Effect, Emit, RunTools
+from agentkit.agent.effects import CallModel, Effect, Emit, ListTools, RunTools
 from agentkit.agent.observe import NOOP_RUN, RunObservation
+from agentkit.agent.sources import Listed
 from agentkit.agent.state import PendingCall, RunState
 from agentkit.errors import APITimeoutError, RunTimeoutError
 from agentkit.events import (
@@ -66,6 +67,9 @@ def run_flow(
 def _loop(
     state: RunState, hooks: Hooks | None, obs: RunObservation
 ) -> Generator[Effect, Any, RunResult[Any]]:
+    if state.sources:
+        listed: Listed = yield ListTools(tuple(state.sources))
+        state.add_source_tools(listed)
     while not state.done:
         request = state.next_request()
         if hooks is not None:

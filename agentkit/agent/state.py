@@ -12,6 +12,7 @@ from typing import Any
 from agentkit._execute import Invocation, Outcome
 from agentkit.agent.history import INTERRUPTED, coerce_history, repair_history
 from agentkit.agent.observe import ToolObservation
+from agentkit.agent.sources import Listed, ToolSource, spec_with_sources
 from agentkit.agent.spec import AgentSpec
 from agentkit.context import RunContext
 from agentkit.errors import (
@@ -106,6 +107,7 @@ class RunState:
         self.deps = deps
         self.depth = depth
         self.conversation_id: str | None = None
+        self.sources: Sequence[ToolSource] = ()
         self.usage = Usage()
         self.notes: list[str] = []
         self.tool_failures: list[ToolFailure] = []
@@ -143,6 +145,12 @@ class RunState:
         elif not msgs:
             raise UserError("A run needs a prompt or a non-empty history")
         self.messages: list[Message] = msgs
+
+    def add_source_tools(self, listed: Listed) -> None:
+        """Add the tools the run's sources listed (see ``sources.spec_with_sources``)."""
+        spec, notes = spec_with_sources(self.spec, listed)
+        self.spec, self._kwargs, self._tool_choice = spec, spec.base_kwargs, spec.tool_choice
+        self.notes.extend(notes)
 
     # ------------------------------------------------------------------ requests
 
