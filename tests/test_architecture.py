@@ -121,7 +121,8 @@ def test_every_public_name_is_documented() -> None:
 def test_import_does_not_load_optional_dependencies() -> None:
     code = (
         "import sys, agentkit; "
-        "bad = [m for m in ('jinja2', 'docstring_parser', 'uvicorn', 'starlette', 'agentkit.testing') "
+        "bad = [m for m in ('jinja2', 'docstring_parser', 'uvicorn', 'starlette', "
+        "'agentkit.testing') "
         "if m in sys.modules]; print(','.join(bad))"
     )
     out = subprocess.run(
