@@ -177,6 +177,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     emulator.add_argument("--log-level", default="warning", help="uvicorn's log level")
 
+    web = command("serve", "serve an agent: HTTP API and chat page (needs agentkit[web])", _web)
+    web.add_argument(
+        "agent", metavar="MODULE:AGENT", help="the Agent to serve, e.g. app.bots:agent"
+    )
+    web.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
+    web.add_argument("--port", type=int, default=8000, help="TCP port (default: 8000)")
+    web.add_argument("--store", metavar="PATH", help="keep conversations in this SQLite file")
+    web.add_argument(
+        "--auth-token",
+        default=os.environ.get("AGENTKIT_SERVE_TOKEN"),
+        help="require 'Authorization: Bearer TOKEN' (default: AGENTKIT_SERVE_TOKEN)",
+    )
+    web.add_argument("--log-level", default="warning", help="uvicorn's log level")
+    _scenario_option(web)
+
     demo = command("demo", "the weather agent: a tool call, its result, a streamed answer", _demo)
     demo.add_argument("prompt", nargs="?", help="the question (default: 查询北京天气)")
     return parser
@@ -524,6 +539,35 @@ def _serve(args: argparse.Namespace) -> int:
         flush=True,
     )
     serve(args.host, args.port, emulator=emulator, log_level=args.log_level)
+    return 0
+
+
+def _web(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    for needed in ("starlette", "uvicorn"):
+        if importlib.util.find_spec(needed) is None:
+            raise CLIError(f"`agentkit serve` needs {needed}: pip install 'agentkit[web]'")
+    import uvicorn
+
+    from agentkit.web import chat_app
+
+    agent = _load_agent(args.agent).with_client(_client(args))
+    store = None
+    if args.store:
+        try:
+            from agentkit.sessions import SQLiteStore  # type: ignore[import-not-found]
+        except ImportError:
+            raise CLIError("--store needs agentkit.sessions, missing in this version", 2) from None
+        store = SQLiteStore(args.store)
+    app = chat_app(agent, store=store, api_key=args.auth_token or None)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(
+        f"{_PROG} serve: chat page and API at http://{host}:{args.port}/ — Ctrl-C stops it",
+        file=sys.stderr,
+        flush=True,
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
 
 

@@ -34,6 +34,7 @@ LAYERS: dict[str, int] = {
     "testing": 9,
     "mcp": 9,
     "_demo": 9,
+    "web": 9,
     "cli": 10,
     "__main__": 11,
     "__init__": 12,
@@ -44,6 +45,7 @@ RESTRICTED = {
     "httpx": {"client", "_http", "_cassette", "testing", "cli"},
     "jinja2": {"templates", "testing"},
     "uvicorn": {"testing", "cli"},
+    "starlette": {"web"},
     "docstring_parser": {"schema"},
     "mcp": {"mcp"},
     "anyio": {"mcp"},
@@ -123,8 +125,8 @@ def test_every_public_name_is_documented() -> None:
 def test_import_does_not_load_optional_dependencies() -> None:
     code = (
         "import sys, agentkit; "
-        "bad = [m for m in ('jinja2', 'docstring_parser', 'uvicorn', 'agentkit.testing', "
-        "'mcp', 'agentkit.mcp') "
+        "bad = [m for m in ('jinja2', 'docstring_parser', 'uvicorn', 'starlette', "
+        "'agentkit.testing', 'mcp', 'agentkit.mcp') "
         "if m in sys.modules]; print(','.join(bad))"
     )
     out = subprocess.run(

@@ -166,14 +166,15 @@ async def test_service_health(http: httpx.AsyncClient) -> None:
 
 
 async def test_service_chat_and_history(http: httpx.AsyncClient) -> None:
-    first = await http.post("/chat", json={"message": "查询北京天气"})
+    first = await http.post("/chat", json={"session_id": "u1", "message": "查询北京天气"})
     assert first.status_code == 200
     body = first.json()
     assert body["output"] == "北京今天晴，气温 25°C。"
     assert body["usage"]["tool_calls"] == 1
-    second = await http.post("/chat", json={"message": "谢谢", "history": body["messages"]})
+    second = await http.post("/chat", json={"session_id": "u1", "message": "谢谢"})
     assert second.json()["output"] == "不客气！还有别的想查的吗？"
-    assert len(second.json()["messages"]) == 6
+    stored = (await http.get("/sessions/u1")).json()["messages"]
+    assert len(stored) == 6
 
 
 async def test_service_streams_server_sent_events(http: httpx.AsyncClient) -> None:
@@ -183,18 +184,18 @@ async def test_service_streams_server_sent_events(http: httpx.AsyncClient) -> No
         text = (await response.aread()).decode()
     events = sse_events(text)
     kinds = [kind for kind, _ in events]
-    assert kinds[:2] == ["tool_call", "tool_result"]
-    assert kinds[-1] == "done"
-    assert set(kinds[2:-1]) == {"text"}
-    assert events[0][1] == {"name": "get_weather", "arguments": '{"city":"上海"}'}
-    streamed = "".join(data["text"] for kind, data in events if kind == "text")
-    assert streamed == events[-1][1]["output"] == "上海今天多云，气温 27°C。"
+    started = events[kinds.index("tool_call_started")][1]
+    assert (started["name"], started["arguments"]) == ("get_weather", '{"city":"上海"}')
+    assert kinds.index("tool_call_started") < kinds.index("tool_call_result")
+    assert kinds[-1] == "run_finished"
+    streamed = "".join(data["text"] for kind, data in events if kind == "text_delta")
+    assert streamed == events[-1][1]["result"]["output"] == "上海今天多云，气温 27°C。"
 
 
 async def test_service_rejects_bad_requests(http: httpx.AsyncClient) -> None:
     bad_json = await http.post("/chat", content=b"not json")
     assert bad_json.status_code == 400
-    assert "JSON" in bad_json.json()["error"]
+    assert "JSON" in bad_json.json()["error"]["message"]
     no_message = await http.post("/chat/stream", json={"text": "hi"})
     assert no_message.status_code == 400
     assert (await http.get("/chat")).status_code == 405
@@ -217,4 +218,5 @@ async def test_service_reports_run_errors_in_the_stream(service: Any) -> None:
         streamed = await client.post("/chat/stream", json={"message": "查询北京天气"})
         plain = await client.post("/chat", json={"message": "查询北京天气"})
     assert [kind for kind, _ in sse_events(streamed.text)] == ["error"]
+    assert "500" in sse_events(streamed.text)[0][1]["message"]
     assert plain.status_code == 502

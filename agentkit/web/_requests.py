@@ -1,0 +1,160 @@
+"""Validation of request bodies: pure functions from parsed JSON to typed requests.
+
+Three body shapes are accepted on the chat endpoints, so front-ends work unchanged:
+agentkit's own ``{"session_id", "message", "format"?}``; the AI SDK's ``useChat`` body
+``{"id", "messages": [UIMessage...]}`` (the last user message's text parts); and AG-UI's
+``RunAgentInput`` ``{"threadId", "runId", "messages": [...]}`` (the last user message).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal
+
+__all__ = ["ApprovalDecision", "BadRequest", "ChatRequest", "parse_chat", "parse_decisions"]
+
+Format = Literal["agentkit", "vercel", "ag-ui"]
+FORMATS: tuple[Format, ...] = ("agentkit", "vercel", "ag-ui")
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")
+
+
+class BadRequest(Exception):
+    """A request the API refuses; becomes a 4xx JSON answer ``{"error": {code, message}}``."""
+
+    def __init__(self, message: str, *, status: int = 400, code: str = "bad_request") -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    """A validated chat request."""
+
+    session_id: str
+    message: str
+    format: Format | None
+    run_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalDecision:
+    """A person's decision on one paused tool call."""
+
+    approve: bool
+    reason: str | None = None
+    arguments: dict[str, Any] | None = None
+
+
+def check_session_id(value: Any, where: str = "session_id") -> str:
+    """``value`` if it is a usable session id, else ``BadRequest`` saying why."""
+    if not isinstance(value, str) or not _ID.fullmatch(value):
+        raise BadRequest(
+            f"{where} must be 1-128 characters of letters, digits and . _ : @ - "
+            "(starting with a letter or digit)",
+            code="bad_session_id",
+        )
+    return value
+
+
+def load_json(body: bytes) -> Any:
+    """The body parsed as JSON, or ``BadRequest``."""
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequest("the body must be JSON (UTF-8)", code="bad_json") from None
+
+
+def _text_of_ui_message(message: dict[str, Any]) -> str | None:
+    parts = message.get("parts")
+    if isinstance(parts, list):
+        texts = [p.get("text") for p in parts if isinstance(p, dict) and p.get("type") == "text"]
+        if texts and all(isinstance(t, str) for t in texts):
+            return "".join(str(t) for t in texts)
+    content = message.get("content")
+    return content if isinstance(content, str) else None
+
+
+def _last_user_text(messages: Any) -> str | None:
+    if not isinstance(messages, list):
+        return None
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == "user":
+            return _text_of_ui_message(message)
+    return None
+
+
+def _format(data: dict[str, Any], header_format: Format | None) -> Format | None:
+    value = data.get("format")
+    if value is None:
+        if "threadId" in data and "runId" in data:
+            return "ag-ui"
+        messages = data.get("messages")
+        if isinstance(messages, list) and any(
+            isinstance(m, dict) and "parts" in m for m in messages
+        ):
+            return "vercel"  # the AI SDK's useChat body
+        return header_format
+    if value not in FORMATS:
+        raise BadRequest(f"format must be one of {', '.join(FORMATS)}; got {value!r}")
+    return value  # type: ignore[no-any-return]
+
+
+def parse_chat(data: Any, *, max_chars: int, header_format: Format | None = None) -> ChatRequest:
+    """A chat request from a parsed body, in any of the three accepted shapes."""
+    if not isinstance(data, dict):
+        raise BadRequest('the body must be a JSON object such as {"message": "..."}')
+    fmt = _format(data, header_format)
+    run_id = data.get("runId") if isinstance(data.get("runId"), str) else None
+    raw_id = data.get("session_id", data.get("threadId", data.get("id")))
+    session_id = uuid.uuid4().hex if raw_id is None else check_session_id(raw_id)
+    message = data.get("message")
+    if message is None and "messages" in data:
+        message = _last_user_text(data["messages"])
+        if message is None:
+            raise BadRequest("messages holds no user message with text")
+    if not isinstance(message, str):
+        raise BadRequest('"message" is required and must be a string', code="bad_message")
+    if not message.strip():
+        raise BadRequest('"message" is empty', code="bad_message")
+    if len(message) > max_chars:
+        raise BadRequest(
+            f'"message" has {len(message)} characters; the limit is {max_chars}',
+            status=413,
+            code="message_too_long",
+        )
+    return ChatRequest(session_id=session_id, message=message, format=fmt, run_id=run_id)
+
+
+def _decision(call_id: str, value: Any) -> ApprovalDecision:
+    where = f"decisions[{call_id!r}]"
+    if isinstance(value, bool):
+        return ApprovalDecision(approve=value)
+    if not isinstance(value, dict) or not isinstance(value.get("approve"), bool):
+        raise BadRequest(f'{where} must be {{"approve": true|false, "reason"?: "..."}}')
+    reason = value.get("reason")
+    if reason is not None and not isinstance(reason, str):
+        raise BadRequest(f"{where}.reason must be a string")
+    arguments = value.get("arguments")
+    if arguments is not None and (not isinstance(arguments, dict) or not value["approve"]):
+        raise BadRequest(f"{where}.arguments must be an object, and only with approve: true")
+    return ApprovalDecision(approve=value["approve"], reason=reason, arguments=arguments)
+
+
+def parse_decisions(data: Any) -> dict[str, ApprovalDecision]:
+    """``{"decisions": {call_id: {"approve": bool, "reason"?, "arguments"?}}}`` validated."""
+    decisions = data.get("decisions") if isinstance(data, dict) else None
+    if not isinstance(decisions, dict) or not decisions:
+        raise BadRequest(
+            'the body must be {"decisions": {"<tool_call_id>": {"approve": true}}}',
+            code="bad_decisions",
+        )
+    out: dict[str, ApprovalDecision] = {}
+    for call_id, value in decisions.items():
+        if not call_id or len(call_id) > 256:
+            raise BadRequest("a decision's tool_call_id must be 1-256 characters")
+        out[call_id] = _decision(call_id, value)
+    return out

@@ -1,0 +1,269 @@
+"""``chat_app``: an agent as a Starlette ASGI app (JSON API, SSE streams, the chat page).
+
+Endpoints (JSON errors everywhere: ``{"error": {"code", "message"}}``):
+
+- ``GET /`` the chat page; ``GET /health`` ``{"status": "ok"}``.
+- ``POST /chat`` ``{"session_id"?, "message"}`` -> ``{"session_id", "output", "messages",
+  "usage", "notes", "tool_failures", "paused", "approvals"}`` (``messages``: this run's).
+- ``POST /chat/stream`` same body -> server-sent events. The format: the body's ``format``
+  (``"agentkit"``, ``"vercel"``, ``"ag-ui"``); else ``vercel`` for a request with the header
+  ``x-vercel-ai-ui-message-stream: v1`` or an AI SDK ``useChat`` body, ``ag-ui`` for an
+  AG-UI ``RunAgentInput`` body; else agentkit's own events.
+- ``GET /sessions/{id}`` -> ``{"session_id", "messages", "approvals"}`` (the stored
+  history and the calls of a paused run waiting for a decision).
+- ``POST /sessions/{id}/approve`` ``{"decisions": {call_id: {"approve": bool, "reason"?,
+  "arguments"?}}}`` -> the resumed run's result, as ``/chat``.
+
+With ``api_key`` every endpoint but the page and ``/health`` needs ``Authorization: Bearer
+<key>`` (compared in constant time).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from importlib import resources
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from agentkit.errors import AgentkitError, UserError
+from agentkit.web._common import jsonable, result_json
+from agentkit.web._conversations import Conversations, MemoryConversations, StoreConversations
+from agentkit.web._requests import BadRequest, Format, load_json, parse_chat, parse_decisions
+from agentkit.web._requests import check_session_id as _check_id
+from agentkit.web._response import EventStreamResponse
+from agentkit.web.agentkit_events import AgentkitEncoder
+from agentkit.web.agui import AGUIEncoder
+from agentkit.web.encoder import StreamEncoder
+from agentkit.web.vercel import VERCEL_HEADER, VercelEncoder
+
+__all__ = ["chat_app"]
+
+log = logging.getLogger("agentkit.web")
+
+_PAGE_CSP = (
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+    "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+def _run_error(exc: AgentkitError) -> JSONResponse:
+    if isinstance(exc, UserError):
+        return _error(400, "user_error", str(exc))
+    return _error(502, type(exc).__name__, str(exc))
+
+
+def _encoder(fmt: Format | None, session_id: str, run_id: str | None) -> StreamEncoder:
+    if fmt == "vercel":
+        return VercelEncoder()
+    if fmt == "ag-ui":
+        return AGUIEncoder(thread_id=session_id, run_id=run_id)
+    return AgentkitEncoder()
+
+
+async def _frames(encoder: StreamEncoder, events: AsyncIterator[Any]) -> AsyncIterator[str]:
+    """The SSE text of a run; a failure mid-run becomes the format's error part."""
+    for payload in encoder.start():
+        yield encoder.frame(payload)
+    failure: list[dict[str, Any]] = []
+    async with contextlib.aclosing(events):  # type: ignore[type-var]
+        try:
+            async for event in events:
+                for payload in encoder.event(event):
+                    yield encoder.frame(payload)
+        except BadRequest as exc:
+            failure = encoder.error(str(exc), exc.code)
+        except AgentkitError as exc:
+            failure = encoder.error(str(exc), type(exc).__name__)
+        except Exception:
+            # The status line is long sent: say so in the stream, keep details in the log.
+            log.exception("agentkit.web: a streamed run failed")
+            failure = encoder.error("the server failed while answering", "internal_error")
+    for payload in failure:
+        yield encoder.frame(payload)
+    end = encoder.done()
+    if end:
+        yield end
+
+
+class _App:
+    """The endpoints, around one agent and one place for conversations."""
+
+    def __init__(
+        self,
+        conversations: Conversations,
+        *,
+        api_key: str | None,
+        max_body_bytes: int,
+        max_message_chars: int,
+    ) -> None:
+        self.conversations = conversations
+        self.api_key = api_key.encode() if api_key else None
+        self.max_body_bytes = max_body_bytes
+        self.max_message_chars = max_message_chars
+        self.page = resources.files("agentkit.web").joinpath("static/chat.html").read_text("utf-8")
+
+    def _check_auth(self, request: Request) -> None:
+        if self.api_key is None:
+            return
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            token.strip().encode(), self.api_key
+        ):
+            raise BadRequest(
+                "a valid 'Authorization: Bearer <key>' header is required",
+                status=401,
+                code="unauthorized",
+            )
+
+    async def _json(self, request: Request) -> Any:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            raise BadRequest(self._too_large(), status=413, code="body_too_large")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > self.max_body_bytes:
+                raise BadRequest(self._too_large(), status=413, code="body_too_large")
+        return load_json(bytes(body))
+
+    def _too_large(self) -> str:
+        return f"the body is larger than {self.max_body_bytes} bytes"
+
+    async def page_endpoint(self, request: Request) -> Response:
+        """``GET /``: the chat page."""
+        return HTMLResponse(self.page, headers={"content-security-policy": _PAGE_CSP})
+
+    async def health(self, request: Request) -> Response:
+        """``GET /health``."""
+        return JSONResponse({"status": "ok"})
+
+    async def chat(self, request: Request) -> Response:
+        """``POST /chat``: one run, its result as JSON."""
+        self._check_auth(request)
+        chat = parse_chat(await self._json(request), max_chars=self.max_message_chars)
+        try:
+            result = await self.conversations.run(chat.session_id, chat.message)
+        except AgentkitError as exc:
+            return _run_error(exc)
+        return JSONResponse({"session_id": chat.session_id, **result_json(result)})
+
+    async def chat_stream(self, request: Request) -> Response:
+        """``POST /chat/stream``: one run as server-sent events."""
+        self._check_auth(request)
+        header = request.headers.get(VERCEL_HEADER, "").strip().lower()
+        chat = parse_chat(
+            await self._json(request),
+            max_chars=self.max_message_chars,
+            header_format="vercel" if header == "v1" else None,
+        )
+        encoder = _encoder(chat.format, chat.session_id, chat.run_id)
+        events = self.conversations.stream(chat.session_id, chat.message)
+        headers = {**encoder.headers, "x-agentkit-session-id": chat.session_id}
+        return EventStreamResponse(_frames(encoder, events), headers)  # type: ignore[return-value]
+
+    async def session(self, request: Request) -> Response:
+        """``GET /sessions/{id}``: the stored history and pending approvals."""
+        self._check_auth(request)
+        session_id = _check_id(request.path_params["session_id"], "the session id")
+        messages, approvals = await self.conversations.history(session_id)
+        return JSONResponse(
+            {"session_id": session_id, "messages": jsonable(messages), "approvals": approvals}
+        )
+
+    async def approve(self, request: Request) -> Response:
+        """``POST /sessions/{id}/approve``: resume a paused run with decisions."""
+        self._check_auth(request)
+        session_id = _check_id(request.path_params["session_id"], "the session id")
+        decisions = parse_decisions(await self._json(request))
+        try:
+            result = await self.conversations.resume(session_id, decisions)
+        except AgentkitError as exc:
+            return _run_error(exc)
+        return JSONResponse({"session_id": session_id, **result_json(result)})
+
+
+async def _bad_request(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BadRequest)
+    headers = {"www-authenticate": "Bearer"} if exc.status == 401 else None
+    response = _error(exc.status, exc.code, str(exc))
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return _error(exc.status_code, code, str(exc.detail))
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    log.error("agentkit.web: %s %s failed", request.method, request.url.path, exc_info=exc)
+    return _error(500, "internal_error", "the server failed while answering")
+
+
+def chat_app(
+    agent: Any,
+    store: Any = None,
+    *,
+    api_key: str | None = None,
+    max_body_bytes: int = 1_000_000,
+    max_message_chars: int = 32_000,
+) -> Starlette:
+    """An ASGI app serving ``agent``: the chat API, streams in three formats, the chat page.
+
+    Args:
+        agent: The ``Agent`` to run (shared by every request; agents are immutable).
+        store: A session store (``SQLiteStore``, ``PostgresStore``, ``MemoryStore``) that
+            keeps each conversation; ``None`` keeps them in this process's memory.
+        api_key: When given, the API needs ``Authorization: Bearer <api_key>``.
+        max_body_bytes: Larger request bodies are refused with 413.
+        max_message_chars: Longer user messages are refused with 413.
+
+    Returns:
+        A Starlette app; serve it with uvicorn or mount it in FastAPI/Starlette.
+
+    Example:
+        >>> from agentkit.web import chat_app
+        >>> app = chat_app(agent)  # doctest: +SKIP
+    """
+    if max_body_bytes < 1 or max_message_chars < 1:
+        raise UserError("max_body_bytes and max_message_chars must be positive")
+    conversations: Conversations = (
+        MemoryConversations(agent) if store is None else StoreConversations(agent, store)
+    )
+    app = _App(
+        conversations,
+        api_key=api_key,
+        max_body_bytes=max_body_bytes,
+        max_message_chars=max_message_chars,
+    )
+    routes = [
+        Route("/", app.page_endpoint, methods=["GET"]),
+        Route("/health", app.health, methods=["GET"]),
+        Route("/chat", app.chat, methods=["POST"]),
+        Route("/chat/stream", app.chat_stream, methods=["POST"]),
+        Route("/sessions/{session_id}", app.session, methods=["GET"]),
+        Route("/sessions/{session_id}/approve", app.approve, methods=["POST"]),
+    ]
+    handlers: dict[Any, Any] = {
+        BadRequest: _bad_request,
+        HTTPException: _http_error,
+        Exception: _internal_error,
+    }
+    return Starlette(routes=routes, exception_handlers=handlers)

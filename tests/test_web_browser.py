@@ -1,0 +1,85 @@
+"""The chat page in a real browser: Debian's Chromium, headless, driven by Playwright.
+
+No browser is downloaded: Playwright launches /usr/bin/chromium (``.ci/run`` installs it).
+The screenshot goes to ``test-artifacts/`` (gitignored).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from _web_support import Served
+from test_web_app import weather_agent
+
+from agentkit.web import chat_app
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def page_url() -> Iterator[str]:
+    with Served(chat_app(weather_agent(faults="slow=0.02"))) as served:
+        yield served.url + "/"
+
+
+def test_ask_the_weather_see_the_tool_call_and_answer_then_reload(page_url: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    assert os.path.exists(CHROMIUM), "install Debian's chromium (.ci/run does)"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(page_url)
+            expect(page.locator("#key-form")).to_be_hidden()  # no key needed here
+            page.get_by_test_id("prompt").fill("查询北京天气")
+            page.get_by_test_id("send").click()
+            tool = page.get_by_test_id("tool-call")
+            expect(tool).to_contain_text('get_weather({"city":"北京"})')
+            expect(tool.get_by_test_id("tool-result")).to_contain_text('"temperature_c":25')
+            answer = page.get_by_test_id("assistant").last
+            expect(answer).to_have_text("北京今天晴，气温 25°C。")
+            expect(page.get_by_test_id("send")).to_be_enabled()
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "chat_page.png"), full_page=True)
+            session = page.evaluate("localStorage.getItem('agentkit.session')")
+
+            page.reload()  # the conversation comes back from GET /sessions/{id}
+            expect(page.get_by_test_id("tool-call")).to_contain_text("get_weather")
+            expect(page.get_by_test_id("assistant").last).to_have_text("北京今天晴，气温 25°C。")
+            assert page.evaluate("localStorage.getItem('agentkit.session')") == session
+
+            page.get_by_test_id("new-conversation").click()
+            expect(page.get_by_test_id("tool-call")).to_have_count(0)
+            assert page.evaluate("localStorage.getItem('agentkit.session')") != session
+        finally:
+            browser.close()
+
+
+def test_errors_are_shown_in_plain_words(page_url: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(page_url)
+            page.get_by_test_id("prompt").fill("x" * 40_000)  # over the server's limit
+            page.get_by_test_id("send").click()
+            expect(page.get_by_test_id("error")).to_contain_text("too long")
+        finally:
+            browser.close()

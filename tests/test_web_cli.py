@@ -1,0 +1,54 @@
+"""`agentkit serve module:agent`: the API and the page from one command, offline."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_serve_runs_the_weather_agent_offline() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "AGENTKIT_API_KEY"}
+    cmd = [
+        sys.executable,
+        "-m",
+        "agentkit",
+        "serve",
+        "examples/weather_agent.py:agent",
+        "--port",
+        str(port),
+        "--scenarios",
+        "examples/scenarios",
+        "--auth-token",
+        "t",
+    ]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(url + "/health", timeout=1)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
+                time.sleep(0.1)
+        assert "<title>agentkit chat</title>" in httpx.get(url + "/").text
+        body = {"session_id": "cli", "message": "查询北京天气"}
+        assert httpx.post(url + "/chat", json=body).status_code == 401
+        answer = httpx.post(url + "/chat", json=body, headers={"authorization": "Bearer t"})
+        assert answer.json()["output"] == "北京今天晴，气温 25°C。"
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=10)
+    assert "offline emulator" in err

@@ -1,0 +1,60 @@
+"""chat_app over real HTTP: uvicorn on loopback, every endpoint, a client that hangs up."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from _web_support import Served
+from test_web_app import frames, weather_agent
+
+from agentkit.web import chat_app
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Served]:
+    with Served(chat_app(weather_agent(faults="slow=0.05"), api_key="tok")) as served:
+        yield served
+
+
+AUTH = {"authorization": "Bearer tok"}
+
+
+def test_every_endpoint_over_loopback(server: Served) -> None:
+    with httpx.Client(base_url=server.url, headers=AUTH, timeout=30) as c:
+        assert c.get("/health").json() == {"status": "ok"}
+        assert "agentkit chat" in c.get("/").text
+        done = c.post("/chat", json={"session_id": "u", "message": "查询北京天气"}).json()
+        assert done["output"] == "北京今天晴，气温 25°C。"
+        with c.stream(
+            "POST", "/chat/stream", json={"session_id": "u", "message": "查询上海天气"}
+        ) as r:
+            chunks = list(r.iter_text())
+        assert len(chunks) > 3  # delivered as it ran, not in one piece
+        assert frames("".join(chunks))[-1]["type"] == "run_finished"
+        assert len(c.get("/sessions/u").json()["messages"]) == 8
+        refused = c.post("/sessions/u/approve", json={"decisions": {"x": {"approve": True}}})
+        assert refused.status_code == 409
+        assert c.post("/chat", content=b"{", headers=AUTH).status_code == 400
+        assert httpx.post(f"{server.url}/chat", json={"message": "hi"}).status_code == 401
+
+
+def test_hanging_up_mid_stream_cancels_the_run(server: Served) -> None:
+    body = {"session_id": "hangup", "message": "查询北京天气"}
+    with httpx.Client(base_url=server.url, headers=AUTH, timeout=30) as c:
+        with c.stream("POST", "/chat/stream", json=body) as r:
+            first = next(r.iter_text())
+            assert "tool_call_args_delta" in first
+        # The session is free at once (the run was cancelled, not left running) and valid.
+        deadline = time.monotonic() + 5
+        while True:
+            again = c.post("/chat", json=body)
+            if again.status_code != 409 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert again.status_code == 200
+        messages = c.get("/sessions/hangup").json()["messages"]
+        assert json.dumps(messages, ensure_ascii=False).count("查询北京天气") == 1
