@@ -160,6 +160,13 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument(
         "--fault", action="append", default=[], metavar="SPEC", help="inject faults (repeatable)"
     )
+    emulator.add_argument(
+        "--quirks",
+        metavar="NAME",
+        help="behave like another server family: agentkit (default), provider-examples, "
+        "openai, llama.cpp, vllm, ollama, litellm, text-tool-calls, ignores-tool-choice, "
+        "always-usage",
+    )
     emulator.add_argument("--log-level", default="warning", help="uvicorn's log level")
 
     demo = command("demo", "the weather agent: a tool call, its result, a streamed answer", _demo)
@@ -457,16 +464,20 @@ def _serve(args: argparse.Namespace) -> int:
             "`agentkit emulator` needs uvicorn, which is not installed: "
             "pip install 'agentkit[emulator]'"
         )
+    from agentkit.emulator import Emulator, builtin_scenarios, load_scenarios, serve
+    from agentkit.emulator.scenarios import example_scenarios
     from agentkit.errors import UserError
-    from agentkit.testing import Emulator, builtin_scenarios, load_scenarios, serve
 
     try:
         emulator = Emulator(
             api_keys=args.api_key or None,
-            scenarios=[*load_scenarios(args.scenarios), *builtin_scenarios()],
+            # the demo's scenario too, so `agentkit demo` answers as it does in-process
+            scenarios=[*load_scenarios(args.scenarios), *builtin_scenarios(), *example_scenarios()],
             faults=args.fault or None,
             cassette=args.replay,
             cassette_fallback=args.replay_fallback,
+            quirks=args.quirks,
+            record_requests=False,  # a long-running server must not keep every body
         )
     except UserError as exc:
         raise CLIError(str(exc), 2) from None

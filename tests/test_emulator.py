@@ -364,7 +364,12 @@ def test_max_completion_tokens_truncates_with_length(http: httpx.Client) -> None
 
 
 def test_stream_content_usage_and_done(http: httpx.Client) -> None:
-    r = chat(http, [user("Hello streaming world")], stream=True)
+    r = chat(
+        http,
+        [user("Hello streaming world")],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
     assert r.headers["content-type"].startswith("text/event-stream")
     data = events(r.text)
     assert data[-1] == "[DONE]"
