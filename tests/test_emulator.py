@@ -134,6 +134,7 @@ def test_bad_key_gets_documented_401(authorization: str | None) -> None:
             "error": {
                 "message": "Invalid API key.",
                 "type": "authentication_error",
+                "param": None,
                 "code": "invalid_api_key",
             }
         }
