@@ -114,3 +114,18 @@ def test_demo_scenario_needs_its_tool() -> None:
         body = {"model": "gpt-5.4-mini", "messages": [{"role": "user", "content": "北京天气"}]}
         answer = http.post("/chat/completions", json=body).json()
     assert "模拟器" in answer["choices"][0]["message"]["content"]  # the generic reply
+
+
+def test_cli_emulator_takes_quirks_and_the_demo_scenario(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from agentkit.cli import main
+
+    served: list[emulator.Emulator] = []
+    monkeypatch.setattr(emulator, "serve", lambda *a, emulator, **k: served.append(emulator))
+    assert main(["emulator", "--quirks", "llama.cpp", "--port", "8123"]) == 0
+    assert served[0].quirks.name == "llama.cpp"
+    assert served[0].record_requests is False
+    assert _demo.DEMO_SCENARIO["name"] in [s.name for s in served[0].scenarios]
+    assert main(["emulator", "--quirks", "lmstudio"]) == 2
+    assert "known: agentkit, provider-examples, openai, llama.cpp" in capsys.readouterr().err
