@@ -73,8 +73,8 @@ class WriteOp:
     """
 
     rows: list[tuple[int, str]] = field(default_factory=list)
-    journal: str | None | _Keep = KEEP
-    pause: str | None | _Keep = KEEP
+    journal: str | _Keep | None = KEEP
+    pause: str | _Keep | None = KEEP
     clear: bool = False
 
 
@@ -97,7 +97,9 @@ def _dumps(value: object) -> str:
 def encode_message(message: object, where: str) -> tuple[int, str]:
     """Encode one message as a stored row; ``UserError`` naming ``where`` if it cannot be."""
     if not isinstance(message, dict) or not isinstance(message.get("role"), str):
-        raise UserError(f"{where}: a message must be a dict with a string 'role', got {message!r}"[:300])
+        raise UserError(
+            f"{where}: a message must be a dict with a string 'role', got {message!r}"[:300]
+        )
     try:
         return ROW_FORMAT, _dumps(message)
     except (TypeError, ValueError) as exc:
@@ -227,8 +229,9 @@ def decode_journal(text: str | None, session_id: str) -> tuple[Message, list[Mes
     data = _load_versioned(text, _JOURNAL_FORMAT, "journal", session_id)
     assistant, results = data.get("assistant"), data.get("results")
     if not isinstance(assistant, dict) or not isinstance(results, list):
-        raise SessionFormatError(f"Session {session_id!r}: stored journal is malformed",
-                                 session_id=session_id)
+        raise SessionFormatError(
+            f"Session {session_id!r}: stored journal is malformed", session_id=session_id
+        )
     return assistant, list(results)
 
 
@@ -248,8 +251,9 @@ def decode_pause(text: str | None, session_id: str) -> dict[str, Any] | None:
         return None
     state = _load_versioned(text, _PAUSE_FORMAT, "pause state", session_id).get("state")
     if not isinstance(state, dict):
-        raise SessionFormatError(f"Session {session_id!r}: stored pause state is malformed",
-                                 session_id=session_id)
+        raise SessionFormatError(
+            f"Session {session_id!r}: stored pause state is malformed", session_id=session_id
+        )
     return state
 
 
@@ -259,8 +263,9 @@ def _load_versioned(text: str, known: int, what: str, session_id: str) -> dict[s
     except ValueError:
         data = None
     if not isinstance(data, dict):
-        raise SessionFormatError(f"Session {session_id!r}: stored {what} is not a JSON object",
-                                 session_id=session_id)
+        raise SessionFormatError(
+            f"Session {session_id!r}: stored {what} is not a JSON object", session_id=session_id
+        )
     if data.get("format") != known:
         raise SessionFormatError(
             f"Session {session_id!r}: stored {what} has format {data.get('format')!r}, "

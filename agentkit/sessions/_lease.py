@@ -21,7 +21,7 @@ from agentkit.sessions._backend import AsyncBackend, Held, Stored, SyncBackend
 from agentkit.sessions._core import KEEP, JournalState, WriteOp
 from agentkit.sessions._errors import SessionBusyError
 
-__all__ = ["AsyncLease", "Lease", "OnBusy", "acquire", "aacquire", "decode_history"]
+__all__ = ["AsyncLease", "Lease", "OnBusy", "aacquire", "acquire", "decode_history"]
 
 OnBusy = Literal["raise", "wait"]
 T = TypeVar("T")
@@ -43,7 +43,9 @@ def _check_wait(on_busy: object, timeout: object) -> float | None:
     if timeout is not None and (
         isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0
     ):
-        raise UserError(f"timeout must be a non-negative number of seconds or None, got {timeout!r}")
+        raise UserError(
+            f"timeout must be a non-negative number of seconds or None, got {timeout!r}"
+        )
     return None if timeout is None else time.monotonic() + float(timeout)
 
 
@@ -156,7 +158,7 @@ class _Plan:
         return WriteOp(journal=self.journal.record(result))
 
     @staticmethod
-    def pause_text(pause: Any) -> str | None | Any:
+    def pause_text(pause: Any) -> str | Any | None:
         if pause is KEEP or pause is None:
             return pause
         return _core.encode_pause(pause)
@@ -221,7 +223,9 @@ class Lease:
         assert self._plan.journal is not None
         return self._plan.journal.current
 
-    def commit_turn(self, messages: list[Message], *, pause: dict[str, Any] | None | Any = KEEP) -> None:
+    def commit_turn(
+        self, messages: list[Message], *, pause: dict[str, Any] | Any | None = KEEP
+    ) -> None:
         """Append a whole turn and clear the journal (and set or clear the pause state when
         ``pause`` is given), all in one transaction."""
         self._write(self._plan.commit(messages, pause))
@@ -295,7 +299,7 @@ class AsyncLease:
         return self._plan.journal.current
 
     async def commit_turn(
-        self, messages: list[Message], *, pause: dict[str, Any] | None | Any = KEEP
+        self, messages: list[Message], *, pause: dict[str, Any] | Any | None = KEEP
     ) -> None:
         """Append a whole turn and clear the journal (and the pause state when given),
         all in one transaction."""

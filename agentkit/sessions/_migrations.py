@@ -42,8 +42,9 @@ MIGRATIONS: dict[Dialect, list[list[str]]] = {
     ],
     "postgres": [
         [
+            # holder: the key of the advisory lock its holding store keeps on a connection
             "CREATE TABLE agentkit_sessions (id TEXT PRIMARY KEY, token BIGINT NOT NULL, "
-            "updated_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+            "holder BIGINT, updated_at TIMESTAMPTZ NOT NULL DEFAULT now())",
             "CREATE TABLE agentkit_messages (session_id TEXT NOT NULL, seq INTEGER NOT NULL, "
             "format INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (session_id, seq))",
             "CREATE SEQUENCE agentkit_lease_tokens",

@@ -81,7 +81,9 @@ class _MemoryBackend:
     def list_ids(self) -> list[str]:
         with self._lock:
             return sorted(
-                k for k, d in self._data.items() if d.rows or d.journal is not None or d.pause is not None
+                k
+                for k, d in self._data.items()
+                if d.rows or d.journal is not None or d.pause is not None
             )
 
     def close(self) -> None:

@@ -63,7 +63,10 @@ class _SQLiteBackend:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(
-                self._path, isolation_level=None, check_same_thread=False, timeout=self._busy_ms / 1000
+                self._path,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=self._busy_ms / 1000,
             )
             conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
             conn.execute(f"PRAGMA synchronous = {self._synchronous}")
@@ -93,7 +96,9 @@ class _SQLiteBackend:
             conn.execute("PRAGMA journal_mode = WAL")
             with self._tx() as c:
                 c.execute(_migrations.SCHEMA_TABLE["sqlite"])
-                (current,) = c.execute("SELECT COALESCE(MAX(version), 0) FROM agentkit_schema").fetchone()
+                (current,) = c.execute(
+                    "SELECT COALESCE(MAX(version), 0) FROM agentkit_schema"
+                ).fetchone()
                 for version, statements in _migrations.pending("sqlite", current):
                     for sql in statements:
                         c.execute(sql)
@@ -110,7 +115,8 @@ class _SQLiteBackend:
         try:
             with self._tx() as c:
                 (token,) = c.execute(
-                    "UPDATE agentkit_lease_counter SET value = value + 1 WHERE id = 1 RETURNING value"
+                    "UPDATE agentkit_lease_counter SET value = value + 1 WHERE id = 1 "
+                    "RETURNING value"
                 ).fetchone()
                 c.execute(
                     "INSERT INTO agentkit_sessions (id, token, updated_at) VALUES (?, ?, ?) "
@@ -156,17 +162,21 @@ class _SQLiteBackend:
                 c.execute("DELETE FROM agentkit_messages WHERE session_id = ?", (sid,))
             if op.rows:
                 (last,) = c.execute(
-                    "SELECT COALESCE(MAX(seq), 0) FROM agentkit_messages WHERE session_id = ?", (sid,)
+                    "SELECT COALESCE(MAX(seq), 0) FROM agentkit_messages WHERE session_id = ?",
+                    (sid,),
                 ).fetchone()
                 c.executemany(
-                    "INSERT INTO agentkit_messages (session_id, seq, format, body) VALUES (?, ?, ?, ?)",
+                    "INSERT INTO agentkit_messages (session_id, seq, format, body) "
+                    "VALUES (?, ?, ?, ?)",
                     [(sid, last + 1 + i, fmt, body) for i, (fmt, body) in enumerate(op.rows)],
                 )
 
     def delete(self, held: Held) -> None:
         sid = held.session_id
         with self._tx() as c:
-            cur = c.execute("DELETE FROM agentkit_sessions WHERE id = ? AND token = ?", (sid, held.token))
+            cur = c.execute(
+                "DELETE FROM agentkit_sessions WHERE id = ? AND token = ?", (sid, held.token)
+            )
             if cur.rowcount != 1:
                 raise _lost(sid)
             c.execute("DELETE FROM agentkit_messages WHERE session_id = ?", (sid,))
@@ -216,7 +226,8 @@ class SQLiteStore(SessionStore):
         text = os.fspath(path)
         if not text or text == ":memory:" or text.startswith("file:"):
             raise UserError(
-                f"SQLiteStore needs a file path, got {text!r}; use MemoryStore() for in-memory sessions"
+                f"SQLiteStore needs a file path, got {text!r}; "
+                "use MemoryStore() for in-memory sessions"
             )
         if synchronous not in ("FULL", "NORMAL"):
             raise UserError(f"synchronous must be 'FULL' or 'NORMAL', got {synchronous!r}")
