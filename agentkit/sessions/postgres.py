@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-import weakref
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -195,6 +194,13 @@ class _AsyncPool:
         for conn in idle:
             await conn.close()
 
+    def drop(self) -> None:
+        # Called without the pool's loop (store.close()): end the connections at the
+        # libpq level, which needs no event loop.
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.pgconn.finish()
+
 
 class _AsyncPostgres:
     """The async backend: the same SQL on ``AsyncConnection``s, one pool per event loop."""
@@ -203,14 +209,14 @@ class _AsyncPostgres:
         self._sync = sync
         self._t = target
         self._size = size
-        self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _AsyncPool] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._pools: dict[asyncio.AbstractEventLoop, _AsyncPool] = {}
 
     def _conn(self, session_id: str | None = None) -> contextlib.AbstractAsyncContextManager[Any]:
         loop = asyncio.get_running_loop()
         pool = self._pools.get(loop)
         if pool is None:
+            for old in [lp for lp in self._pools if lp.is_closed()]:
+                self._pools.pop(old).drop()  # connections of a loop that has ended
             pool = self._pools[loop] = _AsyncPool(self._t, self._size)
         return pool.conn(session_id)
 
@@ -254,6 +260,13 @@ class _AsyncPostgres:
         pool = self._pools.pop(asyncio.get_running_loop(), None)
         if pool is not None:
             await pool.close()
+        self.drop()
+
+    def drop(self) -> None:
+        """Close the idle connections of every loop's pool, from any thread."""
+        for pool in list(self._pools.values()):
+            pool.drop()
+        self._pools.clear()
 
 
 class PostgresStore(SessionStore):
@@ -275,6 +288,11 @@ class PostgresStore(SessionStore):
 
     def __repr__(self) -> str:
         return f"PostgresStore({self._shown!r})"
+
+    def close(self) -> None:
+        """Close every connection (the async pools' too) and free this store's leases."""
+        self._abackend.drop()
+        self._backend.close()
 
     async def aclose(self) -> None:
         """Close this loop's async connections and then the store."""
