@@ -61,27 +61,55 @@ class Cluster:
         if os.geteuid() == 0:
             if subprocess.run(["id", "-u", PG_USER], capture_output=True).returncode != 0:
                 subprocess.run(
-                    ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-                     PG_USER],
-                    check=True, capture_output=True,
+                    [
+                        "useradd",
+                        "--system",
+                        "--no-create-home",
+                        "--shell",
+                        "/usr/sbin/nologin",
+                        PG_USER,
+                    ],
+                    check=True,
+                    capture_output=True,
                 )
             shutil.chown(self.root, PG_USER, PG_USER)
             self._as_user = ["runuser", "-u", PG_USER, "--"]
-        self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", "agentkit",
-                  "--auth=trust", "-E", "UTF8", "--locale=C")
+        self._run(
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "agentkit",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        )
         opts = (
             f"-c listen_addresses='' -c unix_socket_directories='{self.root}' "
             f"-c max_connections={self.max_connections} -c fsync={'on' if self.fsync else 'off'} "
             "-c synchronous_commit=" + ("on" if self.fsync else "off")
         )
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", opts,
-                  "-l", str(self.root / "log"), "-w", "-t", "60", "start")
+        self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            opts,
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
         return self
 
     def stop(self) -> None:
         """Stop the server and remove its files."""
         try:
-            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate",
-                      "-w", "stop")
+            self._run(
+                str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"
+            )
         finally:
             shutil.rmtree(self.root, ignore_errors=True)

@@ -21,6 +21,7 @@ LAYERS: dict[str, int] = {
     "streaming": 2,
     "images": 2,
     "templates": 2,
+    "sessions": 2,
     "context": 3,
     "_cassette": 3,
     "tool": 4,
@@ -43,6 +44,7 @@ RESTRICTED = {
     "jinja2": {"templates", "testing"},
     "uvicorn": {"testing", "cli"},
     "docstring_parser": {"schema"},
+    "psycopg": {"sessions"},
 }
 
 

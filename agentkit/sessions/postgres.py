@@ -83,7 +83,14 @@ class _SyncPostgres:
         self._closed = False
         self.holder = _pgsql.holder_key()
         self._live = self._connect()
-        self._live.execute("SELECT pg_advisory_lock(%s)", (self.holder,))
+        try:
+            self._live.execute("SELECT pg_advisory_lock(%s)", (self.holder,))
+            self._migrate()
+        except BaseException:
+            self.close()
+            raise
+
+    def _migrate(self) -> None:
         with self._conn() as c, c.transaction():
             c.execute("SELECT pg_advisory_xact_lock(%s)", (_pgsql.MIGRATION_LOCK,))
             c.execute(_migrations.SCHEMA_TABLE["postgres"])

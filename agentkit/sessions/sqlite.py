@@ -53,7 +53,11 @@ class _SQLiteBackend:
         self._locks: LockFile = open_lock_file(path + "-agentkit-locks")
         self._mine: set[int] = set()
         self._closed = False
-        self._migrate(busy_timeout)
+        try:
+            self._migrate(busy_timeout)
+        except BaseException:
+            self.close()
+            raise
 
     # ---------------------------------------------------------------- connections
 

@@ -33,6 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+
 import pytest
 
 from agentkit.errors import UserError
@@ -131,8 +132,11 @@ def _child(factory: StoreFactory, body: str, worker: str = "") -> subprocess.Pop
     code += f"store = {factory.child_open}\n" + textwrap.dedent(body)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "WORKER": worker}
     return subprocess.Popen(
-        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, env=env,
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
 
 
@@ -147,8 +151,11 @@ def test_append_and_read_back(store: SessionStore) -> None:
         assert lease.load() == []
         lease.append([_user("查询北京天气")])
         lease.append([*_tool_turn("c1", "晴 25°C"), {"role": "assistant", "content": "晴"}])
-    assert s.messages() == [_user("查询北京天气"), *_tool_turn("c1", "晴 25°C"),
-                            {"role": "assistant", "content": "晴"}]
+    assert s.messages() == [
+        _user("查询北京天气"),
+        *_tool_turn("c1", "晴 25°C"),
+        {"role": "assistant", "content": "晴"},
+    ]
     with store.session("empty").lease():
         pass  # a session that was only leased holds nothing and is not listed
     assert store.list_sessions() == ["user-42"]
@@ -177,9 +184,8 @@ def test_second_lease_is_busy_at_once(store: SessionStore) -> None:
     s = store.session("s")
     with s.lease():
         start = time.monotonic()
-        with pytest.raises(SessionBusyError, match="'s' is in use"):
-            with store.session("s").lease():
-                pass
+        with pytest.raises(SessionBusyError, match="'s' is in use"), store.session("s").lease():
+            pass
         assert time.monotonic() - start < 0.5
         with pytest.raises(SessionBusyError):
             s.clear()
@@ -203,17 +209,15 @@ def test_wait_for_a_busy_session(store: SessionStore) -> None:
     t.start()
     time.sleep(0.05)
     start = time.monotonic()
-    with pytest.raises(SessionBusyError, match="timed out"):
-        with s.lease(on_busy="wait", timeout=0.05):
-            pass
+    with pytest.raises(SessionBusyError, match="timed out"), s.lease(on_busy="wait", timeout=0.05):
+        pass
     assert time.monotonic() - start < 0.25
     with s.lease(on_busy="wait", timeout=10) as lease:
         assert released.is_set()
         lease.append([_user("after")])
     t.join()
-    with pytest.raises(UserError):
-        with s.lease(on_busy="later"):  # type: ignore[arg-type]
-            pass
+    with pytest.raises(UserError), s.lease(on_busy="later"):  # type: ignore[arg-type]
+        pass
 
 
 def test_lost_lease_cannot_write(session_store_factory: StoreFactory, store: SessionStore) -> None:
@@ -236,8 +240,10 @@ def test_journal_survives_the_lease(store: SessionStore) -> None:
     """A turn in progress is journaled beside the history, not in it, until committed."""
     s = store.session("s")
     assistant, result = _tool_turn("c1")
-    two = {**assistant, "tool_calls": [*assistant["tool_calls"],
-                                       {**assistant["tool_calls"][0], "id": "c2"}]}
+    two = {
+        **assistant,
+        "tool_calls": [*assistant["tool_calls"], {**assistant["tool_calls"][0], "id": "c2"}],
+    }
     with s.lease() as lease:
         lease.append([_user("go")])
         lease.begin_turn(two)
@@ -294,8 +300,9 @@ def test_trimming_cuts_at_turn_boundaries(store: SessionStore) -> None:
     s = store.session("s")
     with s.lease() as lease:
         for i in range(3):
-            lease.append([_user(f"q{i}"), *_tool_turn(f"c{i}"), {"role": "assistant",
-                                                                  "content": f"a{i}"}])
+            lease.append(
+                [_user(f"q{i}"), *_tool_turn(f"c{i}"), {"role": "assistant", "content": f"a{i}"}]
+            )
     full = s.messages()
     assert s.messages(last_turns=1) == full[8:]
     assert s.messages(last_turns=2) == full[4:]
@@ -310,14 +317,23 @@ def test_stored_orphans_are_repaired_on_load(store: SessionStore) -> None:
     s = store.session("s")
     assistant, _ = _tool_turn("c1")
     with s.lease() as lease:
-        raw = [encode_message(m, "test") for m in
-               [_user("hi"), assistant, {"role": "tool", "tool_call_id": "zz", "content": "?"},
-                _user("again")]]
-        lease._backend.write(lease._plan.held, WriteOp(rows=raw))  # type: ignore[arg-type]
+        raw = [
+            encode_message(m, "test")
+            for m in [
+                _user("hi"),
+                assistant,
+                {"role": "tool", "tool_call_id": "zz", "content": "?"},
+                _user("again"),
+            ]
+        ]
+        lease._backend.write(lease._plan.held, WriteOp(rows=raw))
         loaded = lease.load()
-    assert loaded == [_user("hi"), assistant,
-                      {"role": "tool", "tool_call_id": "c1", "content": INTERRUPTED},
-                      _user("again")]
+    assert loaded == [
+        _user("hi"),
+        assistant,
+        {"role": "tool", "tool_call_id": "c1", "content": INTERRUPTED},
+        _user("again"),
+    ]
     assert s.messages() == loaded
 
 
@@ -329,11 +345,12 @@ def test_stored_rows_are_json_and_formats_are_checked(store: SessionStore) -> No
         stored = lease._backend.read("s", lease._plan.held)
         assert stored.rows == [(1, '{"role":"user","content":"现在"}')]
         # A row as the first agentkit with sessions wrote it: format 1, other key order.
-        lease._backend.write(lease._plan.held,  # type: ignore[arg-type]
-                             WriteOp(rows=[(1, '{"content": "old", "role": "user"}')]))
+        lease._backend.write(
+            lease._plan.held, WriteOp(rows=[(1, '{"content": "old", "role": "user"}')])
+        )
     assert s.messages()[-1] == _user("old")
     with s.lease() as lease:
-        lease._backend.write(lease._plan.held, WriteOp(rows=[(99, "{}")]))  # type: ignore[arg-type]
+        lease._backend.write(lease._plan.held, WriteOp(rows=[(99, "{}")]))
     with pytest.raises(SessionFormatError, match="row format 99"):
         s.messages()
 
@@ -402,7 +419,9 @@ async def test_hundreds_of_concurrent_sessions(store: SessionStore) -> None:
     await asyncio.gather(*(one(i) for i in range(200)))
     for i in range(0, 200, 17):
         assert await store.session(f"u{i}").amessages() == [
-            _user(f"q{i}"), *_tool_turn(f"c{i}", str(i)), {"role": "assistant", "content": f"a{i}"}
+            _user(f"q{i}"),
+            *_tool_turn(f"c{i}", str(i)),
+            {"role": "assistant", "content": f"a{i}"},
         ]
     assert len(await store.alist_sessions()) == 200
 
@@ -482,9 +501,8 @@ def test_killed_holder_frees_session_at_once(
     proc = _child(session_store_factory, body)
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "ready"
-    with pytest.raises(SessionBusyError):
-        with store.session("s").lease():
-            pass
+    with pytest.raises(SessionBusyError), store.session("s").lease():
+        pass
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=10)
     start = time.monotonic()
@@ -494,5 +512,3 @@ def test_killed_holder_frees_session_at_once(
         journal = lease.journal()
         assert journal is not None and journal[0]["tool_calls"][0]["id"] == "c1"
     assert waited < 1.0, f"the session stayed busy {waited:.2f}s after its holder died"
-
-
