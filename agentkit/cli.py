@@ -209,8 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _client(args: argparse.Namespace, extra_scenarios: Iterable[Any] = ()) -> Client:
     """The client for this invocation: the real API with a key, else the emulator."""
-    from agentkit.errors import UserError
     from agentkit.emulator import auto_client
+    from agentkit.errors import UserError
 
     has_key = bool(os.environ.get("AGENTKIT_API_KEY"))
     if args.no_emulator and not has_key:
@@ -567,7 +567,7 @@ def _web(args: argparse.Namespace) -> int:
     store = None
     if args.store:
         try:
-            from agentkit.sessions import SQLiteStore  # type: ignore[import-not-found]
+            from agentkit.sessions import SQLiteStore
         except ImportError:
             raise CLIError("--store needs agentkit.sessions, missing in this version", 2) from None
         store = SQLiteStore(args.store)

@@ -22,6 +22,7 @@ LAYERS: dict[str, int] = {
     "streaming": 2,
     "images": 2,
     "templates": 2,
+    "sessions": 2,
     "context": 3,
     "_cassette": 3,
     "_execute": 3,
@@ -51,6 +52,7 @@ RESTRICTED = {
     "docstring_parser": {"schema"},
     "mcp": {"mcp"},
     "anyio": {"mcp"},
+    "psycopg": {"sessions"},
 }
 
 
