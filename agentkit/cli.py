@@ -424,10 +424,8 @@ def _run(args: argparse.Namespace) -> int:
     if not prompt:
         raise CLIError("no prompt: give one after the agent or pipe it on stdin", 2)
     if args.json:
-        from pydantic_core import to_jsonable_python
-
         result = agent.run_sync(prompt)
-        print(json.dumps(to_jsonable_python(result), ensure_ascii=False, indent=2))
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
         render_events(agent.stream_sync(prompt), sys.stdout)
     return 0
