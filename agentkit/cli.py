@@ -28,7 +28,21 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 _PROG = "agentkit"
+DISTRIBUTION = "agentkit-lean"
+"""The name agentkit is published under on the package index (the import name is agentkit)."""
 _SHOWN_RESULT_CHARS = 500
+
+
+def _version() -> str:
+    """The installed distribution's version; the package's own when run from a checkout."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        from agentkit import __version__
+
+        return __version__
 
 
 class CLIError(Exception):
@@ -91,9 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
             "Without AGENTKIT_API_KEY, commands run on the offline emulator."
         ),
     )
-    from agentkit import __version__
-
-    parser.add_argument("--version", action="version", version=f"{_PROG} {__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"{_PROG} ({DISTRIBUTION}) {_version()}"
+    )
     _connection_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -453,7 +467,7 @@ def _serve(args: argparse.Namespace) -> int:
     if importlib.util.find_spec("uvicorn") is None:
         raise CLIError(
             "`agentkit emulator` needs uvicorn, which is not installed: "
-            "pip install 'agentkit[emulator]'"
+            "pip install 'agentkit-lean[emulator]'"
         )
     from agentkit.errors import UserError
     from agentkit.testing import Emulator, builtin_scenarios, load_scenarios, serve
