@@ -437,7 +437,7 @@ def test_emulator_command_without_uvicorn(
         importlib.util, "find_spec", lambda name, *a: None if name == "uvicorn" else real(name, *a)
     )
     assert main(["emulator", "--port", "1"]) == 1
-    assert "pip install 'agentkit[emulator]'" in capsys.readouterr().err
+    assert "pip install 'agentkit-lean[emulator]'" in capsys.readouterr().err
 
 
 def test_emulator_command_rejects_bad_scenarios(
