@@ -255,7 +255,7 @@ def test_run_without_prompt_is_a_usage_error(
 
 @pytest.mark.parametrize(
     ("attr", "expected"),
-    [("add", "is a Tool, not an agentkit Agent"), ("number", "is a int, not an agentkit Agent")],
+    [("add", "is a Tool, not an agentkit Agent"), ("number", "is an int, not an agentkit Agent")],
 )
 def test_run_needs_an_agent(
     tools_module: str, attr: str, expected: str, capsys: pytest.CaptureFixture[str]
@@ -306,7 +306,7 @@ def test_chat_rejects_a_bad_tool_before_starting(
 ) -> None:
     assert main(["chat", "--tools", f"{tools_module}:agent"]) == 2
     err = capsys.readouterr().err
-    assert "is a Agent, not a tool" in err
+    assert "is an Agent, not a tool" in err
 
 
 def test_chat_with_an_agent(
