@@ -4,6 +4,7 @@ that type checkers can see."""
 from __future__ import annotations
 
 import importlib.metadata
+import re
 import shutil
 import subprocess
 import sys
@@ -51,7 +52,8 @@ def test_distribution_name_is_ours_and_import_name_is_agentkit() -> None:
         "agentkit": "agentkit.testing.pytest_plugin"
     }
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert "pip install 'agentkit[" not in readme and "pip install agentkit" not in readme
+    # Never the bare name, which would install the unrelated project holding it.
+    assert not re.search(r"pip install '?agentkit(?![-\w])", readme)
     assert "pip install 'agentkit-lean[emulator]'" in readme
 
 
