@@ -3,8 +3,12 @@ serve the emulator, and a demo.
 
 With ``AGENTKIT_API_KEY`` set, commands talk to the real API; without it they say so on
 stderr and run on the in-process emulator. Exit codes: 0 success, 1 a runtime error (the
-API failed, the run stopped), 2 a usage error (bad arguments, a wrong ``module:attr``, no key
-with ``--no-emulator``), 130 interrupted.
+API failed, the run stopped, ``agentkit emulator``'s port is in use), 2 a usage error (bad
+arguments, a wrong ``module:attr``, no key with ``--no-emulator``), 130 interrupted.
+
+Text the model chose (answers, tool names and arguments, tool results) is printed with
+terminal control characters removed, so an answer cannot move the cursor, retitle the window
+or hide text.
 
 Start-up stays light: everything beyond argparse is imported inside the command that needs
 it.
@@ -13,9 +17,12 @@ it.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
+import re
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
@@ -28,7 +35,21 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 _PROG = "agentkit"
+DISTRIBUTION = "agentkit-lean"
+"""The name agentkit is published under on the package index (the import name is agentkit)."""
 _SHOWN_RESULT_CHARS = 500
+
+
+def _version() -> str:
+    """The installed distribution's version; the package's own when run from a checkout."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        from agentkit import __version__
+
+        return __version__
 
 
 class CLIError(Exception):
@@ -56,6 +77,13 @@ def _connection_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
         default=default,
         help="API root of the real API (default: AGENTKIT_BASE_URL or the provider's)",
     )
+    group.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=default,
+        metavar="SECONDS",
+        help="seconds each request attempt to the API may take (default: 60)",
+    )
     modes = group.add_mutually_exclusive_group()
     modes.add_argument(
         "--no-emulator",
@@ -69,6 +97,49 @@ def _connection_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
         action="store_true",
         default=False if top else argparse.SUPPRESS,
         help="always use the offline emulator, even with AGENTKIT_API_KEY set",
+    )
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"must be a TCP port 0-65535 (0: any free one), got {text!r}"
+        )
+    return int(text)
+
+
+def _variable(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.isidentifier():
+        raise argparse.ArgumentTypeError(f"must look like KEY=VALUE, got {text!r}")
+    return key, value
+
+
+def _run_options(parser: argparse.ArgumentParser) -> None:
+    """What a run of an agent may need: template variables and deps."""
+    parser.add_argument(
+        "--var",
+        dest="variables",
+        action="append",
+        type=_variable,
+        default=[],
+        metavar="KEY=VALUE",
+        help="a variable for the agent's instructions template (repeatable; values are text)",
+    )
+    parser.add_argument(
+        "--deps",
+        metavar="MODULE:FACTORY",
+        help="a function called with no arguments whose return value is the run's deps",
     )
 
 
@@ -91,16 +162,24 @@ def build_parser() -> argparse.ArgumentParser:
             "Without AGENTKIT_API_KEY, commands run on the offline emulator."
         ),
     )
-    from agentkit import __version__
-
-    parser.add_argument("--version", action="version", version=f"{_PROG} {__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"{_PROG} ({DISTRIBUTION}) {_version()}"
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="log each step at DEBUG level on stderr, with tracebacks of failing tools",
+    )
     _connection_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers: dict[str, argparse.ArgumentParser] = {}
+    parser.set_defaults(subparsers=subparsers)
 
     def command(
         name: str, help: str, handler: Callable[[argparse.Namespace], int], *, client: bool = True
     ) -> Any:
         sub = commands.add_parser(name, help=help, description=help)
+        subparsers[name] = sub
         if client:
             _connection_options(sub, top=False)
         sub.set_defaults(handler=handler)
@@ -122,20 +201,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="COMMAND",
         help='an MCP server to start over stdio, e.g. "python -m my_server" (repeatable; '
-        "needs agentkit[mcp])",
+        "needs agentkit-lean[mcp])",
     )
     chat.add_argument(
         "--mcp-url",
         action="append",
         default=[],
         metavar="URL",
-        help="an MCP server reached over streamable HTTP (repeatable; needs agentkit[mcp])",
+        help="an MCP server reached over streamable HTTP (repeatable; needs agentkit-lean[mcp])",
     )
     chat.add_argument(
         "--agent",
         metavar="MODULE:AGENT",
         help="chat with this Agent instead (not combinable with --tools/--instructions)",
     )
+    _run_options(chat)
     _scenario_option(chat)
 
     run = command("run", "run an agent on one prompt, streaming its answer", _run)
@@ -144,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--json", action="store_true", help="print the whole RunResult as JSON, not a stream"
     )
+    _run_options(run)
     _scenario_option(run)
 
     command("models", "list the models the API offers", _models)
@@ -157,7 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
         "emulator", "serve the offline emulator over HTTP (needs uvicorn)", _serve, client=False
     )
     emulator.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
-    emulator.add_argument("--port", type=int, default=8000, help="TCP port (default: 8000)")
+    emulator.add_argument(
+        "--port", type=_port, default=8000, help="TCP port (default: 8000; 0: any free port)"
+    )
     _scenario_option(emulator)
     emulator.add_argument("--replay", metavar="CASSETTE", help="answer from a JSONL cassette")
     emulator.add_argument(
@@ -184,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     emulator.add_argument("--log-level", default="warning", help="uvicorn's log level")
 
-    web = command("serve", "serve an agent: HTTP API and chat page (needs agentkit[web])", _web)
+    web = command("serve", "serve an agent: HTTP API and chat page (needs agentkit-lean[web])", _web)
     web.add_argument(
         "agent", metavar="MODULE:AGENT", help="the Agent to serve, e.g. app.bots:agent"
     )
@@ -229,6 +312,12 @@ def _client(args: argparse.Namespace, extra_scenarios: Iterable[Any] = ()) -> Cl
         )
     except UserError as exc:
         raise CLIError(str(exc), 2) from None
+    if args.timeout is not None and has_key and not args.force_emulator:
+        from agentkit.client import Client
+
+        # auto_client has no timeout option: the same real-API client, with the timeout.
+        client.close()
+        client = Client(base_url=args.base_url, model=args.model, timeout=args.timeout)
     args.resolved_base_url = client.base_url
     args.client = client  # closed by main() whatever happens
     return client
@@ -246,7 +335,9 @@ def _load(spec: str, option: str) -> Any:
         path = os.path.abspath(module_name)
         if not os.path.isfile(path):
             raise CLIError(f"{option} {spec!r}: no such file {module_name!r}", 2)
-        name = os.path.splitext(os.path.basename(path))[0]
+        # A private name: ./json.py must not replace the standard library's json module.
+        stem = os.path.splitext(os.path.basename(path))[0]
+        name = f"_agentkit_user_{len(sys.modules)}_{stem}"
         loader_spec = importlib.util.spec_from_file_location(name, path)
         if loader_spec is None or loader_spec.loader is None:
             raise CLIError(f"{option} {spec!r}: {module_name!r} is not a Python file", 2)
@@ -290,7 +381,9 @@ def _load(spec: str, option: str) -> Any:
 
 
 def _kind(value: Any) -> str:
-    return "module" if isinstance(value, type(sys)) else type(value).__name__
+    """``"a module"``, ``"an Agent"``, ``"a dict"``: what ``value`` is, with its article."""
+    kind = "module" if isinstance(value, type(sys)) else type(value).__name__
+    return f"{'an' if kind[:1].lower() in 'aeiou' else 'a'} {kind}"
 
 
 def _as_tools(value: Any, spec: str, option: str) -> list[Tool[Any, Any]]:
@@ -305,14 +398,14 @@ def _as_tools(value: Any, spec: str, option: str) -> list[Tool[Any, Any]]:
     for item in items:
         if isinstance(item, Tool):
             tools.append(item)
-        elif inspect.isfunction(item):
+        elif callable(item) and not inspect.isclass(item):
             try:
                 tools.append(tool(item))
             except UserError as exc:
                 raise CLIError(f"{option} {spec!r}: {exc}", 2) from None
         else:
             raise CLIError(
-                f"{option} {spec!r} is a {_kind(item)}, not a tool "
+                f"{option} {spec!r} is {_kind(item)}, not a tool "
                 "(expected an @tool function, a typed function or a list of them)",
                 2,
             )
@@ -324,12 +417,22 @@ def _load_agent(spec: str) -> Agent[Any]:
 
     value = _load(spec, "agent")
     if not isinstance(value, Agent):
-        raise CLIError(f"agent {spec!r} is a {_kind(value)}, not an agentkit Agent", 2)
+        raise CLIError(f"agent {spec!r} is {_kind(value)}, not an agentkit Agent", 2)
     return value
 
 
+# C0 controls but tab and newline, DEL, and C1 controls (CSI included): without ESC or CSI an
+# escape sequence is inert text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean(text: str) -> str:
+    """``text`` without terminal control characters (tab and newline are kept)."""
+    return _CONTROL.sub("", text)
+
+
 def _shorten(text: str) -> str:
-    text = text.replace("\n", " ")
+    text = clean(text).replace("\n", " ")
     if len(text) <= _SHOWN_RESULT_CHARS:
         return text
     return f"{text[:_SHOWN_RESULT_CHARS]}... ({len(text)} characters)"
@@ -346,18 +449,19 @@ def render_events(events: Iterable[StreamEvent], out: TextIO) -> RunResult[Any] 
     line_open = False
     for event in events:
         if isinstance(event, TextDelta):
-            out.write(event.text)
+            text = clean(event.text)
+            out.write(text)
             out.flush()
-            line_open = not event.text.endswith("\n")
+            line_open = not text.endswith("\n") if text else line_open
             continue
         if isinstance(event, (ToolCallStarted, ToolCallResult, RunFinished)) and line_open:
             out.write("\n")
             line_open = False
         if isinstance(event, ToolCallStarted):
-            out.write(f"[tool call] {event.name}({event.arguments})\n")
+            out.write(f"[tool call] {clean(event.name)}({clean(event.arguments)})\n")
         elif isinstance(event, ToolCallResult):
             label = "tool error" if event.is_error else "tool result"
-            out.write(f"[{label}] {event.name}: {_shorten(event.content)}\n")
+            out.write(f"[{label}] {clean(event.name)}: {_shorten(event.content)}\n")
         elif isinstance(event, RunFinished):
             out.flush()
             return event.result
@@ -384,7 +488,11 @@ def _describe(exc: BaseException, args: argparse.Namespace) -> str:
         )
     if isinstance(exc, APIStatusError):
         status = f"HTTP {exc.status_code}" if exc.status_code is not None else "an error"
-        return f"the API at {where} answered {status}: {exc}"
+        detail = str(exc)
+        if detail.startswith(status):  # the error's own text already names the status
+            detail = detail[len(status) :].strip(" :")
+            detail = detail[1:-1] if detail.startswith("(") and detail.endswith(")") else detail
+        return f"the API at {where} answered {status}" + (f": {detail}" if detail else "")
     if isinstance(exc, AgentRunError):
         return f"the run stopped: {type(exc).__name__}: {exc}"
     return str(exc)
@@ -446,33 +554,33 @@ def _chat_loop(
 ) -> int:
     from agentkit.errors import AgentkitError
 
+    run_kwargs = _run_kwargs(args)
     interactive = sys.stdin.isatty()
     if interactive:
+        _line_editing()
         names = ", ".join(t.name for t in tools) or "none"
-        print(
-            f"agentkit chat with {model} (tools: {names}). "
-            "/reset forgets the conversation; /exit or Ctrl-D quits."
-        )
+        print(f"agentkit chat with {model} (tools: {names}). {_CHAT_HELP_SHORT}")
     history: list[dict[str, Any]] = []
     while True:
-        try:
-            line = input("you> ") if interactive else sys.stdin.readline()
-        except EOFError:
-            line = ""
-        if not line:
-            if interactive:
-                print()
+        line = _read_line(interactive)
+        if line is None:
             return 0
         text = line.strip()
         if not text:
-            continue
+            continue  # an empty Enter is not the end of the conversation
         if text in ("/exit", "/quit"):
             return 0
         if text == "/reset":
             history = []
+            print("(conversation forgotten)", flush=True)
+            continue
+        if text in ("/help", "/?"):
+            print(_CHAT_HELP, flush=True)
             continue
         try:
-            result = render_events(agent.stream_sync(text, history=history), sys.stdout)
+            result = render_events(
+                agent.stream_sync(text, history=history, **run_kwargs), sys.stdout
+            )
         except AgentkitError as exc:
             if not interactive:
                 raise
@@ -484,20 +592,64 @@ def _chat_loop(
             history = result.messages
 
 
+_CHAT_HELP_SHORT = "/help lists the commands; /exit or Ctrl-D quits."
+_CHAT_HELP = """commands (not sent to the model):
+  /reset        forget the conversation
+  /help         this list
+  /exit, /quit  leave (Ctrl-D too)
+empty lines are ignored; arrow keys edit the line and recall earlier ones"""
+
+
+def _read_line(interactive: bool) -> str | None:
+    """The next line typed (``None`` at the end of input)."""
+    if not interactive:
+        line = sys.stdin.readline()
+        return line or None
+    try:
+        return input("you> ")
+    except EOFError:
+        print()
+        return None
+
+
+def _line_editing() -> None:
+    # Importing readline is what gives input() line editing and history (where available).
+    # Windows has no readline: plain input() still works there.
+    with contextlib.suppress(ImportError):
+        import readline  # noqa: F401
+
+
+def _run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """``variables=`` and ``deps=`` for the agent's runs, from ``--var`` and ``--deps``."""
+    kwargs: dict[str, Any] = {}
+    if args.variables:
+        kwargs["variables"] = dict(args.variables)
+    if args.deps is not None:
+        factory = _load(args.deps, "--deps")
+        if not callable(factory):
+            raise CLIError(f"--deps {args.deps!r} is {_kind(factory)}, not a function", 2)
+        try:
+            kwargs["deps"] = factory()
+        except Exception as exc:
+            raise CLIError(
+                f"--deps {args.deps!r} failed: {type(exc).__name__}: {clean(str(exc))}"
+            ) from None
+    return kwargs
+
+
 def _run(args: argparse.Namespace) -> int:
     import json
 
     agent = _load_agent(args.agent).with_client(_client(args))
+    run_kwargs = _run_kwargs(args)
     prompt = args.prompt if args.prompt is not None else sys.stdin.read().strip()
     if not prompt:
         raise CLIError("no prompt: give one after the agent or pipe it on stdin", 2)
     if args.json:
-        from pydantic_core import to_jsonable_python
-
-        result = agent.run_sync(prompt)
-        print(json.dumps(to_jsonable_python(result), ensure_ascii=False, indent=2))
+        result = agent.run_sync(prompt, **run_kwargs)
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
-        render_events(agent.stream_sync(prompt), sys.stdout)
+        render_events(agent.stream_sync(prompt, **run_kwargs), sys.stdout)
     return 0
 
 
@@ -523,7 +675,7 @@ def _serve(args: argparse.Namespace) -> int:
     if importlib.util.find_spec("uvicorn") is None:
         raise CLIError(
             "`agentkit emulator` needs uvicorn, which is not installed: "
-            "pip install 'agentkit[emulator]'"
+            "pip install 'agentkit-lean[emulator]'"
         )
     from agentkit.emulator import Emulator, builtin_scenarios, load_scenarios, serve
     from agentkit.emulator.scenarios import example_scenarios
@@ -542,14 +694,15 @@ def _serve(args: argparse.Namespace) -> int:
         )
     except UserError as exc:
         raise CLIError(str(exc), 2) from None
+    port = _free_port(args.host, args.port)
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(
         f"{_PROG} emulator: offline stand-in for the provider API (not a real model) at "
-        f"http://{host}:{args.port}/v1 — Ctrl-C stops it",
+        f"http://{host}:{port}/v1 — Ctrl-C stops it",
         file=sys.stderr,
         flush=True,
     )
-    serve(args.host, args.port, emulator=emulator, log_level=args.log_level)
+    serve(args.host, port, emulator=emulator, log_level=args.log_level)
     return 0
 
 
@@ -558,7 +711,7 @@ def _web(args: argparse.Namespace) -> int:
 
     for needed in ("starlette", "uvicorn"):
         if importlib.util.find_spec(needed) is None:
-            raise CLIError(f"`agentkit serve` needs {needed}: pip install 'agentkit[web]'")
+            raise CLIError(f"`agentkit serve` needs {needed}: pip install 'agentkit-lean[web]'")
     import uvicorn
 
     from agentkit.web import chat_app
@@ -580,6 +733,27 @@ def _web(args: argparse.Namespace) -> int:
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
+
+
+def _free_port(host: str, port: int) -> int:
+    """Check that ``host:port`` can be bound, before the banner; for port 0, pick one."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise CLIError(f"--host {host!r}: {exc.strerror}", 2) from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        if os.name != "nt":
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            reason = "is in use" if exc.errno in (48, 98, 10048) else f"cannot be used ({exc})"
+            raise CLIError(f"port {port} on {host} {reason}; pick another with --port") from None
+        chosen: int = probe.getsockname()[1]
+    return chosen
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -605,6 +779,43 @@ def _tolerant_streams() -> None:
             reconfigure(errors="backslashreplace")
 
 
+class _OneLine(logging.Formatter):
+    """``agentkit: warning: message (ValueError: why)``: one line, no traceback unless
+    debugging."""
+
+    def __init__(self, debug: bool) -> None:
+        super().__init__()
+        self.debug = debug
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = f"{_PROG}: {record.levelname.lower()}: {clean(record.getMessage())}"
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            if self.debug:
+                return f"{text}\n{self.formatException(record.exc_info)}"
+            text += f" ({type(exc).__name__}: {clean(str(exc))})"
+        return text
+
+
+@contextlib.contextmanager
+def _log_to_stderr(*, debug: bool) -> Iterator[None]:
+    """agentkit's log records on stderr, one line each, while a command runs (the library only
+    logs; the command line shows). The logger is put back as it was afterwards."""
+    logger = logging.getLogger("agentkit")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine(debug))
+    saved = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if debug else logging.WARNING)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``agentkit`` command line.
 
@@ -616,7 +827,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     _tolerant_streams()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # Report it with the command's own usage, not the top-level one.
+        sub: argparse.ArgumentParser = args.subparsers.get(args.command, parser)
+        sub.error(f"unrecognized arguments: {' '.join(extra)}")
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)
@@ -624,7 +839,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from agentkit.errors import AgentkitError
 
     try:
-        return handler(args)
+        with _log_to_stderr(debug=args.debug):
+            return handler(args)
     except CLIError as exc:
         print(f"{_PROG}: error: {exc}", file=sys.stderr)
         return exc.code

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+import copy
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Generic, TypeVar, overload
 
+from agentkit.errors import UserError
 from agentkit.messages import Message
 from agentkit.usage import Usage
 
 __all__ = ["RunResult", "ToolFailure"]
 
 OutputT = TypeVar("OutputT")
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -58,3 +62,69 @@ class RunResult(Generic[OutputT]):
     def new_messages(self) -> list[Message]:
         """The messages added by this run (its prompt, answers and tool results)."""
         return self.messages[self.new_messages_start :]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as a JSON-ready dict (``json.dumps`` works on it).
+
+        ``output`` is converted as a tool result would be (a pydantic model or dataclass
+        becomes a dict, an enum its value, a datetime ISO text); everything else is copied.
+        ``RunResult.from_dict(d, output_type=...)`` turns it back into a ``RunResult``.
+        """
+        from pydantic_core import to_jsonable_python
+
+        return {
+            "output": to_jsonable_python(self.output),
+            "messages": copy.deepcopy(self.messages),
+            "usage": self.usage.to_dict(),
+            "tool_failures": [asdict(f) for f in self.tool_failures],
+            "notes": list(self.notes),
+            "new_messages_start": self.new_messages_start,
+        }
+
+    @overload
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunResult[Any]: ...
+
+    @overload
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], output_type: type[T]) -> RunResult[T]: ...
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], output_type: Any = None) -> RunResult[Any]:
+        """Rebuild a result from ``to_dict()``'s output, e.g. after storing it as JSON.
+
+        Args:
+            data: What ``to_dict()`` returned (or its JSON, decoded).
+            output_type: The agent's ``output_type`` to validate ``output`` back into (a
+                pydantic model, dataclass...); without it ``output`` stays as stored.
+
+        Raises:
+            UserError: A key is missing or unknown, or ``output`` does not fit ``output_type``.
+        """
+        keys = {"output", "messages", "usage", "tool_failures", "notes", "new_messages_start"}
+        missing, unknown = {"output", "messages", "usage"} - set(data), set(data) - keys
+        if missing or unknown:
+            raise UserError(
+                f"RunResult.from_dict: missing keys {sorted(missing)}, unknown {sorted(unknown)}"
+            )
+        output = data["output"]
+        if output_type is not None:
+            from pydantic import TypeAdapter, ValidationError
+
+            try:
+                output = TypeAdapter(output_type).validate_python(output)
+            except ValidationError as exc:
+                raise UserError(f"RunResult.from_dict: output does not fit {output_type!r}: "
+                                f"{exc.errors(include_url=False)[0]['msg']}") from None  # fmt: skip
+        try:
+            failures = [ToolFailure(**f) for f in data.get("tool_failures", [])]
+        except TypeError as exc:
+            raise UserError(f"RunResult.from_dict: bad tool_failures entry: {exc}") from None
+        return cls(
+            output=output,
+            messages=copy.deepcopy(list(data["messages"])),
+            usage=Usage.from_dict(data["usage"]),
+            tool_failures=failures,
+            notes=list(data.get("notes", [])),
+            new_messages_start=int(data.get("new_messages_start", 0)),
+        )

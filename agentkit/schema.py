@@ -9,8 +9,15 @@ How a schema is built:
    parameter's type and default. ``*args``, ``**kwargs``, positional-only and unannotated
    parameters are rejected. A first parameter annotated with the context type
    (``RunContext[...]``) is left out: the caller injects it, the model never sees it.
-2. The docstring (Google, NumPy, reST or Epydoc, read by ``docstring-parser``) gives the
-   tool description (summary and long description) and the parameter descriptions.
+   A callable object is read through its ``__call__``; a ``functools.partial`` through its
+   function, minus the arguments it binds. A pydantic ``Field(...)`` is honoured both inside
+   ``Annotated`` and as the default (its constraints, description and default all count).
+   Before Python 3.12, ``typing.TypedDict`` classes are rebuilt as ``typing_extensions`` ones,
+   which pydantic accepts.
+2. The docstring (Google, NumPy, reST or Epydoc, read by ``docstring-parser``; the style is
+   detected, or set with ``docstring_format=``) gives the tool description (summary and long
+   description) and the parameter descriptions. A tool that ends up without a description
+   is logged as a warning on the ``agentkit.schema`` logger.
    **Precedence rule:** a description given in the type itself (``Annotated[X, "text"]`` or
    ``Annotated[X, Field(description="text")]``) wins over the docstring's. A docstring
    parameter that is not in the signature is an error.
@@ -22,6 +29,9 @@ How a schema is built:
    recursive parameter types if you target them. Auto-generated ``title`` keys are dropped.
 4. In strict mode the schema is rewritten to OpenAI's strict subset (see ``_Strictifier``).
 
+Lazily validated types (``Iterable[X]``) are validated in full before the function runs and
+arrive as lists.
+
 Validation is strict JSON validation: ``"5"`` is not accepted for an integer, nor ``1.0``
 (send ``1``); ``set[X]`` accepts repeated items and merges them, which is why its schema
 does not carry ``uniqueItems``.
@@ -30,14 +40,16 @@ does not carry ``uniqueItems``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import json
 import keyword
+import logging
 import re
 import typing
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 from pydantic.errors import (
@@ -46,11 +58,21 @@ from pydantic.errors import (
     PydanticUserError,
 )
 from pydantic.fields import FieldInfo
-from pydantic_core import PydanticSerializationError, to_json, to_jsonable_python
+from pydantic_core import (
+    PydanticSerializationError,
+    PydanticUndefined,
+    to_json,
+    to_jsonable_python,
+)
 
+from agentkit._schema_types import drain as _drain
+from agentkit._schema_types import has_lazy_items as _has_lazy_items
+from agentkit._schema_types import modern_typed_dicts as _modern_typed_dicts
 from agentkit.errors import ToolArgumentsError, UserError
 
-__all__ = ["FunctionSchema", "function_schema"]
+__all__ = ["DocstringFormat", "FunctionSchema", "function_schema"]
+
+_log = logging.getLogger("agentkit.schema")
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _MAX_ERRORS = 5
@@ -107,9 +129,11 @@ class FunctionSchema:
     # Parameters whose model field had to be renamed (it clashes with a BaseModel attribute).
     _renamed: tuple[tuple[str, str], ...]
     # Strict mode: optional parameters are nullable and ``null`` means "use the default".
-    _null_defaults: tuple[tuple[str, Any], ...]
+    _null_defaults: tuple[tuple[str, _Default], ...]
     # Per argument, a few words on what it expects, for error messages.
     _expected: Mapping[str, str]
+    # Whether some argument is validated lazily by pydantic (Iterable[X]...): drained here.
+    _lazy: bool = False
 
     def validate(self, arguments: str | bytes | Mapping[str, Any] | None) -> dict[str, Any]:
         """Validate a model's arguments and return the keyword arguments for the function.
@@ -145,7 +169,9 @@ class FunctionSchema:
                 kwargs[param] = kwargs.pop(field_name)
         for param, default in self._null_defaults:
             if kwargs[param] is None:
-                kwargs[param] = default
+                kwargs[param] = default.get()
+        if self._lazy:
+            kwargs = {k: _drain(v, k, self.name) for k, v in kwargs.items()}
         return kwargs
 
     def _validate_mapping(self, arguments: Mapping[str, Any]) -> BaseModel:
@@ -248,6 +274,9 @@ def _json_kind(value: object) -> str:
 # --------------------------------------------------------------------------- building
 
 
+DocstringFormat = Literal["auto", "google", "numpy", "rest", "epydoc", "none"]
+
+
 def function_schema(
     func: Callable[..., Any],
     *,
@@ -255,61 +284,55 @@ def function_schema(
     description: str | None = None,
     strict: bool = False,
     context_type: type | None = None,
+    docstring_format: DocstringFormat = "auto",
 ) -> FunctionSchema:
     """Build the schema and argument validator of ``func``; see the module docstring.
 
     Args:
-        func: A plain or async function with annotated parameters.
+        func: A plain or async function with annotated parameters, a bound method, a
+            callable object (its ``__call__`` is read) or a ``functools.partial`` (the
+            arguments it binds are left out of the schema).
         name: The tool name; the function's ``__name__`` by default.
         description: The tool description; the docstring's by default.
         strict: Produce OpenAI's strict-mode subset.
         context_type: The generic class whose instances are injected (``RunContext``);
             passed in because this module sits below the one defining it.
+        docstring_format: How to read the docstring: ``"auto"`` (detect the style),
+            ``"google"``, ``"numpy"``, ``"rest"``, ``"epydoc"``, or ``"none"`` (the whole
+            docstring is the description, no parameter descriptions).
 
     Raises:
         UserError: The function cannot become a tool; the message names the function and
             the parameter and says what to do instead.
     """
-    qualname = getattr(func, "__qualname__", None) or repr(func)
-    tool_name = name if name is not None else getattr(func, "__name__", None)
+    target = _Target.of(func)
+    tool_name = name if name is not None else target.name
     if tool_name is None or tool_name == "<lambda>":
         raise UserError(
-            f"Cannot make a tool of {qualname!r}: it has no usable name; pass name=... to @tool"
+            f"Cannot make a tool of {target.qualname!r}: it has no usable name; "
+            "pass name=... to @tool"
         )
     if not _NAME_RE.match(tool_name):
         raise UserError(
-            f"Invalid tool name {tool_name!r} for {qualname!r}: "
+            f"Invalid tool name {tool_name!r} for {target.qualname!r}: "
             "use 1-64 letters, digits, '_' or '-'"
         )
-    where = f"function {qualname!r}"
-    if tool_name != getattr(func, "__name__", None):
+    where = f"{target.kind} {target.qualname!r}"
+    if tool_name != target.name:
         where += f" (tool {tool_name!r})"
 
-    try:
-        signature = inspect.signature(func)
-    except (TypeError, ValueError) as exc:
-        raise UserError(f"Cannot read the signature of {where}: {exc}") from exc
-    try:
-        hints = typing.get_type_hints(func, include_extras=True)
-    except Exception as exc:  # NameError, TypeError...: any unresolvable annotation
-        raise UserError(
-            f"Cannot resolve the type hints of {where}: {exc}; "
-            "define the types it uses at module level"
-        ) from exc
-
-    doc_summary, doc_params = _parse_docstring(func)
-    params = list(signature.parameters.values())
+    params, hints = _read_signature(func, target, where)
+    doc_summary, doc_params = _parse_docstring(target.doc, docstring_format, where)
     takes_context = bool(params) and _is_context(hints.get(params[0].name), context_type)
-    if takes_context:
-        params = params[1:]
-
-    for param in params:
-        _check_parameter(param, hints, context_type, where)
     names = {p.name for p in params}
     if takes_context:
-        names.add(next(iter(signature.parameters)))
+        params = params[1:]
+    documentable = names | _all_parameter_names(target)
+    _unbound_method_check(func, params, hints, where)
+    for param in params:
+        _check_parameter(param, hints, context_type, where)
     for doc_name in doc_params:
-        if doc_name not in names:
+        if doc_name not in documentable:
             raise UserError(
                 f"The docstring of {where} documents parameter {doc_name!r}, "
                 "which is not in its signature"
@@ -317,30 +340,17 @@ def function_schema(
 
     fields: dict[str, Any] = {}
     renamed: list[tuple[str, str]] = []
-    null_defaults: list[tuple[str, Any]] = []
+    null_defaults: list[tuple[str, _Default]] = []
     for param in params:
-        hint = hints[param.name]
-        desc = _annotated_description(hint) or doc_params.get(param.name)
-        has_default = param.default is not inspect.Parameter.empty
-        annotation: Any = hint
-        required = not has_default
-        if strict and has_default:
-            # The strict schema requires every argument; the model sends null for "default".
-            annotation = Optional[hint]  # noqa: UP045 - hint is a runtime object
-            null_defaults.append((param.name, param.default))
-            required = True
+        annotation, info, default = _field(param, hints[param.name], doc_params, strict)
+        if default is not None:
+            null_defaults.append((param.name, default))
         field_name = param.name
         if _clashes(param.name):
             field_name = _free_name(param.name, names | set(fields))
             renamed.append((field_name, param.name))
-        fields[field_name] = (
-            annotation,
-            Field(
-                default=... if required else param.default,
-                description=desc,
-                alias=param.name if field_name != param.name else None,
-            ),
-        )
+            info = FieldInfo.merge_field_infos(info, Field(alias=param.name))
+        fields[field_name] = (annotation, info)
 
     model = _build_model(tool_name, fields, params, hints, where)
     try:
@@ -351,14 +361,24 @@ def function_schema(
     parameters = _self_contained(raw)
     for param_name, default in null_defaults:
         # The field is required in the model, so pydantic left the default out: show it.
-        with contextlib.suppress(PydanticSerializationError):
-            parameters["properties"][param_name]["default"] = to_jsonable_python(default)
+        if default.factory is None:
+            with contextlib.suppress(PydanticSerializationError):
+                shown = to_jsonable_python(default.value)
+                parameters["properties"][param_name]["default"] = shown
     if strict:
         _Strictifier(parameters, where).run()
     expected = {p: _expected(s) for p, s in parameters["properties"].items()}
+    final_description = description if description is not None else doc_summary
+    if not final_description:
+        _log.warning(
+            "Tool %r (%s) has no description: the model sees only its name and parameters; "
+            "give it a docstring or description=...",
+            tool_name,
+            where,
+        )
     return FunctionSchema(
         name=tool_name,
-        description=description if description is not None else doc_summary,
+        description=final_description,
         parameters=parameters,
         arguments_model=model,
         strict=strict,
@@ -366,7 +386,151 @@ def function_schema(
         _renamed=tuple(renamed),
         _null_defaults=tuple(null_defaults),
         _expected=expected,
+        _lazy=_has_lazy_items(model),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Default:
+    """A parameter's default: a value, or a factory called for each use."""
+
+    value: Any
+    factory: Callable[[], Any] | None = None
+
+    def get(self) -> Any:
+        return self.factory() if self.factory is not None else self.value
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """What a callable's schema is read from: the function behind a partial, a callable
+    object's ``__call__``, and the keyword arguments a partial already binds."""
+
+    hints_of: Any
+    name: str | None
+    qualname: str
+    kind: str
+    doc: str | None
+    bound: frozenset[str]
+
+    @staticmethod
+    def of(func: Callable[..., Any]) -> _Target:
+        if isinstance(func, functools.partial):
+            inner = _Target.of(func.func)
+            bound = inner.bound | frozenset(func.keywords)
+            return _Target(inner.hints_of, inner.name, inner.qualname, "partial of " + inner.kind,
+                           inner.doc, bound)  # fmt: skip
+        if inspect.isroutine(func) or inspect.isclass(func):
+            qualname = getattr(func, "__qualname__", None) or repr(func)
+            return _Target(func, getattr(func, "__name__", None), qualname, "function",
+                           inspect.getdoc(func), frozenset())  # fmt: skip
+        cls = type(func)
+        call = cls.__call__
+        # The doc of `__call__` says what a call does; the class's doc is the fallback.
+        doc = inspect.getdoc(call) if call is not None and call.__doc__ else inspect.getdoc(cls)
+        return _Target(call, cls.__name__, f"{cls.__qualname__} instance", "callable object",
+                       doc, frozenset())  # fmt: skip
+
+
+def _read_signature(
+    func: Callable[..., Any], target: _Target, where: str
+) -> tuple[list[inspect.Parameter], dict[str, Any]]:
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"Cannot read the signature of {where}: {exc}") from exc
+    try:
+        hints = typing.get_type_hints(target.hints_of, include_extras=True)
+    except NameError as exc:
+        raise UserError(
+            f"Cannot resolve the type hints of {where}: {exc}; the names its annotations "
+            "use must be importable from its module (define them at module level, not "
+            "inside a function or under `if TYPE_CHECKING:`)"
+        ) from exc
+    except Exception as exc:  # TypeError...: an annotation that is not a type
+        raise UserError(f"Cannot resolve the type hints of {where}: {exc}") from exc
+    hints = {k: _modern_typed_dicts(v) for k, v in hints.items()}
+    params = [p for p in signature.parameters.values() if p.name not in target.bound]
+    return params, hints
+
+
+def _all_parameter_names(target: _Target) -> set[str]:
+    # A partial's docstring also documents the parameters the partial binds.
+    if not target.kind.startswith("partial"):
+        return set()
+    try:
+        return set(inspect.signature(target.hints_of).parameters)
+    except (TypeError, ValueError):
+        return set()
+
+
+def _unbound_method_check(
+    func: Callable[..., Any], params: list[inspect.Parameter], hints: dict[str, Any], where: str
+) -> None:
+    qualname = getattr(func, "__qualname__", "")
+    owner = qualname.rpartition(".")[0]
+    if (
+        inspect.isfunction(func)
+        and params
+        and params[0].name in ("self", "cls")
+        and params[0].name not in hints
+        and owner
+        and not owner.endswith("<locals>")
+    ):
+        raise UserError(
+            f"{where} is a method taken from its class: the model cannot supply "
+            f"{params[0].name!r}. Make the tool from an instance's method "
+            f"(tool(instance.{func.__name__})), or make it a @staticmethod"
+        )
+
+
+def _field(
+    param: inspect.Parameter, hint: Any, doc_params: Mapping[str, str], strict: bool
+) -> tuple[Any, FieldInfo, _Default | None]:
+    """The model field of one parameter, and its default when ``null`` stands for it.
+
+    Pydantic ``Field(...)`` objects, in ``Annotated`` or as the parameter's default, are
+    merged into one field so that their constraints, descriptions and defaults all count.
+    """
+    base, infos = _split_field_infos(hint)
+    if isinstance(param.default, FieldInfo):
+        infos.append(param.default)
+    elif param.default is not inspect.Parameter.empty:
+        infos.append(Field(default=param.default))
+    desc = _annotated_description(hint)
+    if desc is None and isinstance(param.default, FieldInfo):
+        desc = param.default.description
+    desc = desc or doc_params.get(param.name)
+    merged = FieldInfo.merge_field_infos(*infos) if infos else Field()
+    default: _Default | None = None
+    if merged.default_factory is not None:
+        default = _Default(None, typing.cast(Callable[[], Any], merged.default_factory))
+    elif merged.default is not PydanticUndefined and merged.default is not Ellipsis:
+        default = _Default(merged.default)
+    overrides: dict[str, Any] = {"description": desc}
+    annotation = base
+    if default is None:
+        overrides["default"] = PydanticUndefined
+    elif strict:
+        # The strict schema requires every argument; the model sends null for "default".
+        annotation = Optional[base]  # noqa: UP045 - base is a runtime object
+        overrides.update(default=PydanticUndefined, default_factory=None)
+    info = FieldInfo.merge_field_infos(merged, **overrides)
+    return annotation, info, default if strict else None
+
+
+def _split_field_infos(hint: Any) -> tuple[Any, list[FieldInfo]]:
+    """``Annotated[X, Field(...), "text"]`` -> ``(Annotated[X, "text"], [Field(...)])``."""
+    if typing.get_origin(hint) is not Annotated:
+        return hint, []
+    base, *metadata = typing.get_args(hint)
+    infos = [m for m in metadata if isinstance(m, FieldInfo)]
+    rest = [m for m in metadata if not isinstance(m, FieldInfo)]
+    if not rest:
+        return base, infos
+    annotated: Any = Annotated
+    parts = (base, *rest)
+    return annotated[parts], infos
 
 
 def _is_context(hint: Any, context_type: type | None) -> bool:
@@ -431,10 +595,13 @@ def _build_model(
         try:
             TypeAdapter(hints[param.name])
         except (PydanticSchemaGenerationError, PydanticUserError, TypeError) as exc:
-            reason = str(exc).splitlines()[0]
+            # Pydantic's advice (arbitrary_types_allowed) is about models, not tools.
+            reason = str(exc).splitlines()[0].split(" Set `arbitrary_types_allowed")[0]
             raise UserError(
                 f"Parameter {param.name!r} of {where} has an unsupported type "
-                f"{hints[param.name]!r}: {reason}"
+                f"{hints[param.name]!r}: {reason} Use a type with a JSON form (str, int, "
+                "float, bool, a list or dict of them, a pydantic model, a dataclass, a "
+                "TypedDict, an Enum...)"
             ) from exc
     raise UserError(f"Cannot build an argument model for {where}: {error}") from error
 
@@ -451,17 +618,58 @@ def _annotated_description(hint: Any) -> str | None:
     return found
 
 
-def _parse_docstring(func: Callable[..., Any]) -> tuple[str, dict[str, str]]:
-    doc = inspect.getdoc(func)
+_STYLES = {
+    "google": "GOOGLE", "numpy": "NUMPYDOC", "rest": "REST", "epydoc": "EPYDOC", "auto": "AUTO"
+}  # fmt: skip
+# A docstring that opens with a section ("Args:", "Parameters" + underline...): no summary.
+_SECTIONS = (
+    r"(?:Args|Arguments|Parameters|Params|Keyword Args|Keyword Arguments|Returns|Raises|Yields)"
+)
+_OPENS_WITH_SECTION = re.compile(rf"{_SECTIONS}:?[ \t]*\n")
+_PLACEHOLDER = "\x00"
+
+
+def _parse_docstring(
+    doc: str | None, docstring_format: str, where: str
+) -> tuple[str, dict[str, str]]:
+    if docstring_format not in (*_STYLES, "none"):
+        raise UserError(
+            f"docstring_format={docstring_format!r} for {where}: use one of "
+            "'auto', 'google', 'numpy', 'rest', 'epydoc', 'none'"
+        )
     if not doc:
         return "", {}
+    if docstring_format == "none":
+        return doc, {}
     # Imported here so that `import agentkit` stays fast and light.
     import docstring_parser
 
-    parsed = docstring_parser.parse(doc)
-    parts = [p.strip() for p in (parsed.short_description, parsed.long_description) if p]
+    style = docstring_parser.DocstringStyle[_STYLES[docstring_format]]
+    match = _OPENS_WITH_SECTION.match(doc)
+    # The Google parser reads a leading "Args:" as the summary: give it a summary to skip.
+    text = doc
+    if match:
+        head, _, rest = doc.partition("\n")
+        if rest and not rest[0].isspace():
+            # inspect.getdoc dedented a lone section's body to column 0: restore its indent.
+            rest = "\n".join("    " + line for line in rest.splitlines())
+        text = f"{_PLACEHOLDER}\n\n{head}\n{rest}"
+    try:
+        parsed = docstring_parser.parse(text, style=style)
+    except docstring_parser.ParseError as exc:
+        if docstring_format != "auto":
+            raise UserError(
+                f"The docstring of {where} is not valid {docstring_format} style: {exc}; "
+                "fix it, or pass docstring_format='auto' or 'none'"
+            ) from exc
+        return doc, {}
+    parts = [
+        p.strip()
+        for p in (parsed.short_description, parsed.long_description)
+        if p and p.strip() != _PLACEHOLDER
+    ]
     params = {
-        p.arg_name.lstrip("*"): " ".join((p.description or "").split())
+        p.arg_name.lstrip("*").split(" ")[0]: " ".join((p.description or "").split())
         for p in parsed.params
         if p.args and p.args[0] in ("param", "parameter", "arg", "argument", "key", "keyword")
     }

@@ -35,6 +35,8 @@ from agentkit.errors import UserError
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from agentkit.schema import DocstringFormat
+
 __all__ = ["Tool", "serialize_result", "tool"]
 
 P = ParamSpec("P")
@@ -70,6 +72,7 @@ class Tool(Generic[P, R]):
         strict: bool = False,
         max_retries: int = 2,
         timeout: float | None = None,
+        docstring_format: DocstringFormat = "auto",
     ) -> None:
         if not callable(func):
             raise UserError(f"@tool needs a function, got {type(func).__name__!r}")
@@ -80,7 +83,12 @@ class Tool(Generic[P, R]):
         from agentkit.schema import function_schema
 
         schema = function_schema(
-            func, name=name, description=description, strict=strict, context_type=RunContext
+            func,
+            name=name,
+            description=description,
+            strict=strict,
+            context_type=RunContext,
+            docstring_format=docstring_format,
         )
         self._schema = schema
         self._func: Callable[..., Any] = func
@@ -90,7 +98,7 @@ class Tool(Generic[P, R]):
         self.strict = strict
         self.max_retries = max_retries
         self.timeout = timeout
-        self.is_async = inspect.iscoroutinefunction(func)
+        self.is_async = _is_async(func)
         self.takes_context = schema.takes_context
         self.arguments_model: type[BaseModel] = schema.arguments_model
 
@@ -301,6 +309,14 @@ def _check_options(max_retries: int, timeout: float | None) -> None:
         raise UserError(f"timeout must be a number of seconds > 0 or None, got {timeout!r}")
 
 
+def _is_async(func: Callable[..., Any]) -> bool:
+    """``async def`` functions, and partials and callable objects wrapping one."""
+    while isinstance(func, functools.partial):
+        func = func.func
+    if inspect.iscoroutinefunction(func):
+        return True
+    return not inspect.isroutine(func) and inspect.iscoroutinefunction(type(func).__call__)
+
 
 @overload
 def tool(func: Callable[P, R], /) -> Tool[P, R]: ...
@@ -314,6 +330,7 @@ def tool(
     strict: bool = False,
     max_retries: int = 2,
     timeout: float | None = None,
+    docstring_format: DocstringFormat = "auto",
 ) -> Callable[[Callable[P, R]], Tool[P, R]]: ...
 
 
@@ -326,8 +343,13 @@ def tool(
     strict: bool = False,
     max_retries: int = 2,
     timeout: float | None = None,
+    docstring_format: DocstringFormat = "auto",
 ) -> Tool[P, R] | Callable[[Callable[P, R]], Tool[P, R]]:
     """Make a typed function (``def`` or ``async def``) a tool; use as ``@tool`` or ``@tool(...)``.
+
+    Besides functions, ``tool(...)`` accepts bound methods (``tool(shop.search)``), callable
+    objects (their ``__call__``; the class name is the default tool name) and
+    ``functools.partial`` objects (the arguments they bind are not offered to the model).
 
     Args:
         func: The function, when used as a bare ``@tool``.
@@ -339,6 +361,9 @@ def tool(
             then fail here with a ``UserError`` saying what to use instead.
         max_retries: How many times a run may send a failed call back to the model.
         timeout: Seconds a call may take (``TimeoutError`` after that), or ``None``.
+        docstring_format: The docstring's style: ``"auto"`` (detected), ``"google"``,
+            ``"numpy"``, ``"rest"``, ``"epydoc"``, or ``"none"`` (the whole docstring is the
+            description; parameters get no description from it).
 
     Returns:
         A ``Tool``, still callable like the function.
@@ -358,6 +383,7 @@ def tool(
             strict=strict,
             max_retries=max_retries,
             timeout=timeout,
+            docstring_format=docstring_format,
         )
 
     if func is not None:

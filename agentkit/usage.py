@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from agentkit.errors import UserError
 from agentkit.messages import CompletionUsage
 
 __all__ = ["Usage", "UsageLimits"]
@@ -18,6 +21,31 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        """The counts as a JSON-ready dict; ``Usage(**usage.to_dict())`` rebuilds it."""
+        return {
+            "requests": self.requests,
+            "tool_calls": self.tool_calls,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Usage:
+        """Rebuild a ``Usage`` from ``to_dict()``'s output (missing counts are 0).
+
+        Raises:
+            UserError: A count is not a non-negative int, or a key is unknown.
+        """
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise UserError(f"Usage.from_dict: unknown keys {sorted(unknown)}")
+        for key, value in data.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise UserError(f"Usage.from_dict: {key!r} must be an int >= 0, got {value!r}")
+        return cls(**data)
 
     def add_response(self, usage: CompletionUsage | None) -> None:
         """Count one model request and the tokens it reported (if it reported any)."""

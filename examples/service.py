@@ -6,7 +6,7 @@ same as server-sent events (agentkit's events, the AI SDK's UI message stream, o
 ``GET /sessions/{id}`` the conversation so far; ``POST /sessions/{id}/approve`` decisions
 for a run paused before a tool that needs approval.
 
-Run it (``pip install 'agentkit[web]'``)::
+Run it (``pip install 'agentkit-lean[web]'``)::
 
     python examples/service.py                   # http://127.0.0.1:8000
     curl -N localhost:8000/chat/stream -d '{"session_id": "u1", "message": "查询北京天气"}'

@@ -17,6 +17,7 @@ PACKAGE = Path(agentkit.__file__).parent
 LAYERS: dict[str, int] = {
     "errors": 0,
     "messages": 1,
+    "_schema_types": 1,
     "usage": 2,
     "schema": 2,
     "streaming": 2,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -255,7 +256,7 @@ def test_run_without_prompt_is_a_usage_error(
 
 @pytest.mark.parametrize(
     ("attr", "expected"),
-    [("add", "is a Tool, not an agentkit Agent"), ("number", "is a int, not an agentkit Agent")],
+    [("add", "is a Tool, not an agentkit Agent"), ("number", "is an int, not an agentkit Agent")],
 )
 def test_run_needs_an_agent(
     tools_module: str, attr: str, expected: str, capsys: pytest.CaptureFixture[str]
@@ -306,7 +307,7 @@ def test_chat_rejects_a_bad_tool_before_starting(
 ) -> None:
     assert main(["chat", "--tools", f"{tools_module}:agent"]) == 2
     err = capsys.readouterr().err
-    assert "is a Agent, not a tool" in err
+    assert "is an Agent, not a tool" in err
 
 
 def test_chat_with_an_agent(
@@ -437,7 +438,7 @@ def test_emulator_command_without_uvicorn(
         importlib.util, "find_spec", lambda name, *a: None if name == "uvicorn" else real(name, *a)
     )
     assert main(["emulator", "--port", "1"]) == 1
-    assert "pip install 'agentkit[emulator]'" in capsys.readouterr().err
+    assert "pip install 'agentkit-lean[emulator]'" in capsys.readouterr().err
 
 
 def test_emulator_command_rejects_bad_scenarios(
@@ -474,3 +475,197 @@ def test_startup_imports_nothing_heavy() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert out == "agentkit.cli"
+
+
+# ----------------------------------------------------------------------------- new-user fixes
+
+
+def _pty_chat(keys: list[bytes], *args: str, cwd: Path = ROOT) -> str:
+    """Run ``agentkit chat`` on a pseudo-terminal, type ``keys`` (each after the prompt),
+    and return everything the terminal showed."""
+    import pty
+    import select
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the CLI, with the pty as its terminal
+        os.chdir(cwd)
+        os.execve(sys.executable, [sys.executable, "-m", "agentkit", "chat", *args],
+                  {**os.environ, "PYTHONIOENCODING": "utf-8", "TERM": "xterm"})  # fmt: skip
+    shown = b""
+
+    def read(prompts: int, timeout: float = 30.0) -> None:
+        """Read until ``prompts`` prompts have been shown, the child exited, or time ran out."""
+        nonlocal shown
+        deadline = time.monotonic() + timeout
+        while shown.count(b"you> ") < prompts and time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.2)[0]:
+                try:
+                    shown += os.read(fd, 4096)
+                except OSError:  # the child has exited and the pty is closed
+                    return
+
+    try:
+        for typed, key in enumerate(keys):
+            read(typed + 1)  # the prompt for this line is on the screen
+            os.write(fd, key)
+        read(len(keys) + 1, timeout=5.0)  # the rest, until the child exits
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0, shown.decode("utf-8", "replace")
+    return shown.decode("utf-8", "replace")
+
+
+def test_chat_under_a_terminal_ignores_blank_lines_and_handles_commands_locally() -> None:
+    shown = _pty_chat([b"\r", b"/help\r", b"hello\r", b"/reset\r", b"\x04"])
+    assert "/help lists the commands" in shown
+    assert "forget the conversation" in shown  # /help answered locally
+    assert "(conversation forgotten)" in shown
+    # The blank line did not end the chat: the model answered "hello" after it.
+    assert "You said: hello\r\n" in shown
+    assert "You said: /help" not in shown and "You said: /reset" not in shown
+
+
+def test_chat_under_a_terminal_has_line_editing_and_history() -> None:
+    # "helo", left arrow, "l": readline edits it into "hello"; then up arrow recalls it.
+    # Without readline the terminal would echo ^[[D and the model get the escape sequence.
+    shown = _pty_chat([b"helo\x1b[Dl\r", b"\x1b[A\r", b"\x04"])
+    assert shown.count("You said: hello\r\n") == 2, shown
+    assert "^[[" not in shown
+
+
+def test_chat_shows_a_failing_tool_on_one_line(tmp_path: Path) -> None:
+    (tmp_path / "boom.py").write_text(
+        "from agentkit import tool\n\n@tool\ndef add(a: int, b: int) -> int:\n"
+        "    '''Add.'''\n    raise ValueError('kaboom')\n"
+    )
+    proc = run_cli("chat", "--tools", "./boom.py:add", stdin="add 1 and 2\n", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert "Traceback" not in proc.stderr
+    assert "agentkit: error: tool 'add'" in proc.stderr and "(ValueError: kaboom)" in proc.stderr
+    debug = run_cli("--debug", "chat", "--tools", "./boom.py:add", stdin="add 1 and 2\n",
+                    cwd=tmp_path)  # fmt: skip
+    assert "Traceback" in debug.stderr and "kaboom" in debug.stderr
+
+
+def test_a_user_file_does_not_replace_a_stdlib_module(tmp_path: Path) -> None:
+    (tmp_path / "json.py").write_text(
+        "from agentkit.agent import Agent\n\nagent = Agent(instructions='hi')\n"
+    )
+    # By path, from elsewhere: `python -m` would put the file's folder first on the path
+    # itself; the loader must not register the file as the module `json`.
+    proc = run_cli("run", "--json", f"{tmp_path}/json.py:agent", "hello")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["output"]
+
+
+def test_subcommand_usage_errors_show_the_subcommand_usage() -> None:
+    proc = run_cli("demo", "--bogus")
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("usage: agentkit demo") and "--bogus" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["emulator", "--port", "99999"], "must be a TCP port 0-65535"),
+        (["chat", "--timeout", "0"], "must be a number of seconds > 0"),
+        (["run", "--var", "no-equals", "m:a", "x"], "must look like KEY=VALUE"),
+    ],
+)
+def test_bad_option_values_are_one_line_usage_errors(args: list[str], message: str) -> None:
+    proc = run_cli(*args)
+    assert proc.returncode == 2
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_emulator_port_zero_prints_the_real_port_and_a_busy_port_is_a_clear_error() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agentkit", "emulator", "--port", "0"],
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        banner = proc.stderr.readline()
+        port = int(re.search(r"http://127\.0\.0\.1:(\d+)/v1", banner).group(1))  # type: ignore[union-attr]
+        assert port != 0
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert httpx.get(f"http://127.0.0.1:{port}/v1/models").status_code in (200, 401)
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        busy = run_cli("emulator", "--port", str(port))
+        assert busy.returncode == 1
+        assert busy.stderr == (
+            f"agentkit: error: port {port} on 127.0.0.1 is in use; pick another with --port\n"
+        )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+
+def test_vars_and_deps_reach_the_run(tmp_path: Path) -> None:
+    (tmp_path / "bot.py").write_text(
+        textwrap.dedent(
+            '''
+            from agentkit import RunContext, Template, tool
+            from agentkit.agent import Agent
+
+            class Shop:
+                name = "Lin's"
+
+            def make_shop() -> Shop:
+                return Shop()
+
+            @tool
+            def shop_name(ctx: RunContext[Shop]) -> str:
+                """The shop's name."""
+                return ctx.deps.name
+
+            agent = Agent(instructions=Template("You serve {{ shop }}."), tools=[shop_name])
+            '''
+        )
+    )
+    proc = run_cli("run", "--json", "--var", "shop=Lin", "--deps", "./bot.py:make_shop",
+                   "./bot.py:agent", "call shop_name", cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    tool_results = [m["content"] for m in result["messages"] if m["role"] == "tool"]
+    assert tool_results == ["Lin's"]
+    missing = run_cli("run", "./bot.py:agent", "hi", cwd=tmp_path)
+    assert missing.returncode != 0 or "shop" in missing.stderr
+
+
+def test_model_text_cannot_drive_the_terminal() -> None:
+    from agentkit.cli import clean
+
+    assert clean("red \x1b[31mtext\x1b[0m\x07 \x9b2J ok\n\ttab") == "red [31mtext[0m 2J ok\n\ttab"
+
+
+def test_http_errors_name_the_status_once(capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from agentkit.cli import _describe
+    from agentkit.errors import APIStatusError
+
+    exc = APIStatusError("HTTP 404 (model not found)", status_code=404)
+    text = _describe(exc, argparse.Namespace(base_url="http://x/v1"))
+    assert text == "the API at http://x/v1 answered HTTP 404: model not found"
+
+
+def test_schema_of_a_non_tool_has_no_pydantic_hint(tmp_path: Path) -> None:
+    (tmp_path / "odd.py").write_text(
+        "class Thing: ...\n\ndef use(t: Thing) -> None:\n    '''Use it.'''\n"
+    )
+    proc = run_cli("schema", "./odd.py:use", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "arbitrary_types_allowed" not in proc.stderr and "'t'" in proc.stderr
+    (tmp_path / "bare.py").write_text("def bare(a: int) -> None:\n    pass\n")
+    proc = run_cli("schema", "./bare.py:bare", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert "warning: Tool 'bare'" in proc.stderr and "no description" in proc.stderr

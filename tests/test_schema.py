@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import inspect
 import re
 import subprocess
 import sys
+import typing
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Optional, Union
@@ -50,6 +53,17 @@ class Point:
 class Person(TypedDict):
     name: str
     age: int
+
+
+class OldInner(typing.TypedDict):
+    a: int
+
+
+class OldStyle(typing.TypedDict, total=False):
+    """An old-style dict."""
+
+    inner: typing.Required[OldInner]
+    items: list[OldInner]
 
 
 class Node(BaseModel):
@@ -658,20 +672,21 @@ def test_lambda_with_a_name_is_fine() -> None:
     assert built.name == "one"
 
 
-def test_typing_typed_dict_on_old_python_is_reported_with_the_parameter() -> None:
-    import typing
+def test_typing_typed_dict_is_accepted_on_every_python() -> None:
+    # Before 3.12 pydantic refuses typing.TypedDict; agentkit rebuilds it.
+    def f(p: OldStyle, q: Optional[list[OldInner]] = None) -> None:  # noqa: UP045
+        """Uses old-style dicts."""
 
-    class Old(typing.TypedDict):
-        a: int
-
-    def f(p: Old) -> None: ...
-
-    f.__annotations__ = {"p": Old, "return": None}
-    if sys.version_info >= (3, 12):
-        assert function_schema(f).parameters["properties"]["p"]["required"] == ["a"]
-    else:
-        with pytest.raises(UserError, match=r"'p'.*typing_extensions"):
-            function_schema(f)
+    built = function_schema(f)
+    p = built.parameters["properties"]["p"]
+    assert (p["description"], p["required"]) == ("An old-style dict.", ["inner"])
+    assert p["properties"]["inner"]["properties"] == {"a": {"type": "integer"}}
+    kwargs = built.validate('{"p": {"inner": {"a": 1}, "items": [{"a": 2}]}, "q": [{"a": 3}]}')
+    assert kwargs == {"p": {"inner": {"a": 1}, "items": [{"a": 2}]}, "q": [{"a": 3}]}
+    with pytest.raises(ToolArgumentsError, match=r"p\.items\[0\]\.a"):
+        built.validate('{"p": {"inner": {"a": 1}, "items": [{"a": "x"}]}}')
+    with pytest.raises(ToolArgumentsError, match=r"p\.inner: missing"):
+        built.validate('{"p": {}}')
 
 
 def test_nested_forbid_model_in_normal_mode_keeps_its_closed_schema() -> None:
@@ -681,3 +696,304 @@ def test_nested_forbid_model_in_normal_mode_keeps_its_closed_schema() -> None:
 
     props = schema_of(Closed).parameters["properties"]["x"]
     assert props["additionalProperties"] is False
+
+
+# ----------------------------------------------------------------------------- peers' cases
+# Function-schema cases other frameworks handle, each as (function, expected properties,
+# expected required, valid arguments -> the keyword arguments the function gets).
+
+
+def _field_default(n: int = Field(..., gt=10, description="A big number.")) -> int:
+    """Double it."""
+    return n * 2
+
+
+def _field_default_value(n: int = Field(7, ge=0)) -> int:
+    """Double it."""
+    return n * 2
+
+
+def _field_default_factory(tags: list[str] = Field(default_factory=list)) -> int:  # noqa: B008
+    """Count tags."""
+    return len(tags)
+
+
+def _args_only(city: str, days: int = 1) -> str:
+    """Args:
+    city: The city to forecast.
+    days: How many days ahead.
+    """
+    return city
+
+
+def _args_and_returns_only(city: str) -> str:
+    """Args:
+        city: The city to forecast.
+
+    Returns:
+        The forecast.
+    """
+    return city
+
+
+PEER_CASES = [
+    (
+        "Field(...) as default",
+        _field_default,
+        False,
+        {"n": {"type": "integer", "description": "A big number.", "exclusiveMinimum": 10}},
+        ["n"],
+        ('{"n": 11}', {"n": 11}),
+    ),
+    (
+        "Field(default) as default",
+        _field_default_value,
+        False,
+        {"n": {"type": "integer", "default": 7, "minimum": 0}},
+        None,
+        ("{}", {"n": 7}),
+    ),
+    (
+        "Field(default_factory) as default",
+        _field_default_factory,
+        False,
+        {"tags": {"type": "array", "items": {"type": "string"}}},
+        None,
+        ("{}", {"tags": []}),
+    ),
+    (
+        "Field(default) in Annotated, strict",
+        make(Annotated[float, Field(default=5.0, ge=0)]),
+        True,
+        {"x": {"anyOf": [{"type": "number", "minimum": 0}, {"type": "null"}], "default": 5.0}},
+        ["x"],
+        ('{"x": null}', {"x": 5.0}),
+    ),
+    (
+        "Field(...) as default, strict",
+        _field_default_value,
+        True,
+        {"n": {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "null"}], "default": 7}},
+        ["n"],
+        ('{"n": null}', {"n": 7}),
+    ),
+    (
+        "Field(default_factory), strict",
+        _field_default_factory,
+        True,
+        {"tags": {"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "null"}]}},
+        ["tags"],
+        ('{"tags": null}', {"tags": []}),
+    ),
+    (
+        "Google docstring with only Args",
+        _args_only,
+        False,
+        {
+            "city": {"type": "string", "description": "The city to forecast."},
+            "days": {"type": "integer", "description": "How many days ahead.", "default": 1},
+        },
+        ["city"],
+        ('{"city": "Paris"}', {"city": "Paris", "days": 1}),
+    ),
+    (
+        "Google docstring with Args and Returns, no summary",
+        _args_and_returns_only,
+        False,
+        {"city": {"type": "string", "description": "The city to forecast."}},
+        ["city"],
+        ('{"city": "Rome"}', {"city": "Rome"}),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("func", "strict", "properties", "required", "call"),
+    [pytest.param(*row[1:], id=row[0]) for row in PEER_CASES],
+)
+def test_cases_other_frameworks_handle(
+    func: Any,
+    strict: bool,
+    properties: dict[str, Any],
+    required: list[str] | None,
+    call: tuple[str, dict[str, Any]],
+) -> None:
+    built = function_schema(func, strict=strict)
+    assert built.parameters["properties"] == properties
+    assert built.parameters.get("required") == required
+    assert built.validate(call[0]) == call[1]
+
+
+def test_field_default_constraint_and_requiredness_are_enforced() -> None:
+    built = function_schema(_field_default)
+    with pytest.raises(ToolArgumentsError, match="n: missing required argument"):
+        built.validate("{}")
+    with pytest.raises(ToolArgumentsError, match="greater than 10"):
+        built.validate('{"n": 3}')
+
+
+def test_args_only_docstring_leaves_no_section_in_the_description() -> None:
+    assert function_schema(_args_only).description == ""
+    assert function_schema(_args_and_returns_only).description == ""
+
+
+DOC_FORMATS = [
+    ("google", GOOGLE, "Departure airport."),
+    ("numpy", NUMPY, "Departure airport."),
+    ("rest", REST, "Departure airport."),
+    ("epydoc", EPYDOC, "Departure airport."),
+    ("auto", GOOGLE, "Departure airport."),
+    ("auto", _args_only.__doc__, None),
+]
+
+
+@pytest.mark.parametrize(("fmt", "doc", "origin"), DOC_FORMATS)
+def test_docstring_format_option(fmt: Any, doc: str, origin: str | None) -> None:
+    def find(origin: str, dest: str = "", city: str = "", days: int = 0) -> None:
+        pass
+
+    find.__doc__ = doc
+    props = function_schema(find, docstring_format=fmt).parameters["properties"]
+    assert props["origin"].get("description") == origin
+
+
+def test_docstring_format_none_keeps_the_docstring_as_the_description() -> None:
+    def find(origin: str, dest: str) -> None:
+        pass
+
+    find.__doc__ = GOOGLE
+    built = function_schema(find, docstring_format="none")
+    assert built.description.startswith("Find flights.\n\nSearches every airline.\n\nArgs:")
+    assert "description" not in built.parameters["properties"]["origin"]
+
+
+def test_docstring_format_mismatch_and_unknown_format_are_user_errors() -> None:
+    def f(a: int) -> None:
+        """Do it.
+
+        Args:
+            a
+        """
+
+    with pytest.raises(UserError, match="not valid google style"):
+        function_schema(f, docstring_format="google")
+    with pytest.raises(UserError, match=r"docstring_format='markdown'.*'auto'"):
+        function_schema(f, docstring_format="markdown")  # type: ignore[arg-type]
+
+
+# Lazily validated types: every item is checked before the function runs.
+LAZY_CASES = [
+    ("Iterable[int]", Iterable[int], '{"x": [1, "a", 3]}', r"x\[1\]: Input should be a valid int"),
+    (
+        "Iterable[Point]",
+        Iterable[Point],
+        '{"x": [{"x": 1, "y": 2}, {"x": 1}]}',
+        r"x\[1\]\.y: missing|x\[1\]\.y: Field required",
+    ),
+    (
+        "list[Iterable[int]]",
+        list[Iterable[int]],
+        '{"x": [[1], [2, "b"]]}',
+        r"x\[1\]\[1\]: Input should be a valid integer",
+    ),
+    (
+        "Optional[Iterable[str]]",
+        Optional[Iterable[str]],  # noqa: UP045
+        '{"x": ["a", 1]}',
+        r"x\[1\]: Input should be a valid string",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("annotation", "bad", "message"), [pytest.param(*r[1:], id=r[0]) for r in LAZY_CASES]
+)
+def test_lazily_validated_types_are_validated_before_the_call(
+    annotation: Any, bad: str, message: str
+) -> None:
+    built = schema_of(annotation)
+    with pytest.raises(ToolArgumentsError, match=message):
+        built.validate(bad)
+
+
+def test_lazily_validated_arguments_arrive_as_lists() -> None:
+    built = schema_of(Iterable[int])
+    kwargs = built.validate('{"x": [1, 2, 3]}')
+    assert kwargs == {"x": [1, 2, 3]}
+    nested = schema_of(Optional[list[Iterable[int]]])  # noqa: UP045
+    assert nested.validate('{"x": [[1], [2]]}') == {"x": [[1], [2]]}
+
+
+class _Pricer:
+    """Price items."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+
+    def __call__(self, qty: int) -> float:
+        """Price an order.
+
+        Args:
+            qty: How many items.
+        """
+        return qty * self.rate
+
+    def price(self, qty: int) -> float:
+        """Price an order.
+
+        Args:
+            qty: How many items.
+        """
+        return qty * self.rate
+
+
+def _convert(amount: float, rate: float, currency: str = "EUR") -> str:
+    """Convert money.
+
+    Args:
+        amount: How much.
+        rate: The exchange rate.
+        currency: The target currency.
+    """
+    return f"{amount * rate} {currency}"
+
+
+CALLABLE_CASES = [
+    ("callable object", _Pricer(2.0), "_Pricer", "Price an order.", ["qty"]),
+    ("bound method", _Pricer(2.0).price, "price", "Price an order.", ["qty"]),
+    ("partial, keyword", functools.partial(_convert, rate=1.1), "_convert", "Convert money.",
+     ["amount", "currency"]),
+    ("partial, positional", functools.partial(_convert, 3.0), "_convert", "Convert money.",
+     ["rate", "currency"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("func", "name", "description", "properties"),
+    [pytest.param(*r[1:], id=r[0]) for r in CALLABLE_CASES],
+)
+def test_callables_that_are_not_plain_functions(
+    func: Any, name: str, description: str, properties: list[str]
+) -> None:
+    built = function_schema(func)
+    assert (built.name, built.description) == (name, description)
+    assert list(built.parameters["properties"]) == properties
+
+
+def test_a_method_taken_from_its_class_is_refused_with_the_right_advice() -> None:
+    with pytest.raises(UserError, match=r"method taken from its class.*instance\.price"):
+        function_schema(_Pricer.price)
+
+
+def test_a_tool_without_a_description_is_logged_as_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def quiet(a: int) -> None:
+        pass
+
+    with caplog.at_level("WARNING", logger="agentkit"):
+        function_schema(quiet)
+        function_schema(quiet, description="Given.")
+    assert len(caplog.records) == 1  # only the tool without a description
+    assert caplog.records[0].levelname == "WARNING"
+    assert re.search(r"Tool 'quiet' .* has no description", caplog.records[0].getMessage())

@@ -809,3 +809,39 @@ def test_schema_valid_iff_call_accepts(subject: Tool[..., str], arguments: dict[
         except ToolArgumentsError:
             accepted = False
         assert accepted == schema_valid, (arguments, subject.strict)
+
+
+class _AsyncLookup:
+    """Look things up."""
+
+    async def __call__(self, key: str) -> str:
+        return key.upper()
+
+
+def _scale(value: float, factor: float) -> float:
+    """Scale a value."""
+    return value * factor
+
+
+def test_callable_objects_and_partials_run_as_tools() -> None:
+    import functools
+
+    lookup = tool(_AsyncLookup())
+    assert lookup.is_async and lookup.name == "_AsyncLookup"
+    assert lookup.call_sync('{"key": "ab"}') == "AB"
+    double = tool(functools.partial(_scale, factor=2.0), name="double")
+    assert list(double.parameters["properties"]) == ["value"]
+    assert double.call_sync('{"value": 1.5}') == "3.0"
+    with pytest.raises(ToolArgumentsError, match="unexpected argument"):
+        double.call_sync('{"value": 1.5, "factor": 9}')
+
+
+def test_docstring_format_is_a_tool_option() -> None:
+    def f(a: int) -> None:
+        """Summary.
+
+        :param a: The a.
+        """
+
+    assert tool(docstring_format="none")(f).description.endswith(":param a: The a.")
+    assert tool(docstring_format="rest")(f).parameters["properties"]["a"]["description"] == "The a."

@@ -19,7 +19,7 @@ def _uvicorn() -> Any:
         import uvicorn
     except ImportError:
         raise UserError(
-            "serving the emulator over HTTP needs uvicorn: pip install 'agentkit[emulator]'"
+            "serving the emulator over HTTP needs uvicorn: pip install 'agentkit-lean[emulator]'"
         ) from None
     return uvicorn
 

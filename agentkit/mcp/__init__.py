@@ -1,6 +1,6 @@
 """MCP tools: any Model Context Protocol server's tools as agentkit tools.
 
-Needs the official SDK: ``pip install 'agentkit[mcp]'``. ``import agentkit`` never imports
+Needs the official SDK: ``pip install 'agentkit-lean[mcp]'``. ``import agentkit`` never imports
 it; ``import agentkit.mcp`` does.
 
 ```python
@@ -20,7 +20,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
     from agentkit.errors import UserError
 
     raise UserError(
-        "agentkit.mcp needs the official MCP SDK: pip install 'agentkit[mcp]'"
+        "agentkit.mcp needs the official MCP SDK: pip install 'agentkit-lean[mcp]'"
     ) from exc
 
 from agentkit.mcp._errors import MCPError, MCPToolError

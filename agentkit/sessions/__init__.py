@@ -10,7 +10,7 @@ session.messages(last_turns=5)              # the stored history, cut at turn bo
 
 A store keeps plain wire-format JSON messages (never pickle), one run at a time per session
 (a lease with a fencing token), and whole tool turns only (no tool call without its
-result). ``PostgresStore`` needs ``agentkit[postgres]``; importing this package does not
+result). ``PostgresStore`` needs ``agentkit-lean[postgres]``; importing this package does not
 import psycopg.
 """
 

@@ -1,6 +1,6 @@
 """``PostgresStore``: sessions in a PostgreSQL database (psycopg 3, sync and async).
 
-Install with ``pip install 'agentkit[postgres]'``. psycopg is imported by this module only.
+Install with ``pip install 'agentkit-lean[postgres]'``. psycopg is imported by this module only.
 Connections come from small pools the store owns (one per event loop for the async API);
 a lease holds no connection: see ``_pgsql`` for how leases, liveness and fencing work.
 No password appears in a repr or an error message.

@@ -1,4 +1,4 @@
-"""Serve an agent on the web: ``chat_app`` (needs ``agentkit[web]``) and pure stream encoders.
+"""Serve an agent on the web: ``chat_app`` (needs ``agentkit-lean[web]``) and pure stream encoders.
 
 The encoders turn agentkit's stream events into the payloads of three protocols and need
 nothing beyond agentkit: :class:`AgentkitEncoder` (agentkit's own events as JSON SSE),
@@ -40,7 +40,7 @@ def __getattr__(name: str) -> Any:
         except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
             if exc.name and exc.name.split(".")[0] == "starlette":
                 raise ImportError(
-                    "agentkit.web.chat_app needs Starlette: pip install 'agentkit[web]'"
+                    "agentkit.web.chat_app needs Starlette: pip install 'agentkit-lean[web]'"
                 ) from None
             raise
         return chat_app
