@@ -15,19 +15,22 @@ PACKAGE = Path(agentkit.__file__).parent
 # either, except inside the ``testing`` package, which is one unit on top of the library.
 LAYERS: dict[str, int] = {
     "errors": 0,
+    "_json": 0,
+    "defaults": 0,
+    "_pydantic_errors": 0,
+    "jsonanswer": 1,
     "messages": 1,
+    "params": 1,
     "usage": 2,
     "schema": 2,
-    "streaming": 2,
     "images": 2,
     "templates": 2,
     "context": 3,
-    "_cassette": 3,
     "tool": 4,
-    "_http": 4,
     "client": 5,
     "result": 5,
     "events": 6,
+    "streaming": 6,
     "_run": 7,
     "agent": 8,
     "testing": 9,
@@ -39,7 +42,7 @@ LAYERS: dict[str, int] = {
 
 # Third-party packages only some layers may import.
 RESTRICTED = {
-    "httpx": {"client", "_http", "_cassette", "testing", "cli"},
+    "httpx": {"client", "params", "testing", "cli"},
     "jinja2": {"templates", "testing"},
     "uvicorn": {"testing", "cli"},
     "docstring_parser": {"schema"},
