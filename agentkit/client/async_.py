@@ -110,6 +110,10 @@ class AsyncClient(BaseClient):
     async def aclose(self) -> None:
         """Close the pooled HTTP client (a client you passed in is left open)."""
         if self._owns_http:
+            loop = self._http_loop
+            if loop is not None and loop is not asyncio.get_running_loop() and loop.is_closed():
+                _drop_pool(self._http)  # its connections belong to a loop that is gone
+                self._http_loop = None
             await self._http.aclose()
 
     async def __aenter__(self) -> AsyncClient:
@@ -308,15 +312,24 @@ class AsyncClient(BaseClient):
 
 
 def _drop_pool(http: httpx.AsyncClient) -> None:
-    """Close the sockets of a pool whose event loop is gone (it cannot be closed normally)."""
-    pool = getattr(getattr(http, "_transport", None), "_pool", None)
+    """Close the sockets of a pool whose event loop is gone (it cannot be closed normally).
+
+    Best effort through httpx/httpcore/anyio internals: without it each pooled connection
+    would keep its descriptor until garbage collection (with a ``ResourceWarning``).
+    """
+    transport: Any = getattr(http, "_transport", None)
+    transport = getattr(transport, "_inner", transport)  # under a RecordingTransport
+    pool = getattr(transport, "_pool", None)
     for conn in list(getattr(pool, "_connections", ()) or ()):
-        stream = getattr(getattr(conn, "_connection", None), "_network_stream", None)
-        get = getattr(stream, "get_extra_info", None)
+        net = getattr(getattr(conn, "_connection", None), "_network_stream", None)
+        aio = getattr(getattr(net, "_stream", None), "_transport", None)
+        sock = getattr(aio, "_sock", None)
         with contextlib.suppress(Exception):
-            sock = get("socket") if get is not None else None
             if sock is not None:
                 sock.close()
+                aio._sock = None
+    with contextlib.suppress(Exception):
+        pool._connections = []
 
 
 class AsyncChatStream:
