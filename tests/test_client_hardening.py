@@ -16,19 +16,28 @@ from typing import Any
 
 import httpx
 import pytest
-
 from _raw_server import RawServer, response_head
 from _reliability_support import shared_server
+
 from agentkit.client import AsyncClient, Client
 from agentkit.client.async_ import _drop_pool
 from agentkit.client.sse import SSEDecoder
-from agentkit.errors import APIConnectionError, APIError, APIResponseError, APITimeoutError, UserError
+from agentkit.errors import (
+    APIConnectionError,
+    APIError,
+    APIResponseError,
+    APITimeoutError,
+    UserError,
+)
 
 KEY = "sk-hardening-0123456789"
 USER = [{"role": "user", "content": "hi"}]
 COMPLETION = json.dumps(
-    {"choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"},
-                  "finish_reason": "stop"}]}
+    {
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}
+        ]
+    }
 ).encode()
 NESTED = "[" * 3000 + "]" * 3000
 
@@ -43,7 +52,9 @@ def call(kind: str, url: str, method: str, /, **kwargs: Any) -> Any:
 
     ``stream`` consumes the stream and returns the final completion.
     """
-    opts = {k: kwargs.pop(k) for k in ("max_retries", "timeout", "max_response_bytes") if k in kwargs}
+    opts = {
+        k: kwargs.pop(k) for k in ("max_retries", "timeout", "max_response_bytes") if k in kwargs
+    }
     if kind == "sync":
         with Client(KEY, url, **opts) as client:
             if method == "stream":
@@ -65,7 +76,7 @@ def timed(fn: Callable[[], Any]) -> tuple[BaseException | None, float]:
     start = time.monotonic()
     try:
         fn()
-    except Exception as exc:  # noqa: BLE001 - the test inspects it
+    except Exception as exc:
         return exc, time.monotonic() - start
     return None, time.monotonic() - start
 
@@ -74,7 +85,9 @@ def timed(fn: Callable[[], Any]) -> tuple[BaseException | None, float]:
 
 
 async def _drip(writer: asyncio.StreamWriter) -> None:
-    writer.write(response_head(content_type="application/json", content_length=str(len(COMPLETION))))
+    writer.write(
+        response_head(content_type="application/json", content_length=str(len(COMPLETION)))
+    )
     for byte in COMPLETION:
         writer.write(bytes([byte]))
         await writer.drain()
@@ -91,7 +104,9 @@ async def _keepalive(writer: asyncio.StreamWriter) -> None:
 
 async def _slow_answer(writer: asyncio.StreamWriter) -> None:
     await asyncio.sleep(3)
-    writer.write(response_head(content_type="application/json", content_length=str(len(COMPLETION))))
+    writer.write(
+        response_head(content_type="application/json", content_length=str(len(COMPLETION)))
+    )
     writer.write(COMPLETION)
 
 
@@ -112,8 +127,12 @@ def test_the_deadline_cuts_an_attempt_in_flight(kind: str, script: Any, method: 
 async def _retry_after(writer: asyncio.StreamWriter) -> None:
     body = b'{"error": {"message": "busy", "type": "server_error"}}'
     writer.write(
-        response_head("503 Busy", content_type="application/json", retry_after="1.5",
-                      content_length=str(len(body)))
+        response_head(
+            "503 Busy",
+            content_type="application/json",
+            retry_after="1.5",
+            content_length=str(len(body)),
+        )
         + body
     )
 
@@ -121,7 +140,9 @@ async def _retry_after(writer: asyncio.StreamWriter) -> None:
 def test_a_retry_that_would_wait_past_the_deadline_is_not_attempted(kind: str) -> None:
     with RawServer(_retry_after) as server:
         deadline = time.monotonic() + 1.0
-        exc, took = timed(lambda: call(kind, server.url, "create", max_retries=2, deadline=deadline))
+        exc, took = timed(
+            lambda: call(kind, server.url, "create", max_retries=2, deadline=deadline)
+        )
         assert isinstance(exc, APITimeoutError), exc
         assert took < 0.5, "slept into the deadline instead of giving up"
         assert len(server.requests) == 1
@@ -145,9 +166,22 @@ def test_bad_deadline_is_a_user_error() -> None:
 async def _cut_stream(writer: asyncio.StreamWriter) -> None:
     # Close-delimited (no length, not chunked): the cut looks like the end of the body.
     call_chunk = {
-        "choices": [{"index": 0, "delta": {"role": "assistant", "tool_calls": [
-            {"index": 0, "id": "call_1", "type": "function",
-             "function": {"name": "delete_all", "arguments": '{"really": true}'}}]}}]
+        "choices": [
+            {
+                "index": 0,
+                "delta": {
+                    "role": "assistant",
+                    "tool_calls": [
+                        {
+                            "index": 0,
+                            "id": "call_1",
+                            "type": "function",
+                            "function": {"name": "delete_all", "arguments": '{"really": true}'},
+                        }
+                    ],
+                },
+            }
+        ]
     }
     writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n")
     writer.write(b"data: " + json.dumps(call_chunk).encode() + b"\n\n")
@@ -168,7 +202,9 @@ async def _http10_half(writer: asyncio.StreamWriter) -> None:
 
 
 async def _whole(writer: asyncio.StreamWriter) -> None:
-    writer.write(response_head(content_type="application/json", content_length=str(len(COMPLETION))))
+    writer.write(
+        response_head(content_type="application/json", content_length=str(len(COMPLETION)))
+    )
     writer.write(COMPLETION)
 
 
@@ -243,6 +279,7 @@ def test_the_sse_decoder_survives_nested_run_together_events() -> None:
 
 def test_run_together_events_decode_in_linear_time() -> None:
     event = b'{"choices":[{"index":0,"delta":{"content":"x"}}]}'
+
     def rate(n: int) -> float:
         line = b"data: " + b"data: ".join([event] * n) + b"\n\n"
         start = time.perf_counter()

@@ -319,10 +319,10 @@ def _drop_pool(http: httpx.AsyncClient) -> None:
     """
     transport: Any = getattr(http, "_transport", None)
     transport = getattr(transport, "_inner", transport)  # under a RecordingTransport
-    pool = getattr(transport, "_pool", None)
+    pool: Any = getattr(transport, "_pool", None)
     for conn in list(getattr(pool, "_connections", ()) or ()):
         net = getattr(getattr(conn, "_connection", None), "_network_stream", None)
-        aio = getattr(getattr(net, "_stream", None), "_transport", None)
+        aio: Any = getattr(getattr(net, "_stream", None), "_transport", None)
         sock = getattr(aio, "_sock", None)
         with contextlib.suppress(Exception):
             if sock is not None:
