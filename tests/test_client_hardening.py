@@ -10,6 +10,7 @@ import asyncio
 import gc
 import gzip
 import json
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -39,7 +40,12 @@ COMPLETION = json.dumps(
         ]
     }
 ).encode()
-NESTED = "[" * 3000 + "]" * 3000
+
+
+def nested() -> str:
+    """JSON nested deeper than the interpreter can decode (3 KB at the default limit)."""
+    depth = max(3000, 2 * sys.getrecursionlimit())
+    return "[" * depth + "]" * depth
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -249,7 +255,7 @@ def test_max_response_bytes_is_checked() -> None:
 @pytest.mark.parametrize("status", ["200 OK", "400 Bad Request", "500 Oops"])
 @pytest.mark.parametrize("method", ["create", "create_json"])
 def test_deeply_nested_bodies_give_typed_errors(kind: str, status: str, method: str) -> None:
-    body = NESTED.encode()
+    body = nested().encode()
     with RawServer(_serve(body, content_type="application/json")) as s:
 
         def go() -> None:
@@ -262,18 +268,18 @@ def test_deeply_nested_bodies_give_typed_errors(kind: str, status: str, method: 
 
 
 def test_deeply_nested_json_content_and_stream_events_are_typed(kind: str) -> None:
-    content = json.dumps({"choices": [{"message": {"content": NESTED}, "finish_reason": "stop"}]})
+    content = json.dumps({"choices": [{"message": {"content": nested()}, "finish_reason": "stop"}]})
     with RawServer(_serve(content.encode(), content_type="application/json")) as s:
         exc, _ = timed(lambda: call(kind, s.url, "create_json", max_retries=0))
     assert isinstance(exc, APIResponseError), exc
-    event = b"data: " + NESTED.encode() + b"\n\n"
+    event = b"data: " + nested().encode() + b"\n\n"
     with RawServer(_serve(event, content_type="text/event-stream")) as s:
         exc, _ = timed(lambda: call(kind, s.url, "stream", max_retries=0))
     assert isinstance(exc, APIResponseError), exc
 
 
 def test_the_sse_decoder_survives_nested_run_together_events() -> None:
-    out = SSEDecoder().feed(b"data: " + NESTED.encode() + b"data: {}\n\n")
+    out = SSEDecoder().feed(b"data: " + nested().encode() + b"data: {}\n\n")
     assert out  # one payload (not split: the first value cannot be decoded), no RecursionError
 
 
