@@ -267,7 +267,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     emulator.add_argument("--log-level", default="warning", help="uvicorn's log level")
 
-    web = command("serve", "serve an agent: HTTP API and chat page (needs agentkit-lean[web])", _web)
+    web = command(
+        "serve", "serve an agent: HTTP API and chat page (needs agentkit-lean[web])", _web
+    )
     web.add_argument(
         "agent", metavar="MODULE:AGENT", help="the Agent to serve, e.g. app.bots:agent"
     )

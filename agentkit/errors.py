@@ -41,9 +41,13 @@ sent again as ``history``. Errors raised outside a run have an empty list there.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
+    "STATUS_ERRORS",
+    "TYPE_ERRORS",
     "APIConnectionError",
     "APIError",
     "APIResponseError",
@@ -70,6 +74,8 @@ __all__ = [
     "ToolRetriesExceeded",
     "UsageLimitExceeded",
     "UserError",
+    "error_from_body",
+    "status_error_class",
 ]
 
 
@@ -308,3 +314,113 @@ class ToolExecutionError(AgentRunError):
     ) -> None:
         super().__init__(message, messages=messages)
         self.tool_name = tool_name
+
+
+# --------------------------------------------------------------------------- status mapping
+
+STATUS_ERRORS: Mapping[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    422: BadRequestError,
+    429: RateLimitError,
+}
+"""The documented HTTP statuses and their exception classes (>= 500: ``InternalServerError``)."""
+
+TYPE_ERRORS: Mapping[str, type[APIStatusError]] = {
+    "invalid_request_error": BadRequestError,
+    "invalid_request": BadRequestError,
+    "authentication_error": AuthenticationError,
+    "invalid_api_key": AuthenticationError,
+    "permission_error": PermissionDeniedError,
+    "permission_denied": PermissionDeniedError,
+    "not_found_error": NotFoundError,
+    "model_not_found": NotFoundError,
+    "rate_limit_error": RateLimitError,
+    "rate_limit_exceeded": RateLimitError,
+    "insufficient_quota": RateLimitError,
+    "server_error": InternalServerError,
+    "api_error": InternalServerError,
+    "internal_error": InternalServerError,
+    "overloaded_error": InternalServerError,
+}
+"""``error.type`` / ``error.code`` values and their classes, used when there is no status."""
+
+
+def status_error_class(
+    status_code: int | None, error_type: str | None = None, code: str | None = None
+) -> type[APIStatusError]:
+    """The exception class for an HTTP status (first) or an error ``type``/``code``."""
+    cls: type[APIStatusError] | None = None
+    if status_code is not None:
+        cls = STATUS_ERRORS.get(status_code) or (
+            InternalServerError if status_code >= 500 else None
+        )
+    if cls is None:
+        cls = TYPE_ERRORS.get(error_type or "") or TYPE_ERRORS.get(code or "") or APIStatusError
+    return cls
+
+
+def error_from_body(
+    body: object, *, status_code: int | None = None, request_id: str | None = None
+) -> APIStatusError:
+    """Build the typed error for an error response or an ``{"error": ...}`` stream chunk.
+
+    The class comes from the HTTP status when it is a documented one, else from
+    ``error.type`` (or ``error.code``); either may be missing. ``body`` is the decoded JSON
+    or the raw text; a text body (a proxy's HTML page) is quoted, at most 200 characters.
+    """
+    err = body.get("error") if isinstance(body, dict) else None
+    error_type = code = None
+    if isinstance(err, dict):
+        error_type = _str_or_none(err.get("type"))
+        code = _str_or_none(err.get("code"))
+        text = _str_or_none(err.get("message")) or ""
+    elif isinstance(err, str):  # {"error": "..."} from some proxies
+        text = err
+    elif isinstance(body, str):
+        text = ""
+    else:
+        text = (_str_or_none(body.get("message")) if isinstance(body, dict) else None) or ""
+    cls = status_error_class(status_code, error_type, code)
+    where = f"HTTP {status_code}" if status_code is not None else "Error in stream"
+    details = ", ".join(
+        part for part in (error_type, f"code {code!r}" if code else None) if part is not None
+    )
+    if details:
+        where = f"{where} ({details})"
+    if text:
+        message = f"{where}: {text}"
+    elif isinstance(body, str):
+        stripped = body.strip()
+        message = (
+            f"{where} with a non-JSON body: {stripped[:200]!r}"
+            if stripped
+            else f"{where} with an empty body"
+        )
+    else:
+        message = f"{where}: {_dump(body)[:200]}"
+    return cls(
+        message,
+        status_code=status_code,
+        error_type=error_type,
+        code=code,
+        request_id=request_id,
+        body=body,
+    )
+
+
+def _dump(value: object) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):
+        return repr(value)[:200]
+
+
+def _str_or_none(value: object) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None

@@ -13,12 +13,13 @@ import base64
 import binascii
 import os
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal, Union, get_args
 
 from agentkit.errors import UserError
 
 __all__ = [
     "DEFAULT_MAX_IMAGE_BYTES",
+    "IMAGE_PART_SHAPES",
     "ImageInput",
     "ImagePartShape",
     "detect_mime",
@@ -32,6 +33,9 @@ DEFAULT_MAX_IMAGE_BYTES = 20 * 2**20
 
 ImagePartShape = Literal["image", "image_url"]
 """``"image"``: the provider's part shape; ``"image_url"``: OpenAI's."""
+
+IMAGE_PART_SHAPES: tuple[ImagePartShape, ...] = get_args(ImagePartShape)
+"""Every image part shape, declared once (by ``ImagePartShape``)."""
 
 ImageInput = Union[str, bytes, bytearray, memoryview, "os.PathLike[str]"]
 """A path (``str`` or path-like), the image's bytes, or a ``data:image/...;base64,`` URL."""
@@ -131,7 +135,7 @@ def image_part(
     Raises:
         UserError: for an unknown ``shape`` or any problem ``to_data_url`` reports.
     """
-    if shape not in ("image", "image_url"):
+    if shape not in IMAGE_PART_SHAPES:
         raise UserError(f"image_part must be 'image' or 'image_url', not {shape!r}")
     url = to_data_url(image, max_bytes=max_bytes)
     if shape == "image":

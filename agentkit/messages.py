@@ -15,8 +15,11 @@ and every streamed chunk, and the data are small and regular.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, cast
+
+from typing_extensions import NotRequired, TypedDict
 
 from agentkit.errors import APIResponseError
 
@@ -24,20 +27,150 @@ _Any = object  # `object` is shadowed by the wire field of the same name in some
 
 __all__ = [
     "AssistantMessage",
+    "AssistantMessageParam",
     "ChatCompletion",
     "ChatCompletionChunk",
     "Choice",
     "ChunkChoice",
     "CompletionUsage",
     "Delta",
+    "FinishReason",
+    "FunctionDefinition",
     "Message",
+    "MessageParam",
     "ModelInfo",
+    "SystemMessageParam",
     "ToolCall",
     "ToolCallDelta",
+    "ToolCallParam",
+    "ToolDefinition",
+    "ToolMessageParam",
+    "UserMessageParam",
+    "assistant_message",
+    "system_message",
+    "tool_definition",
+    "tool_message",
+    "user_message",
 ]
 
 Message = dict[str, Any]
-"""A conversation message in the wire format, e.g. ``{"role": "user", "content": "hi"}``."""
+"""A conversation message in the wire format, e.g. ``{"role": "user", "content": "hi"}``.
+
+Any of the ``*MessageParam`` shapes below; at run time always a plain JSON dict.
+"""
+
+FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "function_call"]
+"""Why the model stopped. A server's other strings are passed through unchanged."""
+
+
+class FunctionCallParam(TypedDict):
+    """The ``function`` of a tool call: its name and JSON-text arguments."""
+
+    name: str
+    arguments: str
+
+
+class ToolCallParam(TypedDict):
+    """One entry of an assistant message's ``tool_calls``."""
+
+    id: str
+    type: Literal["function"]
+    function: FunctionCallParam
+
+
+class SystemMessageParam(TypedDict):
+    """``{"role": "system", "content": ...}``."""
+
+    role: Literal["system"]
+    content: str
+
+
+class UserMessageParam(TypedDict):
+    """``{"role": "user", "content": ...}``: text, or a list of text and image parts."""
+
+    role: Literal["user"]
+    content: str | list[dict[str, Any]]
+
+
+class AssistantMessageParam(TypedDict):
+    """An assistant message; ``content`` may be absent when it carries ``tool_calls``."""
+
+    role: Literal["assistant"]
+    content: NotRequired[str | None]
+    tool_calls: NotRequired[list[ToolCallParam]]
+
+
+class ToolMessageParam(TypedDict):
+    """A tool's result, answering the call with id ``tool_call_id``."""
+
+    role: Literal["tool"]
+    tool_call_id: str
+    content: str
+
+
+MessageParam = SystemMessageParam | UserMessageParam | AssistantMessageParam | ToolMessageParam
+"""Any wire message, as typed dicts."""
+
+
+class FunctionDefinition(TypedDict):
+    """The ``function`` of a tool definition: what the model sees of a tool."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    strict: NotRequired[bool]
+
+
+class ToolDefinition(TypedDict):
+    """A tool as the request's ``tools`` list carries it: pure data, no callable."""
+
+    type: Literal["function"]
+    function: FunctionDefinition
+
+
+def system_message(content: str) -> SystemMessageParam:
+    """``{"role": "system", "content": content}``."""
+    return {"role": "system", "content": content}
+
+
+def user_message(content: str | list[dict[str, Any]]) -> UserMessageParam:
+    """``{"role": "user", "content": content}`` (for images see ``agentkit.images``)."""
+    return {"role": "user", "content": content}
+
+
+def assistant_message(
+    content: str | None = None, tool_calls: Sequence[ToolCallParam] = ()
+) -> AssistantMessageParam:
+    """An assistant message; ``content`` is sent as ``""`` when there are no tool calls."""
+    msg: AssistantMessageParam = {"role": "assistant"}
+    if content is not None or not tool_calls:
+        msg["content"] = content if content is not None else ""
+    if tool_calls:
+        msg["tool_calls"] = list(tool_calls)
+    return msg
+
+
+def tool_message(tool_call_id: str, content: str) -> ToolMessageParam:
+    """The result of the tool call ``tool_call_id``."""
+    return {"role": "tool", "tool_call_id": tool_call_id, "content": content}
+
+
+def tool_definition(
+    name: str, description: str, parameters: dict[str, Any], *, strict: bool | None = None
+) -> ToolDefinition:
+    """A ``ToolDefinition``; ``strict`` is sent only when given."""
+    function: FunctionDefinition = {
+        "name": name,
+        "description": description,
+        "parameters": parameters,
+    }
+    if strict is not None:
+        function["strict"] = strict
+    return {"type": "function", "function": function}
+
+
+def _finish(value: object) -> FinishReason | None:
+    return cast("FinishReason", value) if isinstance(value, str) else None
 
 
 def _obj(value: object, where: str) -> dict[str, Any]:
@@ -72,6 +205,10 @@ class CompletionUsage:
     completion_tokens: int = 0
     total_tokens: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    cached_tokens: int = 0
+    """``prompt_tokens_details.cached_tokens``: prompt tokens served from the cache."""
+    reasoning_tokens: int = 0
+    """``completion_tokens_details.reasoning_tokens``: completion tokens spent reasoning."""
 
     _KEYS = frozenset({"prompt_tokens", "completion_tokens", "total_tokens"})
 
@@ -88,6 +225,8 @@ class CompletionUsage:
             completion,
             prompt + completion if total is None else total,
             _rest(data, cls._KEYS),
+            _detail(data, "prompt_tokens_details", "cached_tokens"),
+            _detail(data, "completion_tokens_details", "reasoning_tokens"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -193,7 +332,7 @@ class Choice:
     """One choice of a non-streamed response."""
 
     message: AssistantMessage
-    finish_reason: str | None = None
+    finish_reason: FinishReason | None = None
     index: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -205,7 +344,7 @@ class Choice:
         d = _obj(data, "a choice")
         return cls(
             message=AssistantMessage.from_dict(d.get("message", {})),
-            finish_reason=_opt_str(d.get("finish_reason")),
+            finish_reason=_finish(d.get("finish_reason")),
             index=_opt_int(d.get("index")) or 0,
             extra=_rest(d, cls._KEYS),
         )
@@ -250,7 +389,7 @@ class ChatCompletion:
         return self.choices[0].message
 
     @property
-    def finish_reason(self) -> str | None:
+    def finish_reason(self) -> FinishReason | None:
         """The first choice's finish reason, if any."""
         return self.choices[0].finish_reason if self.choices else None
 
@@ -314,7 +453,7 @@ class ChunkChoice:
     """One choice of a streamed chunk."""
 
     delta: Delta
-    finish_reason: str | None = None
+    finish_reason: FinishReason | None = None
     index: int = 0
 
     @classmethod
@@ -323,7 +462,7 @@ class ChunkChoice:
         d = _obj(data, "a chunk choice")
         return cls(
             Delta.from_dict(d.get("delta")),
-            _opt_str(d.get("finish_reason")),
+            _finish(d.get("finish_reason")),
             _opt_int(d.get("index")) or 0,
         )
 
@@ -353,6 +492,18 @@ class ChatCompletionChunk:
             _rest(d, cls._KEYS),
         )
 
+    @property
+    def text(self) -> str:
+        """The first choice's text delta, or ``""`` (also on the usage-only final chunk)."""
+        if not self.choices:
+            return ""
+        return self.choices[0].delta.content or ""
+
+    @property
+    def finish_reason(self) -> FinishReason | None:
+        """The first choice's finish reason, or ``None`` (also when there is no choice)."""
+        return self.choices[0].finish_reason if self.choices else None
+
 
 @dataclass(slots=True)
 class ModelInfo:
@@ -377,6 +528,11 @@ class ModelInfo:
             _opt_str(d.get("owned_by")),
             _rest(d, cls._KEYS),
         )
+
+
+def _detail(data: dict[str, Any], group: str, key: str) -> int:
+    details = data.get(group)
+    return (_opt_int(details.get(key)) or 0) if isinstance(details, dict) else 0
 
 
 def _json_text(value: object) -> str:

@@ -21,6 +21,10 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
+    cached_tokens: int = 0
+    """Prompt tokens the server served from its cache (included in ``prompt_tokens``)."""
+    reasoning_tokens: int = 0
+    """Completion tokens spent on reasoning (included in ``completion_tokens``)."""
 
     def to_dict(self) -> dict[str, int]:
         """The counts as a JSON-ready dict; ``Usage(**usage.to_dict())`` rebuilds it."""
@@ -54,15 +58,33 @@ class Usage:
             self.prompt_tokens += usage.prompt_tokens
             self.completion_tokens += usage.completion_tokens
             self.total_tokens += usage.total_tokens
+            self.cached_tokens += usage.cached_tokens
+            self.reasoning_tokens += usage.reasoning_tokens
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            self.requests + other.requests,
-            self.tool_calls + other.tool_calls,
-            self.prompt_tokens + other.prompt_tokens,
-            self.completion_tokens + other.completion_tokens,
-            self.total_tokens + other.total_tokens,
-        )
+        """The sum of two usages, field by field (neither is changed)."""
+        if not isinstance(other, Usage):
+            return NotImplemented
+        return Usage(*(getattr(self, f) + getattr(other, f) for f in _FIELDS))
+
+    def __iadd__(self, other: Usage) -> Usage:
+        """Add ``other`` into this usage, field by field."""
+        if not isinstance(other, Usage):
+            return NotImplemented
+        for name in _FIELDS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        return self
+
+
+_FIELDS = (
+    "requests",
+    "tool_calls",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "cached_tokens",
+    "reasoning_tokens",
+)
 
 
 @dataclass(frozen=True, slots=True)

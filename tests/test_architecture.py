@@ -16,23 +16,26 @@ PACKAGE = Path(agentkit.__file__).parent
 # sits on ``emulator`` (it re-exports the emulator's names).
 LAYERS: dict[str, int] = {
     "errors": 0,
+    "_json": 0,
+    "defaults": 0,
+    "_pydantic_errors": 0,
+    "jsonanswer": 1,
     "messages": 1,
     "_schema_types": 1,
+    "params": 1,
     "usage": 2,
     "schema": 2,
-    "streaming": 2,
     "images": 2,
     "templates": 2,
     "sessions": 2,
     "context": 3,
-    "_cassette": 3,
     "_execute": 3,
     "_raw_schema": 3,
     "tool": 4,
-    "_http": 4,
     "client": 5,
     "result": 5,
     "events": 6,
+    "streaming": 6,
     "agent": 8,
     "emulator": 9,
     "mcp": 9,
@@ -46,7 +49,7 @@ LAYERS: dict[str, int] = {
 
 # Third-party packages only some layers may import.
 RESTRICTED = {
-    "httpx": {"client", "_http", "_cassette", "emulator", "testing", "cli"},
+    "httpx": {"client", "params", "emulator", "testing", "cli"},
     "jinja2": {"templates", "emulator"},
     "uvicorn": {"emulator", "cli"},
     "starlette": {"web"},

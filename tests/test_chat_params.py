@@ -12,9 +12,9 @@ import httpx
 import pytest
 from mypy import api as mypy_api
 
-from agentkit._http import ChatParams
 from agentkit.client import AsyncClient, Client
 from agentkit.errors import UserError
+from agentkit.params import ChatParams
 
 KEY = "sk-test-params"
 USER = [{"role": "user", "content": "hi"}]
@@ -106,6 +106,7 @@ def test_signatures_keep_their_keywords() -> None:
         "extra_body",
         "extra_headers",
         "timeout",
+        "deadline",
     }
 
 

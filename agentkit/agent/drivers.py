@@ -7,7 +7,6 @@ performed; every decision is the flow's (``agentkit.agent.flow``).
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncGenerator, Generator
 from typing import Any, Protocol
 
@@ -35,13 +34,6 @@ def _listed_sync(source: ToolSource) -> list[Tool[Any, Any]] | BaseException:
         return source.list_tools_sync()
     except AgentkitError as exc:
         return exc
-
-
-def _deadline(effect: CallModel) -> dict[str, Any]:
-    # TEMPORARY until the client takes `deadline=`: bound each network operation.
-    if effect.deadline is None:
-        return {}
-    return {"timeout": max(effect.deadline - time.monotonic(), 0.001)}
 
 
 class AsyncWriter(Protocol):
@@ -88,7 +80,7 @@ async def drive_async(
                     request = effect.request
                     if streamed:
                         async with client.stream(
-                            request.messages, **request.kwargs, **_deadline(effect)
+                            request.messages, **request.kwargs, deadline=effect.deadline
                         ) as chunks:
                             first = True
                             async for chunk in chunks:
@@ -100,7 +92,7 @@ async def drive_async(
                             outcome = chunks.accumulator.completion()
                     else:
                         outcome = await client.create(
-                            request.messages, **request.kwargs, **_deadline(effect)
+                            request.messages, **request.kwargs, deadline=effect.deadline
                         )
                 elif isinstance(effect, RunTools):
                     calls = [pc.bind(sync=False) for pc in effect.calls]
@@ -145,7 +137,7 @@ def drive_sync(
                     request = effect.request
                     if streamed:
                         with client.stream(
-                            request.messages, **request.kwargs, **_deadline(effect)
+                            request.messages, **request.kwargs, deadline=effect.deadline
                         ) as chunks:
                             first = True
                             for chunk in chunks:
@@ -156,7 +148,7 @@ def drive_sync(
                             outcome = chunks.accumulator.completion()
                     else:
                         outcome = client.create(
-                            request.messages, **request.kwargs, **_deadline(effect)
+                            request.messages, **request.kwargs, deadline=effect.deadline
                         )
                 elif isinstance(effect, RunTools):
                     calls = [pc.bind(sync=True) for pc in effect.calls]

@@ -1,0 +1,477 @@
+"""``AsyncClient`` and ``AsyncChatStream``: the async send loop (sends, reads, sleeps only).
+
+The twin of ``sync.py``; the deadline cuts an attempt in flight with ``Cutoff``. A client
+reused from a new event loop (a second ``asyncio.run``) gets a new connection pool: the
+old one belongs to a loop that is gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import AsyncIterator, Callable, Generator, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Literal, overload
+
+import httpx
+from typing_extensions import Unpack
+
+from agentkit.client._deadline import Cutoff, clamp
+from agentkit.client._gate import NO_SLOT, Slot
+from agentkit.client.base import BaseClient
+from agentkit.client.chunks import ChunkAccumulator
+from agentkit.client.recording import RecordingTransport
+from agentkit.client.request import Prepared
+from agentkit.client.response import check_response, detach, is_json, redact_error, too_large
+from agentkit.client.retry import deadline_error
+from agentkit.client.stream_core import StreamCore
+from agentkit.client.sync import HTTPX_ERRORS, Client, _completion, _expired, mapped
+from agentkit.defaults import DEFAULT_MAX_RESPONSE_BYTES
+from agentkit.errors import APIError, UserError
+from agentkit.images import ImagePartShape
+from agentkit.messages import ChatCompletion, ChatCompletionChunk, Message, ModelInfo
+from agentkit.params import ChatParams
+
+__all__ = ["AsyncChatStream", "AsyncClient"]
+
+
+def _closed_loop(exc: RuntimeError) -> bool:
+    return "Event loop is closed" in str(exc) or "attached to a different loop" in str(exc)
+
+
+class AsyncClient(BaseClient):
+    """The asynchronous twin of ``Client``: the same arguments, ``async`` methods.
+
+    ``http_client`` is an ``httpx.AsyncClient`` and ``transport`` an
+    ``httpx.AsyncBaseTransport``. See ``Client`` for every argument. The client may be
+    used from one event loop after another (``asyncio.run`` per request): each new loop
+    gets its own connection pool. Your own ``http_client`` cannot be moved that way; using
+    it from a second loop raises ``UserError``.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        model: str | None = None,
+        timeout: float | httpx.Timeout = 60.0,
+        max_retries: int = 2,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        image_part: ImagePartShape = "image",
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_retry_delay: float = 60.0,
+        max_image_bytes: int = 20 * 2**20,
+        record_to: str | os.PathLike[str] | None = None,
+        max_concurrent_requests: int | None = 100,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        log_bodies: bool | None = None,
+    ) -> None:
+        super().__init__(
+            api_key,
+            base_url,
+            model=model,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+            image_part=image_part,
+            max_retry_delay=max_retry_delay,
+            max_image_bytes=max_image_bytes,
+            record_to=record_to,
+            max_concurrent_requests=max_concurrent_requests,
+            max_response_bytes=max_response_bytes,
+            log_bodies=log_bodies,
+        )
+        if http_client is not None and transport is not None:
+            raise UserError("Pass either http_client or transport, not both")
+        self._transport = transport
+        self._owns_http = http_client is None
+        if http_client is None:
+            http_client = self._new_http()
+        elif self._recorder is not None:
+            http_client._transport = RecordingTransport(http_client._transport, self._recorder)
+        self._http = http_client
+        self._sleep: Callable[[float], Any] = asyncio.sleep
+        # Made on first use in each event loop: an asyncio.Semaphore that ever had to make a
+        # waiter is bound to that loop, and a client may outlive one ``asyncio.run``.
+        self._gate: asyncio.Semaphore | None = None
+        self._gate_loop: asyncio.AbstractEventLoop | None = None
+        self._http_loop: asyncio.AbstractEventLoop | None = None
+
+    def _new_http(self) -> httpx.AsyncClient:
+        inner: httpx.AsyncBaseTransport | None = self._transport
+        if self._recorder is not None:
+            inner = RecordingTransport(inner or httpx.AsyncHTTPTransport(), self._recorder)
+        return httpx.AsyncClient(transport=inner, timeout=self._timeout)
+
+    async def aclose(self) -> None:
+        """Close the pooled HTTP client (a client you passed in is left open)."""
+        if self._owns_http:
+            loop = self._http_loop
+            if loop is not None and loop is not asyncio.get_running_loop() and loop.is_closed():
+                _drop_pool(self._http)  # its connections belong to a loop that is gone
+                self._http_loop = None
+            await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def to_sync(self) -> Client:
+        """A ``Client`` with this client's configuration (and transport, if given).
+
+        Raises:
+            UserError: this client was built from your own ``http_client``.
+        """
+        if not self._owns_http:
+            raise UserError(
+                "to_sync() cannot copy a custom http_client; pass transport= instead, "
+                "or build the Client yourself"
+            )
+        return Client(**self._twin_kwargs(), transport=self._transport)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ I/O
+
+    def _http_for_loop(self) -> httpx.AsyncClient:
+        """The pool of the running loop: a loop that is gone takes its pool with it."""
+        loop = asyncio.get_running_loop()
+        old = self._http_loop
+        if old is not loop:
+            if old is not None and self._owns_http and old.is_closed():
+                _drop_pool(self._http)
+                self._http = self._new_http()
+            self._http_loop = loop
+        return self._http
+
+    async def _acquire(self) -> Slot:
+        if self._max_concurrent is None:
+            return NO_SLOT
+        loop = asyncio.get_running_loop()
+        if self._gate is None or self._gate_loop is not loop:
+            self._gate, self._gate_loop = asyncio.Semaphore(self._max_concurrent), loop
+        gate = self._gate
+        await gate.acquire()
+        return Slot(gate)
+
+    async def _read(self, response: httpx.Response, prep: Prepared) -> bytes:
+        parts: list[bytes] = []
+        size, limit = 0, self._max_response_bytes
+        try:
+            async for part in response.aiter_bytes():
+                size += len(part)
+                if size > limit:
+                    raise too_large(limit)
+                parts.append(part)
+        except HTTPX_ERRORS as exc:
+            raise mapped(exc, prep) from detach(exc)
+        finally:
+            await response.aclose()
+        return b"".join(parts)
+
+    async def _attempt(self, prep: Prepared, stream: bool) -> tuple[httpx.Response, bytes | None]:
+        http = self._http_for_loop()
+        request = http.build_request(
+            prep.method,
+            prep.http_url,
+            content=prep.content,
+            headers=prep.headers.raw(),
+            timeout=clamp(prep.timeout, prep.deadline, time.monotonic()),
+        )
+        if prep.deadline is not None:
+            request.extensions["agentkit.deadline"] = prep.deadline
+        try:
+            response = await http.send(request, stream=True)
+        except HTTPX_ERRORS as exc:
+            if _expired(prep.deadline):
+                raise deadline_error() from None
+            raise mapped(exc, prep) from detach(exc)
+        except RuntimeError as exc:
+            if not _closed_loop(exc):
+                raise
+            raise UserError(
+                "This AsyncClient's own http_client was used from an event loop that is now "
+                "closed (a second asyncio.run?); its connections belong to that loop. Build "
+                "the http_client inside the loop, or let AsyncClient make its own pool"
+            ) from None
+        if stream and response.status_code < 400 and not is_json(response.headers):
+            return response, None
+        return response, await self._read(response, prep)
+
+    async def _send(
+        self, prep: Prepared, *, stream: bool, attempt: int = 0
+    ) -> tuple[httpx.Response, Any, int, Slot]:
+        """Send with retries, as the client's ``RetryPolicy`` decides; see ``Client._send``."""
+        deadline = prep.deadline
+        while True:
+            if _expired(deadline):
+                raise deadline_error()
+            self._log_request(prep, attempt)
+            headers: httpx.Headers | None = None
+            try:
+                with Cutoff(deadline):
+                    slot = await self._acquire()
+            except APIError:
+                raise
+            try:
+                with Cutoff(deadline):
+                    response, raw = await self._attempt(prep, stream)
+            except APIError as err:
+                slot.release()
+                failure = err
+            except BaseException:
+                slot.release()
+                raise
+            else:
+                self._log_response(prep, response.status_code, response.headers, raw)
+                data, error = check_response(
+                    response.status_code, response.headers, raw, prep.redactor
+                )
+                if error is None:
+                    if raw is None:
+                        return response, data, attempt, slot
+                    slot.release()
+                    return response, data, attempt, NO_SLOT
+                await response.aclose()
+                slot.release()
+                failure, headers = error, response.headers
+            decision = self._policy.decide(
+                failure,
+                attempt,
+                headers=headers,
+                rand=self._rand(),
+                now=time.monotonic(),
+                deadline=deadline,
+            )
+            if isinstance(decision, APIError):
+                raise decision
+            self._log_retry(prep, failure, decision, attempt)
+            await self._sleep(decision)
+            attempt += 1
+
+    async def _request_json(self, prep: Prepared) -> Any:
+        return (await self._send(prep, stream=False))[1]
+
+    @overload
+    async def create(
+        self,
+        messages: Sequence[Message],
+        *,
+        stream: Literal[False] = False,
+        **params: Unpack[ChatParams],
+    ) -> ChatCompletion: ...
+
+    @overload
+    async def create(
+        self, messages: Sequence[Message], *, stream: Literal[True], **params: Unpack[ChatParams]
+    ) -> AsyncChatStream: ...
+
+    async def create(
+        self, messages: Sequence[Message], *, stream: bool = False, **params: Unpack[ChatParams]
+    ) -> ChatCompletion | AsyncChatStream:
+        """``POST /chat/completions``; see ``Client.create`` for the arguments."""
+        prep = self._prepare_chat_kwargs(messages, params, stream=stream, caller="create")
+        del params  # a traceback printed with locals must not show extra_headers
+        if stream:
+            return await AsyncChatStream(self, prep)._open()
+        return _completion(await self._request_json(prep), prep)
+
+    def stream(self, messages: Sequence[Message], **params: Unpack[ChatParams]) -> AsyncChatStream:
+        """A streamed completion, opened on ``async with``, ``await`` or the first ``async for``.
+
+        Takes the same keyword arguments as ``create`` (except ``stream``); bad arguments
+        raise here, request errors when the stream opens.
+        """
+        prep = self._prepare_chat_kwargs(messages, params, stream=True, caller="stream")
+        del params
+        return AsyncChatStream(self, prep)
+
+    async def create_json(self, messages: Sequence[Message], **params: Unpack[ChatParams]) -> Any:
+        """Ask in JSON mode and return the parsed content; see ``Client.create_json``."""
+        params.setdefault("response_format", {"type": "json_object"})
+        prep = self._prepare_chat_kwargs(messages, params, stream=False, caller="create_json")
+        del params
+        completion = _completion(await self._request_json(prep), prep)
+        try:
+            return self._parse_json_content(completion)
+        except APIError as err:
+            raise redact_error(err, prep.redactor) from None
+
+    async def list_models(self) -> list[ModelInfo]:
+        """``GET /models``: the models the server offers."""
+        return self._parse_models(await self._request_json(self._prepare("GET", "/models", None)))
+
+
+def _drop_pool(http: httpx.AsyncClient) -> None:
+    """Close the sockets of a pool whose event loop is gone (it cannot be closed normally).
+
+    Best effort through httpx/httpcore/anyio internals: without it each pooled connection
+    would keep its descriptor until garbage collection (with a ``ResourceWarning``).
+    """
+    transport: Any = getattr(http, "_transport", None)
+    transport = getattr(transport, "_inner", transport)  # under a RecordingTransport
+    pool: Any = getattr(transport, "_pool", None)
+    for conn in list(getattr(pool, "_connections", ()) or ()):
+        net = getattr(getattr(conn, "_connection", None), "_network_stream", None)
+        aio: Any = getattr(getattr(net, "_stream", None), "_transport", None)
+        sock = getattr(aio, "_sock", None)
+        with contextlib.suppress(Exception):
+            if sock is not None:
+                sock.close()
+                aio._sock = None
+    with contextlib.suppress(Exception):
+        pool._connections = []
+
+
+class AsyncChatStream:
+    """The async twin of ``ChatStream``: ``async with``, ``async for``, ``await``."""
+
+    def __init__(self, client: AsyncClient, prep: Prepared) -> None:
+        self._client = client
+        self._prep = prep
+        self._attempt = 0
+        self._response: httpx.Response | None = None
+        self._slot = NO_SLOT  # the client's gate place, held while the body is open
+        self._bytes: AsyncIterator[bytes] | None = None
+        self._core = StreamCore()
+        self._opened = False
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"AsyncChatStream({self._prep.path}, {self._core.delivered} chunks)"
+
+    @property
+    def accumulator(self) -> ChunkAccumulator:
+        """The state built from the chunks delivered so far."""
+        return self._core.accumulator
+
+    async def _open(self) -> AsyncChatStream:
+        self._opened = True
+        response, data, self._attempt, self._slot = await self._client._send(
+            self._prep, stream=True, attempt=self._attempt
+        )
+        self._response = response
+        self._core = StreamCore(self._client.max_response_bytes)
+        if data is not None:
+            self._core.feed_json(data)
+            self._bytes = None
+        else:
+            self._bytes = response.aiter_bytes()
+        return self
+
+    async def _fail(self, err: APIError, headers: Mapping[str, str] | None = None) -> None:
+        client, core = self._client, self._core
+        decision = client._policy.decide(
+            err,
+            self._attempt,
+            headers=headers,
+            rand=client._rand(),
+            now=time.monotonic(),
+            deadline=self._prep.deadline,
+            delivered=core.delivered > 0,
+        )
+        if isinstance(decision, APIError):
+            await self.aclose()
+            if decision is err:
+                decision = core.broken(err)
+            decision.__suppress_context__ = True
+            raise redact_error(decision, self._prep.redactor)
+        await self._release()
+        client._log_retry(self._prep, err, decision, self._attempt)
+        await client._sleep(decision)
+        self._attempt += 1
+        await self._open()
+
+    def __await__(self) -> Generator[Any, None, AsyncChatStream]:
+        return self._await_open().__await__()
+
+    async def _await_open(self) -> AsyncChatStream:
+        if not self._opened:
+            await self._open()
+        return self
+
+    def __aiter__(self) -> AsyncChatStream:
+        return self
+
+    async def __anext__(self) -> ChatCompletionChunk:
+        if not self._opened:
+            await self._open()
+        try:
+            with Cutoff(self._prep.deadline):
+                return await self._next()
+        except APIError as err:
+            if getattr(err, "_deadline", False) and not self._closed:
+                await self.aclose()
+            raise
+
+    async def _next(self) -> ChatCompletionChunk:
+        while True:
+            try:
+                chunk = self._core.next_chunk()
+            except APIError as err:
+                await self._fail(err)
+                continue
+            if chunk is not None:
+                return chunk
+            if self._closed or (self._bytes is None and self._core.finished):
+                if not self._closed:
+                    await self.aclose()
+                raise StopAsyncIteration
+            if self._core.finished:
+                incomplete = self._core.incomplete()
+                if incomplete is not None:
+                    await self._fail(incomplete)
+                    continue
+                await self.aclose()
+                raise StopAsyncIteration
+            try:
+                assert self._bytes is not None
+                data = await self._bytes.__anext__()
+                self._core.feed(data)
+            except StopAsyncIteration:
+                self._core.end()
+            except HTTPX_ERRORS as exc:
+                await self._fail(mapped(exc, self._prep))
+            except APIError as err:
+                await self._fail(err)
+
+    async def get_final_completion(self) -> ChatCompletion:
+        """Consume the rest of the stream and return the whole completion."""
+        async for _ in self:
+            pass
+        return self._core.accumulator.completion()
+
+    async def _release(self) -> None:
+        try:
+            if self._response is not None:
+                await self._response.aclose()
+        finally:
+            self._slot.release()
+
+    async def aclose(self) -> None:
+        """Close the response (safe to call more than once)."""
+        if not self._closed:
+            self._closed = True
+            await self._release()
+
+    async def __aenter__(self) -> AsyncChatStream:
+        if not self._opened:
+            await self._open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

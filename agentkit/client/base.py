@@ -1,0 +1,376 @@
+"""Configuration and the pure parts of ``Client`` and ``AsyncClient``.
+
+Both clients inherit this; their modules (``sync.py``, ``async_.py``) add only the send
+loops, which send, read and sleep as ``RetryPolicy`` decides.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from agentkit.client._redact import Redactor, secrets_of
+from agentkit.client.recording import CassetteRecorder
+from agentkit.client.request import (
+    Prepared,
+    SecretHeaders,
+    build_headers,
+    chat_body,
+    check_api_key,
+    check_chat_kwargs,
+    check_headers,
+    encode_body,
+    to_timeout,
+)
+from agentkit.client.retry import RetryPolicy
+from agentkit.defaults import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MODEL,
+    ENV_API_KEY,
+    ENV_BASE_URL,
+    ENV_LOG_BODIES,
+    ENV_MODEL,
+)
+from agentkit.errors import APIResponseError, JSONContentError, UserError
+from agentkit.images import IMAGE_PART_SHAPES, ImageInput, ImagePartShape, user_message
+from agentkit.jsonanswer import parse_json_answer
+from agentkit.messages import ChatCompletion, Message, ModelInfo
+from agentkit.params import TimeoutTypes
+
+logger = logging.getLogger("agentkit.client")
+
+__all__ = ["BaseClient", "logger"]
+
+
+def _check_limit(name: str, value: object, *, allow_none: bool) -> Any:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        more = " or None" if allow_none else ""
+        raise UserError(f"{name} must be an int >= 1{more}, not {value!r}")
+    return int(value)
+
+
+class BaseClient:
+    """Configuration and the pure logic of ``Client`` and ``AsyncClient``."""
+
+    _rand: Callable[[], float] = random.random
+
+    def __init__(
+        self,
+        api_key: str | None,
+        base_url: str | None,
+        *,
+        model: str | None,
+        timeout: float | httpx.Timeout,
+        max_retries: int,
+        default_headers: Mapping[str, str] | None,
+        image_part: ImagePartShape,
+        max_retry_delay: float,
+        max_image_bytes: int,
+        record_to: str | os.PathLike[str] | None,
+        max_concurrent_requests: int | None = 100,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        log_bodies: bool | None = None,
+    ) -> None:
+        if api_key is not None:
+            self._api_key = check_api_key(api_key, "api_key")
+        else:
+            self._api_key = check_api_key(os.environ.get(ENV_API_KEY) or None, ENV_API_KEY)
+        base = base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
+        try:
+            url = httpx.URL(base)
+        except (httpx.InvalidURL, TypeError) as exc:
+            raise UserError(f"Invalid base_url {base!r}: {exc}") from None
+        if url.scheme not in ("http", "https") or not url.host:
+            raise UserError(f"base_url must be an http(s) URL, not {base!r}")
+        self._base_url = base.rstrip("/")
+        self._base_path = url.path.rstrip("/")
+        self._urls: dict[str, httpx.URL] = {}  # path -> parsed URL; a client uses only a few
+        self._model = model or os.environ.get(ENV_MODEL) or DEFAULT_MODEL
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise UserError(f"max_retries must be an int >= 0, not {max_retries!r}")
+        if image_part not in IMAGE_PART_SHAPES:
+            raise UserError(f"image_part must be 'image' or 'image_url', not {image_part!r}")
+        self._max_concurrent: int | None = _check_limit(
+            "max_concurrent_requests", max_concurrent_requests, allow_none=True
+        )
+        self._max_response_bytes: int = _check_limit(
+            "max_response_bytes", max_response_bytes, allow_none=False
+        )
+        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._default_headers = check_headers(default_headers or {}, "default_headers")
+        self._image_part: ImagePartShape = image_part
+        self._policy = RetryPolicy(max_retries=max_retries, max_retry_delay=float(max_retry_delay))
+        self.max_image_bytes = max_image_bytes
+        self._record_to = record_to
+        self._log_bodies = (
+            log_bodies if log_bodies is not None else os.environ.get(ENV_LOG_BODIES) == "1"
+        )
+        secrets = [self._api_key or "", *secrets_of(self._default_headers)]
+        if self._api_key:
+            secrets.append(f"Bearer {self._api_key}")
+        self._redactor = Redactor(secrets)
+        self._recorder = (
+            CassetteRecorder(record_to, secrets=self._redactor.secrets)
+            if record_to is not None
+            else None
+        )
+
+    # ------------------------------------------------------------------ configuration
+
+    @property
+    def model(self) -> str:
+        """The model used when a call does not name one."""
+        return self._model
+
+    @property
+    def base_url(self) -> str:
+        """The API root, e.g. ``https://api.yisu.com/v1`` (no trailing slash)."""
+        return self._base_url
+
+    @property
+    def max_retries(self) -> int:
+        """How many times a failed request is retried."""
+        return self._policy.max_retries
+
+    @property
+    def max_retry_delay(self) -> float:
+        """The longest wait honoured from ``Retry-After`` / ``retry-after-ms``."""
+        return self._policy.max_retry_delay
+
+    @max_retry_delay.setter
+    def max_retry_delay(self, value: float) -> None:
+        self._policy = RetryPolicy(max_retries=self._policy.max_retries, max_retry_delay=value)
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The policy deciding which failures are retried and how long to wait."""
+        return self._policy
+
+    @property
+    def max_concurrent_requests(self) -> int | None:
+        """The most requests this client has in flight at once (``None``: no limit)."""
+        return self._max_concurrent
+
+    @property
+    def max_response_bytes(self) -> int:
+        """The largest decoded body (or whole stream) read before ``APIResponseError``."""
+        return self._max_response_bytes
+
+    @property
+    def image_part(self) -> ImagePartShape:
+        """The shape of image content parts this client builds."""
+        return self._image_part
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        """The default timeout of each network operation (not of the whole request)."""
+        return self._timeout
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(base_url={self._base_url!r}, model={self._model!r}, "
+            f"max_retries={self.max_retries})"
+        )
+
+    def _twin_kwargs(self) -> dict[str, Any]:
+        return {
+            "api_key": self._api_key,
+            "base_url": self._base_url,
+            "model": self._model,
+            "timeout": self._timeout,
+            "max_retries": self.max_retries,
+            "default_headers": self._default_headers,
+            "image_part": self._image_part,
+            "max_retry_delay": self.max_retry_delay,
+            "max_image_bytes": self.max_image_bytes,
+            "record_to": self._record_to,
+            "max_concurrent_requests": self._max_concurrent,
+            "max_response_bytes": self._max_response_bytes,
+            "log_bodies": self._log_bodies,
+        }
+
+    def _retry_delay(self, attempt: int, headers: Mapping[str, str] | None) -> float:
+        """The wait before retry ``attempt + 1`` (the policy's, with this client's jitter)."""
+        return self._policy.delay(attempt, headers, self._rand())
+
+    # ------------------------------------------------------------------ requests
+
+    def user_message(self, text: str, images: Sequence[ImageInput] = ()) -> Message:
+        """A user message with ``text`` and ``images`` (paths, bytes or data URLs).
+
+        Image parts follow this client's ``image_part`` shape; MIME types are detected from
+        the bytes; images over ``max_image_bytes`` are refused.
+
+        Raises:
+            UserError: an image is missing, not PNG/JPEG/GIF/WebP, or too large.
+        """
+        return user_message(
+            text, list(images), shape=self._image_part, max_bytes=self.max_image_bytes
+        )
+
+    def _prepare(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None,
+        *,
+        stream: bool = False,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutTypes = None,
+        deadline: float | None = None,
+    ) -> Prepared:
+        content = encode_body(body)
+        headers = build_headers(
+            self._default_headers, extra_headers, self._api_key, stream=stream, env_name=ENV_API_KEY
+        )
+        redactor = self._redactor
+        if extra_headers:
+            redactor = redactor.with_secrets(secrets_of(headers))
+        http_url = self._urls.get(path)
+        if http_url is None:
+            http_url = self._urls[path] = httpx.URL(self._base_url + path)
+        return Prepared(
+            method,
+            self._base_url + path,
+            self._base_path + path,
+            content,
+            SecretHeaders(headers),
+            to_timeout(timeout, self._timeout),
+            http_url,
+            redactor,
+            deadline,
+        )
+
+    def _prepare_chat_kwargs(
+        self,
+        messages: Sequence[Message],
+        kwargs: Mapping[str, Any],
+        *,
+        stream: bool,
+        caller: str,
+    ) -> Prepared:
+        """The request of ``caller(messages, **kwargs)``, checking the names."""
+        check_chat_kwargs(kwargs, stream=stream, caller=caller)
+        body = chat_body(
+            messages, model=kwargs.get("model") or self._model, stream=stream, kwargs=kwargs
+        )
+        return self._prepare(
+            "POST",
+            "/chat/completions",
+            body,
+            stream=stream,
+            extra_headers=kwargs.get("extra_headers"),
+            timeout=kwargs.get("timeout"),
+            deadline=kwargs.get("deadline"),
+        )
+
+    # Kept for tools/bench_micro.py and callers of the old private API.
+    def _prepare_chat(
+        self,
+        messages: Sequence[Message],
+        *,
+        stream: bool,
+        model: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutTypes = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Prepared:
+        kwargs = {
+            **(params or {}),
+            "model": model,
+            "extra_body": extra_body,
+            "extra_headers": extra_headers,
+            "timeout": timeout,
+        }
+        return self._prepare_chat_kwargs(messages, kwargs, stream=stream, caller="create")
+
+    # ------------------------------------------------------------------ logging
+
+    def _log_request(self, prep: Prepared, attempt: int) -> None:
+        if not logger.isEnabledFor(logging.DEBUG):
+            return
+        size = len(prep.content) if prep.content else 0
+        if self._log_bodies:
+            body = prep.content.decode("utf-8", "replace") if prep.content else ""
+            logger.debug(
+                "Request %s %s (attempt %d, %d bytes) body=%s",
+                prep.method,
+                prep.path,
+                attempt + 1,
+                size,
+                prep.redactor.text(body[:2000]),
+            )
+        else:
+            logger.debug(
+                "Request %s %s (attempt %d, %d bytes)", prep.method, prep.path, attempt + 1, size
+            )
+
+    def _log_response(
+        self, prep: Prepared, status: int, headers: Mapping[str, str], raw: bytes | None
+    ) -> None:
+        if not logger.isEnabledFor(logging.DEBUG):
+            return
+        request_id = prep.redactor.text(headers.get("x-request-id", "-"))
+        size = "stream" if raw is None else f"{len(raw)} bytes"
+        if self._log_bodies and raw is not None:
+            text = prep.redactor.text(raw[:2000].decode("utf-8", "replace"))
+            logger.debug(
+                "Response %s %s: %d (%s, request id %s) body=%s",
+                prep.method,
+                prep.path,
+                status,
+                size,
+                request_id,
+                text,
+            )
+        else:
+            logger.debug(
+                "Response %s %s: %d (%s, request id %s)",
+                prep.method,
+                prep.path,
+                status,
+                size,
+                request_id,
+            )
+
+    def _log_retry(self, prep: Prepared, err: Exception, delay: float, attempt: int) -> None:
+        logger.info(
+            "Retrying %s %s in %.2f s (retry %d of %d): %s",
+            prep.method,
+            prep.path,
+            delay,
+            attempt + 1,
+            self.max_retries,
+            err,
+        )
+
+    # ------------------------------------------------------------------ parsing
+
+    @staticmethod
+    def _parse_models(data: Any) -> list[ModelInfo]:
+        items = data.get("data") if isinstance(data, dict) else data
+        if not isinstance(items, list):
+            raise APIResponseError("The model list has no 'data' list")
+        return [ModelInfo.from_dict(item) for item in items]
+
+    @staticmethod
+    def _parse_json_content(completion: ChatCompletion) -> Any:
+        content = completion.message.content
+        if content is None:
+            raise JSONContentError("JSON mode answered with no content", content="")
+        try:
+            return parse_json_answer(content)
+        except ValueError as exc:
+            raise JSONContentError(
+                f"JSON mode answered with content that is {exc}: {content[:200]!r}",
+                content=content,
+            ) from None

@@ -1,0 +1,138 @@
+"""Pure classification of responses and transport failures into agentkit's errors.
+
+Every error built here passes through the request's ``Redactor``: its message, ``.body``
+and ``.request_id`` never hold a credential the request carried, however the server
+echoed it (verbatim, JSON-escaped, in a header).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from agentkit._json import loads
+from agentkit.client._redact import Redactor
+from agentkit.errors import (
+    APIConnectionError,
+    APIError,
+    APIResponseError,
+    APITimeoutError,
+    error_from_body,
+)
+
+__all__ = [
+    "check_response",
+    "close_delimited",
+    "is_json",
+    "redact_error",
+    "too_large",
+    "transport_error",
+]
+
+
+def is_json(headers: Mapping[str, str]) -> bool:
+    """Whether the response says its body is JSON."""
+    return "json" in headers.get("content-type", "")
+
+
+def close_delimited(headers: Mapping[str, str]) -> bool:
+    """Whether the body's end is the connection's end (no length, not chunked)."""
+    return "content-length" not in headers and "transfer-encoding" not in headers
+
+
+def too_large(limit: int) -> APIResponseError:
+    """The error of a body (or stream) larger than ``max_response_bytes``."""
+    return APIResponseError(
+        f"The response is larger than max_response_bytes ({limit} bytes, decoded); "
+        "reading stopped there"
+    )
+
+
+def redact_error(err: APIError, redactor: Redactor) -> APIError:
+    """``err`` with every secret masked in its message and attributes (in place)."""
+    if not redactor.secrets:
+        return err
+    err.args = tuple(redactor.text(a) if isinstance(a, str) else a for a in err.args)
+    body = getattr(err, "body", None)
+    if body is not None:
+        err.body = redactor.value(body)  # type: ignore[attr-defined]
+    request_id = getattr(err, "request_id", None)
+    if isinstance(request_id, str):
+        err.request_id = redactor.text(request_id)  # type: ignore[attr-defined]
+    return err
+
+
+def status_error(
+    status: int | None, headers: Mapping[str, str], raw: bytes, redactor: Redactor
+) -> APIError:
+    """The typed error of an error status (or a 200 with an ``error`` object)."""
+    text = raw.decode("utf-8", "replace")
+    body: object = text
+    if text.strip():
+        try:
+            body = loads(text)
+        except ValueError:
+            body = text
+    err = error_from_body(body, status_code=status, request_id=headers.get("x-request-id"))
+    return redact_error(err, redactor)
+
+
+def check_response(
+    status: int, headers: Mapping[str, str], raw: bytes | None, redactor: Redactor
+) -> tuple[Any, APIError | None]:
+    """Classify a response: ``(data, None)`` or ``(None, error)``; ``raw`` is ``None`` for
+    a stream whose body is not read yet."""
+    if status >= 400:
+        return None, status_error(status, headers, raw or b"", redactor)
+    if raw is None:
+        return None, None
+    try:
+        data = loads(raw)
+    except ValueError as exc:
+        text = redactor.text(raw.decode("utf-8", "replace"))
+        if close_delimited(headers) and isinstance(exc, json.JSONDecodeError):
+            # HTTP/1.0-style body: a cut connection looks like a short, complete body.
+            cut = APIConnectionError(
+                f"The response body ended early (the connection closed after {len(raw)} "
+                f"bytes, {exc.msg} at position {exc.pos})"
+            )
+            return None, cut
+        return None, APIResponseError(
+            f"HTTP {status} with a body that is not JSON: {text.strip()[:200]!r}",
+            body=text[:200],
+        )
+    if isinstance(data, dict) and data.get("error"):
+        return None, status_error(None, headers, raw, redactor)
+    return data, None
+
+
+def transport_error(exc: Exception, redactor: Redactor) -> APIError:
+    """Map an httpx exception; ``RetryPolicy.retryable`` reads whether it is transient."""
+    detail = redactor.text(str(exc)) or type(exc).__name__
+    err: APIError
+    if isinstance(exc, httpx.TimeoutException):
+        err = APITimeoutError(f"Request timed out ({type(exc).__name__}): {detail}")
+    else:
+        err = APIConnectionError(f"Connection failed ({type(exc).__name__}): {detail}")
+        transient = isinstance(exc, httpx.TransportError) and not isinstance(
+            exc, httpx.UnsupportedProtocol
+        )
+        err._transient = transient  # type: ignore[attr-defined]
+    return err
+
+
+def detach(exc: BaseException) -> BaseException:
+    """``exc`` (and its causes) without traceback frames, whose locals hold the headers.
+
+    The httpx exception stays ``__cause__`` of agentkit's error, for its type and message.
+    """
+    seen: set[int] = set()
+    node: BaseException | None = exc
+    while node is not None and id(node) not in seen:
+        seen.add(id(node))
+        node.__traceback__ = None
+        node = node.__cause__ or node.__context__
+    return exc

@@ -1,0 +1,133 @@
+"""The one retry policy of both clients: pure decisions, no I/O, no clock of its own.
+
+The send loops ask ``RetryPolicy.decide`` after every failed attempt and do what it says:
+raise, or sleep the returned delay and try again. Everything that decides lives here:
+which failures are retried, the server's ``Retry-After`` / ``retry-after-ms`` wish (capped),
+exponential backoff with jitter, the request's deadline, and "never after the first chunk".
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from agentkit.errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    InternalServerError,
+    RateLimitError,
+)
+
+__all__ = ["BACKOFF_INITIAL", "BACKOFF_MAX", "RetryPolicy", "deadline_error", "retry_after"]
+
+BACKOFF_INITIAL = 0.5
+BACKOFF_MAX = 8.0
+RETRY_STATUSES = frozenset({408, 409, 429})
+
+
+def retry_after(headers: Mapping[str, str] | None, now: float | None = None) -> float | None:
+    """The delay the server asked for via ``retry-after-ms`` or ``Retry-After``, if any.
+
+    ``Retry-After`` may be seconds or an HTTP date; ``now`` is the wall clock for the latter.
+    """
+    if not headers:
+        return None
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms:
+        try:
+            value = float(raw_ms) / 1000
+        except ValueError:
+            value = math.nan
+        if math.isfinite(value) and value >= 0:
+            return value
+    raw = headers.get("retry-after")
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError):
+            return None
+        value = when.timestamp() - (time.time() if now is None else now)
+        return max(value, 0.0)
+    return value if math.isfinite(value) and value >= 0 else None
+
+
+def deadline_error(cause: BaseException | None = None) -> APITimeoutError:
+    """The error of a request that reached its deadline."""
+    detail = f" (last failure: {cause})" if cause is not None else ""
+    err = APITimeoutError(f"The request's deadline passed{detail}")
+    err._deadline = True  # type: ignore[attr-defined]
+    return err
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """When and how long to wait before retrying a failed request.
+
+    Attributes:
+        max_retries: Retries after the first attempt.
+        max_retry_delay: The longest wait honoured from ``Retry-After`` (and backoff's cap).
+        backoff_initial: The first backoff delay; it doubles per retry up to ``backoff_max``.
+        backoff_max: The longest backoff delay.
+        jitter: The fraction of a backoff delay taken off at random (0.25: up to 25 %).
+    """
+
+    max_retries: int = 2
+    max_retry_delay: float = 60.0
+    backoff_initial: float = BACKOFF_INITIAL
+    backoff_max: float = BACKOFF_MAX
+    jitter: float = 0.25
+
+    @staticmethod
+    def retryable(err: APIError) -> bool:
+        """Whether a failure of this kind may succeed when tried again."""
+        if isinstance(err, APIStatusError):
+            if err.status_code is None:  # an error object inside a stream
+                return isinstance(err, (RateLimitError, InternalServerError))
+            return err.status_code in RETRY_STATUSES or err.status_code >= 500
+        if isinstance(err, APIConnectionError):
+            return getattr(err, "_transient", True)
+        return False
+
+    def delay(self, attempt: int, headers: Mapping[str, str] | None, rand: float) -> float:
+        """Seconds to wait before retry ``attempt + 1``: the server's wish, else backoff.
+
+        ``rand`` is a uniform random number in [0, 1) drawn by the caller (for jitter).
+        """
+        asked = retry_after(headers)
+        if asked is not None:
+            return min(asked, self.max_retry_delay)
+        backoff = min(self.backoff_initial * 2.0**attempt, self.backoff_max)
+        return min(backoff * (1 - self.jitter * rand), self.max_retry_delay)
+
+    def decide(
+        self,
+        err: APIError,
+        attempt: int,
+        *,
+        headers: Mapping[str, str] | None = None,
+        rand: float = 0.0,
+        now: float = 0.0,
+        deadline: float | None = None,
+        delivered: bool = False,
+    ) -> float | APIError:
+        """After attempt ``attempt`` (0-based) failed with ``err``: a delay, or the error to raise.
+
+        ``delivered`` says a stream already handed a chunk to the caller (it cannot be
+        resumed). A retry whose wait would reach ``deadline`` is not attempted: the answer
+        is then an ``APITimeoutError``.
+        """
+        if delivered or attempt >= self.max_retries or not self.retryable(err):
+            return err
+        wait = self.delay(attempt, headers, rand)
+        if deadline is not None and now + wait >= deadline:
+            return deadline_error(err)
+        return wait

@@ -1,0 +1,122 @@
+"""The I/O-free state of one streamed response, fed bytes by the sync or async loop."""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from typing import Any
+
+from agentkit.client.chunks import ChunkAccumulator, parse_chunk
+from agentkit.client.response import too_large
+from agentkit.client.sse import DONE, SSEDecoder
+from agentkit.errors import APIConnectionError, APIError
+from agentkit.messages import ChatCompletionChunk
+
+__all__ = ["StreamCore"]
+
+
+class StreamCore:
+    """SSE decoding, chunk parsing, accumulation and the size limit of one stream."""
+
+    __slots__ = (
+        "_decoder",
+        "_done",
+        "_eof",
+        "_limit",
+        "_payloads",
+        "_size",
+        "accumulator",
+        "delivered",
+    )
+
+    def __init__(self, limit: int | None = None) -> None:
+        self._decoder = SSEDecoder()
+        self._payloads: deque[str] = deque()
+        self._eof = False
+        self._done = False
+        self._limit = limit
+        self._size = 0
+        self.accumulator = ChunkAccumulator()
+        self.delivered = 0
+
+    def feed(self, data: bytes) -> None:
+        """Bytes of the (decoded) body, as they arrive.
+
+        Raises:
+            APIResponseError: the stream passed ``max_response_bytes``.
+        """
+        self._size += len(data)
+        if self._limit is not None and self._size > self._limit:
+            raise too_large(self._limit)
+        self._payloads.extend(self._decoder.feed(data))
+
+    def feed_json(self, data: Any) -> None:
+        """A server that ignored ``stream: true`` sent a whole completion: make it a chunk."""
+        if isinstance(data, dict) and isinstance(data.get("choices"), list):
+            data = dict(data)
+            data["choices"] = [
+                {**c, "delta": c.get("message")} if isinstance(c, dict) else c
+                for c in data["choices"]
+            ]
+        self._payloads.append(json.dumps(data))
+        self._payloads.append(DONE)  # a whole body is complete by construction
+        self._eof = True
+
+    def end(self) -> None:
+        """The body ended (possibly without a final newline or ``[DONE]``)."""
+        self._payloads.extend(self._decoder.flush())
+        self._eof = True
+
+    def incomplete(self) -> APIConnectionError | None:
+        """At the end: the error of a stream that ended before it was complete, if it did.
+
+        A stream is complete at ``[DONE]`` or once a choice carried a finish reason; one
+        that just stops (a close-delimited response cut short looks exactly like that) is
+        not, and the half-received message must not be acted on.
+        """
+        if self._done or self.accumulator.any_finished:
+            return None
+        return APIConnectionError(
+            f"The stream ended after {self.delivered} chunks without a finish reason "
+            "or [DONE]: the response is incomplete"
+        )
+
+    @property
+    def finished(self) -> bool:
+        """No more chunks will come: ``[DONE]`` or the end of the body was reached."""
+        return not self._payloads and (self._eof or self._decoder.done)
+
+    def next_chunk(self) -> ChatCompletionChunk | None:
+        """The next complete chunk, or ``None`` if more bytes are needed (or finished).
+
+        Raises:
+            APIStatusError: the stream carried an error object.
+            APIResponseError: an event was not valid JSON.
+        """
+        while self._payloads:
+            payload = self._payloads.popleft()
+            if payload == DONE:
+                self._payloads.clear()
+                self._done = True
+                return None
+            chunk = parse_chunk(payload)
+            self.accumulator.add(chunk)
+            self.delivered += 1
+            return chunk
+        return None
+
+    def broken(self, err: APIError) -> APIError:
+        """The error to raise when the body broke off: unchanged before the first chunk.
+
+        Only a connection failure is rewritten; an error object in the stream, a body that
+        cannot be understood and the request's deadline keep their type.
+        """
+        if (
+            not self.delivered
+            or not isinstance(err, APIConnectionError)
+            or getattr(err, "_deadline", False)
+        ):
+            return err
+        return APIConnectionError(
+            f"The stream broke after {self.delivered} chunks and cannot be retried: {err}"
+        )

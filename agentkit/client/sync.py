@@ -1,0 +1,508 @@
+"""``Client`` and ``ChatStream``: the synchronous send loop, which only sends, reads and sleeps.
+
+Every decision is made elsewhere: ``RetryPolicy`` (retry or raise, how long to wait, the
+deadline), ``response`` (what a response means), ``StreamCore`` (what the bytes mean).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+import httpx
+from typing_extensions import Unpack
+
+from agentkit.client._deadline import Watch, clamp, watch_response
+from agentkit.client._gate import NO_SLOT, Slot
+from agentkit.client.base import BaseClient
+from agentkit.client.chunks import ChunkAccumulator
+from agentkit.client.recording import RecordingTransport
+from agentkit.client.request import Prepared
+from agentkit.client.response import (
+    check_response,
+    detach,
+    is_json,
+    redact_error,
+    too_large,
+    transport_error,
+)
+from agentkit.client.retry import deadline_error
+from agentkit.client.stream_core import StreamCore
+from agentkit.defaults import DEFAULT_MAX_RESPONSE_BYTES
+from agentkit.errors import APIError, UserError
+from agentkit.images import ImagePartShape
+from agentkit.messages import ChatCompletion, ChatCompletionChunk, Message, ModelInfo
+from agentkit.params import ChatParams
+
+if TYPE_CHECKING:
+    from agentkit.client.async_ import AsyncClient
+
+__all__ = ["ChatStream", "Client"]
+
+HTTPX_ERRORS = (httpx.HTTPError, httpx.StreamError, httpx.InvalidURL)
+
+
+def mapped(exc: Exception, prep: Prepared) -> APIError:
+    """The agentkit error for an httpx exception, with the exception (frameless) as cause."""
+    err = transport_error(exc, prep.redactor)
+    err.__cause__ = detach(exc)
+    err.__suppress_context__ = True
+    return err
+
+
+def _expired(deadline: float | None, watch: Watch | None = None) -> bool:
+    if watch is not None and watch.fired:
+        return True
+    return deadline is not None and time.monotonic() >= deadline
+
+
+class Client(BaseClient):
+    """A synchronous client for an OpenAI-compatible Chat Completions API.
+
+    Args:
+        api_key: The API key; defaults to ``AGENTKIT_API_KEY``. No other provider's variable
+            is ever read. A missing key is reported at the first request; a key with
+            surrounding whitespace or characters a header cannot carry is a ``UserError``
+            here (which does not quote it).
+        base_url: The API root; defaults to ``AGENTKIT_BASE_URL``, then
+            ``https://api.yisu.com/v1``.
+        model: The default model; defaults to ``AGENTKIT_MODEL``, then ``"gpt-5.4-mini"``.
+        timeout: Seconds (or an ``httpx.Timeout``) for each network operation (connect,
+            each read, each write); a request's total is bounded by ``deadline=``.
+        max_retries: Retries of connection errors, timeouts, 408, 409, 429 and 5xx.
+        default_headers: Headers sent with every request.
+        http_client: Your own ``httpx.Client`` (not closed by ``close()``).
+        image_part: ``"image"`` (the provider's part shape) or ``"image_url"`` (OpenAI's).
+        transport: An httpx transport (e.g. ``httpx.MockTransport``) for the pooled client.
+        max_retry_delay: The longest wait honoured from ``Retry-After`` / ``retry-after-ms``.
+        max_image_bytes: The size limit of one image given to ``user_message``.
+        record_to: A JSONL file to append every exchange to (no credential is written).
+        max_concurrent_requests: The most requests in flight at once; the others wait their
+            turn (first come, first served) in agentkit. A streamed request holds its place
+            until the stream is closed; a retry gives its place up while it waits. The default
+            100 is httpx's pool size: with more, requests queue in httpcore's pool, whose cost
+            grows with the queue (encode/httpcore#1035). Raise it together with the pool of
+            your own ``http_client``. ``None``: no limit.
+        max_response_bytes: The largest decoded body, or whole stream, read (32 MiB);
+            beyond it ``APIResponseError``.
+        log_bodies: Let DEBUG logging show request and response bodies (default: only
+            sizes and ids; ``AGENTKIT_LOG_BODIES=1`` also switches it on).
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        model: str | None = None,
+        timeout: float | httpx.Timeout = 60.0,
+        max_retries: int = 2,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: httpx.Client | None = None,
+        image_part: ImagePartShape = "image",
+        transport: httpx.BaseTransport | None = None,
+        max_retry_delay: float = 60.0,
+        max_image_bytes: int = 20 * 2**20,
+        record_to: str | os.PathLike[str] | None = None,
+        max_concurrent_requests: int | None = 100,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        log_bodies: bool | None = None,
+    ) -> None:
+        super().__init__(
+            api_key,
+            base_url,
+            model=model,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+            image_part=image_part,
+            max_retry_delay=max_retry_delay,
+            max_image_bytes=max_image_bytes,
+            record_to=record_to,
+            max_concurrent_requests=max_concurrent_requests,
+            max_response_bytes=max_response_bytes,
+            log_bodies=log_bodies,
+        )
+        if http_client is not None and transport is not None:
+            raise UserError("Pass either http_client or transport, not both")
+        self._transport = transport
+        self._owns_http = http_client is None
+        if http_client is None:
+            inner = transport
+            if self._recorder is not None:
+                inner = RecordingTransport(inner or httpx.HTTPTransport(), self._recorder)
+            http_client = httpx.Client(transport=inner, timeout=self._timeout)
+        elif self._recorder is not None:
+            http_client._transport = RecordingTransport(http_client._transport, self._recorder)
+        self._http = http_client
+        self._sleep: Callable[[float], None] = time.sleep
+        limit = self._max_concurrent
+        self._gate = threading.BoundedSemaphore(limit) if limit is not None else None
+
+    def close(self) -> None:
+        """Close the pooled HTTP client (a client you passed in is left open)."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def to_async(self) -> AsyncClient:
+        """An ``AsyncClient`` with this client's configuration (and transport, if given).
+
+        Raises:
+            UserError: this client was built from your own ``http_client``.
+        """
+        if not self._owns_http:
+            raise UserError(
+                "to_async() cannot copy a custom http_client; pass transport= instead, "
+                "or build the AsyncClient yourself"
+            )
+        from agentkit.client.async_ import AsyncClient
+
+        return AsyncClient(**self._twin_kwargs(), transport=self._transport)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ I/O
+
+    def _acquire(self, deadline: float | None) -> Slot:
+        if self._gate is None:
+            return NO_SLOT
+        if deadline is None:
+            self._gate.acquire()
+        elif not self._gate.acquire(timeout=max(deadline - time.monotonic(), 0)):
+            raise deadline_error()
+        return Slot(self._gate)
+
+    def _read(self, response: httpx.Response, prep: Prepared, watch: Watch | None) -> bytes:
+        """The whole (decoded) body, within ``max_response_bytes`` and the deadline."""
+        parts: list[bytes] = []
+        size, limit, deadline = 0, self._max_response_bytes, prep.deadline
+        try:
+            for part in response.iter_bytes():
+                size += len(part)
+                if size > limit:
+                    raise too_large(limit)
+                parts.append(part)
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise deadline_error()
+        except HTTPX_ERRORS as exc:
+            if _expired(deadline, watch):
+                raise deadline_error() from None
+            raise mapped(exc, prep) from detach(exc)
+        finally:
+            response.close()
+        if watch is not None and watch.fired:  # the cut looked like a close-delimited end
+            raise deadline_error()
+        return b"".join(parts)
+
+    def _attempt(
+        self, prep: Prepared, stream: bool
+    ) -> tuple[httpx.Response, bytes | None, Watch | None]:
+        """One try: the response and its body (``None``: a stream left open, and its watch)."""
+        request = self._http.build_request(
+            prep.method,
+            prep.http_url,
+            content=prep.content,
+            headers=prep.headers.raw(),
+            timeout=clamp(prep.timeout, prep.deadline, time.monotonic()),
+        )
+        if prep.deadline is not None:
+            request.extensions["agentkit.deadline"] = prep.deadline
+        try:
+            response = self._http.send(request, stream=True)
+        except HTTPX_ERRORS as exc:
+            if _expired(prep.deadline):
+                raise deadline_error() from None
+            raise mapped(exc, prep) from detach(exc)
+        watch = watch_response(response, prep.deadline)
+        if stream and response.status_code < 400 and not is_json(response.headers):
+            return response, None, watch
+        try:
+            return response, self._read(response, prep, watch), None
+        finally:
+            if watch is not None:
+                watch.cancel()
+
+    def _send(
+        self, prep: Prepared, *, stream: bool, attempt: int = 0
+    ) -> tuple[httpx.Response, Any, int, Slot, Watch | None]:
+        """Send with retries, as the client's ``RetryPolicy`` decides.
+
+        Returns the response, its parsed JSON (if read), the attempt, the gate's slot (held
+        only for a stream whose body is unread) and that stream's deadline watch.
+        """
+        deadline = prep.deadline
+        while True:
+            if _expired(deadline):
+                raise deadline_error()
+            self._log_request(prep, attempt)
+            headers: httpx.Headers | None = None
+            slot = self._acquire(deadline)
+            try:
+                response, raw, watch = self._attempt(prep, stream)
+            except APIError as err:
+                slot.release()
+                failure = err
+            except BaseException:
+                slot.release()
+                raise
+            else:
+                self._log_response(prep, response.status_code, response.headers, raw)
+                data, error = check_response(
+                    response.status_code, response.headers, raw, prep.redactor
+                )
+                if error is None:
+                    if raw is None:  # an open stream keeps its connection busy
+                        return response, data, attempt, slot, watch
+                    slot.release()
+                    return response, data, attempt, NO_SLOT, None
+                response.close()
+                slot.release()
+                failure, headers = error, response.headers
+            decision = self._policy.decide(
+                failure,
+                attempt,
+                headers=headers,
+                rand=self._rand(),
+                now=time.monotonic(),
+                deadline=deadline,
+            )
+            if isinstance(decision, APIError):
+                raise decision
+            self._log_retry(prep, failure, decision, attempt)
+            self._sleep(decision)
+            attempt += 1
+
+    def _request_json(self, prep: Prepared) -> Any:
+        return self._send(prep, stream=False)[1]
+
+    @overload
+    def create(
+        self,
+        messages: Sequence[Message],
+        *,
+        stream: Literal[False] = False,
+        **params: Unpack[ChatParams],
+    ) -> ChatCompletion: ...
+
+    @overload
+    def create(
+        self, messages: Sequence[Message], *, stream: Literal[True], **params: Unpack[ChatParams]
+    ) -> ChatStream: ...
+
+    def create(
+        self, messages: Sequence[Message], *, stream: bool = False, **params: Unpack[ChatParams]
+    ) -> ChatCompletion | ChatStream:
+        """``POST /chat/completions``.
+
+        Args:
+            messages: The conversation, as wire-format dicts.
+            stream: Return a ``ChatStream`` of chunks instead of a ``ChatCompletion``.
+            **params: The request parameters (``model``, ``temperature``, ``top_p``,
+                ``max_completion_tokens``, ``response_format``, ``tools``, ``tool_choice``,
+                ``parallel_tool_calls``, ``extra_body``, ``extra_headers``, ``timeout``,
+                ``deadline``), each documented on ``agentkit.ChatParams``.
+
+        Unset (``None``) parameters are not sent. ``timeout`` bounds each network
+        operation; ``deadline`` (an absolute ``time.monotonic()``) the whole request.
+
+        Raises:
+            APIStatusError: (a subclass) the server answered with an error.
+            APIConnectionError: no response (``APITimeoutError`` on timeout or deadline).
+            APIResponseError: the response could not be understood, or was too large.
+            UserError: a missing API key or invalid arguments (an unknown keyword: use
+                ``extra_body``).
+        """
+        prep = self._prepare_chat_kwargs(messages, params, stream=stream, caller="create")
+        del params  # a traceback printed with locals must not show extra_headers
+        if stream:
+            return ChatStream(self, prep)._open()
+        return _completion(self._request_json(prep), prep)
+
+    def stream(self, messages: Sequence[Message], **params: Unpack[ChatParams]) -> ChatStream:
+        """``create(..., stream=True)``: a ``ChatStream`` to iterate, used as a context manager.
+
+        Takes the same keyword arguments as ``create`` (except ``stream``).
+        """
+        prep = self._prepare_chat_kwargs(messages, params, stream=True, caller="stream")
+        del params
+        return ChatStream(self, prep)._open()
+
+    def create_json(self, messages: Sequence[Message], **params: Unpack[ChatParams]) -> Any:
+        """Ask in JSON mode and return the parsed content.
+
+        ``response_format`` defaults to ``{"type": "json_object"}``; other keyword arguments
+        are those of ``create`` (except ``stream``). The content is parsed by
+        ``agentkit.jsonanswer.parse_json_answer`` (one code fence is accepted), as
+        structured output parses it.
+
+        Raises:
+            JSONContentError: the content is not JSON (the error quotes its start).
+        """
+        params.setdefault("response_format", {"type": "json_object"})
+        prep = self._prepare_chat_kwargs(messages, params, stream=False, caller="create_json")
+        del params
+        completion = _completion(self._request_json(prep), prep)
+        try:
+            return self._parse_json_content(completion)
+        except APIError as err:
+            raise redact_error(err, prep.redactor) from None
+
+    def list_models(self) -> list[ModelInfo]:
+        """``GET /models``: the models the server offers."""
+        return self._parse_models(self._request_json(self._prepare("GET", "/models", None)))
+
+
+def _completion(data: Any, prep: Prepared) -> ChatCompletion:
+    try:
+        return ChatCompletion.from_dict(data)
+    except APIError as err:
+        raise redact_error(err, prep.redactor) from None
+
+
+class ChatStream:
+    """A streamed completion: an iterator of ``ChatCompletionChunk`` and a context manager.
+
+    The response is always closed when the stream ends, on ``close()`` or on leaving the
+    ``with`` block. ``accumulator`` builds the final message as chunks pass.
+    A failure before the first chunk reached you is retried like any request; after it,
+    the error is raised (the server cannot resume a stream). A stream that ends with no
+    finish reason and no ``[DONE]`` is incomplete: ``APIConnectionError``.
+    """
+
+    def __init__(self, client: Client, prep: Prepared) -> None:
+        self._client = client
+        self._prep = prep
+        self._attempt = 0
+        self._response: httpx.Response | None = None
+        self._watch: Watch | None = None
+        self._slot = NO_SLOT  # the client's gate place, held while the body is open
+        self._bytes: Iterator[bytes] = iter(())
+        self._core = StreamCore()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"ChatStream({self._prep.path}, {self._core.delivered} chunks)"
+
+    @property
+    def accumulator(self) -> ChunkAccumulator:
+        """The state built from the chunks delivered so far."""
+        return self._core.accumulator
+
+    def _open(self) -> ChatStream:
+        response, data, self._attempt, self._slot, self._watch = self._client._send(
+            self._prep, stream=True, attempt=self._attempt
+        )
+        self._response = response
+        self._core = StreamCore(self._client.max_response_bytes)
+        if data is not None:
+            self._core.feed_json(data)
+            self._bytes = iter(())
+        else:
+            self._bytes = response.iter_bytes()
+        return self
+
+    def _fail(self, err: APIError, headers: Mapping[str, str] | None = None) -> None:
+        """Retry (reopened, returns) or raise ``err`` as the policy decides."""
+        client, core = self._client, self._core
+        decision = client._policy.decide(
+            err,
+            self._attempt,
+            headers=headers,
+            rand=client._rand(),
+            now=time.monotonic(),
+            deadline=self._prep.deadline,
+            delivered=core.delivered > 0,
+        )
+        if isinstance(decision, APIError):
+            self.close()
+            if decision is err:
+                decision = core.broken(err)
+            decision.__suppress_context__ = True
+            raise redact_error(decision, self._prep.redactor)
+        self._release()
+        client._log_retry(self._prep, err, decision, self._attempt)
+        client._sleep(decision)
+        self._attempt += 1
+        self._open()
+
+    def __iter__(self) -> ChatStream:
+        return self
+
+    def __next__(self) -> ChatCompletionChunk:
+        deadline = self._prep.deadline
+        while True:
+            try:
+                chunk = self._core.next_chunk()
+            except APIError as err:
+                self._fail(err)
+                continue
+            if chunk is not None:
+                return chunk
+            if self._closed:
+                raise StopIteration
+            if self._core.finished:
+                incomplete = self._core.incomplete()
+                if incomplete is not None:
+                    self._fail(incomplete)
+                    continue
+                self.close()
+                raise StopIteration
+            try:
+                data = next(self._bytes)
+                if _expired(deadline, self._watch):
+                    raise deadline_error()
+                self._core.feed(data)
+            except StopIteration:
+                if self._watch is not None and self._watch.fired:
+                    self._fail(deadline_error())
+                self._core.end()
+            except HTTPX_ERRORS as exc:
+                cut = _expired(deadline, self._watch)
+                self._fail(deadline_error() if cut else mapped(exc, self._prep))
+            except APIError as err:
+                self._fail(err)
+
+    def get_final_completion(self) -> ChatCompletion:
+        """Consume the rest of the stream and return the whole completion."""
+        for _ in self:
+            pass
+        return self._core.accumulator.completion()
+
+    def _release(self) -> None:
+        try:
+            if self._watch is not None:
+                self._watch.cancel()
+            if self._response is not None:
+                self._response.close()
+        finally:
+            self._slot.release()
+
+    def close(self) -> None:
+        """Close the response (safe to call more than once)."""
+        if not self._closed:
+            self._closed = True
+            self._release()
+
+    def __enter__(self) -> ChatStream:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
