@@ -16,7 +16,7 @@ from typing import Any, TypeAlias
 from agentkit.errors import UserError
 from agentkit.messages import CompletionUsage
 
-__all__ = ["Prices", "PriceTable", "check_prices", "response_cost", "token_details"]
+__all__ = ["PriceTable", "Prices", "check_prices", "response_cost", "token_details"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +51,9 @@ class Prices:
     def cost(self, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0) -> float:
         """The cost of these token counts (``cached_tokens`` are part of ``prompt_tokens``)."""
         cached = min(max(cached_tokens, 0), prompt_tokens)
-        cached_price = (
-            self.input_per_mtok if self.cached_input_per_mtok is None else self.cached_input_per_mtok
-        )
+        cached_price = self.cached_input_per_mtok
+        if cached_price is None:
+            cached_price = self.input_per_mtok
         total = (
             (prompt_tokens - cached) * self.input_per_mtok
             + cached * cached_price

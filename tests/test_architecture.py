@@ -22,6 +22,7 @@ LAYERS: dict[str, int] = {
     "images": 2,
     "templates": 2,
     "context": 3,
+    "prices": 3,
     "_cassette": 3,
     "_execute": 3,
     "_raw_schema": 3,
@@ -33,6 +34,7 @@ LAYERS: dict[str, int] = {
     "agent": 8,
     "testing": 9,
     "mcp": 9,
+    "instrumentation": 9,
     "_demo": 9,
     "cli": 10,
     "__main__": 11,
@@ -47,6 +49,7 @@ RESTRICTED = {
     "docstring_parser": {"schema"},
     "mcp": {"mcp"},
     "anyio": {"mcp"},
+    "opentelemetry": {"instrumentation"},
 }
 
 
@@ -124,7 +127,7 @@ def test_import_does_not_load_optional_dependencies() -> None:
     code = (
         "import sys, agentkit; "
         "bad = [m for m in ('jinja2', 'docstring_parser', 'uvicorn', 'agentkit.testing', "
-        "'mcp', 'agentkit.mcp') "
+        "'mcp', 'agentkit.mcp', 'opentelemetry') "
         "if m in sys.modules]; print(','.join(bad))"
     )
     out = subprocess.run(

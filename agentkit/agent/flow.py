@@ -108,10 +108,11 @@ def _tool_turn(
         yield Emit(ToolCallStarted(pc.call.id, pc.call.name, pc.call.arguments))
     runnable = tuple(pc for pc in calls if pc.kwargs is not None)
     done: dict[int, Outcome] = {}
-    if runnable:
-        outcomes: list[Outcome] = yield RunTools(runnable)
-        done = {id(pc): o for pc, o in zip(runnable, outcomes, strict=True)}
     try:
+        # Inside the try: a run cancelled while its tools run still ends their spans.
+        if runnable:
+            outcomes: list[Outcome] = yield RunTools(runnable)
+            done = {id(pc): o for pc, o in zip(runnable, outcomes, strict=True)}
         state.apply_results([done.get(id(pc)) for pc in calls])
     finally:
         if observed:
