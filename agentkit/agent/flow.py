@@ -102,22 +102,22 @@ def _tool_turn(
     state: RunState, calls: list[PendingCall], hooks: Hooks | None, obs: RunObservation
 ) -> Generator[Effect, Any, None]:
     observed = obs is not NOOP_RUN
-    for pc in calls:
-        if observed:
-            pc.observation = obs.tool_call(pc)
-        yield Emit(ToolCallStarted(pc.call.id, pc.call.name, pc.call.arguments))
-    runnable = tuple(pc for pc in calls if pc.kwargs is not None)
     done: dict[int, Outcome] = {}
+    # One try around every yield: a run cancelled (or a stream closed) at any point of the
+    # turn still ends the tool observations it opened.
     try:
-        # Inside the try: a run cancelled while its tools run still ends their spans.
+        for pc in calls:
+            if observed:
+                pc.observation = obs.tool_call(pc)
+            yield Emit(ToolCallStarted(pc.call.id, pc.call.name, pc.call.arguments))
+        runnable = tuple(pc for pc in calls if pc.kwargs is not None)
         if runnable:
             outcomes: list[Outcome] = yield RunTools(runnable)
             done = {id(pc): o for pc, o in zip(runnable, outcomes, strict=True)}
         state.apply_results([done.get(id(pc)) for pc in calls])
     finally:
-        if observed:
-            for pc in calls:
-                assert pc.observation is not None
+        for pc in calls:
+            if pc.observation is not None:
                 pc.observation.end(done.get(id(pc)), pc.content or "", pc.is_error)
     for pc in calls:
         content = pc.content or ""
