@@ -65,7 +65,10 @@ def test_spans_started_by_tool_code_nest_under_execute_tool(
 ) -> None:
     # With a timeout (and in async runs) a sync tool runs on a worker thread.
     agent = agent_for(
-        _script(), mode, tools=[_traced_tool(otel, timeout=timeout)], instrument=otel.instrumentation()
+        _script(),
+        mode,
+        tools=[_traced_tool(otel, timeout=timeout)],
+        instrument=otel.instrumentation(),
     )
     run_mode(agent, mode)
     user = otel.one("user.lookup")
@@ -78,7 +81,10 @@ def test_spans_started_by_tool_code_nest_under_execute_tool(
 @pytest.mark.parametrize("mode", ["run", "run_sync"])
 def test_async_tool_spans_nest_under_execute_tool(otel: Telemetry, mode: str) -> None:
     agent = agent_for(
-        _script(), mode, tools=[_traced_tool(otel, is_async=True)], instrument=otel.instrumentation()
+        _script(),
+        mode,
+        tools=[_traced_tool(otel, is_async=True)],
+        instrument=otel.instrumentation(),
     )
     run_mode(agent, mode)
     user, tool_span = otel.one("user.lookup"), otel.one("execute_tool lookup")
@@ -88,7 +94,9 @@ def test_async_tool_spans_nest_under_execute_tool(otel: Telemetry, mode: str) ->
 @pytest.mark.parametrize("mode", MODES)
 def test_a_run_inside_a_callers_span_nests_under_it(otel: Telemetry, mode: str) -> None:
     tracer = otel.tracer_provider.get_tracer("app")
-    agent = agent_for(_script(), mode, tools=[_traced_tool(otel)], instrument=otel.instrumentation())
+    agent = agent_for(
+        _script(), mode, tools=[_traced_tool(otel)], instrument=otel.instrumentation()
+    )
     with tracer.start_as_current_span("request") as outer:
         run_mode(agent, mode)
         # The run left nothing attached behind it.
@@ -125,8 +133,13 @@ def test_concurrent_runs_do_not_cross(otel: Telemetry) -> None:
 
     async def main() -> None:
         agents = [
-            agent_for(_script(n), "run", name=f"a{n}", tools=[_traced_tool(otel, is_async=True)],
-                      instrument=instrumentation)  # fmt: skip
+            agent_for(
+                _script(n),
+                "run",
+                name=f"a{n}",
+                tools=[_traced_tool(otel, is_async=True)],
+                instrument=instrumentation,
+            )
             for n in range(4)
         ]
         await asyncio.gather(*(a.run("hi") for a in agents))
@@ -146,8 +159,12 @@ def test_concurrent_runs_do_not_cross(otel: Telemetry) -> None:
 def test_concurrent_sync_runs_on_threads_do_not_cross(otel: Telemetry) -> None:
     instrumentation = otel.instrumentation()
     agents = [
-        agent_for(_script(n), "run_sync", tools=[_traced_tool(otel, timeout=5)],
-                  instrument=instrumentation)  # fmt: skip
+        agent_for(
+            _script(n),
+            "run_sync",
+            tools=[_traced_tool(otel, timeout=5)],
+            instrument=instrumentation,
+        )
         for n in range(4)
     ]
     threads = [threading.Thread(target=a.run_sync, args=("hi",)) for a in agents]
@@ -201,7 +218,9 @@ def test_retries_stay_inside_one_chat_span(otel: Telemetry, mode: str) -> None:
 @pytest.mark.parametrize("mode", MODES)
 def test_a_failed_request_marks_the_chat_and_run_spans(otel: Telemetry, mode: str) -> None:
     busy = {"status": 503, "headers": {"retry-after": "0"}, "body": {"error": {"message": "x"}}}
-    agent = agent_for(ScriptedModel([busy, busy]), mode, retries=1, instrument=otel.instrumentation())
+    agent = agent_for(
+        ScriptedModel([busy, busy]), mode, retries=1, instrument=otel.instrumentation()
+    )
     with pytest.raises(APIStatusError):
         run_mode(agent, mode)
     chat, run = otel.one("chat"), otel.one("invoke_agent")
@@ -245,9 +264,7 @@ def test_tool_errors_and_timeouts_mark_the_tool_span(otel: Telemetry, mode: str)
     )  # fmt: skip
     agent = agent_for(script, mode, tools=[broken, slow], instrument=otel.instrumentation())
     assert run_mode(agent, mode).output == "sorry"
-    kinds = {
-        s.name: dict(s.attributes or {}).get("error.type") for s in otel.named("execute_tool")
-    }
+    kinds = {s.name: dict(s.attributes or {}).get("error.type") for s in otel.named("execute_tool")}
     assert kinds == {
         "execute_tool broken": "ValueError",
         "execute_tool slow": "timeout",
