@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from agentkit.messages import CompletionUsage
 
@@ -22,8 +22,9 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
-    # --- cost (prices.py): None when the run has no prices or a response was unpriceable
-    cost: float | None = None
+    # --- cost (prices.py): None when the run has no prices or a response was unpriceable.
+    # Out of the repr: printed usage stays as it was; RunResult.cost is the way to read it.
+    cost: float | None = field(default=None, repr=False)
 
     def add_cost(self, cost: float | None) -> None:
         """Add a priced amount; ``None`` (unpriceable) makes the total unknown for good."""
