@@ -48,6 +48,7 @@ from agentkit.events import (
     ToolCallStarted,
     TurnFinished,
 )
+from agentkit.instrumentation import Instrumentation, instrument_all
 from agentkit.messages import (
     AssistantMessage,
     ChatCompletion,
@@ -55,6 +56,7 @@ from agentkit.messages import (
     Message,
     ToolCall,
 )
+from agentkit.prices import Prices
 from agentkit.result import RunResult, ToolFailure
 from agentkit.templates import Template
 from agentkit.tool import Tool, tool
@@ -84,6 +86,7 @@ __all__ = [
     "Client",
     "EmptyResponseError",
     "Hooks",
+    "Instrumentation",
     "InternalServerError",
     "JSONContentError",
     "MaxTurnsExceeded",
@@ -93,6 +96,7 @@ __all__ = [
     "NotFoundError",
     "OutputValidationError",
     "PermissionDeniedError",
+    "Prices",
     "RateLimitError",
     "RepeatedToolCallError",
     "ResponseTruncatedError",
@@ -120,5 +124,6 @@ __all__ = [
     "UsageLimits",
     "UserError",
     "capture_run",
+    "instrument_all",
     "tool",
 ]

@@ -59,6 +59,12 @@ class RunResult(Generic[OutputT]):
     notes: list[str] = field(default_factory=list)
     new_messages_start: int = 0
 
+    @property
+    def cost(self) -> float | None:
+        """What the run cost, from the agent's ``prices`` (sub-agents included); ``None``
+        without prices or when any response could not be priced."""
+        return self.usage.cost
+
     def new_messages(self) -> list[Message]:
         """The messages added by this run (its prompt, answers and tool results)."""
         return self.messages[self.new_messages_start :]

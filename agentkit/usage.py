@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from agentkit.errors import UserError
@@ -14,7 +14,11 @@ __all__ = ["Usage", "UsageLimits"]
 
 @dataclass(slots=True)
 class Usage:
-    """What a run consumed: tokens summed over its requests, requests and tool calls made."""
+    """What a run consumed: tokens summed over its requests, requests and tool calls made.
+
+    ``cost`` is the priced total when the agent has ``prices`` (``None`` without them, or
+    once any response could not be priced).
+    """
 
     requests: int = 0
     tool_calls: int = 0
@@ -34,6 +38,8 @@ class Usage:
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "total_tokens": self.total_tokens,
+            "cached_tokens": self.cached_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
         }
 
     @classmethod
@@ -43,13 +49,21 @@ class Usage:
         Raises:
             UserError: A count is not a non-negative int, or a key is unknown.
         """
-        unknown = set(data) - set(cls.__dataclass_fields__)
+        unknown = set(data) - set(_FIELDS)
         if unknown:
             raise UserError(f"Usage.from_dict: unknown keys {sorted(unknown)}")
         for key, value in data.items():
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise UserError(f"Usage.from_dict: {key!r} must be an int >= 0, got {value!r}")
         return cls(**data)
+
+    # --- cost (prices.py): None when the run has no prices or a response was unpriceable.
+    # Out of the repr: printed usage stays as it was; RunResult.cost is the way to read it.
+    cost: float | None = field(default=None, repr=False)
+
+    def add_cost(self, cost: float | None) -> None:
+        """Add a priced amount; ``None`` (unpriceable) makes the total unknown for good."""
+        self.cost = None if cost is None or self.cost is None else self.cost + cost
 
     def add_response(self, usage: CompletionUsage | None) -> None:
         """Count one model request and the tokens it reported (if it reported any)."""
@@ -65,14 +79,18 @@ class Usage:
         """The sum of two usages, field by field (neither is changed)."""
         if not isinstance(other, Usage):
             return NotImplemented
-        return Usage(*(getattr(self, f) + getattr(other, f) for f in _FIELDS))
+        total = Usage(*(getattr(self, f) + getattr(other, f) for f in _FIELDS))
+        total.cost = _sum_costs(self, other)
+        return total
 
     def __iadd__(self, other: Usage) -> Usage:
         """Add ``other`` into this usage, field by field."""
         if not isinstance(other, Usage):
             return NotImplemented
+        cost = _sum_costs(self, other)
         for name in _FIELDS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.cost = cost
         return self
 
 
@@ -87,6 +105,15 @@ _FIELDS = (
 )
 
 
+def _sum_costs(a: Usage, b: Usage) -> float | None:
+    """Costs add up; a part that made requests without a price makes the sum unknown."""
+    if (a.cost is None and a.requests) or (b.cost is None and b.requests):
+        return None
+    if a.cost is None and b.cost is None:
+        return None
+    return (a.cost or 0.0) + (b.cost or 0.0)
+
+
 @dataclass(frozen=True, slots=True)
 class UsageLimits:
     """Upper bounds for one run; ``None`` means unbounded.
@@ -95,8 +122,11 @@ class UsageLimits:
         request_limit: Most model requests.
         tool_calls_limit: Most tool calls executed.
         total_tokens_limit: Most tokens (prompt + completion) over all requests.
+        cost_limit: Most cost, in the currency of the agent's ``prices`` (needs them;
+            a response that cannot be priced ends the run, the budget being unknown).
     """
 
     request_limit: int | None = None
     tool_calls_limit: int | None = None
     total_tokens_limit: int | None = None
+    cost_limit: float | None = None

@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
     "templates": 2,
     "sessions": 2,
     "context": 3,
+    "prices": 3,
     "_execute": 3,
     "_raw_schema": 3,
     "tool": 4,
@@ -39,6 +40,7 @@ LAYERS: dict[str, int] = {
     "agent": 8,
     "emulator": 9,
     "mcp": 9,
+    "instrumentation": 9,
     "testing": 10,
     "_demo": 10,
     "web": 10,
@@ -57,6 +59,7 @@ RESTRICTED = {
     "mcp": {"mcp"},
     "anyio": {"mcp"},
     "psycopg": {"sessions"},
+    "opentelemetry": {"instrumentation"},
 }
 
 
@@ -134,7 +137,7 @@ def test_import_does_not_load_optional_dependencies() -> None:
     code = (
         "import sys, agentkit; "
         "bad = [m for m in ('jinja2', 'docstring_parser', 'uvicorn', 'starlette', "
-        "'agentkit.testing', 'agentkit.emulator', 'mcp', 'agentkit.mcp') "
+        "'agentkit.testing', 'agentkit.emulator', 'mcp', 'agentkit.mcp', 'opentelemetry') "
         "if m in sys.modules]; print(','.join(bad))"
     )
     out = subprocess.run(

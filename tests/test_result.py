@@ -37,6 +37,8 @@ def test_usage_to_dict_round_trips() -> None:
         "prompt_tokens": 30,
         "completion_tokens": 7,
         "total_tokens": 37,
+        "cached_tokens": 0,
+        "reasoning_tokens": 0,
     }
     assert Usage.from_dict(json.loads(json.dumps(data))) == usage
     with pytest.raises(UserError, match="'requests' must be an int"):

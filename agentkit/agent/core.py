@@ -33,6 +33,7 @@ from agentkit.context import RunContext
 from agentkit.errors import UsageLimitExceeded, UserError
 from agentkit.events import Hooks, RunFinished, StreamEvent
 from agentkit.messages import Message
+from agentkit.prices import PriceTable, check_prices
 from agentkit.result import RunResult
 from agentkit.templates import Template
 from agentkit.tool import Tool
@@ -91,6 +92,8 @@ class Agent(Generic[OutputT]):
         instrument: OpenTelemetry tracing and metrics: ``True`` (the global providers),
             an ``Instrumentation``, ``False`` (off), or ``None`` (the default set by
             ``agentkit.instrument_all``, else off).
+        prices: ``Prices`` for every model, or a mapping from model name to ``Prices``:
+            gives ``RunResult.cost`` and allows ``UsageLimits(cost_limit=...)``.
     """
 
     def __init__(
@@ -117,6 +120,7 @@ class Agent(Generic[OutputT]):
         name: str | None = None,
         max_depth: int = 5,
         instrument: bool | RunObserver | None = None,
+        prices: PriceTable | None = None,
     ) -> None:
         if instructions is not None and not isinstance(instructions, (str, Template)):
             raise UserError(
@@ -141,6 +145,7 @@ class Agent(Generic[OutputT]):
         self._tool_concurrency = tool_concurrency
         self._max_depth = max_depth
         self._observer = observe.resolve(instrument)
+        self._prices = check_prices(prices)
         plain, self._sources = split_tools(tools)
         self._spec = AgentSpec.build(
             model=model,
@@ -317,6 +322,7 @@ class Agent(Generic[OutputT]):
             spec = dataclasses.replace(spec, usage_limits=usage_limits)
         state = RunState(spec, system=system, prompt=prompt, history=history, deps=deps)
         state.sources = self._sources
+        state.set_prices(self._prices)
         return state
 
     def _sources_to_close(self) -> list[ToolSource]:

@@ -102,21 +102,22 @@ def _tool_turn(
     state: RunState, calls: list[PendingCall], hooks: Hooks | None, obs: RunObservation
 ) -> Generator[Effect, Any, None]:
     observed = obs is not NOOP_RUN
-    for pc in calls:
-        if observed:
-            pc.observation = obs.tool_call(pc)
-        yield Emit(ToolCallStarted(pc.call.id, pc.call.name, pc.call.arguments))
-    runnable = tuple(pc for pc in calls if pc.kwargs is not None)
     done: dict[int, Outcome] = {}
-    if runnable:
-        outcomes: list[Outcome] = yield RunTools(runnable)
-        done = {id(pc): o for pc, o in zip(runnable, outcomes, strict=True)}
+    # One try around every yield: a run cancelled (or a stream closed) at any point of the
+    # turn still ends the tool observations it opened.
     try:
+        for pc in calls:
+            if observed:
+                pc.observation = obs.tool_call(pc)
+            yield Emit(ToolCallStarted(pc.call.id, pc.call.name, pc.call.arguments))
+        runnable = tuple(pc for pc in calls if pc.kwargs is not None)
+        if runnable:
+            outcomes: list[Outcome] = yield RunTools(runnable)
+            done = {id(pc): o for pc, o in zip(runnable, outcomes, strict=True)}
         state.apply_results([done.get(id(pc)) for pc in calls])
     finally:
-        if observed:
-            for pc in calls:
-                assert pc.observation is not None
+        for pc in calls:
+            if pc.observation is not None:
                 pc.observation.end(done.get(id(pc)), pc.content or "", pc.is_error)
     for pc in calls:
         content = pc.content or ""
@@ -137,9 +138,7 @@ def _failure(state: RunState, exc: BaseException) -> BaseException:
 
 
 def _turn_event(state: RunState, completion: ChatCompletion) -> TurnFinished:
-    u = state.usage
-    snapshot = Usage(u.requests, u.tool_calls, u.prompt_tokens, u.completion_tokens, u.total_tokens)
-    return TurnFinished(completion.finish_reason, completion.usage, snapshot)
+    return TurnFinished(completion.finish_reason, completion.usage, Usage() + state.usage)
 
 
 def chunk_events(chunk: ChatCompletionChunk) -> list[StreamEvent]:

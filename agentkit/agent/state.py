@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,7 @@ from agentkit.errors import (
     UserError,
 )
 from agentkit.messages import ChatCompletion, Message, ToolCall
+from agentkit.prices import Prices, response_cost
 from agentkit.result import RunResult, ToolFailure
 from agentkit.tool import Tool, serialize_result
 from agentkit.usage import Usage
@@ -109,6 +110,7 @@ class RunState:
         self.conversation_id: str | None = None
         self.sources: Sequence[ToolSource] = ()
         self.usage = Usage()
+        self.prices: Prices | Mapping[str, Prices] | None = None  # see set_prices
         self.notes: list[str] = []
         self.tool_failures: list[ToolFailure] = []
         self.done = False
@@ -182,6 +184,7 @@ class RunState:
                 f"The run reached its request limit of {limits.request_limit}",
                 messages=self.snapshot(),
             )
+        self._check_budget()
         kwargs = dict(self._kwargs)
         if self._tool_choice is not None:
             kwargs["tool_choice"] = self._tool_choice
@@ -204,6 +207,7 @@ class RunState:
         its structured output and ``next_request`` should be called again.
         """
         self.usage.add_response(completion.usage)
+        self._charge(completion)
         if not completion.choices:
             raise EmptyResponseError(
                 "The server answered with no choices", messages=self.snapshot()
@@ -368,6 +372,40 @@ class RunState:
                 f"{limits.total_tokens_limit}",
                 messages=self.snapshot(),
             )
+
+    # ------------------------------------------------------------------ cost (prices.py)
+
+    def set_prices(self, prices: Prices | Mapping[str, Prices] | None) -> None:
+        """Price this run's responses (``usage.cost`` starts at 0)."""
+        self.prices = prices
+        if prices is not None:
+            self.usage.cost = 0.0
+        limits = self.spec.usage_limits
+        if limits is not None and limits.cost_limit is not None and prices is None:
+            raise UserError("UsageLimits(cost_limit=...) needs prices: Agent(..., prices=...)")
+
+    def _check_budget(self, *, before_request: bool = True) -> None:
+        limits, cost = self.spec.usage_limits, self.usage.cost
+        if limits is None or limits.cost_limit is None:
+            return
+        if cost is None:  # a response (maybe a sub-agent's) had no price: budget unknown
+            raise UsageLimitExceeded(
+                "A response could not be priced (no usage reported, or no price for its "
+                f"model), so the cost limit of {limits.cost_limit} cannot be kept",
+                messages=self.snapshot(),
+            )
+        if cost > limits.cost_limit or (before_request and cost >= limits.cost_limit):
+            raise UsageLimitExceeded(
+                f"The run cost {cost:.6g}, reaching its limit of {limits.cost_limit}",
+                messages=self.snapshot(),
+            )
+
+    def _charge(self, completion: ChatCompletion) -> None:
+        if self.prices is None:
+            return
+        model = self._kwargs.get("model")
+        self.usage.add_cost(response_cost(self.prices, completion.usage, completion.model, model))
+        self._check_budget(before_request=False)
 
     # ------------------------------------------------------------------ tool results
 

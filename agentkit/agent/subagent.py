@@ -92,7 +92,20 @@ def remaining_limits(ctx: RunContext[Any], own: UsageLimits | None) -> UsageLimi
         total_tokens_limit=left(
             parent.total_tokens_limit, used.total_tokens, own.total_tokens_limit
         ),
+        cost_limit=_left_cost(parent.cost_limit, used.cost, own.cost_limit),
     )
+
+
+def _left_cost(limit: float | None, spent: float | None, mine: float | None) -> float | None:
+    if limit is None or spent is None:  # no budget, or not priced (the caller's run stops)
+        return mine
+    rest = limit - spent
+    if rest <= 0:
+        raise UsageLimitExceeded(
+            f"The calling run has used up its cost limit ({spent:.6g} of {limit}); "
+            "the sub-agent cannot start"
+        )
+    return rest if mine is None else min(rest, mine)
 
 
 class counted:
@@ -107,10 +120,5 @@ class counted:
 
     def __exit__(self, *exc: object) -> None:
         self._capture.__exit__(None, None, None)
-        u, into = self._run.usage, self._into
         with _usage_lock:
-            into.requests += u.requests
-            into.tool_calls += u.tool_calls
-            into.prompt_tokens += u.prompt_tokens
-            into.completion_tokens += u.completion_tokens
-            into.total_tokens += u.total_tokens
+            self._into += self._run.usage  # tokens and cost; an unpriced sub-run makes it None
