@@ -33,6 +33,7 @@ LAYERS: dict[str, int] = {
     "agent": 8,
     "testing": 9,
     "mcp": 9,
+    "durable": 9,
     "_demo": 9,
     "web": 9,
     "cli": 10,
@@ -49,6 +50,7 @@ RESTRICTED = {
     "docstring_parser": {"schema"},
     "mcp": {"mcp"},
     "anyio": {"mcp"},
+    "dbos": {"durable"},
 }
 
 
@@ -126,7 +128,7 @@ def test_import_does_not_load_optional_dependencies() -> None:
     code = (
         "import sys, agentkit; "
         "bad = [m for m in ('jinja2', 'docstring_parser', 'uvicorn', 'starlette', "
-        "'agentkit.testing', 'mcp', 'agentkit.mcp') "
+        "'agentkit.testing', 'mcp', 'agentkit.mcp', 'dbos', 'agentkit.durable') "
         "if m in sys.modules]; print(','.join(bad))"
     )
     out = subprocess.run(
