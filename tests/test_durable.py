@@ -66,18 +66,23 @@ def reserve(sku: str) -> str:
 DURABLE: DurableAgent[str] | None = None
 
 
+def _out(r: Any) -> dict[str, Any]:
+    return {"output": r.output, "messages": r.messages,
+            "failures": [f.error_type for f in r.tool_failures]}
+
+
 @DBOS.workflow(name="test_durable.order")
 async def order(question: str) -> dict[str, Any]:
     assert DURABLE is not None
     r = await DURABLE.run(question)
-    return {"output": r.output, "messages": r.messages, "failures": [f.error_type for f in r.tool_failures]}
+    return _out(r)
 
 
 @DBOS.workflow(name="test_durable.order_sync")
 def order_sync(question: str) -> dict[str, Any]:
     assert DURABLE is not None
     r = DURABLE.run_sync(question)
-    return {"output": r.output, "messages": r.messages, "failures": [f.error_type for f in r.tool_failures]}
+    return _out(r)
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +174,7 @@ def test_model_retry_goes_back_to_the_model(launched: RecordingEmulator) -> None
 
 def test_run_outside_a_workflow_is_a_clear_error(launched: RecordingEmulator) -> None:
     assert DURABLE is not None
-    with pytest.raises(UserError, match="inside a @DBOS.workflow"):
+    with pytest.raises(UserError, match=r"inside a @DBOS\.workflow"):
         DURABLE.run_sync("Please order SKU1")
 
 

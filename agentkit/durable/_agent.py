@@ -208,8 +208,35 @@ class DurableAgent(Generic[OutputT]):
 
     # ------------------------------------------------------------------ approval
 
+    # recv's own wait is bounded (its deadline is checkpointed); waiting again after an
+    # empty wake-up keeps the wait unbounded without one endless sleep step.
+    _WAIT = 24 * 3600.0
+
     async def _wait_async(self, pause: Pause) -> Any:
-        return await DBOS.recv_async(self._names.approval_topic)
+        while True:
+            got = await DBOS.recv_async(self._names.approval_topic, timeout_seconds=self._WAIT)
+            if got is not None:
+                return got
 
     def _wait_sync(self, pause: Pause) -> Any:
-        return DBOS.recv(self._names.approval_topic)
+        while True:
+            got = DBOS.recv(self._names.approval_topic, timeout_seconds=self._WAIT)
+            if got is not None:
+                return got
+
+    def approve(self, workflow_id: str, decisions: Mapping[str, Any]) -> None:
+        """Send decisions on a paused run's approval requests to its workflow, from any
+        process connected to the same DBOS system database (``DBOS.send``).
+
+        The workflow waits for them durably (``DBOS.recv``): across restarts of its
+        worker, for as long as it takes.
+
+        Args:
+            workflow_id: The waiting workflow's id.
+            decisions: ``{tool_call_id: decision}``, JSON-ready.
+        """
+        DBOS.send(workflow_id, dict(decisions), self._names.approval_topic)
+
+    async def approve_async(self, workflow_id: str, decisions: Mapping[str, Any]) -> None:
+        """``approve`` from async code."""
+        await DBOS.send_async(workflow_id, dict(decisions), self._names.approval_topic)
