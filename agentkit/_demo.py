@@ -6,13 +6,15 @@ a real forecast, so the demo runs the same everywhere.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from agentkit.agent import Agent
 from agentkit.client import AsyncClient, Client
 from agentkit.tool import tool
 
-__all__ = ["DEMO_PROMPT", "DEMO_SCENARIO", "build_agent", "get_weather"]
+__all__ = ["DEMO_PROMPT", "DEMO_SCENARIO", "DEMO_SCENARIO_FILE", "build_agent", "get_weather"]
 
 DEMO_PROMPT = "查询北京天气"
 
@@ -23,16 +25,10 @@ _DEMO_WEATHER: dict[str, tuple[str, int]] = {
     "深圳": ("阵雨", 29),
 }
 
-# The emulator's answer for weather questions: call get_weather, then phrase its result.
-DEMO_SCENARIO: dict[str, Any] = {
-    "name": "agentkit-demo-weather",
-    "match": {"regex": "(?:查询|查一下|查查)?(?P<city>[^\\s，,。？?]{1,10}?)的?天气"},
-    "tool_calls": [{"name": "get_weather", "arguments": {"city": "{{ groups.city }}"}}],
-    "reply": (
-        "{{ result.city }}今天{{ result.condition }}，气温 {{ result.temperature_c }}°C"
-        "（{{ result.source }}）。"
-    ),
-}
+# The emulator's answer for weather questions: call get_weather, then phrase its result. It
+# is a packaged data file, so `agentkit emulator` serves the same exchange over HTTP.
+DEMO_SCENARIO_FILE = Path(__file__).parent / "emulator" / "data" / "examples" / "demo_weather.json"
+DEMO_SCENARIO: dict[str, Any] = json.loads(DEMO_SCENARIO_FILE.read_text(encoding="utf-8"))
 
 
 @tool

@@ -175,6 +175,13 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument(
         "--fault", action="append", default=[], metavar="SPEC", help="inject faults (repeatable)"
     )
+    emulator.add_argument(
+        "--quirks",
+        metavar="NAME",
+        help="behave like another server family: agentkit (default), provider-examples, "
+        "openai, llama.cpp, vllm, ollama, litellm, text-tool-calls, ignores-tool-choice, "
+        "always-usage",
+    )
     emulator.add_argument("--log-level", default="warning", help="uvicorn's log level")
 
     web = command("serve", "serve an agent: HTTP API and chat page (needs agentkit[web])", _web)
@@ -202,8 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _client(args: argparse.Namespace, extra_scenarios: Iterable[Any] = ()) -> Client:
     """The client for this invocation: the real API with a key, else the emulator."""
+    from agentkit.emulator import auto_client
     from agentkit.errors import UserError
-    from agentkit.testing._auto import auto_client
 
     has_key = bool(os.environ.get("AGENTKIT_API_KEY"))
     if args.no_emulator and not has_key:
@@ -518,16 +525,20 @@ def _serve(args: argparse.Namespace) -> int:
             "`agentkit emulator` needs uvicorn, which is not installed: "
             "pip install 'agentkit[emulator]'"
         )
+    from agentkit.emulator import Emulator, builtin_scenarios, load_scenarios, serve
+    from agentkit.emulator.scenarios import example_scenarios
     from agentkit.errors import UserError
-    from agentkit.testing import Emulator, builtin_scenarios, load_scenarios, serve
 
     try:
         emulator = Emulator(
             api_keys=args.api_key or None,
-            scenarios=[*load_scenarios(args.scenarios), *builtin_scenarios()],
+            # the demo's scenario too, so `agentkit demo` answers as it does in-process
+            scenarios=[*load_scenarios(args.scenarios), *builtin_scenarios(), *example_scenarios()],
             faults=args.fault or None,
             cassette=args.replay,
             cassette_fallback=args.replay_fallback,
+            quirks=args.quirks,
+            record_requests=False,  # a long-running server must not keep every body
         )
     except UserError as exc:
         raise CLIError(str(exc), 2) from None
@@ -556,7 +567,7 @@ def _web(args: argparse.Namespace) -> int:
     store = None
     if args.store:
         try:
-            from agentkit.sessions import SQLiteStore  # type: ignore[import-not-found]
+            from agentkit.sessions import SQLiteStore
         except ImportError:
             raise CLIError("--store needs agentkit.sessions, missing in this version", 2) from None
         store = SQLiteStore(args.store)

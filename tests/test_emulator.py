@@ -134,6 +134,7 @@ def test_bad_key_gets_documented_401(authorization: str | None) -> None:
             "error": {
                 "message": "Invalid API key.",
                 "type": "authentication_error",
+                "param": None,
                 "code": "invalid_api_key",
             }
         }
@@ -364,7 +365,12 @@ def test_max_completion_tokens_truncates_with_length(http: httpx.Client) -> None
 
 
 def test_stream_content_usage_and_done(http: httpx.Client) -> None:
-    r = chat(http, [user("Hello streaming world")], stream=True)
+    r = chat(
+        http,
+        [user("Hello streaming world")],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
     assert r.headers["content-type"].startswith("text/event-stream")
     data = events(r.text)
     assert data[-1] == "[DONE]"

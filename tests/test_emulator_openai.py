@@ -70,6 +70,7 @@ def test_streaming_content_and_tool_calls(openai_client: OpenAI) -> None:
         model="gpt-5.4-mini",
         messages=[{"role": "user", "content": "Docker 是什么"}],
         stream=True,
+        stream_options={"include_usage": True},
     )
     chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)

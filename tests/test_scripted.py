@@ -36,7 +36,11 @@ def test_list_of_shorthands_and_recorded_requests() -> None:
             {"role": "tool", "tool_call_id": call["id"], "content": "晴"},
         ]
         second = post(http, messages=messages).json()
-        assert second["choices"][0]["message"] == {"role": "assistant", "content": "北京晴, 25°C"}
+        assert second["choices"][0]["message"] == {
+            "role": "assistant",
+            "content": "北京晴, 25°C",
+            "refusal": None,
+        }
         assert second["usage"]["total_tokens"] > 0
     assert len(model.requests) == 2
     assert model.requests[1]["messages"][-1] == {
@@ -64,7 +68,7 @@ def test_wire_format_dicts_pass_through() -> None:
     with client(model) as http:
         assert post(http, messages=[]).json() == completion
         body = post(http, messages=[]).json()
-        assert body["choices"][0]["message"] == assistant
+        assert body["choices"][0]["message"] == {**assistant, "refusal": None}
 
 
 def test_raw_status_answers_and_invalid_arguments() -> None:

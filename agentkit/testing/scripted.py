@@ -8,10 +8,10 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from agentkit.emulator.faults import Fault, alter_message, alter_reply, parse_faults, replacement
+from agentkit.emulator.transport import ReplyTransport
+from agentkit.emulator.wire import Reply, completion, count_tokens, dumps, json_reply, stream_reply
 from agentkit.errors import UserError
-from agentkit.testing._faults import Fault, alter_message, alter_reply, parse_faults, replacement
-from agentkit.testing._wire import Reply, completion, count_tokens, dumps, json_reply, stream_reply
-from agentkit.testing.transport import ReplyTransport
 
 __all__ = ["ScriptedModel", "ScriptedResponse", "tool_call"]
 

@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from agentkit.emulator.wire import Reply, dumps
 from agentkit.errors import UserError
-from agentkit.testing._wire import Reply, dumps
 
 
 def _key(method: str, path: str, body: Any) -> str:

@@ -12,7 +12,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agentkit.testing._wire import dumps, has_cjk
+from agentkit.emulator.samples import datetime_text, sample_string
+from agentkit.emulator.wire import dumps, has_cjk
 
 _WORD = re.compile(r"[A-Za-z]+|\d+")
 _CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
@@ -166,19 +167,16 @@ def _fit_number(value: float, schema: Mapping[str, Any], integer: bool) -> float
 
 
 def _string_value(schema: Mapping[str, Any], name: str, ex: _Extractor | None) -> str:
-    value = ex.string(name) if ex else None
+    fmt = schema.get("format")
+    value: str | None
+    if fmt == "date-time":
+        # never a bare date or an invented UTC value: the schema decides naive vs aware
+        value = datetime_text(schema, ex.text if ex else "")
+    else:
+        value = ex.string(name) if ex else None
     if value is None:
         default = schema.get("default")
-        if isinstance(default, str):
-            value = default
-        elif schema.get("format") == "date":
-            value = "2026-01-01"
-        elif schema.get("format") == "date-time":
-            value = "2026-01-01T00:00:00Z"
-        elif schema.get("format") == "email":
-            value = "user@example.com"
-        else:
-            value = name or "example"
+        value = default if isinstance(default, str) else sample_string(schema, name)
     min_len, max_len = schema.get("minLength"), schema.get("maxLength")
     if isinstance(min_len, int) and len(value) < min_len:
         value = value + "x" * (min_len - len(value))
@@ -244,8 +242,8 @@ def generate(
                 out[key] = generate(
                     sub, root, name=key, all_properties=all_properties, _ex=ex, _depth=_depth + 1
                 )
-        for key in required:  # required names missing from properties: any value will do
-            out.setdefault(key, name or "value")
+        for key in required:  # required names missing from properties: any string will do
+            out.setdefault(key, sample_string({}, key))
         return out
     if kind == "array":
         items = schema.get("items")
@@ -288,7 +286,7 @@ def generate(
         return None
     if kind == "string":
         return _string_value(schema, name, ex)
-    return name or "value"
+    return sample_string({}, name)
 
 
 def result_text(content: Any) -> str:

@@ -143,11 +143,12 @@ def _options_problem(body: dict[str, Any]) -> str | None:
         value = body.get(name)
         if value is not None and not (_is_number(value) and low <= value <= high):
             return f"{name!r} must be a number from {low} to {high}"
-    limit = body.get("max_completion_tokens")
-    if limit is not None and not (isinstance(limit, int) and not isinstance(limit, bool)):
-        return "'max_completion_tokens' must be an integer"
-    if isinstance(limit, int) and limit < 1:
-        return "'max_completion_tokens' must be at least 1"
+    for name in ("max_completion_tokens", "max_tokens"):
+        limit = body.get(name)
+        if limit is not None and not (isinstance(limit, int) and not isinstance(limit, bool)):
+            return f"{name!r} must be an integer"
+        if isinstance(limit, int) and limit < 1:
+            return f"{name!r} must be at least 1"
     fmt = body.get("response_format")
     if fmt is not None:
         kind = fmt.get("type") if isinstance(fmt, dict) else None

@@ -62,11 +62,12 @@ def json_reply(status: int, body: Any, headers: Iterable[tuple[str, str]] = ()) 
 
 
 def error_body(message: str, type_: str, code: str | None, param: str | None = None) -> Any:
-    """The provider's error object ``{"error": {"message", "type", "code"[, "param"]}}``."""
-    error: dict[str, Any] = {"message": message, "type": type_, "code": code}
-    if param is not None:
-        error["param"] = param
-    return {"error": error}
+    """The provider's error object ``{"error": {"message", "type", "param", "code"}}``.
+
+    ``param`` and ``code`` are always present (``null`` when unknown), as OpenAI's
+    specification requires.
+    """
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
 def error_reply(
@@ -75,15 +76,20 @@ def error_reply(
     type_: str,
     code: str | None,
     headers: Iterable[tuple[str, str]] = (),
+    param: str | None = None,
 ) -> Reply:
     """A JSON error answer in the provider's shape."""
-    return json_reply(status, error_body(message, type_, code), headers)
+    return json_reply(status, error_body(message, type_, code, param), headers)
 
 
-def invalid_request(detail: str) -> Reply:
+def invalid_request(detail: str, param: str | None = None) -> Reply:
     """The documented 400 ``invalid_request_error`` answer, naming what was wrong."""
     return error_reply(
-        400, f"Invalid request: {detail}", "invalid_request_error", "invalid_request"
+        400,
+        f"Invalid request: {detail}",
+        "invalid_request_error",
+        "invalid_request",
+        param=param,
     )
 
 
@@ -120,13 +126,19 @@ def completion(
     usage: Mapping[str, int] | None,
     completion_id: str,
 ) -> dict[str, Any]:
-    """A ``chat.completion`` object with one choice."""
+    """A ``chat.completion`` object with one choice, in the shape OpenAI's specification requires.
+
+    The message always has ``content`` and ``refusal`` (``null`` when absent) and the choice
+    ``logprobs: null``.
+    """
+    full = {"role": "assistant", "content": None, "refusal": None, **message}
+    choice = {"index": 0, "message": full, "logprobs": None, "finish_reason": finish_reason}
     body: dict[str, Any] = {
         "id": completion_id,
         "object": "chat.completion",
         "created": CREATED,
         "model": model,
-        "choices": [{"index": 0, "message": dict(message), "finish_reason": finish_reason}],
+        "choices": [choice],
     }
     if usage is not None:
         body["usage"] = dict(usage)
@@ -157,35 +169,50 @@ def split_text(text: str, size: int = 24) -> list[str]:
     return pieces
 
 
-def completion_chunks(body: Mapping[str, Any], include_usage: bool = True) -> list[dict[str, Any]]:
+def completion_chunks(
+    body: Mapping[str, Any],
+    include_usage: bool = True,
+    whole_tool_calls: bool = False,
+    bare: bool = False,
+) -> list[dict[str, Any]]:
     """Turn a ``chat.completion`` object into the ``chat.completion.chunk`` objects of a stream.
 
     Content arrives in word-sized pieces; each tool call starts with a fragment carrying its
     ``index``, ``id``, ``type`` and ``function.name`` and continues with argument fragments
     keyed by the same ``index``; a last chunk carries ``finish_reason`` and, when
     ``include_usage`` and the completion has usage, a final chunk with empty ``choices``
-    carries the usage.
+    carries the usage. With ``whole_tool_calls`` each tool call comes in one fragment with
+    its complete arguments (as some servers send them). With ``bare``, chunks carry only the
+    keys the completion has (no invented ``id``, ``created``, ``index``, ``logprobs``).
     """
-    head = {
+    head: dict[str, Any] = {
         "id": body.get("id", "chatcmpl-emulator"),
         "object": "chat.completion.chunk",
         "created": body.get("created", CREATED),
         "model": body.get("model", ""),
     }
+    if bare:
+        head = {k: v for k, v in head.items() if k in body}
+        if "object" in body:
+            head["object"] = "chat.completion.chunk"
     choices = body.get("choices")
     if choices == []:
         # No choice streams as chunks without one, not as an invented empty message.
         usage = body.get("usage")
-        extra = {"usage": usage} if include_usage and isinstance(usage, dict) else {}
-        return [{**head, "choices": [], **extra}]
+        tail = {"usage": usage} if include_usage and isinstance(usage, dict) else {}
+        return [{**head, "choices": [], **tail}]
     choice: Any = choices[0] if isinstance(choices, list) and choices else {}
     choice = choice if isinstance(choice, dict) else {}
     message = choice.get("message") if isinstance(choice, dict) else None
     message = message if isinstance(message, dict) else {}
     out: list[dict[str, Any]] = []
 
+    extra: dict[str, Any] = {"index": 0, "logprobs": None}
+    if bare:
+        extra = {k: choice[k] for k in ("index", "logprobs") if k in choice}
+
     def chunk(delta: dict[str, Any], finish: str | None = None) -> None:
-        out.append({**head, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+        out.append({**head, "choices": [{**extra, "delta": delta, "finish_reason": finish}]})
 
     chunk({"role": "assistant", "content": ""})
     content = message.get("content")
@@ -198,15 +225,20 @@ def completion_chunks(body: Mapping[str, Any], include_usage: bool = True) -> li
             continue
         function: Any = call.get("function")
         function = function if isinstance(function, dict) else {}
+        arguments = function.get("arguments")
+        arguments = arguments if isinstance(arguments, str) else ""
         start = {
             "index": index,
             "id": call.get("id"),
             "type": call.get("type", "function"),
             "function": {"name": function.get("name"), "arguments": ""},
         }
+        if whole_tool_calls:
+            start["function"]["arguments"] = arguments
+            chunk({"tool_calls": [start]})
+            continue
         chunk({"tool_calls": [start]})
-        arguments = function.get("arguments")
-        for piece in split_text(arguments if isinstance(arguments, str) else "", 8):
+        for piece in split_text(arguments, 8):
             chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
     finish = choice.get("finish_reason") if isinstance(choice, dict) else None
     chunk({}, finish if isinstance(finish, str) else "stop")
@@ -232,6 +264,25 @@ def sse_chunks(chunks: Iterable[Mapping[str, Any]], done: bool = True) -> list[b
     return events
 
 
-def stream_reply(body: Mapping[str, Any], include_usage: bool = True) -> Reply:
-    """A 200 SSE answer streaming the completion ``body``."""
-    return Reply(200, list(SSE_HEADERS), chunks=sse_chunks(completion_chunks(body, include_usage)))
+def stream_reply(
+    body: Mapping[str, Any],
+    include_usage: bool = True,
+    whole_tool_calls: bool = False,
+    bare: bool = False,
+) -> Reply:
+    """A 200 SSE answer streaming the completion ``body`` (see :func:`completion_chunks`)."""
+    chunks = completion_chunks(body, include_usage, whole_tool_calls, bare)
+    return Reply(200, list(SSE_HEADERS), chunks=sse_chunks(chunks))
+
+
+def bare_completion(body: Mapping[str, Any]) -> dict[str, Any]:
+    """``body`` in the provider document's example shape: only ``choices``, each with its
+    ``message`` and ``finish_reason``; the message without ``refusal`` and, beside
+    ``tool_calls``, without ``content``."""
+    choices = []
+    for choice in body.get("choices") or []:
+        message = {k: v for k, v in choice["message"].items() if k != "refusal"}
+        if message.get("tool_calls") and message.get("content") is None:
+            message.pop("content", None)
+        choices.append({"message": message, "finish_reason": choice.get("finish_reason")})
+    return {"choices": choices}

@@ -7,7 +7,7 @@ A spec is a comma-separated list of faults; each fault is a kind, an optional ``
     cut=3
     500;p=0.1
 
-See ``/work/notes/emulator.md`` (and the README) for the reference of every kind.
+See the README's emulator section for the reference of every kind.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agentkit.testing._wire import (
+from agentkit.emulator.wire import (
     Reply,
     dumps,
     error_body,
@@ -52,6 +52,7 @@ KINDS: dict[str, str | None] = {
 }
 # Faults that change the model's message rather than the HTTP exchange.
 MESSAGE_KINDS = frozenset({"bad-args", "wrong-args", "unknown-tool", "length", "empty-choices"})
+_STATUS_KINDS = frozenset({"status", "html", "empty"})
 _PARAMS = frozenset({"count", "p", "retry-after", "retry-after-ms", "message"})
 _STATUS_TEXT = {
     429: ("Rate limit exceeded.", "rate_limit_error", "rate_limit_exceeded"),
@@ -118,7 +119,11 @@ def parse_fault(text: str) -> Fault:
     if value and KINDS[kind] is None:
         raise FaultSpecError(f"fault {kind!r} takes no value, got {value!r}")
     if value:
-        _float(value, f"fault {kind!r}")
+        number = _float(value, f"fault {kind!r}")
+        if kind in _STATUS_KINDS and not (number.is_integer() and 100 <= number <= 599):
+            raise FaultSpecError(
+                f"fault {kind!r}: the status {value.strip()!r} must be an integer from 100 to 599"
+            )
     count: int | None = None
     p: float | None = None
     params: list[tuple[str, str]] = []

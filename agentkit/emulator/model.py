@@ -11,10 +11,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agentkit.testing._faults import Fault
-from agentkit.testing._policy import choose_tool, generate, plain_reply, results_reply
-from agentkit.testing._scenarios import Scenario, render
-from agentkit.testing._wire import count_tokens, dumps, text_of
+from agentkit.emulator.faults import Fault
+from agentkit.emulator.policy import choose_tool, generate, plain_reply, results_reply
+from agentkit.emulator.scenarios import Scenario, render
+from agentkit.emulator.wire import count_tokens, dumps, text_of
 
 
 @dataclass(slots=True)
@@ -83,18 +83,28 @@ class Model:
     def __init__(self, scenarios: Sequence[Scenario]) -> None:
         self.scenarios = tuple(scenarios)
 
-    def find(self, text: str) -> tuple[Scenario, dict[str, str]] | None:
-        """The first scenario matching ``text`` and its regex groups."""
+    def find(
+        self, text: str, offered: Sequence[str] | None = None
+    ) -> tuple[Scenario, dict[str, str]] | None:
+        """The first scenario matching ``text`` (and the ``offered`` tools) and its groups."""
         for scenario in self.scenarios:
-            groups = scenario.match(text)
+            groups = scenario.match(text, offered)
             if groups is not None:
                 return scenario, groups
         return None
 
     def answer(
-        self, body: Mapping[str, Any], call_id: str, faults: Sequence[Fault] = ()
+        self,
+        body: Mapping[str, Any],
+        call_id: str,
+        faults: Sequence[Fault] = (),
+        token_limits: Sequence[str] = ("max_completion_tokens",),
     ) -> tuple[dict[str, Any], str, tuple[Fault, ...], int]:
-        """Decide the assistant message; also returns the scenario's faults and prompt tokens."""
+        """Decide the assistant message; also returns the scenario's faults and prompt tokens.
+
+        ``token_limits`` names the request parameters that cap the answer (the first one
+        present counts).
+        """
         turn = read_turn(body["messages"])
         offered = [t["function"] for t in body.get("tools") or []]
         choice = body.get("tool_choice", "auto")
@@ -108,7 +118,8 @@ class Model:
                 (),
                 (turn.prompt_tokens),
             )
-        found = self.find(turn.user_text) if self.scenarios else None
+        offered_names = [str(f.get("name")) for f in offered]
+        found = self.find(turn.user_text, offered_names) if self.scenarios else None
         scenario_faults: tuple[Fault, ...] = ()
         content: str | None = None
         if found is not None:
@@ -156,7 +167,7 @@ class Model:
                 content = plain_reply(turn.user_text, turn.images)
         content = self._format(content, body.get("response_format"), turn)
         finish = "stop"
-        limit = body.get("max_completion_tokens")
+        limit = next((body[k] for k in token_limits if body.get(k) is not None), None)
         if isinstance(limit, int) and count_tokens(content) > limit:
             content = _truncate(content, limit)
             finish = "length"

@@ -15,6 +15,7 @@ A scenario file is JSON: one scenario object, a list of them, or ``{"scenarios":
   ``contains`` (a string or list; all must occur), ``any`` (a list; one must occur),
   ``regex`` (Python syntax, searched; named groups become ``groups``). It is tested against
   the last user message's text.
+- ``tools``: tool names the request must all offer for the scenario to match (optional).
 - ``tool_calls``: the calls made first, each ``{"name", "arguments"}``; string values in
   ``arguments`` are templates. ``rounds``: a list of such lists, for several rounds of calls.
   Calls to tools the request did not offer are skipped.
@@ -23,7 +24,10 @@ A scenario file is JSON: one scenario object, a list of them, or ``{"scenarios":
   used. Template variables: ``user`` (the user's text), ``groups`` (regex named groups),
   ``results`` (this turn's tool results, JSON-decoded when possible), ``result`` (the last
   one), ``tools`` (tool name -> its last result), ``calls`` (this turn's calls:
-  ``{"name", "arguments"}``).
+  ``{"name", "arguments"}``). On these JSON values ``x.key`` means the key ``key`` whenever
+  it exists, even when a dict method has that name (``result.items`` is the result's
+  ``items`` field, not ``dict.items``); ``x["key"]`` works too, and dict methods stay
+  reachable for keys the data lacks (``{% for k, v in result.items() %}``).
 - ``faults``: a fault spec (string or list, see the fault reference) applied whenever the
   scenario answers.
 """
@@ -38,23 +42,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agentkit.emulator.faults import Fault, FaultSpecError, parse_faults
 from agentkit.errors import UserError
-from agentkit.testing._faults import Fault, FaultSpecError, parse_faults
 
-__all__ = ["Scenario", "builtin_scenarios", "load_scenarios"]
+__all__ = ["Scenario", "builtin_scenarios", "example_scenarios", "load_scenarios"]
 
-_KEYS = frozenset({"name", "match", "tool_calls", "rounds", "reply", "faults", "description"})
+_KEYS = frozenset(
+    {"name", "match", "tools", "tool_calls", "rounds", "reply", "faults", "description"}
+)
 _ENV: Any = None
 
 
 def _environment() -> Any:
-    # jinja2 is imported on first use so that importing agentkit.testing stays cheap.
+    # jinja2 is imported on first use so that importing agentkit.emulator stays cheap.
     global _ENV
     if _ENV is None:
         import jinja2
         from jinja2.sandbox import SandboxedEnvironment
 
-        _ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+        class _DataFirst(SandboxedEnvironment):
+            # jinja2 looks ``x.items`` up as an attribute first, so a tool result with an
+            # "items" (or "keys", "values", "get"...) key rendered as a bound dict method.
+            # Template data is JSON: for a mapping, dotted access means its key.
+            def getattr(self, obj: Any, attribute: str) -> Any:
+                if isinstance(obj, Mapping) and attribute in obj:
+                    return obj[attribute]
+                return super().getattr(obj, attribute)
+
+        _ENV = _DataFirst(undefined=jinja2.StrictUndefined, autoescape=False)
     return _ENV
 
 
@@ -95,9 +110,16 @@ class Scenario:
     rounds: tuple[tuple[Mapping[str, Any], ...], ...] = ()
     reply: Any = None
     faults: tuple[Fault, ...] = field(default=())
+    tools: tuple[str, ...] = ()
 
-    def match(self, text: str) -> dict[str, str] | None:
-        """The regex's named groups if ``text`` matches this scenario, else ``None``."""
+    def match(self, text: str, offered: Iterable[str] | None = None) -> dict[str, str] | None:
+        """The regex's named groups if ``text`` matches this scenario, else ``None``.
+
+        ``offered`` are the tool names the request offers; a scenario with ``tools`` only
+        matches when all of them are offered (``None`` skips that check).
+        """
+        if self.tools and offered is not None and not set(self.tools) <= set(offered):
+            return None
         lowered = text.lower()
         if any(c not in lowered for c in self.contains):
             return None
@@ -154,6 +176,9 @@ class Scenario:
             faults = tuple(parse_faults(data.get("faults")))
         except FaultSpecError as exc:
             raise UserError(f"{where}: {exc}") from None
+        tools = data.get("tools", [])
+        if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
+            raise UserError(f"{where}: 'tools' must be a list of tool names")
         reply = data.get("reply")
         for template in _templates(reply) + _templates([c for r in rounds for c in r]):
             if "{" in template:
@@ -169,6 +194,7 @@ class Scenario:
             rounds=tuple(rounds),
             reply=reply,
             faults=faults,
+            tools=tuple(tools),
         )
 
 
@@ -212,5 +238,11 @@ def load_scenarios(source: Any) -> list[Scenario]:
 
 
 def builtin_scenarios() -> list[Scenario]:
-    """The scenarios packaged with agentkit (``agentkit/testing/scenarios/``)."""
-    return load_scenarios(Path(__file__).with_name("scenarios"))
+    """The scenarios packaged with agentkit (``agentkit/emulator/data/*.json``)."""
+    return load_scenarios(Path(__file__).with_name("data"))
+
+
+def example_scenarios() -> list[Scenario]:
+    """The scenarios of agentkit's own examples (``agentkit/emulator/data/examples/``): the
+    ``agentkit demo`` weather exchange, which ``agentkit emulator`` also serves."""
+    return load_scenarios(Path(__file__).with_name("data") / "examples")

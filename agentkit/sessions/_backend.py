@@ -1,0 +1,169 @@
+"""What a storage backend provides, and the adapters that give a blocking one an async face.
+
+A backend does I/O only: it keeps rows, a journal and a pause column per session, takes
+and drops per-session locks, and applies a ``WriteOp`` in one fenced transaction. Every
+decision about what the data mean lives in ``_core``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from agentkit.sessions._core import WriteOp
+
+__all__ = ["AsyncBackend", "Held", "InlineAsync", "Stored", "SyncBackend", "ThreadedAsync"]
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class Held:
+    """A lease a backend granted: the session, its fencing token and backend state."""
+
+    session_id: str
+    token: int
+    state: Any = None
+
+
+@dataclass(slots=True)
+class Stored:
+    """What a session holds: ``(format, text)`` message rows, journal and pause texts."""
+
+    rows: list[tuple[int, str]]
+    journal: str | None
+    pause: str | None
+
+
+class SyncBackend(Protocol):
+    """The blocking operations of a backend."""
+
+    def try_acquire(self, session_id: str) -> Held | None:
+        """Take the session's lock and a new fencing token, or ``None`` if it is held."""
+
+    def release(self, held: Held) -> None:
+        """Drop a lock taken by ``try_acquire`` (idempotent)."""
+
+    def read(self, session_id: str, held: Held | None) -> Stored:
+        """Read a session (through the lease's connection when ``held`` is given)."""
+
+    def write(self, held: Held, op: WriteOp) -> None:
+        """Apply ``op`` in one transaction if ``held`` still owns the session, else raise
+        ``SessionLostError`` having written nothing."""
+
+    def delete(self, held: Held) -> None:
+        """Remove everything stored for the session (fenced like ``write``)."""
+
+    def list_ids(self) -> list[str]:
+        """Ids of sessions holding messages, a journal or a pause state, sorted."""
+
+    def close(self) -> None:
+        """Release every connection."""
+
+
+class AsyncBackend(Protocol):
+    """The same operations as coroutines."""
+
+    async def try_acquire(self, session_id: str) -> Held | None:
+        """See ``SyncBackend.try_acquire``."""
+
+    async def release(self, held: Held) -> None:
+        """See ``SyncBackend.release``."""
+
+    async def read(self, session_id: str, held: Held | None) -> Stored:
+        """See ``SyncBackend.read``."""
+
+    async def write(self, held: Held, op: WriteOp) -> None:
+        """See ``SyncBackend.write``."""
+
+    async def delete(self, held: Held) -> None:
+        """See ``SyncBackend.delete``."""
+
+    async def list_ids(self) -> list[str]:
+        """See ``SyncBackend.list_ids``."""
+
+    async def close(self) -> None:
+        """See ``SyncBackend.close``."""
+
+
+class InlineAsync:
+    """An async face for a backend that never blocks (the memory store)."""
+
+    def __init__(self, sync: SyncBackend) -> None:
+        self._sync = sync
+
+    async def try_acquire(self, session_id: str) -> Held | None:
+        """See ``SyncBackend.try_acquire``."""
+        return self._sync.try_acquire(session_id)
+
+    async def release(self, held: Held) -> None:
+        """See ``SyncBackend.release``."""
+        self._sync.release(held)
+
+    async def read(self, session_id: str, held: Held | None) -> Stored:
+        """See ``SyncBackend.read``."""
+        return self._sync.read(session_id, held)
+
+    async def write(self, held: Held, op: WriteOp) -> None:
+        """See ``SyncBackend.write``."""
+        self._sync.write(held, op)
+
+    async def delete(self, held: Held) -> None:
+        """See ``SyncBackend.delete``."""
+        self._sync.delete(held)
+
+    async def list_ids(self) -> list[str]:
+        """See ``SyncBackend.list_ids``."""
+        return self._sync.list_ids()
+
+    async def close(self) -> None:
+        """Nothing to stop (the backend stays open; the store closes it)."""
+
+
+class ThreadedAsync:
+    """An async face for a blocking backend: each call runs on the store's own threads,
+    so a busy database never stalls the event loop."""
+
+    def __init__(self, sync: SyncBackend, threads: int) -> None:
+        self._sync = sync
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="agentkit-session")
+
+    async def _run(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    async def try_acquire(self, session_id: str) -> Held | None:
+        """See ``SyncBackend.try_acquire``."""
+        held: Held | None = await self._run(self._sync.try_acquire, session_id)
+        return held
+
+    async def release(self, held: Held) -> None:
+        """See ``SyncBackend.release``."""
+        await self._run(self._sync.release, held)
+
+    async def read(self, session_id: str, held: Held | None) -> Stored:
+        """See ``SyncBackend.read``."""
+        stored: Stored = await self._run(self._sync.read, session_id, held)
+        return stored
+
+    async def write(self, held: Held, op: WriteOp) -> None:
+        """See ``SyncBackend.write``."""
+        await self._run(self._sync.write, held, op)
+
+    async def delete(self, held: Held) -> None:
+        """See ``SyncBackend.delete``."""
+        await self._run(self._sync.delete, held)
+
+    async def list_ids(self) -> list[str]:
+        """See ``SyncBackend.list_ids``."""
+        ids: list[str] = await self._run(self._sync.list_ids)
+        return ids
+
+    async def close(self) -> None:
+        """Stop the threads once the calls in flight are done (the backend stays open)."""
+        await asyncio.get_running_loop().run_in_executor(None, self.shutdown)
+
+    def shutdown(self) -> None:
+        """Stop the threads, waiting for calls in flight (the backend stays open)."""
+        self._pool.shutdown(wait=True)

@@ -1,0 +1,325 @@
+"""The pure logic of session stores: row encoding, repair, trimming, journal, fencing plan.
+
+Nothing here does I/O. Backends store opaque text produced here and hand it back; what a
+row means, which formats can be read, and what a stored history must look like is decided
+once, in this module.
+
+Stored data are JSON text only (``json.dumps``/``json.loads``): loading a row can never
+construct an object, whatever the database holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentkit.errors import UserError
+from agentkit.messages import Message
+from agentkit.sessions._errors import SessionFormatError
+
+__all__ = [
+    "INTERRUPTED",
+    "KEEP",
+    "ROW_FORMAT",
+    "JournalState",
+    "WriteOp",
+    "check_session_id",
+    "decode_journal",
+    "decode_pause",
+    "decode_row",
+    "encode_journal",
+    "encode_message",
+    "encode_pause",
+    "lock_key",
+    "repair",
+    "trim_turns",
+    "validate_batch",
+    "wait_delays",
+]
+
+ROW_FORMAT = 1
+"""The format number written with every stored message row (1: a wire-format message dict)."""
+
+_JOURNAL_FORMAT = 1
+_PAUSE_FORMAT = 1
+_MAX_ID_LENGTH = 512
+
+INTERRUPTED = "Tool call was interrupted before it returned a result."
+"""The content of the tool result that repair gives a stored tool call that had none."""
+
+
+class _Keep:
+    """Marker: leave this column as it is."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP = _Keep()
+
+
+@dataclass(slots=True)
+class WriteOp:
+    """One fenced transaction a backend must apply atomically.
+
+    Attributes:
+        rows: ``(format, json_text)`` message rows to append after the stored ones.
+        journal: New journal text, ``None`` to clear it, or ``KEEP``.
+        pause: New pause text, ``None`` to clear it, or ``KEEP``.
+        clear: Delete every stored message first.
+    """
+
+    rows: list[tuple[int, str]] = field(default_factory=list)
+    journal: str | _Keep | None = KEEP
+    pause: str | _Keep | None = KEEP
+    clear: bool = False
+
+
+def check_session_id(session_id: object) -> str:
+    """Return ``session_id`` if it is a usable id, else raise ``UserError`` saying why."""
+    if not isinstance(session_id, str) or not session_id:
+        raise UserError(f"A session id must be a non-empty string, got {session_id!r}")
+    if len(session_id) > _MAX_ID_LENGTH or "\x00" in session_id:
+        raise UserError(
+            f"A session id must be at most {_MAX_ID_LENGTH} characters without NUL, "
+            f"got one of {len(session_id)} characters"
+        )
+    return session_id
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def encode_message(message: object, where: str) -> tuple[int, str]:
+    """Encode one message as a stored row; ``UserError`` naming ``where`` if it cannot be."""
+    if not isinstance(message, dict) or not isinstance(message.get("role"), str):
+        raise UserError(
+            f"{where}: a message must be a dict with a string 'role', got {message!r}"[:300]
+        )
+    try:
+        return ROW_FORMAT, _dumps(message)
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"{where}: the message is not plain JSON data ({exc})") from None
+
+
+def decode_row(fmt: int, body: str, *, session_id: str, position: int) -> Message:
+    """Decode a stored row of any format this agentkit knows into a wire-format message."""
+    if fmt != ROW_FORMAT:
+        raise SessionFormatError(
+            f"Session {session_id!r}, message {position}: row format {fmt} is unknown to this "
+            f"agentkit (it reads format {ROW_FORMAT}); it was written by a newer agentkit",
+            session_id=session_id,
+        )
+    try:
+        value = json.loads(body)
+    except ValueError as exc:
+        raise SessionFormatError(
+            f"Session {session_id!r}, message {position}: stored row is not JSON ({exc})",
+            session_id=session_id,
+        ) from None
+    if not isinstance(value, dict) or not isinstance(value.get("role"), str):
+        raise SessionFormatError(
+            f"Session {session_id!r}, message {position}: stored row is not a message",
+            session_id=session_id,
+        )
+    return value
+
+
+def _call_ids(message: Message) -> list[str]:
+    if message.get("role") != "assistant":
+        return []
+    calls = message.get("tool_calls") or ()
+    return [c["id"] for c in calls if isinstance(c, dict) and isinstance(c.get("id"), str)]
+
+
+def validate_batch(messages: list[Message], where: str) -> None:
+    """Refuse a batch that would store a tool call without its result, or a stray result.
+
+    A stored history is complete at every commit, so every batch must be complete on its
+    own: each assistant tool call is answered by a tool message in the same batch, before the
+    next non-tool message.
+    """
+    open_ids: dict[str, int] = {}
+    for i, m in enumerate(messages):
+        if m.get("role") == "tool":
+            tid = m.get("tool_call_id")
+            if not isinstance(tid, str) or tid not in open_ids:
+                raise UserError(f"{where}: message {i} answers no open tool call ({tid!r})")
+            del open_ids[tid]
+            continue
+        if open_ids:
+            break
+        open_ids = {tid: i for tid in _call_ids(m)}
+    if open_ids:
+        tid, i = next(iter(open_ids.items()))
+        raise UserError(
+            f"{where}: tool call {tid!r} of message {i} has no result in the same batch; "
+            "a tool turn is stored whole (assistant message and all its results) or not at all"
+        )
+
+
+def repair(messages: list[Message]) -> list[Message]:
+    """Make a stored history valid for the server: every tool call has exactly one result.
+
+    A tool call with no result (a history written before atomic turns, or by hand) gets a
+    result saying it was interrupted, right after the results it has; a tool message that
+    answers no open call is dropped. Returns ``messages`` itself when nothing was wrong.
+    """
+    out: list[Message] = []
+    changed = False
+    open_ids: dict[str, None] = {}
+    for m in messages:
+        if m.get("role") == "tool":
+            tid = m.get("tool_call_id")
+            if isinstance(tid, str) and tid in open_ids:
+                del open_ids[tid]
+                out.append(m)
+            else:
+                changed = True
+            continue
+        if open_ids:
+            changed = True
+            out.extend(_interrupted(open_ids))
+        open_ids = dict.fromkeys(_call_ids(m))
+        out.append(m)
+    if open_ids:
+        changed = True
+        out.extend(_interrupted(open_ids))
+    return out if changed else messages
+
+
+def _interrupted(ids: dict[str, None]) -> list[Message]:
+    return [{"role": "tool", "tool_call_id": tid, "content": INTERRUPTED} for tid in ids]
+
+
+def trim_turns(messages: list[Message], last_turns: int | None) -> list[Message]:
+    """The last ``last_turns`` turns of a repaired history (a turn starts at a user message).
+
+    Cuts fall only before a user message, so a tool call is never separated from its
+    results. ``None`` keeps everything; fewer turns than asked keeps everything.
+    """
+    if last_turns is None:
+        return messages
+    if isinstance(last_turns, bool) or not isinstance(last_turns, int) or last_turns < 0:
+        raise UserError(f"last_turns must be a non-negative int or None, got {last_turns!r}")
+    if last_turns == 0:
+        return []
+    seen = 0
+    for i in range(len(messages) - 1, -1, -1):
+        if messages[i].get("role") == "user":
+            seen += 1
+            if seen == last_turns:
+                return messages[i:]
+    return messages
+
+
+def encode_journal(assistant: Message, results: list[Message]) -> str:
+    """The stored text of a turn in progress."""
+    return _dumps({"format": _JOURNAL_FORMAT, "assistant": assistant, "results": results})
+
+
+def decode_journal(text: str | None, session_id: str) -> tuple[Message, list[Message]] | None:
+    """Read a stored journal back; ``SessionFormatError`` if it is not one this agentkit knows."""
+    if text is None:
+        return None
+    data = _load_versioned(text, _JOURNAL_FORMAT, "journal", session_id)
+    assistant, results = data.get("assistant"), data.get("results")
+    if not isinstance(assistant, dict) or not isinstance(results, list):
+        raise SessionFormatError(
+            f"Session {session_id!r}: stored journal is malformed", session_id=session_id
+        )
+    return assistant, list(results)
+
+
+def encode_pause(state: dict[str, Any]) -> str:
+    """The stored text of a paused run's state; ``UserError`` if it is not plain JSON."""
+    if not isinstance(state, dict):
+        raise UserError(f"A pause state must be a JSON object (dict), got {type(state).__name__}")
+    try:
+        return _dumps({"format": _PAUSE_FORMAT, "state": state})
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"The pause state is not plain JSON data ({exc})") from None
+
+
+def decode_pause(text: str | None, session_id: str) -> dict[str, Any] | None:
+    """Read a stored pause state back."""
+    if text is None:
+        return None
+    state = _load_versioned(text, _PAUSE_FORMAT, "pause state", session_id).get("state")
+    if not isinstance(state, dict):
+        raise SessionFormatError(
+            f"Session {session_id!r}: stored pause state is malformed", session_id=session_id
+        )
+    return state
+
+
+def _load_versioned(text: str, known: int, what: str, session_id: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise SessionFormatError(
+            f"Session {session_id!r}: stored {what} is not a JSON object", session_id=session_id
+        )
+    if data.get("format") != known:
+        raise SessionFormatError(
+            f"Session {session_id!r}: stored {what} has format {data.get('format')!r}, "
+            f"this agentkit reads format {known}",
+            session_id=session_id,
+        )
+    return data
+
+
+class JournalState:
+    """The journal of one lease: the assistant message of a turn in progress and the
+    results finished so far. Pure; checks that calls are recorded in a sensible order."""
+
+    def __init__(self, current: tuple[Message, list[Message]] | None) -> None:
+        self.current = current
+
+    def begin(self, assistant: Message) -> str:
+        """Start a turn; returns the journal text to store."""
+        ids = _call_ids(assistant) if isinstance(assistant, dict) else []
+        if not ids:
+            raise UserError("begin_turn() needs the assistant message that has the tool_calls")
+        encode_message(assistant, "begin_turn()")
+        self.current = (assistant, [])
+        return encode_journal(assistant, [])
+
+    def record(self, result: Message) -> str:
+        """Add one finished tool result; returns the journal text to store."""
+        if self.current is None:
+            raise UserError("record_result() needs a turn started with begin_turn()")
+        assistant, results = self.current
+        tid = result.get("tool_call_id") if isinstance(result, dict) else None
+        done = {r.get("tool_call_id") for r in results}
+        if result.get("role") != "tool" or tid not in _call_ids(assistant) or tid in done:
+            raise UserError(
+                f"record_result(): {tid!r} is not an unanswered tool call of the turn in progress"
+            )
+        encode_message(result, "record_result()")
+        self.current = (assistant, [*results, result])
+        return encode_journal(*self.current)
+
+
+def lock_key(session_id: str) -> int:
+    """A stable signed 64-bit key for a session (advisory locks, lock-file offsets).
+
+    Two ids sharing a key only make each other look busy; the fencing token keeps the data
+    right either way.
+    """
+    digest = hashlib.blake2b(session_id.encode("utf-8"), digest_size=8, person=b"agentkit").digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def wait_delays(first: float = 0.002, most: float = 0.05) -> Iterator[float]:
+    """Poll intervals while waiting for a busy session: short at first, then capped."""
+    delay = first
+    while True:
+        yield delay
+        delay = min(delay * 2, most)

@@ -1,0 +1,151 @@
+"""``SessionStore`` (what every store offers) and ``Session`` (a cheap handle on one id)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from agentkit.messages import Message
+from agentkit.sessions import _core
+from agentkit.sessions._backend import AsyncBackend, SyncBackend
+from agentkit.sessions._core import WriteOp
+from agentkit.sessions._lease import AsyncLease, Lease, OnBusy, aacquire, acquire, decode_history
+
+__all__ = ["Session", "SessionStore"]
+
+
+class SessionStore:
+    """A place where sessions live; it owns its database connections.
+
+    Subclasses (``MemoryStore``, ``SQLiteStore``, ``PostgresStore``) only provide the
+    backends; every method below works the same on all of them.
+    """
+
+    _sync: SyncBackend
+    _async: AsyncBackend
+
+    def session(self, session_id: str) -> Session:
+        """A handle on the session ``session_id`` (nothing is read or written yet)."""
+        return Session(self, _core.check_session_id(session_id))
+
+    def delete(self, session_id: str) -> None:
+        """Remove a session entirely (``SessionBusyError`` if a run holds it)."""
+        with self.session(session_id).lease() as lease:
+            lease._delete()
+
+    async def adelete(self, session_id: str) -> None:
+        """The async ``delete``."""
+        async with self.session(session_id).alease() as lease:
+            await lease._delete()
+
+    def list_sessions(self) -> list[str]:
+        """The ids of the sessions that hold anything (messages, a journal, a pause), sorted."""
+        return self._sync.list_ids()
+
+    async def alist_sessions(self) -> list[str]:
+        """The async ``list_sessions``."""
+        return await self._async.list_ids()
+
+    def close(self) -> None:
+        """Close every connection of the store (leases still held are dropped)."""
+        self._sync.close()
+
+    async def aclose(self) -> None:
+        """The async ``close``."""
+        await self._async.close()
+        self._sync.close()
+
+    def __enter__(self) -> SessionStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> SessionStore:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+class Session:
+    """One conversation in a store, named by ``id``. Cheap: it holds no connection.
+
+    Reading (``messages``, ``pause``) needs no lease and sees the last committed state.
+    Changing it (``clear``, ``discard_pause``) takes the lease for a moment and raises
+    ``SessionBusyError`` while a run holds it.
+    """
+
+    def __init__(self, store: SessionStore, session_id: str) -> None:
+        self._store = store
+        self.id = session_id
+
+    def __repr__(self) -> str:
+        return f"Session(id={self.id!r}, store={type(self._store).__name__})"
+
+    def messages(self, last_turns: int | None = None) -> list[Message]:
+        """The stored history as wire-format messages, repaired; with ``last_turns`` only
+        the last N turns (cut before a user message, never inside a tool turn)."""
+        _core.trim_turns([], last_turns)
+        history = decode_history(self._store._sync.read(self.id, None), self.id)
+        return _core.trim_turns(history, last_turns)
+
+    async def amessages(self, last_turns: int | None = None) -> list[Message]:
+        """The async ``messages``."""
+        _core.trim_turns([], last_turns)
+        history = decode_history(await self._store._async.read(self.id, None), self.id)
+        return _core.trim_turns(history, last_turns)
+
+    def pause(self) -> dict[str, Any] | None:
+        """The stored paused-run state (a JSON dict), or ``None``."""
+        return _core.decode_pause(self._store._sync.read(self.id, None).pause, self.id)
+
+    async def apause(self) -> dict[str, Any] | None:
+        """The async ``pause``."""
+        return _core.decode_pause((await self._store._async.read(self.id, None)).pause, self.id)
+
+    def clear(self) -> None:
+        """Forget the history, the journal and any paused run of this session."""
+        with self.lease() as lease:
+            lease._write(WriteOp(clear=True, journal=None, pause=None))
+
+    async def aclear(self) -> None:
+        """The async ``clear``."""
+        async with self.alease() as lease:
+            await lease._write(WriteOp(clear=True, journal=None, pause=None))
+
+    def discard_pause(self) -> None:
+        """Drop the paused run kept in this session, so a new prompt is accepted."""
+        with self.lease() as lease:
+            lease.set_pause(None)
+
+    async def adiscard_pause(self) -> None:
+        """The async ``discard_pause``."""
+        async with self.alease() as lease:
+            await lease.set_pause(None)
+
+    @contextlib.contextmanager
+    def lease(self, on_busy: OnBusy = "raise", timeout: float | None = None) -> Iterator[Lease]:
+        """Hold the session for one run (for integrations; ``Agent.run`` does this).
+
+        ``on_busy="raise"`` raises ``SessionBusyError`` at once when another run holds it;
+        ``"wait"`` waits for it, up to ``timeout`` seconds (``None``: no limit).
+        """
+        lease = Lease(self._store._sync, acquire(self._store._sync, self.id, on_busy, timeout))
+        try:
+            yield lease
+        finally:
+            lease.release()
+
+    @contextlib.asynccontextmanager
+    async def alease(
+        self, on_busy: OnBusy = "raise", timeout: float | None = None
+    ) -> AsyncIterator[AsyncLease]:
+        """The async ``lease``; the lease is released even when the task is cancelled."""
+        held = await aacquire(self._store._async, self.id, on_busy, timeout)
+        lease = AsyncLease(self._store._async, held)
+        try:
+            yield lease
+        finally:
+            await lease.release()

@@ -1,0 +1,253 @@
+"""``SQLiteStore``: sessions in one SQLite file (stdlib ``sqlite3``, WAL, nothing to install).
+
+Each thread gets its own connection. Every write is one ``BEGIN IMMEDIATE`` transaction
+that first checks the lease's fencing token; waiting writers queue on SQLite's busy timeout
+instead of failing with "database is locked". Leases are byte-range locks on a lock file
+beside the database (``<db>-agentkit-locks``), which the kernel drops when a process dies.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Literal
+
+from agentkit.errors import UserError
+from agentkit.sessions import _core, _migrations
+from agentkit.sessions._backend import Held, Stored, ThreadedAsync
+from agentkit.sessions._core import KEEP, WriteOp
+from agentkit.sessions._errors import SessionError, SessionLostError
+from agentkit.sessions._oslock import LockFile, open_lock_file
+from agentkit.sessions._store import SessionStore
+
+__all__ = ["SQLiteStore"]
+
+_READ_SESSION = "SELECT journal, pause FROM agentkit_sessions WHERE id = ?"
+_READ_ROWS = "SELECT format, body FROM agentkit_messages WHERE session_id = ? ORDER BY seq"
+_LIST = (
+    "SELECT id FROM agentkit_sessions s WHERE journal IS NOT NULL OR pause IS NOT NULL "
+    "OR EXISTS (SELECT 1 FROM agentkit_messages m WHERE m.session_id = s.id) ORDER BY id"
+)
+
+
+def _lost(session_id: str) -> SessionLostError:
+    return SessionLostError(
+        f"The lease on session {session_id!r} was lost (another run took over); "
+        "nothing was written",
+        session_id=session_id,
+    )
+
+
+class _SQLiteBackend:
+    def __init__(self, path: str, busy_timeout: float, synchronous: str) -> None:
+        self._path = path
+        self._busy_ms = int(busy_timeout * 1000)
+        self._synchronous = synchronous
+        self._local = threading.local()
+        self._conns: list[sqlite3.Connection] = []
+        self._conns_lock = threading.Lock()
+        self._locks: LockFile = open_lock_file(path + "-agentkit-locks")
+        self._mine: set[int] = set()
+        self._closed = False
+        try:
+            self._migrate(busy_timeout)
+        except BaseException:
+            self.close()
+            raise
+
+    # ---------------------------------------------------------------- connections
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._closed:
+            raise SessionError(f"The SQLiteStore of {self._path!r} is closed")
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self._path,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=self._busy_ms / 1000,
+            )
+            conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
+            conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+            self._local.conn = conn
+            with self._conns_lock:
+                self._conns.append(conn)
+        return conn
+
+    @contextmanager
+    def _tx(self, begin: str = "BEGIN IMMEDIATE") -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        conn.execute(begin)
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _migrate(self, timeout: float) -> None:
+        # Store-wide lock first: switching to WAL and creating tables must not race with
+        # another process doing the same on a new file.
+        if not self._locks.lock(0, timeout):
+            raise SessionError(f"Timed out opening the session database {self._path!r}")
+        try:
+            conn = self._conn()
+            conn.execute("PRAGMA journal_mode = WAL")
+            with self._tx() as c:
+                c.execute(_migrations.SCHEMA_TABLE["sqlite"])
+                (current,) = c.execute(
+                    "SELECT COALESCE(MAX(version), 0) FROM agentkit_schema"
+                ).fetchone()
+                for version, statements in _migrations.pending("sqlite", current):
+                    for sql in statements:
+                        c.execute(sql)
+                    c.execute("INSERT INTO agentkit_schema VALUES (?, ?)", (version, time.time()))
+        finally:
+            self._locks.unlock(0)
+
+    # ---------------------------------------------------------------- leases
+
+    def try_acquire(self, session_id: str) -> Held | None:
+        offset = LockFile.offset(_core.lock_key(session_id))
+        if not self._locks.try_lock(offset):
+            return None
+        try:
+            with self._tx() as c:
+                (token,) = c.execute(
+                    "UPDATE agentkit_lease_counter SET value = value + 1 WHERE id = 1 "
+                    "RETURNING value"
+                ).fetchone()
+                c.execute(
+                    "INSERT INTO agentkit_sessions (id, token, updated_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET token = excluded.token",
+                    (session_id, token, time.time()),
+                )
+        except BaseException:
+            self._locks.unlock(offset)
+            raise
+        self._mine.add(offset)
+        return Held(session_id, token, offset)
+
+    def release(self, held: Held) -> None:
+        self._mine.discard(held.state)
+        self._locks.unlock(held.state)
+
+    # ---------------------------------------------------------------- data
+
+    def read(self, session_id: str, held: Held | None) -> Stored:
+        with self._tx("BEGIN") as c:
+            row = c.execute(_READ_SESSION, (session_id,)).fetchone()
+            rows = c.execute(_READ_ROWS, (session_id,)).fetchall()
+        journal, pause = row if row is not None else (None, None)
+        return Stored(rows, journal, pause)
+
+    def write(self, held: Held, op: WriteOp) -> None:
+        sets, args = ["updated_at = ?"], [time.time()]
+        if op.journal is not KEEP:
+            sets.append("journal = ?")
+            args.append(op.journal)  # type: ignore[arg-type]
+        if op.pause is not KEEP:
+            sets.append("pause = ?")
+            args.append(op.pause)  # type: ignore[arg-type]
+        sid = held.session_id
+        with self._tx() as c:
+            cur = c.execute(
+                f"UPDATE agentkit_sessions SET {', '.join(sets)} WHERE id = ? AND token = ?",
+                (*args, sid, held.token),
+            )
+            if cur.rowcount != 1:
+                raise _lost(sid)
+            if op.clear:
+                c.execute("DELETE FROM agentkit_messages WHERE session_id = ?", (sid,))
+            if op.rows:
+                (last,) = c.execute(
+                    "SELECT COALESCE(MAX(seq), 0) FROM agentkit_messages WHERE session_id = ?",
+                    (sid,),
+                ).fetchone()
+                c.executemany(
+                    "INSERT INTO agentkit_messages (session_id, seq, format, body) "
+                    "VALUES (?, ?, ?, ?)",
+                    [(sid, last + 1 + i, fmt, body) for i, (fmt, body) in enumerate(op.rows)],
+                )
+
+    def delete(self, held: Held) -> None:
+        sid = held.session_id
+        with self._tx() as c:
+            cur = c.execute(
+                "DELETE FROM agentkit_sessions WHERE id = ? AND token = ?", (sid, held.token)
+            )
+            if cur.rowcount != 1:
+                raise _lost(sid)
+            c.execute("DELETE FROM agentkit_messages WHERE session_id = ?", (sid,))
+
+    def list_ids(self) -> list[str]:
+        return [r[0] for r in self._conn().execute(_LIST).fetchall()]
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for offset in list(self._mine):
+            self._locks.unlock(offset)
+        self._mine.clear()
+        with self._conns_lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            conn.close()
+        self._locks.release_ref()
+
+    def execute(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        """Test hook: run one statement in its own write transaction."""
+        with self._tx() as c:
+            return c.execute(sql, args).fetchall()
+
+
+class SQLiteStore(SessionStore):
+    """Sessions in one SQLite file: the embedded default (``SQLiteStore("chat.db")``).
+
+    Args:
+        path: The database file (created with its schema if missing).
+        busy_timeout: Seconds a write waits for other writers before failing.
+        synchronous: ``"FULL"`` syncs every commit to disk (survives power loss);
+            ``"NORMAL"`` survives a crashed process but may lose the last commits on power
+            loss, and is faster.
+        threads: Threads that run the blocking work of the async API.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout: float = 30.0,
+        synchronous: Literal["FULL", "NORMAL"] = "FULL",
+        threads: int = 8,
+    ) -> None:
+        text = os.fspath(path)
+        if not text or text == ":memory:" or text.startswith("file:"):
+            raise UserError(
+                f"SQLiteStore needs a file path, got {text!r}; "
+                "use MemoryStore() for in-memory sessions"
+            )
+        if synchronous not in ("FULL", "NORMAL"):
+            raise UserError(f"synchronous must be 'FULL' or 'NORMAL', got {synchronous!r}")
+        self.path = os.path.abspath(text)
+        self._sync = self._backend = _SQLiteBackend(self.path, busy_timeout, synchronous)
+        self._async = self._threads = ThreadedAsync(self._backend, threads)
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.path!r})"
+
+    def close(self) -> None:
+        """Stop the async threads and close every connection."""
+        self._threads.shutdown()
+        self._backend.close()
+
+    async def aclose(self) -> None:
+        """The async ``close``."""
+        await self._threads.close()
+        self._backend.close()

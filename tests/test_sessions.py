@@ -1,0 +1,234 @@
+"""The pure logic of session stores, and what is specific to the SQLite and PostgreSQL ones."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from agentkit.errors import UserError
+from agentkit.sessions import (
+    PostgresStore,
+    SessionError,
+    SessionFormatError,
+    SQLiteStore,
+    _core,
+    _migrations,
+)
+
+
+def _call(cid: str) -> dict[str, object]:
+    return {"id": cid, "type": "function", "function": {"name": "f", "arguments": "{}"}}
+
+
+ASSISTANT = {"role": "assistant", "content": None, "tool_calls": [_call("a"), _call("b")]}
+
+
+# ----------------------------------------------------------------------------- core
+
+
+def test_repair_answers_orphans_in_place_and_drops_strays() -> None:
+    history = [
+        {"role": "user", "content": "q"},
+        ASSISTANT,
+        {"role": "tool", "tool_call_id": "b", "content": "B"},
+        {"role": "tool", "tool_call_id": "zz", "content": "stray"},
+        {"role": "user", "content": "q2"},
+        {"role": "assistant", "content": None, "tool_calls": [_call("c")]},
+    ]
+    repaired = _core.repair(history)
+    assert [m.get("tool_call_id") for m in repaired] == [None, None, "b", "a", None, None, "c"]
+    assert repaired[3]["content"] == _core.INTERRUPTED
+    valid = [{"role": "user", "content": "q"}]
+    assert _core.repair(valid) is valid
+
+
+def test_trim_never_cuts_inside_a_tool_turn() -> None:
+    turn = [
+        {"role": "user", "content": "q"},
+        ASSISTANT,
+        {"role": "tool", "tool_call_id": "a", "content": ""},
+        {"role": "tool", "tool_call_id": "b", "content": ""},
+    ]
+    history = turn * 3
+    for n in range(1, 4):
+        kept = _core.trim_turns(history, n)
+        assert kept[0]["role"] == "user" and len(kept) == 4 * n
+    with pytest.raises(UserError, match="last_turns"):
+        _core.trim_turns(history, True)  # type: ignore[arg-type]
+
+
+def test_batches_and_journal_refuse_misuse_clearly() -> None:
+    with pytest.raises(UserError, match="'b' of message 0 has no result"):
+        _core.validate_batch(
+            [ASSISTANT, {"role": "tool", "tool_call_id": "a", "content": ""}], "append()"
+        )
+    journal = _core.JournalState(None)
+    with pytest.raises(UserError, match="begin_turn"):
+        journal.record({"role": "tool", "tool_call_id": "a", "content": ""})
+    with pytest.raises(UserError, match="tool_calls"):
+        journal.begin({"role": "assistant", "content": "no calls"})
+    journal.begin(ASSISTANT)
+    with pytest.raises(UserError, match="'x' is not an unanswered"):
+        journal.record({"role": "tool", "tool_call_id": "x", "content": ""})
+    with pytest.raises(UserError, match=r"NaN|JSON"):
+        _core.encode_message({"role": "user", "content": float("nan")}, "append()")
+
+
+def test_unknown_formats_are_clear_errors() -> None:
+    with pytest.raises(SessionFormatError, match="row format 2 is unknown"):
+        _core.decode_row(2, "{}", session_id="s", position=3)
+    with pytest.raises(SessionFormatError, match="not JSON"):
+        _core.decode_row(1, "\x80\x04pickle", session_id="s", position=0)
+    with pytest.raises(SessionFormatError, match="journal has format 7"):
+        _core.decode_journal('{"format": 7}', "s")
+    with pytest.raises(SessionFormatError, match="newer than this agentkit"):
+        _migrations.pending("sqlite", 99)
+
+
+def test_session_ids_are_checked() -> None:
+    from agentkit.sessions import MemoryStore
+
+    for bad in ("", 5, "x" * 513, "a\x00b"):
+        with pytest.raises(UserError, match="session id"):
+            MemoryStore().session(bad)  # type: ignore[arg-type]
+
+
+def test_importing_sessions_does_not_import_psycopg() -> None:
+    code = "import sys, agentkit.sessions; print('psycopg' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# ----------------------------------------------------------------------------- SQLite
+
+
+def _version(path: Path) -> int:
+    with sqlite3.connect(path) as conn:
+        return int(conn.execute("SELECT MAX(version) FROM agentkit_schema").fetchone()[0])
+
+
+def test_sqlite_migrates_a_version_1_database_keeping_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.execute(_migrations.SCHEMA_TABLE["sqlite"])
+    for sql in _migrations.MIGRATIONS["sqlite"][0]:
+        conn.execute(sql)
+    conn.execute("INSERT INTO agentkit_schema VALUES (1, 0)")
+    conn.execute("INSERT INTO agentkit_sessions VALUES ('s', 1, 0)")
+    conn.execute(
+        'INSERT INTO agentkit_messages VALUES (\'s\', 1, 1, \'{"role":"user","content":"old"}\')'
+    )
+    conn.commit()
+    conn.close()
+    store = SQLiteStore(path)
+    assert store.session("s").messages() == [{"role": "user", "content": "old"}]
+    with store.session("s").lease() as lease:
+        lease.set_pause({"x": 1})
+    store.close()
+    assert _version(path) == len(_migrations.MIGRATIONS["sqlite"])
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_sqlite_refuses_a_newer_schema(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    SQLiteStore(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO agentkit_schema VALUES (99, 0)")
+    with pytest.raises(SessionFormatError, match="version 99"):
+        SQLiteStore(path)
+
+
+def test_sqlite_processes_opening_a_new_database_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "race.db"
+    start = time.time() + 1.0
+    code = (
+        "import time, sys; from agentkit.sessions import SQLiteStore\n"
+        f"time.sleep(max(0, {start} - time.time()))\n"
+        f"s = SQLiteStore({str(path)!r})\n"
+        "with s.session(sys.argv[1]).lease() as lease:\n"
+        "    lease.append([{'role': 'user', 'content': sys.argv[1]}])\n"
+        "print('ok')"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, f"p{i}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(5)
+    ]
+    for p in procs:
+        out, err = p.communicate(timeout=60)
+        assert out.strip() == "ok", err
+    store = SQLiteStore(path)
+    assert store.list_sessions() == [f"p{i}" for i in range(5)]
+    store.close()
+    with sqlite3.connect(path) as conn:
+        versions = [r[0] for r in conn.execute("SELECT version FROM agentkit_schema")]
+    assert versions == list(range(1, len(_migrations.MIGRATIONS["sqlite"]) + 1))
+
+
+def test_sqlite_store_refuses_memory_paths_and_closed_use(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="MemoryStore"):
+        SQLiteStore(":memory:")
+    store = SQLiteStore(tmp_path / "c.db")
+    store.close()
+    with pytest.raises(SessionError, match="closed"):
+        store.session("s").messages()
+
+
+# ----------------------------------------------------------------------------- PostgreSQL
+
+
+def test_postgres_processes_opening_a_new_schema_at_once(postgres_dsn: str) -> None:
+    start = time.time() + 1.5
+    code = (
+        "import time, sys; from agentkit.sessions import PostgresStore\n"
+        f"time.sleep(max(0, {start} - time.time()))\n"
+        f"s = PostgresStore({postgres_dsn!r}); print('ok'); s.close()"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(4)
+    ]
+    for p in procs:
+        out, err = p.communicate(timeout=60)
+        assert out.strip() == "ok", err
+    with psycopg.connect(postgres_dsn) as conn:
+        versions = [r[0] for r in conn.execute("SELECT version FROM agentkit_schema ORDER BY 1")]
+    assert versions == list(range(1, len(_migrations.MIGRATIONS["postgres"]) + 1))
+
+
+def test_postgres_never_shows_the_password() -> None:
+    secret = "hunter2-very-secret"
+    with pytest.raises(SessionError) as info:
+        PostgresStore(f"postgresql://bob:{secret}@127.0.0.1:1/db?connect_timeout=2")
+    assert secret not in str(info.value) and "bob" in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_postgres_repr_has_no_password(postgres_server: str) -> None:
+    store = PostgresStore(f"{postgres_server} password=not-shown-anywhere")
+    try:
+        assert "not-shown-anywhere" not in repr(store)
+        assert "not-shown-anywhere" not in repr(store.session("s"))
+    finally:
+        store.close()
+
+
+def test_postgres_refuses_a_newer_schema(postgres_dsn: str) -> None:
+    PostgresStore(postgres_dsn).close()
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO agentkit_schema (version) VALUES (99)")
+    with pytest.raises(SessionFormatError, match="version 99"):
+        PostgresStore(postgres_dsn)
