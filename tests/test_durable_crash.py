@@ -101,3 +101,19 @@ def test_killed_worker_recovers_its_run(
     # flight beside the killed check_stock, hence <= 2 there).
     assert runs[("check_price", sku)] == 1 or kill == "in_tool"
     assert runs[("reserve", sku)] == 1
+
+
+def test_the_example_worker_runs_queued_runs(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from _durable_support import ROOT, env
+
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "durable_worker.py"),
+         "--db", f"sqlite:///{tmp_path / 'w.sqlite'}", "--demo", "2"],
+        capture_output=True, text=True, timeout=60, env=env(),
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    answers = [line for line in done.stdout.splitlines() if " -> " in line]
+    assert len(answers) == 2 and all("sunny" in a for a in answers), done.stdout

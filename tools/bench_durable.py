@@ -19,13 +19,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from _durable_support import SCENARIO  # noqa: E402
-from dbos import DBOS  # noqa: E402
+from _durable_support import SCENARIO
+from dbos import DBOS
 
-from agentkit import Agent, tool  # noqa: E402
-from agentkit.client import AsyncClient  # noqa: E402
-from agentkit.durable import DurableAgent, durable_config  # noqa: E402
-from agentkit.testing import Emulator, EmulatorTransport  # noqa: E402
+from agentkit import Agent, tool
+from agentkit.client import AsyncClient
+from agentkit.durable import DurableAgent, durable_config
+from agentkit.testing import Emulator, EmulatorTransport
 
 
 @tool
