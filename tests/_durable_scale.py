@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from _durable_support import env, serve, worker_cmd
-from dbos import DBOSClient
-from dbos._serialization import DBOSPortableJSON
+from dbos import DBOSClient, DBOSPortableJSONSerializer
 
 
 @dataclass
@@ -74,7 +73,9 @@ def scale_out(
         for n in names:
             _wait_for(state / f"ready-{n}", procs[n], 60)
         client = DBOSClient(
-            system_database_url=db, serializer=DBOSPortableJSON, application_name="durable-tests"
+            system_database_url=db,
+            serializer=DBOSPortableJSONSerializer(),
+            application_name="durable-tests",
         )
         prefix = f"scale-{os.getpid()}-{time.monotonic_ns()}-"
         ids = [f"{prefix}{i}" for i in range(runs)]

@@ -6,8 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Generic
 
-from dbos import DBOS, DBOSConfig
-from dbos._serialization import DBOSPortableJSON
+from dbos import DBOS, DBOSConfig, DBOSPortableJSONSerializer
 from typing_extensions import TypeVar
 
 from agentkit.agent import Agent
@@ -25,6 +24,8 @@ from agentkit.usage import UsageLimits
 __all__ = ["DurableAgent", "durable_config"]
 
 OutputT = TypeVar("OutputT", default=str)
+
+_PORTABLE = DBOSPortableJSONSerializer()
 
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,99}")
 
@@ -56,7 +57,7 @@ def durable_config(
         "application_version": application_version,
         # Portable JSON, not pickle: checkpoints are readable data, and a new release's
         # classes cannot break the decoding of an old run's checkpoints.
-        "serializer": DBOSPortableJSON,
+        "serializer": _PORTABLE,
     }
     if executor_id is not None:
         config["executor_id"] = executor_id
@@ -73,12 +74,12 @@ def _check_context(method: str) -> None:
     from dbos._dbos import _get_dbos_instance  # the configured instance (no public getter)
 
     serializer = _get_dbos_instance()._serializer
-    if serializer.name() != DBOSPortableJSON.name():
+    if serializer.name() != _PORTABLE.name():
         raise UserError(
             "DBOS is configured with the "
             f"{serializer.name()!r} serializer; durable agent runs need portable JSON: "
             "DBOS(config=agentkit.durable.durable_config(...)) or "
-            "config['serializer'] = dbos._serialization.DBOSPortableJSON"
+            "config['serializer'] = dbos.DBOSPortableJSONSerializer()"
         )
 
 
