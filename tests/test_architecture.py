@@ -41,6 +41,7 @@ LAYERS: dict[str, int] = {
     "emulator": 9,
     "mcp": 9,
     "instrumentation": 9,
+    "durable": 9,
     "testing": 10,
     "_demo": 10,
     "web": 10,
@@ -58,6 +59,7 @@ RESTRICTED = {
     "docstring_parser": {"schema"},
     "mcp": {"mcp"},
     "anyio": {"mcp"},
+    "dbos": {"durable"},
     "psycopg": {"sessions"},
     "opentelemetry": {"instrumentation"},
 }
@@ -137,7 +139,8 @@ def test_import_does_not_load_optional_dependencies() -> None:
     code = (
         "import sys, agentkit; "
         "bad = [m for m in ('jinja2', 'docstring_parser', 'uvicorn', 'starlette', "
-        "'agentkit.testing', 'agentkit.emulator', 'mcp', 'agentkit.mcp', 'opentelemetry') "
+        "'agentkit.testing', 'agentkit.emulator', 'mcp', 'agentkit.mcp', 'opentelemetry', "
+        "'dbos', 'agentkit.durable') "
         "if m in sys.modules]; print(','.join(bad))"
     )
     out = subprocess.run(
