@@ -8,6 +8,7 @@ from agentkit.agent import (
     SyncAgentStream,
     capture_run,
 )
+from agentkit.approvals import ApprovalRequest, Approve, PausedRun, Reject
 from agentkit.client import AsyncChatStream, AsyncClient, ChatParams, ChatStream, Client
 from agentkit.context import RunContext
 from agentkit.errors import (
@@ -39,6 +40,7 @@ from agentkit.errors import (
     UserError,
 )
 from agentkit.events import (
+    ApprovalRequested,
     Hooks,
     RunFinished,
     StreamEvent,
@@ -74,6 +76,9 @@ __all__ = [
     "AgentRunError",
     "AgentStream",
     "AgentkitError",
+    "ApprovalRequest",
+    "ApprovalRequested",
+    "Approve",
     "AssistantMessage",
     "AsyncChatStream",
     "AsyncClient",
@@ -95,9 +100,11 @@ __all__ = [
     "ModelSettings",
     "NotFoundError",
     "OutputValidationError",
+    "PausedRun",
     "PermissionDeniedError",
     "Prices",
     "RateLimitError",
+    "Reject",
     "RepeatedToolCallError",
     "ResponseTruncatedError",
     "RunCapture",

@@ -17,13 +17,14 @@ streams, ``turn_finished`` when it is complete, then for a tool turn one
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeAlias
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from agentkit.messages import ChatCompletion, CompletionUsage, ToolCall
 from agentkit.result import RunResult
 from agentkit.usage import Usage
 
 __all__ = [
+    "ApprovalRequested",
     "Hooks",
     "RunFinished",
     "StreamEvent",
@@ -43,7 +44,7 @@ class TextDelta:
         text: The new text (append it to what came before).
     """
 
-    type: ClassVar[str] = "text_delta"
+    type: ClassVar[Literal["text_delta"]] = "text_delta"
     text: str
 
 
@@ -58,7 +59,7 @@ class ToolCallArgsDelta:
         delta: The new piece of the JSON arguments text.
     """
 
-    type: ClassVar[str] = "tool_call_args_delta"
+    type: ClassVar[Literal["tool_call_args_delta"]] = "tool_call_args_delta"
     index: int | None
     tool_call_id: str | None
     name: str | None
@@ -75,7 +76,7 @@ class ToolCallStarted:
         arguments: The complete JSON arguments text, as the model sent it.
     """
 
-    type: ClassVar[str] = "tool_call_started"
+    type: ClassVar[Literal["tool_call_started"]] = "tool_call_started"
     tool_call_id: str
     name: str
     arguments: str
@@ -93,11 +94,28 @@ class ToolCallResult:
             ``ModelRetry``, an exception, a timeout).
     """
 
-    type: ClassVar[str] = "tool_call_result"
+    type: ClassVar[Literal["tool_call_result"]] = "tool_call_result"
     tool_call_id: str
     name: str
     content: str
     is_error: bool
+
+
+@dataclass(slots=True)
+class ApprovalRequested:
+    """The run pauses: this tool call waits for a person's decision (one event per call,
+    before ``run_finished`` with the paused result).
+
+    Attributes:
+        tool_call_id: The model's id of the call (the key of its decision).
+        tool_name: The tool.
+        arguments: The validated arguments it would run with.
+    """
+
+    type: ClassVar[Literal["approval_requested"]] = "approval_requested"
+    tool_call_id: str
+    tool_name: str
+    arguments: dict[str, Any]
 
 
 @dataclass(slots=True)
@@ -110,7 +128,7 @@ class TurnFinished:
         usage: The run's usage so far (a snapshot).
     """
 
-    type: ClassVar[str] = "turn_finished"
+    type: ClassVar[Literal["turn_finished"]] = "turn_finished"
     finish_reason: str | None
     response_usage: CompletionUsage | None
     usage: Usage
@@ -124,12 +142,18 @@ class RunFinished:
         result: The run's result.
     """
 
-    type: ClassVar[str] = "run_finished"
+    type: ClassVar[Literal["run_finished"]] = "run_finished"
     result: RunResult[Any]
 
 
 StreamEvent: TypeAlias = (
-    TextDelta | ToolCallArgsDelta | ToolCallStarted | ToolCallResult | TurnFinished | RunFinished
+    TextDelta
+    | ToolCallArgsDelta
+    | ToolCallStarted
+    | ToolCallResult
+    | ApprovalRequested
+    | TurnFinished
+    | RunFinished
 )
 """Any event ``Agent.stream`` yields."""
 

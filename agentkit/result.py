@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Generic, TypeVar, overload
 
+from agentkit.approvals import ApprovalRequest, PausedRun
 from agentkit.errors import UserError
 from agentkit.messages import Message
 from agentkit.usage import Usage
@@ -50,6 +51,8 @@ class RunResult(Generic[OutputT]):
             repeated tool call or truncated a large tool result.
         new_messages_start: Index in ``messages`` of this run's first message (the end of
             the history passed in, after any repair).
+        pause: When the run stopped for a person's approval, its ``PausedRun`` (then
+            ``output`` is ``None``); else ``None``.
     """
 
     output: OutputT
@@ -58,6 +61,17 @@ class RunResult(Generic[OutputT]):
     tool_failures: list[ToolFailure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     new_messages_start: int = 0
+    pause: PausedRun | None = None
+
+    @property
+    def paused(self) -> bool:
+        """Whether the run stopped before tool calls that need approval (not an error)."""
+        return self.pause is not None
+
+    @property
+    def approvals(self) -> list[ApprovalRequest]:
+        """The calls waiting for a decision (empty unless ``paused``)."""
+        return list(self.pause.requests) if self.pause is not None else []
 
     @property
     def cost(self) -> float | None:
@@ -85,6 +99,7 @@ class RunResult(Generic[OutputT]):
             "tool_failures": [asdict(f) for f in self.tool_failures],
             "notes": list(self.notes),
             "new_messages_start": self.new_messages_start,
+            "pause": self.pause.to_dict() if self.pause is not None else None,
         }
 
     @overload
@@ -108,6 +123,7 @@ class RunResult(Generic[OutputT]):
             UserError: A key is missing or unknown, or ``output`` does not fit ``output_type``.
         """
         keys = {"output", "messages", "usage", "tool_failures", "notes", "new_messages_start"}
+        keys.add("pause")
         missing, unknown = {"output", "messages", "usage"} - set(data), set(data) - keys
         if missing or unknown:
             raise UserError(
@@ -133,4 +149,5 @@ class RunResult(Generic[OutputT]):
             tool_failures=failures,
             notes=list(data.get("notes", [])),
             new_messages_start=int(data.get("new_messages_start", 0)),
+            pause=PausedRun.from_dict(data["pause"]) if data.get("pause") else None,
         )

@@ -32,6 +32,9 @@ from agentkit._execute import Invocation, run_async, run_sync
 from agentkit.context import RunContext
 from agentkit.errors import UserError
 
+ApprovalCheck = Callable[[RunContext[Any], dict[str, Any]], bool]
+"""Decides per call whether a tool call needs a person's approval."""
+
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
@@ -73,6 +76,8 @@ class Tool(Generic[P, R]):
         max_retries: int = 2,
         timeout: float | None = None,
         docstring_format: DocstringFormat = "auto",
+        needs_approval: bool | ApprovalCheck = False,
+        idempotent: bool = True,
     ) -> None:
         if not callable(func):
             raise UserError(f"@tool needs a function, got {type(func).__name__!r}")
@@ -98,13 +103,16 @@ class Tool(Generic[P, R]):
         self.strict = strict
         self.max_retries = max_retries
         self.timeout = timeout
+        self.needs_approval = needs_approval
+        self.idempotent = idempotent
         self.is_async = _is_async(func)
         self.takes_context = schema.takes_context
         self.arguments_model: type[BaseModel] = schema.arguments_model
 
     # Whether a call needs a person's approval first (a bool, or a callable deciding per
-    # call); the agent's run core reads it. Set by ``Tool.from_schema``.
-    needs_approval: bool | Callable[..., Any] = False
+    # call), and whether running it twice is harmless (crash recovery re-runs it then).
+    needs_approval: bool | ApprovalCheck = False
+    idempotent: bool = True
 
     @classmethod
     def from_schema(
@@ -331,6 +339,8 @@ def tool(
     max_retries: int = 2,
     timeout: float | None = None,
     docstring_format: DocstringFormat = "auto",
+    needs_approval: bool | ApprovalCheck = False,
+    idempotent: bool = True,
 ) -> Callable[[Callable[P, R]], Tool[P, R]]: ...
 
 
@@ -344,6 +354,8 @@ def tool(
     max_retries: int = 2,
     timeout: float | None = None,
     docstring_format: DocstringFormat = "auto",
+    needs_approval: bool | ApprovalCheck = False,
+    idempotent: bool = True,
 ) -> Tool[P, R] | Callable[[Callable[P, R]], Tool[P, R]]:
     """Make a typed function (``def`` or ``async def``) a tool; use as ``@tool`` or ``@tool(...)``.
 
@@ -364,6 +376,12 @@ def tool(
         docstring_format: The docstring's style: ``"auto"`` (detected), ``"google"``,
             ``"numpy"``, ``"rest"``, ``"epydoc"``, or ``"none"`` (the whole docstring is the
             description; parameters get no description from it).
+        needs_approval: ``True`` to pause the run before each call until a person
+            decides (``Approve``/``Reject``), or a callable ``(ctx, arguments) -> bool``
+            deciding per call (an exception in it counts as "needs approval").
+        idempotent: ``False`` when running a call twice would do harm: a call a crash
+            interrupted is then not run again on recovery but becomes an approval request.
+            A tool with side effects can use ``ctx.tool_call_id`` as its idempotency key.
 
     Returns:
         A ``Tool``, still callable like the function.
@@ -384,6 +402,8 @@ def tool(
             max_retries=max_retries,
             timeout=timeout,
             docstring_format=docstring_format,
+            needs_approval=needs_approval,
+            idempotent=idempotent,
         )
 
     if func is not None:

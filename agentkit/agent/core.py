@@ -28,6 +28,7 @@ from agentkit.agent.spec import AgentSpec, OnToolError
 from agentkit.agent.state import RunState
 from agentkit.agent.streams import AgentStream, SyncAgentStream
 from agentkit.agent.subagent import AgentTool, counted, remaining_limits
+from agentkit.approvals import Decision, PausedRun
 from agentkit.client import AsyncClient, Client
 from agentkit.context import RunContext
 from agentkit.errors import UsageLimitExceeded, UserError
@@ -307,6 +308,8 @@ class Agent(Generic[OutputT]):
         variables: Mapping[str, Any] | None,
         model_settings: ModelSettings | Mapping[str, Any] | None,
         usage_limits: UsageLimits | None,
+        resume: PausedRun | None = None,
+        decisions: Mapping[str, Any] | None = None,
     ) -> RunState:
         if isinstance(self._instructions, Template):
             system = self._system_message(self._instructions.render(variables))
@@ -320,7 +323,15 @@ class Agent(Generic[OutputT]):
         spec = self._spec.with_settings(model_settings)
         if usage_limits is not None:
             spec = dataclasses.replace(spec, usage_limits=usage_limits)
-        state = RunState(spec, system=system, prompt=prompt, history=history, deps=deps)
+        state = RunState(
+            spec,
+            system=system,
+            prompt=prompt,
+            history=history,
+            deps=deps,
+            resume=resume,
+            decisions=decisions,
+        )
         state.sources = self._sources
         state.set_prices(self._prices)
         return state
@@ -426,6 +437,74 @@ class Agent(Generic[OutputT]):
         _require_no_loop("stream_sync", "agent.stream(...)")
         state = self._start(prompt, history, deps, variables, model_settings, usage_limits)
         return SyncAgentStream(self._drive_sync(state, streamed=True))
+
+    async def resume(
+        self,
+        paused: PausedRun | None = None,
+        decisions: Mapping[str, Decision | Mapping[str, Any]] | None = None,
+        *,
+        deps: Any = None,
+        variables: Mapping[str, Any] | None = None,
+        model_settings: ModelSettings | Mapping[str, Any] | None = None,
+        usage_limits: UsageLimits | None = None,
+    ) -> RunResult[OutputT]:
+        """Go on with a paused run: the decided calls run (or are refused), then the loop
+        continues; the model is not asked again for the paused turn.
+
+        Args:
+            paused: The ``PausedRun`` (``result.pause``, or ``PausedRun.from_json(...)``).
+            decisions: ``{tool_call_id: Approve() | Approve(arguments={...}) |
+                Reject("reason")}``, one for every pending request (or their JSON form).
+            deps, variables, model_settings, usage_limits: As for ``run``.
+
+        Raises:
+            UserError: The state was written for other tools or changed since it was shown,
+                a decision is missing or for an unknown call, or replacement arguments do
+                not fit the tool's schema.
+        """
+        state = self._resume_state(paused, decisions, deps, variables, model_settings, usage_limits)
+        async for event in self._drive_async(state, streamed=False):
+            if isinstance(event, RunFinished):
+                return event.result
+        raise AssertionError("a run always ends with RunFinished")  # pragma: no cover
+
+    def resume_sync(
+        self,
+        paused: PausedRun | None = None,
+        decisions: Mapping[str, Decision | Mapping[str, Any]] | None = None,
+        *,
+        deps: Any = None,
+        variables: Mapping[str, Any] | None = None,
+        model_settings: ModelSettings | Mapping[str, Any] | None = None,
+        usage_limits: UsageLimits | None = None,
+    ) -> RunResult[OutputT]:
+        """``resume`` without an event loop, on the sync ``Client``."""
+        _require_no_loop("resume_sync", "await agent.resume(...)")
+        state = self._resume_state(paused, decisions, deps, variables, model_settings, usage_limits)
+        for event in self._drive_sync(state, streamed=False):
+            if isinstance(event, RunFinished):
+                return event.result
+        raise AssertionError("a run always ends with RunFinished")  # pragma: no cover
+
+    def _resume_state(
+        self,
+        paused: PausedRun | None,
+        decisions: Mapping[str, Any] | None,
+        deps: Any,
+        variables: Mapping[str, Any] | None,
+        model_settings: ModelSettings | Mapping[str, Any] | None,
+        usage_limits: UsageLimits | None,
+    ) -> RunState:
+        if not isinstance(paused, PausedRun):
+            raise UserError(
+                "resume needs the PausedRun (result.pause or PausedRun.from_json(text)), "
+                f"got {type(paused).__name__}"
+            )
+        if decisions is None or not isinstance(decisions, Mapping):
+            raise UserError("resume needs decisions: {tool_call_id: Approve() | Reject(...)}")
+        return self._start(
+            None, None, deps, variables, model_settings, usage_limits, paused, decisions
+        )
 
     def as_tool(self, *, name: str | None = None, description: str | None = None) -> Tool[Any, Any]:
         """This agent as a tool another agent can call with a ``task`` string.

@@ -27,6 +27,7 @@ from agentkit.agent.sources import Listed
 from agentkit.agent.state import PendingCall, RunState
 from agentkit.errors import APITimeoutError, RunTimeoutError
 from agentkit.events import (
+    ApprovalRequested,
     Hooks,
     RunFinished,
     StreamEvent,
@@ -70,6 +71,10 @@ def _loop(
     if state.sources:
         listed: Listed = yield ListTools(tuple(state.sources))
         state.add_source_tools(listed)
+    if state.resuming:
+        # The paused turn goes on from the stored assistant message: no model call.
+        yield from _tool_turn(state, state.resume_calls(), hooks, obs)
+        state.finish_resumed_turn()
     while not state.done:
         request = state.next_request()
         if hooks is not None:
@@ -107,10 +112,12 @@ def _tool_turn(
     # turn still ends the tool observations it opened.
     try:
         for pc in calls:
+            if pc.awaiting:
+                continue
             if observed:
                 pc.observation = obs.tool_call(pc)
             yield Emit(ToolCallStarted(pc.call.id, pc.call.name, pc.call.arguments))
-        runnable = tuple(pc for pc in calls if pc.kwargs is not None)
+        runnable = tuple(pc for pc in calls if pc.kwargs is not None and not pc.awaiting)
         if runnable:
             outcomes: list[Outcome] = yield RunTools(runnable)
             done = {id(pc): o for pc, o in zip(runnable, outcomes, strict=True)}
@@ -120,10 +127,16 @@ def _tool_turn(
             if pc.observation is not None:
                 pc.observation.end(done.get(id(pc)), pc.content or "", pc.is_error)
     for pc in calls:
+        if pc.awaiting:
+            continue
         content = pc.content or ""
         if hooks is not None:
             hooks.on_tool_result(pc.call, content, pc.is_error)
         yield Emit(ToolCallResult(pc.call.id, pc.call.name, content, pc.is_error))
+    if state.pause_if_waiting(calls):
+        assert state.pause is not None
+        for r in state.pause.requests:
+            yield Emit(ApprovalRequested(r.tool_call_id, r.tool_name, r.arguments))
 
 
 def _failure(state: RunState, exc: BaseException) -> BaseException:

@@ -2,64 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from agentkit._history import INTERRUPTED, repair_history
 from agentkit.errors import UserError
 from agentkit.messages import Message
 
 __all__ = ["INTERRUPTED", "coerce_history", "repair_history"]
-
-logger = logging.getLogger("agentkit")
-
-INTERRUPTED = "Tool call was interrupted before it returned a result."
-
-
-def repair_history(messages: list[Message]) -> list[Message]:
-    """Make a history acceptable to the server: every tool call gets exactly one result.
-
-    An assistant tool call with no tool message (a conversation saved mid-run, a crash)
-    gets one saying the call was interrupted, placed right after the call's other results;
-    a tool message answering no open call is dropped. Returns ``messages`` itself when it
-    is already valid.
-    """
-    out: list[Message] | None = None
-    open_ids: dict[str, None] = {}
-    for i, m in enumerate(messages):
-        role = m.get("role") if isinstance(m, dict) else None
-        if role == "tool":
-            tid = m.get("tool_call_id")
-            if tid in open_ids:
-                del open_ids[tid]
-                if out is not None:
-                    out.append(m)
-            else:
-                logger.debug("dropping a tool result with no open tool call: %r", tid)
-                if out is None:
-                    out = list(messages[:i])
-            continue
-        if open_ids:
-            if out is None:
-                out = list(messages[:i])
-            out.extend(_interrupted(open_ids))
-            open_ids = {}
-        if out is not None:
-            out.append(m)
-        if role == "assistant":
-            for tc in m.get("tool_calls") or ():
-                if isinstance(tc, dict) and isinstance(tc.get("id"), str):
-                    open_ids[tc["id"]] = None
-    if open_ids:
-        if out is None:
-            out = list(messages)
-        out.extend(_interrupted(open_ids))
-    return messages if out is None else out
-
-
-def _interrupted(ids: Mapping[str, None]) -> list[Message]:
-    return [{"role": "tool", "tool_call_id": tid, "content": INTERRUPTED} for tid in ids]
-
 
 def coerce_history(history: Iterable[Message]) -> list[Message]:
     """Check a ``history=`` argument and return a list the server accepts.

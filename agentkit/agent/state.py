@@ -12,8 +12,19 @@ from typing import Any
 from agentkit._execute import Invocation, Outcome
 from agentkit.agent.history import INTERRUPTED, coerce_history, repair_history
 from agentkit.agent.observe import ToolObservation
+from agentkit.agent.pausing import (
+    check_decisions,
+    last_tool_turn,
+    needs_approval,
+    paused_turn,
+    refusal,
+    rejected_content,
+    reorder_turn,
+    replace_arguments,
+)
 from agentkit.agent.sources import Listed, ToolSource, spec_with_sources
 from agentkit.agent.spec import AgentSpec
+from agentkit.approvals import Approve, PausedRun, Reject
 from agentkit.context import RunContext
 from agentkit.errors import (
     AgentkitError,
@@ -73,6 +84,7 @@ class PendingCall:
     is_error: bool = False
     retry_error: bool = False  # counts against the tool's retry budget
     observation: ToolObservation | None = None
+    awaiting: bool = False  # waits for a person's decision: not run in this turn
 
     def bind(self, *, sync: bool) -> Invocation:
         """The call to run (only for calls with ``kwargs``)."""
@@ -102,6 +114,8 @@ class RunState:
         history: Iterable[Message] | None = None,
         deps: Any = None,
         depth: int = 0,
+        resume: PausedRun | None = None,
+        decisions: Mapping[str, Any] | None = None,
     ) -> None:
         self.spec = spec
         self.system = system
@@ -123,10 +137,23 @@ class RunState:
         self._repeats = 0
         self._forced_none = False
         self._pending: list[PendingCall] = []
+        self.pause: PausedRun | None = None
+        self._refused: list[list[str]] = []
+        self._resume = resume
+        self._decisions = decisions or {}
+        self._resumed_index: int | None = None
         self._started = time.monotonic()
         self.deadline = None if spec.run_timeout is None else self._started + spec.run_timeout
 
-        msgs = [] if history is None else coerce_history(history)
+        if resume is not None:
+            # The paused turn's calls are open on purpose: no repair, no prompt.
+            msgs = list(resume.messages)
+            self.usage += resume.usage
+            self._refused = [list(r) for r in resume.refused]
+            prompt = None
+            history = msgs
+        else:
+            msgs = [] if history is None else coerce_history(history)
         self._ids = {
             tc["id"]
             for m in msgs
@@ -147,6 +174,8 @@ class RunState:
         elif not msgs:
             raise UserError("A run needs a prompt or a non-empty history")
         self.messages: list[Message] = msgs
+        if resume is not None:
+            self.new_messages_start = last_tool_turn(msgs) + 1
 
     def add_source_tools(self, listed: Listed) -> None:
         """Add the tools the run's sources listed (see ``sources.spec_with_sources``)."""
@@ -312,29 +341,20 @@ class RunState:
                 continue
             pc.tool = tool
             try:
-                pc.kwargs = tool.validate_arguments(c.arguments)
+                kwargs = tool.validate_arguments(c.arguments)
             except ToolArgumentsError as exc:
                 pc.content = f"{exc.message}. Fix the arguments and call the tool again."
                 pc.is_error = pc.retry_error = True
                 continue
+            refused = refusal(self._refused, c) if tool.needs_approval else None
+            if refused is not None:
+                pc.content, pc.is_error = refused, True
+                continue
+            self._prepare(pc, tool, kwargs)
+            if tool.needs_approval and needs_approval(tool, self._context(c), kwargs):
+                pc.awaiting = True
+                continue
             to_run += 1
-            if tool.takes_context:
-                pc.ctx = RunContext(
-                    self.deps,
-                    # A copy: a tool that edits its view must not change the run's history.
-                    list(self.messages),
-                    self.usage,
-                    c.id,
-                    c.name,
-                    self._retries.get(c.name, 0),
-                    self.spec.usage_limits,
-                    self.depth,
-                )
-            timeout = tool.timeout
-            remaining = self.remaining()
-            if remaining is not None:
-                timeout = remaining if timeout is None else min(timeout, remaining)
-            pc.timeout = timeout
 
         if repeated:
             self._forced_none = True
@@ -343,6 +363,13 @@ class RunState:
                 "in a row; agentkit did not run it again and asked for a final answer "
                 "(tool_choice='none')."
             )
+        self._count_tool_calls(to_run)
+        self._pending = pending
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("tool turn: %s", ", ".join(f"{c.name}({c.id})" for c in calls))
+        return pending
+
+    def _count_tool_calls(self, to_run: int) -> None:
         limits = self.spec.usage_limits
         if (
             limits is not None
@@ -355,10 +382,93 @@ class RunState:
                 messages=self.snapshot(),
             )
         self.usage.tool_calls += to_run
+
+    def _context(self, c: ToolCall) -> RunContext[Any]:
+        return RunContext(
+            self.deps,
+            # A copy: a tool that edits its view must not change the run's history.
+            list(self.messages),
+            self.usage,
+            c.id,
+            c.name,
+            self._retries.get(c.name, 0),
+            self.spec.usage_limits,
+            self.depth,
+        )
+
+    def _prepare(self, pc: PendingCall, tool: Tool[Any, Any], kwargs: dict[str, Any]) -> None:
+        """Make ``pc`` ready to run: arguments, context, timeout (capped by the deadline)."""
+        pc.tool, pc.kwargs = tool, kwargs
+        if tool.takes_context:
+            pc.ctx = self._context(pc.call)
+        timeout = tool.timeout
+        remaining = self.remaining()
+        if remaining is not None:
+            timeout = remaining if timeout is None else min(timeout, remaining)
+        pc.timeout = timeout
+
+    # ------------------------------------------------------------------ approval
+
+    def pause_if_waiting(self, calls: Sequence[PendingCall]) -> bool:
+        """After a tool turn ran: stop the run when some of its calls wait for a person."""
+        waiting = [pc.call for pc in calls if pc.awaiting]
+        if not waiting:
+            return False
+        self.pause = paused_turn(
+            self.messages, waiting, self.spec.tools, self.usage, self._refused
+        )
+        self.done = True
+        self.notes.append(f"The run paused: {len(waiting)} tool call(s) wait for approval.")
+        return True
+
+    @property
+    def resuming(self) -> bool:
+        """Whether this run starts by finishing a paused turn."""
+        return self._resume is not None and self._resumed_index is None
+
+    def resume_calls(self) -> list[PendingCall]:
+        """The paused turn's calls with their decisions (raises ``UserError`` on a state or
+        decisions that do not check out); apply their outcomes with ``apply_results``."""
+        assert self._resume is not None
+        checked = check_decisions(self._resume, self._decisions, self.spec.tools)
+        index = self._resumed_index = last_tool_turn(self.messages)
+        pending = []
+        to_run = 0
+        for request, decision, kwargs in checked:
+            call = ToolCall(request.tool_call_id, request.tool_name, "")
+            pc = PendingCall(call)
+            tool = self.spec.tools[request.tool_name]
+            if kwargs is None:
+                assert isinstance(decision, Reject)
+                call.arguments = json.dumps(request.arguments, ensure_ascii=False)
+                pc.content, pc.is_error = rejected_content(decision.reason), True
+                self._refused.append([call.name, _canonical(call.arguments), decision.reason])
+            else:
+                assert isinstance(decision, Approve)
+                if decision.arguments is not None:
+                    replaced = replace_arguments(
+                        self.messages[index], call.id, decision.arguments
+                    )
+                    self.messages[index] = replaced
+                call.arguments = json.dumps(
+                    dict(decision.arguments or request.arguments), ensure_ascii=False
+                )
+                self._prepare(pc, tool, kwargs)
+                to_run += 1
+            pending.append(pc)
+        self._count_tool_calls(to_run)
         self._pending = pending
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("tool turn: %s", ", ".join(f"{c.name}({c.id})" for c in calls))
+        self._last_signature = tuple(
+            (tc["function"]["name"], _canonical(tc["function"].get("arguments") or ""))
+            for tc in self.messages[index].get("tool_calls") or ()
+        )
+        self._repeats = 1
         return pending
+
+    def finish_resumed_turn(self) -> None:
+        """The paused turn is complete: its tool messages back in the model's order."""
+        if self._resumed_index is not None:
+            reorder_turn(self.messages, self._resumed_index)
 
     def _check_tokens(self) -> None:
         limits = self.spec.usage_limits
@@ -424,6 +534,8 @@ class RunState:
         exhausted: PendingCall | None = None
         to_raise: tuple[PendingCall, BaseException] | None = None
         for pc, outcome in zip(pending, outcomes, strict=True):
+            if pc.awaiting:
+                continue  # answered when the run resumes
             if pc.kwargs is not None:
                 if outcome is None:
                     pc.content, pc.is_error = INTERRUPTED, True
@@ -516,6 +628,7 @@ class RunState:
             tool_failures=self.tool_failures,
             notes=self.notes,
             new_messages_start=self.new_messages_start,
+            pause=self.pause,
         )
 
     def snapshot(self) -> list[Message]:

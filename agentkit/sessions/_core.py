@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentkit._history import INTERRUPTED, repair_history, trim_turns
 from agentkit.errors import UserError
 from agentkit.messages import Message
 from agentkit.sessions._errors import SessionFormatError
@@ -47,8 +48,7 @@ _JOURNAL_FORMAT = 1
 _PAUSE_FORMAT = 1
 _MAX_ID_LENGTH = 512
 
-INTERRUPTED = "Tool call was interrupted before it returned a result."
-"""The content of the tool result that repair gives a stored tool call that had none."""
+# Shared with the run (agentkit._history): one rule for what a valid history is.
 
 
 class _Keep:
@@ -162,59 +162,8 @@ def validate_batch(messages: list[Message], where: str) -> None:
         )
 
 
-def repair(messages: list[Message]) -> list[Message]:
-    """Make a stored history valid for the server: every tool call has exactly one result.
-
-    A tool call with no result (a history written before atomic turns, or by hand) gets a
-    result saying it was interrupted, right after the results it has; a tool message that
-    answers no open call is dropped. Returns ``messages`` itself when nothing was wrong.
-    """
-    out: list[Message] = []
-    changed = False
-    open_ids: dict[str, None] = {}
-    for m in messages:
-        if m.get("role") == "tool":
-            tid = m.get("tool_call_id")
-            if isinstance(tid, str) and tid in open_ids:
-                del open_ids[tid]
-                out.append(m)
-            else:
-                changed = True
-            continue
-        if open_ids:
-            changed = True
-            out.extend(_interrupted(open_ids))
-        open_ids = dict.fromkeys(_call_ids(m))
-        out.append(m)
-    if open_ids:
-        changed = True
-        out.extend(_interrupted(open_ids))
-    return out if changed else messages
-
-
-def _interrupted(ids: dict[str, None]) -> list[Message]:
-    return [{"role": "tool", "tool_call_id": tid, "content": INTERRUPTED} for tid in ids]
-
-
-def trim_turns(messages: list[Message], last_turns: int | None) -> list[Message]:
-    """The last ``last_turns`` turns of a repaired history (a turn starts at a user message).
-
-    Cuts fall only before a user message, so a tool call is never separated from its
-    results. ``None`` keeps everything; fewer turns than asked keeps everything.
-    """
-    if last_turns is None:
-        return messages
-    if isinstance(last_turns, bool) or not isinstance(last_turns, int) or last_turns < 0:
-        raise UserError(f"last_turns must be a non-negative int or None, got {last_turns!r}")
-    if last_turns == 0:
-        return []
-    seen = 0
-    for i in range(len(messages) - 1, -1, -1):
-        if messages[i].get("role") == "user":
-            seen += 1
-            if seen == last_turns:
-                return messages[i:]
-    return messages
+repair = repair_history
+"""Make a stored history valid for the server (see ``agentkit._history``)."""
 
 
 def encode_journal(assistant: Message, results: list[Message]) -> str:

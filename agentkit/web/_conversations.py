@@ -38,7 +38,7 @@ def _busy(session_id: str) -> BadRequest:
 def _decisions(decisions: Mapping[str, ApprovalDecision]) -> dict[str, Any]:
     """The agent's decision objects; imported here because approval support is optional."""
     try:
-        from agentkit import Approve, Reject  # type: ignore[attr-defined]
+        from agentkit import Approve, Reject
     except ImportError:
         raise BadRequest(
             "this agentkit version cannot resume paused runs", status=501, code="no_approval"

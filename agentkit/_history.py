@@ -1,0 +1,82 @@
+"""Pure history rules shared by runs and session stores: repair and turn trimming."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from agentkit.errors import UserError
+from agentkit.messages import Message
+
+__all__ = ["INTERRUPTED", "repair_history", "trim_turns"]
+
+logger = logging.getLogger("agentkit")
+
+INTERRUPTED = "Tool call was interrupted before it returned a result."
+"""The content of the result a repaired tool call gets when it had none."""
+
+
+def repair_history(messages: list[Message]) -> list[Message]:
+    """Make a history acceptable to the server: every tool call gets exactly one result.
+
+    An assistant tool call with no tool message (a conversation saved mid-run, a crash)
+    gets one saying the call was interrupted, placed right after the call's other results;
+    a tool message answering no open call is dropped. Returns ``messages`` itself when it
+    is already valid.
+    """
+    out: list[Message] | None = None
+    open_ids: dict[str, None] = {}
+    for i, m in enumerate(messages):
+        role = m.get("role") if isinstance(m, dict) else None
+        if role == "tool":
+            tid = m.get("tool_call_id")
+            if tid in open_ids:
+                del open_ids[tid]
+                if out is not None:
+                    out.append(m)
+            else:
+                logger.debug("dropping a tool result with no open tool call: %r", tid)
+                if out is None:
+                    out = list(messages[:i])
+            continue
+        if open_ids:
+            if out is None:
+                out = list(messages[:i])
+            out.extend(_interrupted(open_ids))
+            open_ids = {}
+        if out is not None:
+            out.append(m)
+        if role == "assistant":
+            for tc in m.get("tool_calls") or ():
+                if isinstance(tc, dict) and isinstance(tc.get("id"), str):
+                    open_ids[tc["id"]] = None
+    if open_ids:
+        if out is None:
+            out = list(messages)
+        out.extend(_interrupted(open_ids))
+    return messages if out is None else out
+
+
+def _interrupted(ids: Mapping[str, None]) -> list[Message]:
+    return [{"role": "tool", "tool_call_id": tid, "content": INTERRUPTED} for tid in ids]
+
+
+def trim_turns(messages: list[Message], last_turns: int | None) -> list[Message]:
+    """The last ``last_turns`` turns of a repaired history (a turn starts at a user message).
+
+    Cuts fall only before a user message, so a tool call is never separated from its
+    results. ``None`` keeps everything; fewer turns than asked keeps everything.
+    """
+    if last_turns is None:
+        return messages
+    if isinstance(last_turns, bool) or not isinstance(last_turns, int) or last_turns < 0:
+        raise UserError(f"last_turns must be a non-negative int or None, got {last_turns!r}")
+    if last_turns == 0:
+        return []
+    seen = 0
+    for i in range(len(messages) - 1, -1, -1):
+        if messages[i].get("role") == "user":
+            seen += 1
+            if seen == last_turns:
+                return messages[i:]
+    return messages

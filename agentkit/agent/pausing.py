@@ -1,0 +1,222 @@
+"""Pausing a run for a person's approval, and resuming it: the decisions, no I/O.
+
+A tool turn whose calls include some that need approval runs the others, then the run
+stops with a ``PausedRun`` (the history so far plus the pending requests). Resuming checks
+that the state is the one that was shown (the tools' fingerprint, each request's arguments
+and their hash), that every request has exactly one decision and no decision is for an
+unknown call, then runs the approved calls (with replaced arguments, validated) and tells
+the model about the refused ones. The paused turn's tool messages end in the model's order.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from agentkit.approvals import (
+    ApprovalRequest,
+    Approve,
+    Decision,
+    PausedRun,
+    Reject,
+    arguments_hash,
+    decision_from_dict,
+    tools_fingerprint,
+)
+from agentkit.context import RunContext
+from agentkit.errors import ToolArgumentsError, UserError
+from agentkit.messages import Message, ToolCall
+from agentkit.tool import Tool
+from agentkit.usage import Usage
+
+__all__ = [
+    "check_decisions",
+    "fingerprint",
+    "last_tool_turn",
+    "needs_approval",
+    "paused_turn",
+    "refusal",
+    "rejected_content",
+    "reorder_turn",
+    "replace_arguments",
+]
+
+logger = logging.getLogger("agentkit")
+
+
+def fingerprint(tools: Mapping[str, Tool[Any, Any]]) -> str:
+    """The fingerprint of a run's tools (names, descriptions and schemas)."""
+    return tools_fingerprint([t.to_openai() for t in tools.values()])
+
+
+def needs_approval(tool: Tool[Any, Any], ctx: RunContext[Any], kwargs: dict[str, Any]) -> bool:
+    """Whether this call must wait for a person; an error deciding counts as "yes"."""
+    check = tool.needs_approval
+    if not callable(check):
+        return bool(check)
+    try:
+        return bool(check(ctx, kwargs))
+    except Exception:
+        logger.warning("needs_approval of %r raised; asking for approval", tool.name, exc_info=True)
+        return True
+
+
+def _canonical(arguments: str) -> str:
+    try:
+        return json.dumps(json.loads(arguments), sort_keys=True, separators=(",", ":"))
+    except ValueError:
+        return arguments
+
+
+def refusal(refused: Sequence[Sequence[str]], call: ToolCall) -> str | None:
+    """The answer to a call identical to one a person refused before, else ``None``."""
+    key = _canonical(call.arguments)
+    for name, arguments, reason in refused:
+        if name == call.name and arguments == key:
+            why = f": {reason}" if reason else ""
+            return (
+                f"Not run: a person already refused this exact call{why}. Do not ask for it "
+                "again; answer the user or try something else."
+            )
+    return None
+
+
+def rejected_content(reason: str) -> str:
+    """What the model is told about a call a person refused."""
+    why = f": {reason}" if reason else "."
+    return f"A person refused this call{why} Do not call it again with the same arguments."
+
+
+def paused_turn(
+    messages: list[Message],
+    waiting: Sequence[ToolCall],
+    tools: Mapping[str, Tool[Any, Any]],
+    usage: Usage,
+    refused: list[list[str]],
+) -> PausedRun:
+    """The ``PausedRun`` of a turn whose ``waiting`` calls need a decision."""
+    requests = []
+    for call in waiting:
+        args = json.loads(call.arguments or "{}")
+        requests.append(ApprovalRequest(call.id, call.name, args, arguments_hash(args)))
+    return PausedRun(
+        messages=list(messages),
+        requests=requests,
+        fingerprint=fingerprint(tools),
+        usage=Usage() + usage,
+        refused=[list(r) for r in refused],
+    )
+
+
+def last_tool_turn(messages: list[Message]) -> int:
+    """The index of the last assistant message with tool calls.
+
+    Raises:
+        UserError: There is none (not a paused run's history).
+    """
+    for i in range(len(messages) - 1, -1, -1):
+        m = messages[i]
+        if m.get("role") == "assistant" and m.get("tool_calls"):
+            return i
+    raise UserError("the paused run's messages hold no tool call to resume")
+
+
+def check_decisions(
+    paused: PausedRun,
+    decisions: Mapping[str, Any],
+    tools: Mapping[str, Tool[Any, Any]],
+) -> list[tuple[ApprovalRequest, Decision, dict[str, Any] | None]]:
+    """Verify a paused state against the agent and the decisions against the state.
+
+    Returns, per request in order, the request, its decision, and for an approval the
+    validated keyword arguments to run with.
+
+    Raises:
+        UserError: A different set of tools, arguments changed since they were shown, a
+            duplicate request id, a decision for an unknown call, a missing decision,
+            replacement arguments that do not fit the tool's schema.
+    """
+    if paused.fingerprint != fingerprint(tools):
+        raise UserError(
+            "this paused run was written for a different set of tools (their names or "
+            "schemas changed): resume it with the agent that paused it"
+        )
+    index = last_tool_turn(paused.messages)
+    shown = {
+        tc.get("id"): tc.get("function") or {}
+        for tc in paused.messages[index].get("tool_calls") or ()
+        if isinstance(tc, dict)
+    }
+    seen: set[str] = set()
+    for r in paused.requests:
+        if r.tool_call_id in seen:
+            raise UserError(f"the paused run lists call {r.tool_call_id!r} twice")
+        seen.add(r.tool_call_id)
+        fn = shown.get(r.tool_call_id)
+        if fn is None or fn.get("name") != r.tool_name:
+            raise UserError(f"call {r.tool_call_id!r} is not in the paused turn")
+        try:
+            model_args = json.loads(fn.get("arguments") or "{}")
+        except ValueError:
+            model_args = None
+        if r.arguments_hash != arguments_hash(r.arguments) or model_args != r.arguments:
+            raise UserError(
+                f"the arguments of call {r.tool_call_id!r} were changed after they were "
+                "shown for approval: refused"
+            )
+    unknown = sorted(set(decisions) - seen)
+    if unknown:
+        raise UserError(f"decisions for unknown call(s) {unknown}; pending: {sorted(seen)}")
+    missing = [r.tool_call_id for r in paused.requests if r.tool_call_id not in decisions]
+    if missing:
+        raise UserError(f"no decision for call(s) {missing}: give Approve() or Reject(...)")
+    out: list[tuple[ApprovalRequest, Decision, dict[str, Any] | None]] = []
+    for r in paused.requests:
+        decision = decision_from_dict(decisions[r.tool_call_id])
+        tool = tools.get(r.tool_name)
+        if tool is None:
+            raise UserError(f"the agent has no tool {r.tool_name!r} any more")
+        kwargs = None
+        if isinstance(decision, Approve):
+            args = r.arguments if decision.arguments is None else dict(decision.arguments)
+            try:
+                kwargs = tool.validate_arguments(args)
+            except ToolArgumentsError as exc:
+                raise UserError(
+                    f"the approved arguments of call {r.tool_call_id!r} do not fit "
+                    f"{r.tool_name!r}: {exc.message}"
+                ) from None
+        else:
+            assert isinstance(decision, Reject)
+        out.append((r, decision, kwargs))
+    return out
+
+
+def replace_arguments(message: Message, call_id: str, arguments: Mapping[str, Any]) -> Message:
+    """``message`` (an assistant tool-call message) with one call's arguments replaced,
+    so that the history shows what actually ran."""
+    calls = []
+    for tc in message.get("tool_calls") or ():
+        if isinstance(tc, dict) and tc.get("id") == call_id:
+            fn = dict(tc.get("function") or {})
+            fn["arguments"] = json.dumps(dict(arguments), ensure_ascii=False)
+            tc = {**tc, "function": fn}
+        calls.append(tc)
+    return {**message, "tool_calls": calls}
+
+
+def reorder_turn(messages: list[Message], index: int) -> None:
+    """Put the tool messages after ``messages[index]`` in the order of its calls."""
+    order = {
+        tc.get("id"): n
+        for n, tc in enumerate(messages[index].get("tool_calls") or ())
+        if isinstance(tc, dict)
+    }
+    end = index + 1
+    while end < len(messages) and messages[end].get("role") == "tool":
+        end += 1
+    tail = messages[index + 1 : end]
+    tail.sort(key=lambda m: order.get(m.get("tool_call_id"), len(order)))
+    messages[index + 1 : end] = tail
