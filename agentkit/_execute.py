@@ -184,31 +184,53 @@ def run_sync(call: Invocation, *, gate: threading.Semaphore | None = None) -> Ou
     return _SyncCall(call, gate).wait()
 
 
-def run_all_sync(calls: list[Invocation], concurrency: int) -> list[Outcome]:
+def run_all_sync(
+    calls: list[Invocation],
+    concurrency: int,
+    on_done: Callable[[int, Outcome], None] | None = None,
+) -> list[Outcome]:
     """Run a turn's calls from sync code, at most ``concurrency`` at a time; outcomes in
-    the order of ``calls``. One call without a timeout runs in this thread."""
+    the order of ``calls``. One call without a timeout runs in this thread. ``on_done(i,
+    outcome)`` is called for each call as its outcome is collected."""
     if len(calls) == 1 and calls[0].timeout is None and not calls[0].is_async:
-        return [run_sync(calls[0])]
-    gate = threading.BoundedSemaphore(concurrency)
-    if len(calls) == 1:
-        return [run_sync(calls[0], gate=gate)]
-    handles = [_SyncCall(c, gate) for c in calls]
-    return [h.wait() for h in handles]
+        outcomes = [run_sync(calls[0])]
+    elif len(calls) == 1:
+        outcomes = [run_sync(calls[0], gate=threading.BoundedSemaphore(concurrency))]
+    else:
+        gate = threading.BoundedSemaphore(concurrency)
+        handles = [_SyncCall(c, gate) for c in calls]
+        outcomes = []
+        for i, h in enumerate(handles):
+            outcomes.append(h.wait())
+            if on_done is not None:
+                on_done(i, outcomes[-1])
+        return outcomes
+    if on_done is not None:
+        on_done(0, outcomes[0])
+    return outcomes
 
 
-async def run_all_async(calls: list[Invocation], concurrency: int) -> list[Outcome]:
+async def run_all_async(
+    calls: list[Invocation],
+    concurrency: int,
+    on_done: Callable[[int, Outcome], Awaitable[None]] | None = None,
+) -> list[Outcome]:
     """Run a turn's calls concurrently, at most ``concurrency`` at a time; outcomes in the
     order of ``calls``. Cancellation cancels every call still running, and returns at once
-    (a sync tool's thread is abandoned, not waited for)."""
-    if len(calls) == 1:
-        return [await run_async(calls[0])]
+    (a sync tool's thread is abandoned, not waited for). ``await on_done(i, outcome)`` runs
+    as each call finishes."""
     limit = asyncio.Semaphore(concurrency)
 
-    async def one(call: Invocation) -> Outcome:
+    async def one(i: int, call: Invocation) -> Outcome:
         async with limit:
-            return await run_async(call)
+            outcome = await run_async(call)
+        if on_done is not None:
+            await on_done(i, outcome)
+        return outcome
 
-    tasks = [asyncio.ensure_future(one(c)) for c in calls]
+    if len(calls) == 1:
+        return [await one(0, calls[0])]
+    tasks = [asyncio.ensure_future(one(i, c)) for i, c in enumerate(calls)]
     try:
         return list(await asyncio.gather(*tasks))
     except BaseException:

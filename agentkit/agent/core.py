@@ -10,18 +10,17 @@ import asyncio
 import copy
 import dataclasses
 import logging
-import threading
-import weakref
-from collections.abc import AsyncGenerator, Generator, Iterable, Mapping, Sequence
-from typing import Any, Generic
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, Literal
 
 from typing_extensions import TypeVar
 
 from agentkit.agent import observe
-from agentkit.agent.drivers import drive_async, drive_sync
-from agentkit.agent.flow import run_flow
-from agentkit.agent.observe import RunInfo, RunObservation, RunObserver
+from agentkit.agent.clients import ClientCache
+from agentkit.agent.observe import RunObserver
 from agentkit.agent.output import OutputMode, OutputSpec
+from agentkit.agent.running import Launch, RunArgs, run_events, run_events_sync, state_for_session
+from agentkit.agent.session_io import Loaded
 from agentkit.agent.settings import ModelSettings
 from agentkit.agent.sources import ToolSource, split_tools
 from agentkit.agent.spec import AgentSpec, OnToolError
@@ -32,7 +31,7 @@ from agentkit.approvals import Decision, PausedRun
 from agentkit.client import AsyncClient, Client
 from agentkit.context import RunContext
 from agentkit.errors import UsageLimitExceeded, UserError
-from agentkit.events import Hooks, RunFinished, StreamEvent
+from agentkit.events import Hooks, RunFinished
 from agentkit.messages import Message
 from agentkit.prices import PriceTable, check_prices
 from agentkit.result import RunResult
@@ -43,6 +42,9 @@ from agentkit.usage import UsageLimits
 __all__ = ["Agent"]
 
 logger = logging.getLogger("agentkit")
+
+if TYPE_CHECKING:
+    from agentkit.sessions import Session
 
 OutputT = TypeVar("OutputT", default=str)
 
@@ -90,6 +92,13 @@ class Agent(Generic[OutputT]):
         name: A name for logs and for ``as_tool``.
         max_depth: How deep agents used as tools (``as_tool``) may nest under a run
             started by you; deeper sub-runs fail with ``UsageLimitExceeded``.
+        on_busy: For runs on a session another run holds: ``"raise"``
+            (``SessionBusyError`` at once) or ``"wait"`` for it (up to ``busy_timeout``
+            seconds; ``None``: no limit).
+        busy_timeout: See ``on_busy``.
+        history_turns: Send only the last N turns of the history to the model (cut
+            before a user message, never between a tool call and its result); the whole
+            history is still kept and returned. ``None``: send everything.
         instrument: OpenTelemetry tracing and metrics: ``True`` (the global providers),
             an ``Instrumentation``, ``False`` (off), or ``None`` (the default set by
             ``agentkit.instrument_all``, else off).
@@ -121,6 +130,9 @@ class Agent(Generic[OutputT]):
         name: str | None = None,
         max_depth: int = 5,
         instrument: bool | RunObserver | None = None,
+        on_busy: Literal["raise", "wait"] = "raise",
+        busy_timeout: float | None = None,
+        history_turns: int | None = None,
         prices: PriceTable | None = None,
     ) -> None:
         if instructions is not None and not isinstance(instructions, (str, Template)):
@@ -145,6 +157,10 @@ class Agent(Generic[OutputT]):
         self._hooks = hooks
         self._tool_concurrency = tool_concurrency
         self._max_depth = max_depth
+        if on_busy not in ("raise", "wait"):
+            raise UserError(f"on_busy must be 'raise' or 'wait', not {on_busy!r}")
+        self._on_busy: Literal["raise", "wait"] = on_busy
+        self._busy_timeout = busy_timeout
         self._observer = observe.resolve(instrument)
         self._prices = check_prices(prices)
         plain, self._sources = split_tools(tools)
@@ -162,6 +178,7 @@ class Agent(Generic[OutputT]):
             max_tool_result_chars=max_tool_result_chars,
             output_retries=output_retries,
             unknown_tool_retries=unknown_tool_retries,
+            history_turns=history_turns,
         )
         # Static instructions become one shared system message, built once.
         self._system: Message | None = None
@@ -170,15 +187,18 @@ class Agent(Generic[OutputT]):
         self._bind_client(client)
 
     def _bind_client(self, client: Client | AsyncClient | None) -> None:
-        self._client = client
-        self._sync_client: Client | None = client if isinstance(client, Client) else None
-        # Async clients the agent builds itself (the default, or the twin of a sync
-        # Client) are kept per event loop: pooled connections must not outlive their loop,
-        # e.g. across two `asyncio.run(agent.run(...))` calls.
-        self._async_clients: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, tuple[AsyncClient, AsyncGenerator[None, None]]
-        ] = weakref.WeakKeyDictionary()
-        self._client_lock = threading.Lock()
+        self._clients = ClientCache(client)
+        self._launch = Launch(
+            make_state=self._state,
+            clients=self._clients,
+            hooks=self._hooks,
+            observer=self._observer,
+            agent_name=self._name,
+            model=self._spec.model,
+            concurrency=self._tool_concurrency,
+            on_busy=self._on_busy,
+            busy_timeout=self._busy_timeout,
+        )
 
     def with_client(self, client: Client | AsyncClient) -> Agent[OutputT]:
         """A copy of this agent whose requests go through ``client``.
@@ -234,45 +254,15 @@ class Agent(Generic[OutputT]):
     # ------------------------------------------------------------------ clients
 
     def _get_sync_client(self) -> Client:
-        c = self._sync_client
-        if c is None:
-            with self._client_lock:
-                if self._sync_client is None:
-                    base = self._client
-                    self._sync_client = (
-                        base.to_sync() if isinstance(base, AsyncClient) else Client()
-                    )
-                c = self._sync_client
-        return c
+        return self._clients.get_sync()
 
     async def _get_async_client(self) -> AsyncClient:
-        base = self._client
-        if isinstance(base, AsyncClient):
-            return base
-        loop = asyncio.get_running_loop()
-        entry = self._async_clients.get(loop)
-        if entry is None:
-            with self._client_lock:
-                # Entries of loops closed without asyncio.run's clean-up are dropped here.
-                for old in [lp for lp in self._async_clients if lp.is_closed()]:
-                    self._async_clients.pop(old, None)
-                entry = self._async_clients.get(loop)
-                if entry is None:
-                    client = base.to_async() if isinstance(base, Client) else AsyncClient()
-                    entry = (client, _closer(self._async_clients, loop, client))
-                    self._async_clients[loop] = entry
-            # Started on this loop, the closer is closed by `loop.shutdown_asyncgens()`
-            # (asyncio.run does that) and then closes the client inside its own loop: one
-            # `asyncio.run(agent.run(...))` per request leaks no socket and no pool.
-            await entry[1].__anext__()
-        return entry[0]
+        return await self._clients.get_async()
 
     def close(self) -> None:
         """Close the sync client the agent built itself (not a client you passed in), and
         the agent's tool sources (not those held open by ``with source:``)."""
-        if self._sync_client is not None and self._sync_client is not self._client:
-            self._sync_client.close()
-            self._sync_client = None
+        self._clients.close()
         for source in self._sources_to_close():
             source.close()
 
@@ -281,13 +271,7 @@ class Agent(Generic[OutputT]):
 
         A client you passed in is left open: close it yourself.
         """
-        try:
-            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:  # pragma: no cover - only reachable via odd event-loop setups
-            loop = None
-        entry = self._async_clients.pop(loop, None) if loop is not None else None
-        if entry is not None:
-            await entry[1].aclose()
+        await self._clients.aclose()
         for source in self._sources_to_close():
             await source.aclose()
         self.close()
@@ -340,11 +324,14 @@ class Agent(Generic[OutputT]):
         # Sources held open by the caller's own `with source:` block stay open.
         return [s for s in self._sources if not getattr(s, "in_context", False)]
 
+    # ------------------------------------------------------------------ public runs
+
     async def run(
         self,
         prompt: str | Message | None = None,
         *,
         history: Iterable[Message] | None = None,
+        session: Session | None = None,
         deps: Any = None,
         variables: Mapping[str, Any] | None = None,
         model_settings: ModelSettings | Mapping[str, Any] | None = None,
@@ -358,30 +345,32 @@ class Agent(Generic[OutputT]):
                 ``history``.
             history: Earlier messages (e.g. ``RunResult.messages`` of the previous turn).
                 Orphaned tool calls get an "interrupted" result before anything is sent.
+            session: A session (``agentkit.sessions``): its stored history is the
+                history, and this run's messages are saved to it, turn by turn. Not
+                together with ``history``.
             deps: Passed to tools as ``RunContext.deps``.
             variables: Variables for a ``Template`` of instructions.
             model_settings: Settings overriding the agent's for this run.
             usage_limits: Limits replacing the agent's for this run.
 
         Returns:
-            The ``RunResult``.
+            The ``RunResult`` (``paused`` when a tool call waits for approval).
 
         Raises:
             AgentRunError: A limit was hit or the run could not finish (subclasses say
                 which); ``.messages`` holds the conversation so far.
             APIError: The provider failed after the client's retries (``.messages`` too).
+            SessionBusyError: Another run holds the session (``on_busy="raise"``).
         """
-        state = self._start(prompt, history, deps, variables, model_settings, usage_limits)
-        async for event in self._drive_async(state, streamed=False):
-            if isinstance(event, RunFinished):
-                return event.result
-        raise AssertionError("a run always ends with RunFinished")  # pragma: no cover
+        args = RunArgs(prompt, history, deps, variables, model_settings, usage_limits, session)
+        return await self._result(self._prepare(args))
 
     def run_sync(
         self,
         prompt: str | Message | None = None,
         *,
         history: Iterable[Message] | None = None,
+        session: Session | None = None,
         deps: Any = None,
         variables: Mapping[str, Any] | None = None,
         model_settings: ModelSettings | Mapping[str, Any] | None = None,
@@ -389,24 +378,23 @@ class Agent(Generic[OutputT]):
     ) -> RunResult[OutputT]:
         """``run`` without an event loop, on the sync ``Client``.
 
-        Sync tools run in a thread pool (async tools with ``asyncio.run`` in a worker).
+        Sync tools run in this thread (several calls of a turn on threads of their own);
+        async tools with ``asyncio.run``.
 
         Raises:
             UserError: Called while an event loop is running in this thread (use
                 ``await agent.run(...)`` there).
         """
         _require_no_loop("run_sync", "await agent.run(...)")
-        state = self._start(prompt, history, deps, variables, model_settings, usage_limits)
-        for event in self._drive_sync(state, streamed=False):
-            if isinstance(event, RunFinished):
-                return event.result
-        raise AssertionError("a run always ends with RunFinished")  # pragma: no cover
+        args = RunArgs(prompt, history, deps, variables, model_settings, usage_limits, session)
+        return self._result_sync(self._prepare(args))
 
     def stream(
         self,
         prompt: str | Message | None = None,
         *,
         history: Iterable[Message] | None = None,
+        session: Session | None = None,
         deps: Any = None,
         variables: Mapping[str, Any] | None = None,
         model_settings: ModelSettings | Mapping[str, Any] | None = None,
@@ -419,14 +407,15 @@ class Agent(Generic[OutputT]):
         plain ``async for`` closes it when the stream object is dropped, or after
         ``idle_timeout`` seconds without being read.
         """
-        state = self._start(prompt, history, deps, variables, model_settings, usage_limits)
-        return AgentStream(self._drive_async(state, streamed=True))
+        args = RunArgs(prompt, history, deps, variables, model_settings, usage_limits, session)
+        return AgentStream(run_events(self._launch, self._prepare(args), streamed=True))
 
     def stream_sync(
         self,
         prompt: str | Message | None = None,
         *,
         history: Iterable[Message] | None = None,
+        session: Session | None = None,
         deps: Any = None,
         variables: Mapping[str, Any] | None = None,
         model_settings: ModelSettings | Mapping[str, Any] | None = None,
@@ -435,14 +424,15 @@ class Agent(Generic[OutputT]):
         """The sync twin of ``stream``: an iterator of the same events; use it as
         ``with agent.stream_sync(...) as events:`` to close it deterministically."""
         _require_no_loop("stream_sync", "agent.stream(...)")
-        state = self._start(prompt, history, deps, variables, model_settings, usage_limits)
-        return SyncAgentStream(self._drive_sync(state, streamed=True))
+        args = RunArgs(prompt, history, deps, variables, model_settings, usage_limits, session)
+        return SyncAgentStream(run_events_sync(self._launch, self._prepare(args), streamed=True))
 
     async def resume(
         self,
         paused: PausedRun | None = None,
         decisions: Mapping[str, Decision | Mapping[str, Any]] | None = None,
         *,
+        session: Session | None = None,
         deps: Any = None,
         variables: Mapping[str, Any] | None = None,
         model_settings: ModelSettings | Mapping[str, Any] | None = None,
@@ -452,9 +442,14 @@ class Agent(Generic[OutputT]):
         continues; the model is not asked again for the paused turn.
 
         Args:
-            paused: The ``PausedRun`` (``result.pause``, or ``PausedRun.from_json(...)``).
+            paused: The ``PausedRun`` (``result.pause``, or ``PausedRun.from_json(...)``);
+                or leave it out and give the ``session`` that keeps it.
             decisions: ``{tool_call_id: Approve() | Approve(arguments={...}) |
                 Reject("reason")}``, one for every pending request (or their JSON form).
+            session: Resume the run kept in this session: its paused run, or — after a
+                process died mid-run — the turn it left unfinished (finished model answers
+                and tool results are not redone; an interrupted call runs again, unless
+                its tool is ``idempotent=False``: then it becomes an approval request).
             deps, variables, model_settings, usage_limits: As for ``run``.
 
         Raises:
@@ -462,17 +457,18 @@ class Agent(Generic[OutputT]):
                 a decision is missing or for an unknown call, or replacement arguments do
                 not fit the tool's schema.
         """
-        state = self._resume_state(paused, decisions, deps, variables, model_settings, usage_limits)
-        async for event in self._drive_async(state, streamed=False):
-            if isinstance(event, RunFinished):
-                return event.result
-        raise AssertionError("a run always ends with RunFinished")  # pragma: no cover
+        args = RunArgs(
+            None, None, deps, variables, model_settings, usage_limits, session, paused,
+            decisions, resume=True,
+        )  # fmt: skip
+        return await self._result(self._prepare(args))
 
     def resume_sync(
         self,
         paused: PausedRun | None = None,
         decisions: Mapping[str, Decision | Mapping[str, Any]] | None = None,
         *,
+        session: Session | None = None,
         deps: Any = None,
         variables: Mapping[str, Any] | None = None,
         model_settings: ModelSettings | Mapping[str, Any] | None = None,
@@ -480,31 +476,66 @@ class Agent(Generic[OutputT]):
     ) -> RunResult[OutputT]:
         """``resume`` without an event loop, on the sync ``Client``."""
         _require_no_loop("resume_sync", "await agent.resume(...)")
-        state = self._resume_state(paused, decisions, deps, variables, model_settings, usage_limits)
-        for event in self._drive_sync(state, streamed=False):
+        args = RunArgs(
+            None, None, deps, variables, model_settings, usage_limits, session, paused,
+            decisions, resume=True,
+        )  # fmt: skip
+        return self._result_sync(self._prepare(args))
+
+    # ------------------------------------------------------------------ run plumbing
+
+    async def _result(self, start: RunState | RunArgs) -> RunResult[OutputT]:
+        async for event in run_events(self._launch, start, streamed=False):
             if isinstance(event, RunFinished):
                 return event.result
         raise AssertionError("a run always ends with RunFinished")  # pragma: no cover
 
-    def _resume_state(
-        self,
-        paused: PausedRun | None,
-        decisions: Mapping[str, Any] | None,
-        deps: Any,
-        variables: Mapping[str, Any] | None,
-        model_settings: ModelSettings | Mapping[str, Any] | None,
-        usage_limits: UsageLimits | None,
-    ) -> RunState:
-        if not isinstance(paused, PausedRun):
+    def _result_sync(self, start: RunState | RunArgs) -> RunResult[OutputT]:
+        for event in run_events_sync(self._launch, start, streamed=False):
+            if isinstance(event, RunFinished):
+                return event.result
+        raise AssertionError("a run always ends with RunFinished")  # pragma: no cover
+
+    def _prepare(self, args: RunArgs) -> RunState | RunArgs:
+        """The run's state now (argument errors raise here), or, for a session run, the
+        arguments to build it from once the session's lease is held."""
+        if args.session is None:
+            return self._state(args, None)
+        if args.history is not None:
+            raise UserError("give a run either session= or history=, not both")
+        if not callable(getattr(args.session, "alease", None)):
             raise UserError(
-                "resume needs the PausedRun (result.pause or PausedRun.from_json(text)), "
-                f"got {type(paused).__name__}"
+                f"session must be a Session (store.session(id)), got {type(args.session).__name__}"
             )
-        if decisions is None or not isinstance(decisions, Mapping):
+        if args.paused is not None:
+            raise UserError("resume takes either a PausedRun or session=, not both")
+        return args
+
+    def _state(self, args: RunArgs, loaded: Loaded | None) -> RunState:
+        def make(
+            prompt: str | Message | None,
+            history: Iterable[Message] | None,
+            paused: PausedRun | None,
+            decisions: Mapping[str, Any] | None,
+        ) -> RunState:
+            return self._start(
+                prompt, history, args.deps, args.variables, args.model_settings,
+                args.usage_limits, paused, decisions,
+            )  # fmt: skip
+
+        if loaded is not None:
+            assert args.session is not None
+            return state_for_session(make, args, loaded, args.session.id)
+        if not args.resume:
+            return make(args.prompt, args.history, None, None)
+        if not isinstance(args.paused, PausedRun):
+            raise UserError(
+                "resume needs the PausedRun (result.pause or PausedRun.from_json(text)) or "
+                f"session=, got {type(args.paused).__name__}"
+            )
+        if args.decisions is None or not isinstance(args.decisions, Mapping):
             raise UserError("resume needs decisions: {tool_call_id: Approve() | Reject(...)}")
-        return self._start(
-            None, None, deps, variables, model_settings, usage_limits, paused, decisions
-        )
+        return make(None, None, args.paused, args.decisions)
 
     def as_tool(self, *, name: str | None = None, description: str | None = None) -> Tool[Any, Any]:
         """This agent as a tool another agent can call with a ``task`` string.
@@ -520,25 +551,6 @@ class Agent(Generic[OutputT]):
         return AgentTool(
             self, tool_name, description or f"Ask the {tool_name!r} agent to do a task."
         )
-
-    def _observe(
-        self, state: RunState, client: Client | AsyncClient, streamed: bool
-    ) -> RunObservation | None:
-        observer = self._observer or observe.default()
-        if observer is observe.NOOP:
-            return None
-        url = httpx_url(client.base_url)
-        system = state.system.get("content") if state.system else None
-        info = RunInfo(
-            agent_name=self._name,
-            model=self._spec.model or client.model,
-            conversation_id=state.conversation_id,
-            server_address=url[0],
-            server_port=url[1],
-            streamed=streamed,
-            system=system if isinstance(system, str) else None,
-        )
-        return observer.start_run(info)
 
     # ------------------------------------------------------------------ sub-runs
 
@@ -557,7 +569,7 @@ class Agent(Generic[OutputT]):
     async def _run_child(self, task: str, ctx: RunContext[Any]) -> Any:
         with counted(ctx.usage):
             state = self._child_state(task, ctx)
-            async for event in self._drive_async(state, streamed=False):
+            async for event in run_events(self._launch, state, streamed=False):
                 if isinstance(event, RunFinished):
                     return event.result.output
         raise AssertionError("a run always ends with RunFinished")  # pragma: no cover
@@ -565,63 +577,10 @@ class Agent(Generic[OutputT]):
     def _run_child_sync(self, task: str, ctx: RunContext[Any]) -> Any:
         with counted(ctx.usage):
             state = self._child_state(task, ctx)
-            for event in self._drive_sync(state, streamed=False):
+            for event in run_events_sync(self._launch, state, streamed=False):
                 if isinstance(event, RunFinished):
                     return event.result.output
         raise AssertionError("a run always ends with RunFinished")  # pragma: no cover
-
-    # ------------------------------------------------------------------ drivers
-
-    async def _drive_async(
-        self, state: RunState, *, streamed: bool
-    ) -> AsyncGenerator[StreamEvent, None]:
-        try:
-            client = await self._get_async_client()
-        except BaseException as exc:
-            state.fail(exc)
-            raise
-        flow = run_flow(state, self._hooks, self._observe(state, client, streamed))
-        events = drive_async(flow, client, streamed=streamed, concurrency=self._tool_concurrency)
-        try:
-            async for event in events:
-                yield event
-        finally:
-            await events.aclose()  # at once, also when the consumer stops early
-
-    def _drive_sync(self, state: RunState, *, streamed: bool) -> Generator[StreamEvent, None, None]:
-        try:
-            client = self._get_sync_client()
-        except BaseException as exc:
-            state.fail(exc)
-            raise
-        flow = run_flow(state, self._hooks, self._observe(state, client, streamed))
-        yield from drive_sync(flow, client, streamed=streamed, concurrency=self._tool_concurrency)
-
-
-async def _closer(
-    cache: weakref.WeakKeyDictionary[Any, Any], loop: asyncio.AbstractEventLoop, client: AsyncClient
-) -> AsyncGenerator[None, None]:
-    """Closes ``client`` when its loop shuts its async generators down (or on ``aclose``)."""
-    try:
-        while True:
-            yield
-    finally:
-        cache.pop(loop, None)
-        await client.aclose()
-
-
-def httpx_url(base_url: str) -> tuple[str | None, int | None]:
-    """The host and port of a base URL (for ``server.address`` / ``server.port``)."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(base_url)
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if port is None:
-        port = {"https": 443, "http": 80}.get(parts.scheme)
-    return parts.hostname, port
 
 
 def _require_no_loop(method: str, instead: str) -> None:

@@ -7,10 +7,10 @@ performed; every decision is the flow's (``agentkit.agent.flow``).
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from typing import Any, Protocol
 
-from agentkit._execute import run_all_async, run_all_sync
+from agentkit._execute import Outcome, run_all_async, run_all_sync
 from agentkit.agent.effects import CallModel, Effect, Emit, ListTools, RunTools, Save
 from agentkit.agent.flow import Flow, chunk_events
 from agentkit.agent.sources import ToolSource
@@ -20,6 +20,28 @@ from agentkit.events import RunFinished, StreamEvent
 from agentkit.tool import Tool
 
 __all__ = ["AsyncWriter", "SyncWriter", "drive_async", "drive_sync"]
+
+
+def _journal_async(
+    effect: RunTools, writer: AsyncWriter | None
+) -> Callable[[int, Outcome], Awaitable[None]] | None:
+    journal = effect.journal
+    if journal is None or writer is None:
+        return None
+
+    async def record(i: int, outcome: Outcome) -> None:
+        await writer.journal_result(journal(effect.calls[i], outcome))
+
+    return record
+
+
+def _journal_sync(
+    effect: RunTools, writer: SyncWriter | None
+) -> Callable[[int, Outcome], None] | None:
+    journal = effect.journal
+    if journal is None or writer is None:
+        return None
+    return lambda i, outcome: writer.journal_result(journal(effect.calls[i], outcome))
 
 
 async def _listed_async(source: ToolSource) -> list[Tool[Any, Any]] | BaseException:
@@ -96,7 +118,9 @@ async def drive_async(
                         )
                 elif isinstance(effect, RunTools):
                     calls = [pc.bind(sync=False) for pc in effect.calls]
-                    outcome = await run_all_async(calls, concurrency)
+                    outcome = await run_all_async(
+                        calls, concurrency, _journal_async(effect, writer)
+                    )
                 elif isinstance(effect, ListTools):
                     outcome = [(s, await _listed_async(s)) for s in effect.sources]
                 elif isinstance(effect, Save) and writer is not None:
@@ -152,7 +176,7 @@ def drive_sync(
                         )
                 elif isinstance(effect, RunTools):
                     calls = [pc.bind(sync=True) for pc in effect.calls]
-                    outcome = run_all_sync(calls, concurrency)
+                    outcome = run_all_sync(calls, concurrency, _journal_sync(effect, writer))
                 elif isinstance(effect, ListTools):
                     outcome = [(s, _listed_sync(s)) for s in effect.sources]
                 elif isinstance(effect, Save) and writer is not None:

@@ -8,9 +8,11 @@ interpreter of this small vocabulary.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeAlias
 
+from agentkit._execute import Outcome
 from agentkit.agent.observe import NOOP_MODEL, ModelObservation
 from agentkit.agent.sources import ToolSource
 from agentkit.agent.state import PendingCall, Request
@@ -55,12 +57,12 @@ class RunTools:
 
     Attributes:
         calls: The calls to run (each has ``kwargs``), in the model's order.
-        journal: Whether each finished result must be journaled in the session as it
-            arrives (crash recovery of a session run).
+        journal: For a session run: the tool message of a finished call, which the driver
+            journals as each call finishes (crash recovery); ``None``: no journal.
     """
 
     calls: tuple[PendingCall, ...]
-    journal: bool = False
+    journal: Callable[[PendingCall, Outcome], Message] | None = None
 
 
 @dataclass(frozen=True, slots=True)

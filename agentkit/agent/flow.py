@@ -21,11 +21,11 @@ from typing import Any
 
 from agentkit._execute import Outcome
 from agentkit.agent import capture
-from agentkit.agent.effects import CallModel, Effect, Emit, ListTools, RunTools
+from agentkit.agent.effects import CallModel, Effect, Emit, ListTools, RunTools, Save
 from agentkit.agent.observe import NOOP_RUN, RunObservation
 from agentkit.agent.sources import Listed
 from agentkit.agent.state import PendingCall, RunState
-from agentkit.errors import APITimeoutError, RunTimeoutError
+from agentkit.errors import AgentkitError, APITimeoutError, RunTimeoutError
 from agentkit.events import (
     ApprovalRequested,
     Hooks,
@@ -55,6 +55,19 @@ def run_flow(
         result = yield from _loop(state, hooks, obs)
     except BaseException as exc:
         failure = exc if isinstance(exc, GeneratorExit) else _failure(state, exc)
+        saving_failed = state.saving
+        state.saving = False
+        if (
+            state.persist
+            and state.pause is None
+            and not saving_failed
+            and isinstance(failure, AgentkitError)
+        ):
+            # What the run did before its error is kept, every tool call answered.
+            tail = state.snapshot()[state.saved :]
+            if tail:
+                state.saved = len(state.messages)
+                yield from _persist(state, Save(tuple(tail), end_turn=True))
         obs.end(None, failure)
         if failure is exc:
             if not isinstance(exc, GeneratorExit):
@@ -75,6 +88,11 @@ def _loop(
         # The paused turn goes on from the stored assistant message: no model call.
         yield from _tool_turn(state, state.resume_calls(), hooks, obs)
         state.finish_resumed_turn()
+        if state.persist:
+            yield from _persist(state, _end_of_turn(state))
+    elif state.persist:
+        # The user's message is stored before the first model call.
+        yield from _persist(state, _unsaved(state))
     while not state.done:
         request = state.next_request()
         if hooks is not None:
@@ -94,7 +112,13 @@ def _loop(
                 hooks.on_tool_call(pc.call)
         yield Emit(_turn_event(state, completion))
         if calls:
+            if state.persist:
+                yield from _persist(state, Save(begin_turn=state.messages[-1]))
             yield from _tool_turn(state, calls, hooks, obs)
+            if state.persist:
+                yield from _persist(state, _end_of_turn(state))
+    if state.persist and state.pause is None and state.saved < len(state.messages):
+        yield from _persist(state, _unsaved(state))
     result = state.result()
     # Recorded before the last event: a consumer may stop reading at `run_finished`.
     obs.end(result, None)
@@ -119,7 +143,8 @@ def _tool_turn(
             yield Emit(ToolCallStarted(pc.call.id, pc.call.name, pc.call.arguments))
         runnable = tuple(pc for pc in calls if pc.kwargs is not None and not pc.awaiting)
         if runnable:
-            outcomes: list[Outcome] = yield RunTools(runnable)
+            journal = state.journal_message if state.persist else None
+            outcomes: list[Outcome] = yield RunTools(runnable, journal)
             done = {id(pc): o for pc, o in zip(runnable, outcomes, strict=True)}
         state.apply_results([done.get(id(pc)) for pc in calls])
     finally:
@@ -137,6 +162,30 @@ def _tool_turn(
         assert state.pause is not None
         for r in state.pause.requests:
             yield Emit(ApprovalRequested(r.tool_call_id, r.tool_name, r.arguments))
+
+
+def _persist(state: RunState, save: Save) -> Generator[Effect, Any, None]:
+    # A failed write must not be followed by another one in the failure path.
+    state.saving = True
+    yield save
+    state.saving = False
+
+
+def _unsaved(state: RunState) -> Save:
+    """Append what is not stored yet (whole turns only)."""
+    new = tuple(state.messages[state.saved :])
+    state.saved = len(state.messages)
+    return Save(new)
+
+
+def _end_of_turn(state: RunState) -> Save:
+    """A tool turn ended: store it whole (clearing the journal and any pause), or, when it
+    paused, store the pause beside the journaled turn."""
+    if state.pause is not None:
+        return Save(pause=state.pause.to_dict())
+    new = tuple(state.messages[state.saved :])
+    state.saved = len(state.messages)
+    return Save(new, end_turn=True, pause={} if state.was_paused else None)
 
 
 def _failure(state: RunState, exc: BaseException) -> BaseException:

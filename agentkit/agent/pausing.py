@@ -127,18 +127,22 @@ def check_decisions(
     paused: PausedRun,
     decisions: Mapping[str, Any],
     tools: Mapping[str, Tool[Any, Any]],
-) -> list[tuple[ApprovalRequest, Decision, dict[str, Any] | None]]:
+    *,
+    recovering: bool = False,
+) -> list[tuple[ApprovalRequest, Decision | None, dict[str, Any] | None]]:
     """Verify a paused state against the agent and the decisions against the state.
 
     Returns, per request in order, the request, its decision, and for an approval the
-    validated keyword arguments to run with.
+    validated keyword arguments to run with. ``recovering``: the state was rebuilt from a
+    dead run's journal (no fingerprint to check), and a call without a decision gets
+    ``None`` (it waits for one) instead of an error.
 
     Raises:
         UserError: A different set of tools, arguments changed since they were shown, a
             duplicate request id, a decision for an unknown call, a missing decision,
             replacement arguments that do not fit the tool's schema.
     """
-    if paused.fingerprint != fingerprint(tools):
+    if not recovering and paused.fingerprint != fingerprint(tools):
         raise UserError(
             "this paused run was written for a different set of tools (their names or "
             "schemas changed): resume it with the agent that paused it"
@@ -170,14 +174,17 @@ def check_decisions(
     if unknown:
         raise UserError(f"decisions for unknown call(s) {unknown}; pending: {sorted(seen)}")
     missing = [r.tool_call_id for r in paused.requests if r.tool_call_id not in decisions]
-    if missing:
+    if missing and not recovering:
         raise UserError(f"no decision for call(s) {missing}: give Approve() or Reject(...)")
-    out: list[tuple[ApprovalRequest, Decision, dict[str, Any] | None]] = []
+    out: list[tuple[ApprovalRequest, Decision | None, dict[str, Any] | None]] = []
     for r in paused.requests:
-        decision = decision_from_dict(decisions[r.tool_call_id])
         tool = tools.get(r.tool_name)
         if tool is None:
             raise UserError(f"the agent has no tool {r.tool_name!r} any more")
+        if r.tool_call_id not in decisions:
+            out.append((r, None, None))
+            continue
+        decision = decision_from_dict(decisions[r.tool_call_id])
         kwargs = None
         if isinstance(decision, Approve):
             args = r.arguments if decision.arguments is None else dict(decision.arguments)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentkit._execute import Invocation, Outcome
+from agentkit._history import trim_turns
 from agentkit.agent.history import INTERRUPTED, coerce_history, repair_history
 from agentkit.agent.observe import ToolObservation
 from agentkit.agent.pausing import (
@@ -142,6 +143,11 @@ class RunState:
         self._resume = resume
         self._decisions = decisions or {}
         self._resumed_index: int | None = None
+        self.was_paused = resume is not None and bool(resume.fingerprint)
+        self.pause_undecided = False  # crash recovery: undecided calls pause again
+        self.persist = False  # the run has a session: the flow yields Save effects
+        self.saved = 0  # messages[:saved] are stored in the session
+        self.saving = False  # a Save effect is being performed
         self._started = time.monotonic()
         self.deadline = None if spec.run_timeout is None else self._started + spec.run_timeout
 
@@ -217,7 +223,10 @@ class RunState:
         kwargs = dict(self._kwargs)
         if self._tool_choice is not None:
             kwargs["tool_choice"] = self._tool_choice
-        messages = [self.system, *self.messages] if self.system else list(self.messages)
+        sent = self.messages
+        if self.spec.history_turns is not None:
+            sent = trim_turns(sent, max(self.spec.history_turns, 1))  # this turn always goes
+        messages = [self.system, *sent] if self.system else list(sent)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "request %d: %d messages, tool_choice=%r",
@@ -430,7 +439,15 @@ class RunState:
         """The paused turn's calls with their decisions (raises ``UserError`` on a state or
         decisions that do not check out); apply their outcomes with ``apply_results``."""
         assert self._resume is not None
-        checked = check_decisions(self._resume, self._decisions, self.spec.tools)
+        decisions = dict(self._decisions)
+        if self.pause_undecided:  # crash recovery: a call that may run twice runs again
+            for r in self._resume.requests:
+                tool = self.spec.tools.get(r.tool_name)
+                if r.tool_call_id not in decisions and tool is not None and tool.idempotent:
+                    decisions[r.tool_call_id] = Approve()
+        checked = check_decisions(
+            self._resume, decisions, self.spec.tools, recovering=self.pause_undecided
+        )
         index = self._resumed_index = last_tool_turn(self.messages)
         pending = []
         to_run = 0
@@ -438,7 +455,10 @@ class RunState:
             call = ToolCall(request.tool_call_id, request.tool_name, "")
             pc = PendingCall(call)
             tool = self.spec.tools[request.tool_name]
-            if kwargs is None:
+            if decision is None:  # recovery of a call that may not run twice: ask a person
+                call.arguments = json.dumps(request.arguments, ensure_ascii=False)
+                pc.tool, pc.awaiting = tool, True
+            elif kwargs is None:
                 assert isinstance(decision, Reject)
                 call.arguments = json.dumps(request.arguments, ensure_ascii=False)
                 pc.content, pc.is_error = rejected_content(decision.reason), True
@@ -573,35 +593,52 @@ class RunState:
             )
         return pending
 
-    def _classify(self, pc: PendingCall, outcome: CallOutcome) -> BaseException | None:
-        """Set ``pc.content``; return the exception to raise under ``on_tool_error="raise"``."""
+    def _content(
+        self, pc: PendingCall, outcome: CallOutcome
+    ) -> tuple[str, BaseException | None, int]:
+        """The tool message content for ``outcome``, the error it stands for, and the
+        length the result had before truncation (pure)."""
         err = outcome.error
-        name = pc.call.name
         if err is None:
             try:
                 content = serialize_result(outcome.value)
             except AgentkitError as exc:
                 err = exc
             else:
+                full = len(content)
                 limit = self.spec.max_tool_result_chars
-                if limit is not None and len(content) > limit:
-                    self.notes.append(
-                        f"The result of {name!r} ({len(content)} characters) was truncated "
-                        f"to {limit} characters."
-                    )
+                if limit is not None and full > limit:
                     content = (
-                        f"{content[:limit]}\n[truncated: the result had {len(content)} "
+                        f"{content[:limit]}\n[truncated: the result had {full} "
                         f"characters; only the first {limit} are shown]"
                     )
-                pc.content = content
-                return None
+                return content, None, full
         if isinstance(err, ModelRetry):
-            pc.content = f"{err.message}\nFix the problem and try again."
+            return f"{err.message}\nFix the problem and try again.", err, 0
+        return (TOOL_TIMED_OUT if outcome.timed_out else TOOL_FAILED), err, 0
+
+    def journal_message(self, pc: PendingCall, outcome: CallOutcome) -> Message:
+        """The tool message a finished call will add, for the session's journal."""
+        content = self._content(pc, outcome)[0]
+        return {"role": "tool", "tool_call_id": pc.call.id, "content": content}
+
+    def _classify(self, pc: PendingCall, outcome: CallOutcome) -> BaseException | None:
+        """Set ``pc.content``; return the exception to raise under ``on_tool_error="raise"``."""
+        name = pc.call.name
+        pc.content, err, full = self._content(pc, outcome)
+        if err is None:
+            limit = self.spec.max_tool_result_chars
+            if limit is not None and full > limit:
+                self.notes.append(
+                    f"The result of {name!r} ({full} characters) was truncated "
+                    f"to {limit} characters."
+                )
+            return None
+        if isinstance(err, ModelRetry):
             pc.is_error = pc.retry_error = True
             return None
         pc.is_error = True
         timed_out = outcome.timed_out
-        pc.content = TOOL_TIMED_OUT if timed_out else TOOL_FAILED
         self.tool_failures.append(
             ToolFailure(name, pc.call.id, type(err).__name__, str(err) or type(err).__name__)
         )

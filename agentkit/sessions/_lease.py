@@ -123,6 +123,7 @@ class _Plan:
     def __init__(self, held: Held) -> None:
         self.held = held
         self.journal: JournalState | None = None  # unknown until loaded or begun
+        self.paused: dict[str, Any] | None = None  # the stored pause state, once loaded
         self.released = False
 
     def check(self) -> Held:
@@ -132,6 +133,7 @@ class _Plan:
 
     def loaded(self, stored: Stored) -> list[Message]:
         self.journal = JournalState(_core.decode_journal(stored.journal, self.held.session_id))
+        self.paused = _core.decode_pause(stored.pause, self.held.session_id)
         return decode_history(stored, self.held.session_id)
 
     def append(self, messages: list[Message], where: str) -> WriteOp:
@@ -231,6 +233,10 @@ class Lease:
         self._write(self._plan.commit(messages, pause))
         self._plan.journal = JournalState(None)
 
+    def pause(self) -> dict[str, Any] | None:
+        """The paused-run state stored when ``load()`` ran (``None``: not paused)."""
+        return self._plan.paused
+
     def set_pause(self, state: dict[str, Any] | None) -> None:
         """Store (or with ``None`` clear) the paused-run JSON state."""
         self._write(WriteOp(pause=self._plan.pause_text(state)))
@@ -305,6 +311,10 @@ class AsyncLease:
         all in one transaction."""
         await self._write(self._plan.commit(messages, pause))
         self._plan.journal = JournalState(None)
+
+    def pause(self) -> dict[str, Any] | None:
+        """The paused-run state stored when ``load()`` ran (``None``: not paused)."""
+        return self._plan.paused
 
     async def set_pause(self, state: dict[str, Any] | None) -> None:
         """Store (or with ``None`` clear) the paused-run JSON state."""

@@ -1,0 +1,141 @@
+"""The thin I/O between a run and its session's lease: loading, and performing ``Save``.
+
+Which messages are saved, and when, is the flow's decision; these adapters map each
+``Save`` effect onto the one lease call that performs it, and read what a run starts from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from agentkit.agent.effects import Save
+from agentkit.approvals import ApprovalRequest, PausedRun, arguments_hash
+from agentkit.messages import Message
+
+if TYPE_CHECKING:
+    from agentkit.sessions import AsyncLease, Lease
+
+__all__ = ["AsyncLeaseWriter", "Loaded", "SyncLeaseWriter", "interrupted_turn"]
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """What a session holds when a run takes it.
+
+    Attributes:
+        history: The stored history (repaired: no tool call without its result).
+        pause: The stored paused-run state, or ``None``.
+        journal: The turn a dead run left in progress: (assistant message, results).
+    """
+
+    history: list[Message]
+    pause: dict[str, Any] | None
+    journal: tuple[Message, list[Message]] | None
+
+
+def _save_args(effect: Save) -> tuple[str, Any]:
+    """Which lease call performs ``effect``, and the pause argument for ``commit_turn``."""
+    if effect.begin_turn is not None:
+        return "begin", None
+    if effect.end_turn:
+        return "commit", None if effect.pause == {} else effect.pause
+    if effect.messages:
+        return "append", None
+    return "pause", None if effect.pause == {} else effect.pause
+
+
+class SyncLeaseWriter:
+    """Performs a sync run's ``Save`` effects on its lease."""
+
+    def __init__(self, lease: Lease) -> None:
+        self._lease = lease
+
+    def load(self) -> Loaded:
+        """Read the session at the run's start."""
+        history = self._lease.load()
+        return Loaded(history, self._lease.pause(), self._lease.journal())
+
+    def save(self, effect: Save) -> None:
+        """Perform ``effect`` in one transaction."""
+        kind, pause = _save_args(effect)
+        if kind == "begin":
+            assert effect.begin_turn is not None
+            self._lease.begin_turn(effect.begin_turn)
+        elif kind == "commit":
+            if effect.pause is None:
+                self._lease.commit_turn(list(effect.messages))
+            else:
+                self._lease.commit_turn(list(effect.messages), pause=pause)
+        elif kind == "append":
+            self._lease.append(list(effect.messages))
+        else:
+            self._lease.set_pause(pause)
+
+    def journal_result(self, message: Message) -> None:
+        """Journal one finished result of the turn in progress."""
+        self._lease.record_result(message)
+
+
+class AsyncLeaseWriter:
+    """Performs an async run's ``Save`` effects on its lease (writes shielded by it)."""
+
+    def __init__(self, lease: AsyncLease) -> None:
+        self._lease = lease
+        # Calls of a turn finish concurrently; their journal writes must land in order.
+        self._lock = asyncio.Lock()
+
+    async def load(self) -> Loaded:
+        """Read the session at the run's start."""
+        history = await self._lease.load()
+        return Loaded(history, self._lease.pause(), await self._lease.journal())
+
+    async def save(self, effect: Save) -> None:
+        """Perform ``effect`` in one transaction."""
+        kind, pause = _save_args(effect)
+        if kind == "begin":
+            assert effect.begin_turn is not None
+            await self._lease.begin_turn(effect.begin_turn)
+        elif kind == "commit":
+            if effect.pause is None:
+                await self._lease.commit_turn(list(effect.messages))
+            else:
+                await self._lease.commit_turn(list(effect.messages), pause=pause)
+        elif kind == "append":
+            await self._lease.append(list(effect.messages))
+        else:
+            await self._lease.set_pause(pause)
+
+    async def journal_result(self, message: Message) -> None:
+        """Journal one finished result of the turn in progress."""
+        async with self._lock:
+            await self._lease.record_result(message)
+
+
+def interrupted_turn(loaded: Loaded, fingerprint: str) -> PausedRun:
+    """A dead run's journaled turn as a paused run whose requests are the calls that have
+    no stored result (see ``Agent.resume(session=...)``)."""
+    assert loaded.journal is not None
+    assistant, results = loaded.journal
+    done = {m.get("tool_call_id") for m in results}
+    requests = []
+    for tc in assistant.get("tool_calls") or ():
+        if not isinstance(tc, dict) or tc.get("id") in done:
+            continue
+        fn = tc.get("function") or {}
+        try:
+            args = json.loads(fn.get("arguments") or "{}")
+        except ValueError:
+            args = {}
+        if not isinstance(args, dict):
+            args = {}
+        requests.append(
+            ApprovalRequest(str(tc.get("id")), str(fn.get("name")), args, arguments_hash(args))
+        )
+    return PausedRun(
+        messages=[*loaded.history, assistant, *results],
+        requests=requests,
+        fingerprint=fingerprint,
+    )
