@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentkit._execute import Invocation, Outcome
+from agentkit._json import loads
 from agentkit.agent.history import INTERRUPTED, coerce_history, repair_history
 from agentkit.agent.observe import ToolObservation
 from agentkit.agent.sources import Listed, ToolSource, spec_with_sources
@@ -85,8 +86,8 @@ class PendingCall:
 def _canonical(arguments: str) -> str:
     # Key order and spacing must not hide a repeated call.
     try:
-        return json.dumps(json.loads(arguments), sort_keys=True, separators=(",", ":"))
-    except ValueError:
+        return json.dumps(loads(arguments), sort_keys=True, separators=(",", ":"))
+    except (ValueError, RecursionError):  # nested too deep to re-encode: compare as sent
         return arguments
 
 
