@@ -253,9 +253,13 @@ def _broken_history() -> list[Message]:
         {"role": "user", "content": "Weather in Paris, Rome, Oslo and Bern?"},
         {
             "role": "assistant",
-            "tool_calls": [call("dup", "Paris"), call("dup", "Rome"), call(None, "Oslo"),
-                           call(7, "Bern")],
-        },  # fmt: skip
+            "tool_calls": [
+                call("dup", "Paris"),
+                call("dup", "Rome"),
+                call(None, "Oslo"),
+                call(7, "Bern"),
+            ],
+        },
         {"role": "tool", "tool_call_id": "dup", "content": "25 in Paris"},
         {"role": "tool", "tool_call_id": "dup", "content": "21 in Rome"},
         {"role": "assistant", "content": "Paris 25, Rome 21."},
@@ -297,8 +301,7 @@ def test_cancelling_a_run_during_a_blocking_def_tool_returns_promptly() -> None:
 
     async def main() -> None:
         task = asyncio.ensure_future(agent.run("go"))
-        while not started.is_set():
-            await asyncio.sleep(0.01)
+        await asyncio.to_thread(started.wait, 10)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
