@@ -11,9 +11,9 @@ import asyncio
 import time
 
 from agentkit.agent import Agent
+from agentkit.agent.streams import AgentStream
 from agentkit.client import AsyncClient
 from agentkit.events import RunFinished
-from agentkit.agent.streams import AgentStream
 from tests._reliability_support import KEY, active_connections, shared_server
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agentkit.testing import EmulatorServer  # noqa: E402
-from tests._loop_soak import Sample, soak  # noqa: E402
+from agentkit.testing import EmulatorServer
+from tests._loop_soak import Sample, soak
 
 
 def main(runs: int) -> None:
