@@ -9,7 +9,6 @@ validates them fully anyway.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from agentkit._json import loads
 from agentkit.errors import ToolArgumentsError, UserError
 from agentkit.schema import _STRICT_KEYWORDS, FunctionSchema
 
@@ -115,7 +115,7 @@ def _decode(name: str, arguments: str | bytes | Mapping[str, Any] | None) -> dic
     if isinstance(arguments, Mapping):
         return dict(arguments)
     try:
-        data = json.loads(arguments)
+        data = loads(arguments)
     except ValueError as exc:
         raise ToolArgumentsError(name, [f"arguments are not valid JSON ({exc})"]) from None
     if not isinstance(data, dict):

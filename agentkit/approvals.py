@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
+from agentkit._json import loads
 from agentkit.errors import UserError
 from agentkit.messages import Message
 from agentkit.usage import Usage
@@ -196,8 +197,8 @@ class PausedRun:
                 missing or wrong signature.
         """
         try:
-            data = json.loads(text)
-        except (ValueError, RecursionError):
+            data = loads(text)
+        except ValueError:
             raise UserError("PausedRun.from_json: the text is not JSON") from None
         return cls.from_dict(data, secret=secret)
 

@@ -28,6 +28,7 @@ LAYERS: dict[str, int] = {
     "approvals": 3,
     "schema": 2,
     "images": 2,
+    "_sandbox": 1,
     "templates": 2,
     "sessions": 3,
     "context": 3,
@@ -55,7 +56,7 @@ LAYERS: dict[str, int] = {
 # Third-party packages only some layers may import.
 RESTRICTED = {
     "httpx": {"client", "params", "emulator", "testing", "cli"},
-    "jinja2": {"templates", "emulator"},
+    "jinja2": {"templates", "_sandbox", "emulator"},
     "uvicorn": {"emulator", "cli"},
     "starlette": {"web"},
     "docstring_parser": {"schema"},

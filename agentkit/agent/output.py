@@ -7,6 +7,7 @@ import json
 import re
 from typing import Any, Literal
 
+from agentkit._json import loads
 from agentkit.errors import UserError
 
 __all__ = ["OutputMode", "OutputSpec", "compact_errors"]
@@ -68,7 +69,7 @@ class OutputSpec:
             # Models sometimes fence JSON despite being told not to; that is not worth a retry.
             text = re.sub(r"^```[A-Za-z]*\s*|\s*```$", "", text)
         try:
-            data = json.loads(text)
+            data = loads(text)
         except ValueError as exc:
             msg = getattr(exc, "msg", str(exc))
             raise ValueError(f"Your answer is not valid JSON ({msg}).") from None

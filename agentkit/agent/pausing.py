@@ -15,6 +15,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from agentkit._json import loads
 from agentkit.approvals import (
     ApprovalRequest,
     Approve,
@@ -32,6 +33,7 @@ from agentkit.tool import Tool
 from agentkit.usage import Usage
 
 __all__ = [
+    "canonical",
     "check_decisions",
     "fingerprint",
     "last_tool_turn",
@@ -63,16 +65,17 @@ def needs_approval(tool: Tool[Any, Any], ctx: RunContext[Any], kwargs: dict[str,
         return True
 
 
-def _canonical(arguments: str) -> str:
+def canonical(arguments: str) -> str:
+    """A call's arguments text with key order and spacing normalized (for comparing)."""
     try:
-        return json.dumps(json.loads(arguments), sort_keys=True, separators=(",", ":"))
-    except ValueError:
+        return json.dumps(loads(arguments), sort_keys=True, separators=(",", ":"))
+    except (ValueError, RecursionError):  # nested too deep to re-encode: compare as sent
         return arguments
 
 
 def refusal(refused: Sequence[Sequence[str]], call: ToolCall) -> str | None:
     """The answer to a call identical to one a person refused before, else ``None``."""
-    key = _canonical(call.arguments)
+    key = canonical(call.arguments)
     for name, arguments, reason in refused:
         if name == call.name and arguments == key:
             why = f": {reason}" if reason else ""
@@ -99,7 +102,7 @@ def paused_turn(
     """The ``PausedRun`` of a turn whose ``waiting`` calls need a decision."""
     requests = []
     for call in waiting:
-        args = json.loads(call.arguments or "{}")
+        args = loads(call.arguments or "{}")
         requests.append(ApprovalRequest(call.id, call.name, args, arguments_hash(args)))
     return PausedRun(
         messages=list(messages),
@@ -162,7 +165,7 @@ def check_decisions(
         if fn is None or fn.get("name") != r.tool_name:
             raise UserError(f"call {r.tool_call_id!r} is not in the paused turn")
         try:
-            model_args = json.loads(fn.get("arguments") or "{}")
+            model_args = loads(fn.get("arguments") or "{}")
         except ValueError:
             model_args = None
         if r.arguments_hash != arguments_hash(r.arguments) or model_args != r.arguments:

@@ -7,10 +7,10 @@ Which messages are saved, and when, is the flow's decision; these adapters map e
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from agentkit._json import loads
 from agentkit.agent.effects import Save
 from agentkit.approvals import ApprovalRequest, PausedRun, arguments_hash
 from agentkit.messages import Message
@@ -126,7 +126,7 @@ def interrupted_turn(loaded: Loaded, fingerprint: str) -> PausedRun:
             continue
         fn = tc.get("function") or {}
         try:
-            args = json.loads(fn.get("arguments") or "{}")
+            args = loads(fn.get("arguments") or "{}")
         except ValueError:
             args = {}
         if not isinstance(args, dict):

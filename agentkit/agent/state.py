@@ -14,6 +14,9 @@ from agentkit._history import trim_turns
 from agentkit.agent.history import INTERRUPTED, coerce_history, repair_history
 from agentkit.agent.observe import ToolObservation
 from agentkit.agent.pausing import (
+    canonical as _canonical,
+)
+from agentkit.agent.pausing import (
     check_decisions,
     last_tool_turn,
     needs_approval,
@@ -93,14 +96,6 @@ class PendingCall:
         obs = self.observation
         around = None if obs is None else obs.activate
         return self.tool.bind(self.kwargs, self.ctx, timeout=self.timeout, sync=sync, around=around)
-
-
-def _canonical(arguments: str) -> str:
-    # Key order and spacing must not hide a repeated call.
-    try:
-        return json.dumps(json.loads(arguments), sort_keys=True, separators=(",", ":"))
-    except ValueError:
-        return arguments
 
 
 class RunState:

@@ -65,6 +65,8 @@ def _tool_call_ids(message: dict[str, Any], where: str) -> list[str] | str:
             return f"{here}.function.name must be a string"
         if not isinstance(function.get("arguments"), str):
             return f"{here}.function.arguments must be a JSON string"
+        if call["id"] in ids:  # the real API answers 400: results could not be matched
+            return f"{here}.id {call['id']!r} is used by another call of this message"
         ids.append(call["id"])
     return ids
 

@@ -1,0 +1,40 @@
+"""Soak: 10,000 calls of ``asyncio.run(agent.run(...))``, one per request, against the
+emulator on loopback; prints open descriptors and resident memory every 1,000 calls.
+
+Flat columns mean no socket and no pool outlives its event loop (issue 17, item 2).
+
+    .venv/bin/python tools/soak_asyncio_run.py [runs]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from agentkit.testing import EmulatorServer
+from tests._loop_soak import Sample, soak
+
+
+def main(runs: int) -> None:
+    """Run the soak and print one row per 1,000 calls."""
+    start = time.perf_counter()
+    print(f"{'runs':>7} {'fds':>5} {'RSS MiB':>8} {'s':>6}")
+
+    def report(s: Sample) -> None:
+        print(f"{s.runs:>7} {s.fds:>5} {s.rss_mib:>8.1f} {time.perf_counter() - start:>6.1f}")
+
+    server = EmulatorServer(host="127.0.0.1", port=0).start()
+    try:
+        samples = soak(server.base_url, "sk-soak", runs, every=1_000, report=report)
+    finally:
+        server.stop()
+    first, last = samples[0], samples[-1]
+    print(f"growth after the first 1,000: {last.fds - first.fds} fds, "
+          f"{last.rss_mib - first.rss_mib:.1f} MiB")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000)
