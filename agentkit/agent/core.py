@@ -95,6 +95,11 @@ class Agent(Generic[OutputT]):
             ``agentkit.instrument_all``, else off).
         prices: ``Prices`` for every model, or a mapping from model name to ``Prices``:
             gives ``RunResult.cost`` and allows ``UsageLimits(cost_limit=...)``.
+        recover_text_tool_calls: Treat an answer that is exactly a tool call written as
+            text (bare JSON, a fenced block, ``<tool_call>`` tags, doubled braces) naming
+            an offered tool as that call, with a note in ``RunResult.notes``; streamed
+            text is held back while it may be one. ``None``: as the client's profile says
+            (on for ``llama.cpp`` and ``ollama``).
     """
 
     def __init__(
@@ -122,6 +127,7 @@ class Agent(Generic[OutputT]):
         max_depth: int = 5,
         instrument: bool | RunObserver | None = None,
         prices: PriceTable | None = None,
+        recover_text_tool_calls: bool | None = None,
     ) -> None:
         if instructions is not None and not isinstance(instructions, (str, Template)):
             raise UserError(
@@ -162,6 +168,7 @@ class Agent(Generic[OutputT]):
             max_tool_result_chars=max_tool_result_chars,
             output_retries=output_retries,
             unknown_tool_retries=unknown_tool_retries,
+            recover_text_tool_calls=recover_text_tool_calls,
         )
         # Static instructions become one shared system message, built once.
         self._system: Message | None = None
@@ -580,6 +587,7 @@ class Agent(Generic[OutputT]):
         except BaseException as exc:
             state.fail(exc)
             raise
+        _profile_defaults(state, client)
         flow = run_flow(state, self._hooks, self._observe(state, client, streamed))
         events = drive_async(flow, client, streamed=streamed, concurrency=self._tool_concurrency)
         try:
@@ -594,6 +602,7 @@ class Agent(Generic[OutputT]):
         except BaseException as exc:
             state.fail(exc)
             raise
+        _profile_defaults(state, client)
         flow = run_flow(state, self._hooks, self._observe(state, client, streamed))
         yield from drive_sync(flow, client, streamed=streamed, concurrency=self._tool_concurrency)
 
@@ -608,6 +617,12 @@ async def _closer(
     finally:
         cache.pop(loop, None)
         await client.aclose()
+
+
+def _profile_defaults(state: RunState, client: Client | AsyncClient) -> None:
+    """Settings the agent leaves to its client's server profile."""
+    if state.recover_text_calls is None:
+        state.recover_text_calls = client.profile.recover_text_tool_calls
 
 
 def httpx_url(base_url: str) -> tuple[str | None, int | None]:

@@ -37,6 +37,7 @@ class AgentSpec:
     max_tool_result_chars: int | None = 50_000
     output_retries: int = 2
     unknown_tool_retries: int = 2
+    recover_text_tool_calls: bool | None = None  # None: the client profile's
 
     def with_settings(self, override: ModelSettings | Mapping[str, Any] | None) -> AgentSpec:
         """This spec with some model settings overridden for one run."""
