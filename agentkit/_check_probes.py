@@ -71,7 +71,7 @@ class Server:
     def __init__(self, http: httpx.Client, model: str, secret: str) -> None:
         self.http, self.model, self._secret = http, model, secret
 
-    def said(self, text: str, limit: int = 160) -> str:
+    def said(self, text: str, limit: int = 110) -> str:
         text = " ".join(text.split())
         if self._secret:
             text = text.replace(self._secret, "***")
