@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["forced_tool", "is_forced", "restatement"]
+from agentkit.errors import ToolChoiceIgnoredError
+
+__all__ = ["forced_tool", "ignored_error", "ignored_note", "is_forced", "restatement"]
 
 
 def is_forced(choice: Any) -> bool:
@@ -29,4 +31,20 @@ def restatement(choice: Any) -> str:
     return (
         f"You must call {what} now, as a tool call (not as text). "
         "Do not answer until you have called it."
+    )
+
+
+def ignored_note(choice: Any) -> str:
+    """The ``RunResult.notes`` line for a forced choice answered with text once."""
+    return f"The model answered tool_choice={choice!r} with text; agentkit asked again."
+
+
+def ignored_error(choice: Any, messages: list[dict[str, Any]]) -> ToolChoiceIgnoredError:
+    """The error for a forced choice answered with text twice."""
+    return ToolChoiceIgnoredError(
+        f"The run forced a tool call (tool_choice={choice!r}) and the model answered with "
+        "text twice: the server does not enforce tool_choice (check its profile, or use "
+        "recover_text_tool_calls=True for models that write calls as text)",
+        tool_choice=choice,
+        messages=messages,
     )

@@ -25,7 +25,7 @@ from agentkit.agent.pausing import (
 )
 from agentkit.agent.sources import Listed, ToolSource, spec_with_sources
 from agentkit.agent.spec import AgentSpec
-from agentkit.agent.text_calls import recovered_calls
+from agentkit.agent.text_calls import recovered_calls, recovery_note
 from agentkit.approvals import Approve, PausedRun, Reject
 from agentkit.context import RunContext
 from agentkit.errors import (
@@ -38,7 +38,6 @@ from agentkit.errors import (
     ResponseTruncatedError,
     RunTimeoutError,
     ToolArgumentsError,
-    ToolChoiceIgnoredError,
     ToolExecutionError,
     ToolRetriesExceeded,
     UsageLimitExceeded,
@@ -310,11 +309,7 @@ class RunState:
             return None
         calls = recovered_calls(completion, self.spec.tools)
         if calls is not None:
-            names = ", ".join(repr(c.name) for c in calls)
-            self.notes.append(
-                f"The model wrote its tool call(s) to {names} as text; agentkit ran them as "
-                "tool calls (recover_text_tool_calls)."
-            )
+            self.notes.append(recovery_note(calls))
         return calls
 
     def _forced_choice_ignored(self, content: str | None) -> None:
@@ -323,17 +318,9 @@ class RunState:
         self.messages.append({"role": "assistant", "content": content or ""})
         self._check_tokens()
         if self._choice_restated:
-            raise ToolChoiceIgnoredError(
-                f"The run forced a tool call (tool_choice={choice!r}) and the model answered "
-                "with text twice: the server does not enforce tool_choice (check its profile, "
-                "or use recover_text_tool_calls=True for models that write calls as text)",
-                tool_choice=choice,
-                messages=self.snapshot(),
-            )
+            raise forced_choice.ignored_error(choice, self.snapshot())
         self._choice_restated = True
-        self.notes.append(
-            f"The model answered tool_choice={choice!r} with text; agentkit asked again."
-        )
+        self.notes.append(forced_choice.ignored_note(choice))
         self.messages.append({"role": "user", "content": forced_choice.restatement(choice)})
 
     def _tool_turn(self, calls: list[ToolCall], content: str | None) -> list[PendingCall]:

@@ -22,7 +22,7 @@ from typing import Any
 from agentkit.events import StreamEvent, TextDelta
 from agentkit.messages import ChatCompletion, ToolCall
 
-__all__ = ["OPENERS", "TextHold", "recovered_calls", "text_tool_calls"]
+__all__ = ["OPENERS", "TextHold", "recovered_calls", "recovery_note", "text_tool_calls"]
 
 OPENERS = ("{", "[", "```", "<tool_call>")
 """How an answer that is a tool call written as text starts (after whitespace)."""
@@ -118,6 +118,15 @@ def recovered_calls(completion: ChatCompletion, tools: Collection[str]) -> list[
     if choice.message.tool_calls or choice.finish_reason == "length":
         return None
     return text_tool_calls(choice.message.content, tools)
+
+
+def recovery_note(calls: list[ToolCall]) -> str:
+    """The ``RunResult.notes`` line saying which calls were recovered from text."""
+    names = ", ".join(repr(c.name) for c in calls)
+    return (
+        f"The model wrote its tool call(s) to {names} as text; agentkit ran them as tool "
+        "calls (recover_text_tool_calls)."
+    )
 
 
 def _could_open(text: str) -> bool | None:
