@@ -230,7 +230,20 @@ def _round_trips(s: Server) -> list[ProbeResult]:
         out.append(ProbeResult(f"after a tool call: {label}", answered, detail, shape))
     works = [p.value for p in out if p.ok]
     detail = f"accepted: {', '.join(map(str, works))}" if works else "no content shape accepted"
-    return [*out, ProbeResult("tool result round trip", bool(works), detail)]
+    out.append(ProbeResult("tool result round trip", bool(works), detail))
+    return [*out, _streamed_round_trip(s, works[0] if works else "empty")]
+
+
+def _streamed_round_trip(s: Server, shape: str | None) -> ProbeResult:
+    name = "tool result round trip (streamed)"
+    content = {"omit": "omit", "null": None}.get(shape or "", "")
+    status, chunks, text = s.chat(messages=_history(content), tools=[_TOOL], stream=True)
+    if status != 200:
+        return ProbeResult(name, False, _failed(s, status, text))
+    answer = _streamed(chunks)[0]
+    if answer:
+        return ProbeResult(name, True, f"answered (content shape {shape})")
+    return ProbeResult(name, False, f"no answer in {len(chunks)} chunks")
 
 
 def _choice(s: Server, kind: str) -> ProbeResult:

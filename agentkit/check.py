@@ -25,7 +25,13 @@ from agentkit.profiles import PROFILES, TOOL_CHOICES, Profile
 
 __all__ = ["REQUIRED", "CheckReport", "ProbeResult", "check_server", "recommend"]
 
-REQUIRED = ("plain answer", "stream", "tool call", "tool result round trip")
+REQUIRED = (
+    "plain answer",
+    "stream",
+    "tool call",
+    "tool result round trip",
+    "tool result round trip (streamed)",
+)
 """The probes a server must pass to run agentkit agents (a tool call may be text when it
 can be recovered)."""
 
@@ -126,7 +132,7 @@ def check_server(
     timeout: float = 60.0,
     transport: httpx.BaseTransport | None = None,
 ) -> CheckReport:
-    """Probe the server at ``base_url`` (about 25 small requests) and report.
+    """Probe the server at ``base_url`` (22 small requests) and report.
 
     Args:
         base_url: The API root, e.g. ``http://127.0.0.1:8080/v1``.
