@@ -284,6 +284,22 @@ def build_parser() -> argparse.ArgumentParser:
     web.add_argument("--log-level", default="warning", help="uvicorn's log level")
     _scenario_option(web)
 
+    check = command(
+        "check",
+        "probe an OpenAI-compatible server the way agentkit uses it; print the profile to use",
+        _check,
+        client=False,
+    )
+    check.add_argument(
+        "--base-url",
+        default=argparse.SUPPRESS,
+        help="the server's API root, e.g. http://127.0.0.1:8080/v1",
+    )
+    check.add_argument(
+        "--model", default=argparse.SUPPRESS, help="the model to probe (default: the first listed)"
+    )
+    check.add_argument("--json", action="store_true", help="print the report as JSON")
+
     demo = command("demo", "the weather agent: a tool call, its result, a streamed answer", _demo)
     demo.add_argument("prompt", nargs="?", help="the question (default: 查询北京天气)")
     return parser
@@ -706,6 +722,24 @@ def _serve(args: argparse.Namespace) -> int:
     )
     serve(args.host, port, emulator=emulator, log_level=args.log_level)
     return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    """Exit code 0: the server can run agentkit agents (with the profile printed); 1: not."""
+    import json
+
+    from agentkit.check import check_server
+
+    if not getattr(args, "base_url", None):
+        raise CLIError("agentkit check needs --base-url URL (the server's API root)", 2)
+    report = check_server(
+        args.base_url, getattr(args, "model", None), timeout=getattr(args, "timeout", None) or 60.0
+    )
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(report.table())
+    return 0 if report.usable else 1
 
 
 def _web(args: argparse.Namespace) -> int:

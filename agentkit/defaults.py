@@ -10,6 +10,7 @@ __all__ = [
     "ENV_BASE_URL",
     "ENV_LOG_BODIES",
     "ENV_MODEL",
+    "ENV_PROFILE",
 ]
 
 DEFAULT_BASE_URL = "https://api.yisu.com/v1"
@@ -32,3 +33,6 @@ ENV_MODEL = "AGENTKIT_MODEL"
 
 ENV_LOG_BODIES = "AGENTKIT_LOG_BODIES"
 """Set to ``1`` to let DEBUG logging include request and response bodies."""
+
+ENV_PROFILE = "AGENTKIT_PROFILE"
+"""The server profile (a name in ``agentkit.profiles.PROFILES``) of clients not given one."""

@@ -70,6 +70,7 @@ __all__ = [
     "ResponseTruncatedError",
     "RunTimeoutError",
     "ToolArgumentsError",
+    "ToolChoiceIgnoredError",
     "ToolExecutionError",
     "ToolRetriesExceeded",
     "UsageLimitExceeded",
@@ -298,6 +299,25 @@ class RepeatedToolCallError(AgentRunError):
     ) -> None:
         super().__init__(message, messages=messages)
         self.tool_name = tool_name
+
+
+class ToolChoiceIgnoredError(AgentRunError):
+    """The run forced a tool call (``tool_choice="required"`` or a named function) and the
+    model answered with text, also after being asked again: the server did not enforce it.
+
+    Attributes:
+        tool_choice: The choice that was not honoured.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        tool_choice: str | dict[str, Any],
+        messages: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(message, messages=messages)
+        self.tool_choice = tool_choice
 
 
 class ToolExecutionError(AgentRunError):

@@ -138,7 +138,7 @@ def main() -> None:
     )
     DBOS.launch()
     if args.command == "worker":
-        DBOS.register_queue(QUEUE, worker_concurrency=4, polling_interval_sec=0.05)
+        DBOS.register_queue(QUEUE, worker_concurrency=2, polling_interval_sec=0.05)
     try:
         if args.command == "run":
             workflow = order_run_sync if args.sync else order_run

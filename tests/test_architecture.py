@@ -33,6 +33,7 @@ LAYERS: dict[str, int] = {
     "sessions": 3,
     "context": 3,
     "prices": 3,
+    "profiles": 3,
     "_execute": 3,
     "_raw_schema": 3,
     "tool": 4,
@@ -48,14 +49,16 @@ LAYERS: dict[str, int] = {
     "testing": 10,
     "_demo": 10,
     "web": 10,
-    "cli": 11,
-    "__main__": 12,
-    "__init__": 13,
+    "_check_probes": 10,
+    "check": 11,
+    "cli": 12,
+    "__main__": 13,
+    "__init__": 14,
 }
 
 # Third-party packages only some layers may import.
 RESTRICTED = {
-    "httpx": {"client", "params", "emulator", "testing", "cli"},
+    "httpx": {"client", "params", "emulator", "testing", "cli", "check", "_check_probes"},
     "jinja2": {"templates", "_sandbox", "emulator"},
     "uvicorn": {"emulator", "cli"},
     "starlette": {"web"},

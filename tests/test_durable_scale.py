@@ -38,5 +38,5 @@ def test_three_workers_share_a_queue_and_a_killed_one_loses_no_run(db: str) -> N
     # Every worker did some of the work.
     assert set(report.split) == {"w1", "w2", "w3"}, report.split
     assert sum(report.split.values()) == 30
-    # Only model calls in flight on the killed worker (at most its 4 runs) may repeat.
+    # Only model calls in flight on the killed worker (at most its 2 runs, 2 calls each) may repeat.
     assert report.repeated_requests <= 4, report

@@ -104,6 +104,11 @@ class Agent(Generic[OutputT]):
             ``agentkit.instrument_all``, else off).
         prices: ``Prices`` for every model, or a mapping from model name to ``Prices``:
             gives ``RunResult.cost`` and allows ``UsageLimits(cost_limit=...)``.
+        recover_text_tool_calls: Treat an answer that is exactly a tool call written as
+            text (bare JSON, a fenced block, ``<tool_call>`` tags, doubled braces) naming
+            an offered tool as that call, with a note in ``RunResult.notes``; streamed
+            text is held back while it may be one. ``None``: as the client's profile says
+            (on for ``llama.cpp`` and ``ollama``).
     """
 
     def __init__(
@@ -134,6 +139,7 @@ class Agent(Generic[OutputT]):
         busy_timeout: float | None = None,
         history_turns: int | None = None,
         prices: PriceTable | None = None,
+        recover_text_tool_calls: bool | None = None,
     ) -> None:
         if instructions is not None and not isinstance(instructions, (str, Template)):
             raise UserError(
@@ -179,6 +185,7 @@ class Agent(Generic[OutputT]):
             output_retries=output_retries,
             unknown_tool_retries=unknown_tool_retries,
             history_turns=history_turns,
+            recover_text_tool_calls=recover_text_tool_calls,
         )
         # Static instructions become one shared system message, built once.
         self._system: Message | None = None

@@ -14,6 +14,7 @@ from agentkit._execute import Outcome, run_all_async, run_all_sync
 from agentkit.agent.effects import CallModel, Effect, Emit, ListTools, RunTools, Save
 from agentkit.agent.flow import Flow, chunk_events
 from agentkit.agent.sources import ToolSource
+from agentkit.agent.text_calls import TextHold
 from agentkit.client import AsyncClient, Client
 from agentkit.errors import AgentkitError
 from agentkit.events import RunFinished, StreamEvent
@@ -101,6 +102,7 @@ async def drive_async(
                 if isinstance(effect, CallModel):
                     request = effect.request
                     if streamed:
+                        hold = TextHold(request.hold_text)
                         async with client.stream(
                             request.messages, **request.kwargs, deadline=effect.deadline
                         ) as chunks:
@@ -109,9 +111,11 @@ async def drive_async(
                                 if first:
                                     effect.observation.first_chunk()
                                     first = False
-                                for event in chunk_events(chunk):
+                                for event in hold.feed(chunk_events(chunk)):
                                     yield event
                             outcome = chunks.accumulator.completion()
+                        for event in hold.finish(outcome):
+                            yield event
                     else:
                         outcome = await client.create(
                             request.messages, **request.kwargs, deadline=effect.deadline
@@ -160,6 +164,7 @@ def drive_sync(
                 if isinstance(effect, CallModel):
                     request = effect.request
                     if streamed:
+                        hold = TextHold(request.hold_text)
                         with client.stream(
                             request.messages, **request.kwargs, deadline=effect.deadline
                         ) as chunks:
@@ -168,8 +173,9 @@ def drive_sync(
                                 if first:
                                     effect.observation.first_chunk()
                                     first = False
-                                yield from chunk_events(chunk)
+                                yield from hold.feed(chunk_events(chunk))
                             outcome = chunks.accumulator.completion()
+                        yield from hold.finish(outcome)
                     else:
                         outcome = client.create(
                             request.messages, **request.kwargs, deadline=effect.deadline

@@ -19,7 +19,7 @@ from agentkit.agent.state import PendingCall, Request
 from agentkit.events import StreamEvent
 from agentkit.messages import Message
 
-__all__ = ["CallModel", "Effect", "Emit", "ListTools", "Pause", "RunTools", "Save"]
+__all__ = ["CallModel", "Effect", "Emit", "ListTools", "RunTools", "Save"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,16 +94,5 @@ class Save:
     pause: dict[str, object] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Pause:
-    """The run stops here, waiting for decisions on approval requests. Outcome: ``None``.
-
-    Attributes:
-        state: The paused run's JSON state (see ``PausedRun``).
-    """
-
-    state: dict[str, object]
-
-
-Effect: TypeAlias = CallModel | ListTools | RunTools | Emit | Save | Pause
+Effect: TypeAlias = CallModel | ListTools | RunTools | Emit | Save
 """Anything the flow may ask of its driver."""

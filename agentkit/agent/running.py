@@ -31,7 +31,14 @@ if TYPE_CHECKING:
     from agentkit.agent.clients import ClientCache
     from agentkit.sessions import Session
 
-__all__ = ["Launch", "RunArgs", "run_events", "run_events_sync", "server_of"]
+__all__ = [
+    "Launch",
+    "RunArgs",
+    "profile_defaults",
+    "run_events",
+    "run_events_sync",
+    "server_of",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +109,12 @@ def state_for_session(
     return state
 
 
+def profile_defaults(state: RunState, client: Client | AsyncClient) -> None:
+    """Settings the agent leaves to its client's server profile."""
+    if state.recover_text_calls is None:
+        state.recover_text_calls = client.profile.recover_text_tool_calls
+
+
 def server_of(base_url: str) -> tuple[str | None, int | None]:
     """The host and port of a base URL (for ``server.address`` / ``server.port``)."""
     parts = urlsplit(base_url)
@@ -167,6 +180,7 @@ async def _events(
     except BaseException as exc:
         state.fail(exc)
         raise
+    profile_defaults(state, client)
     flow = run_flow(state, launch.hooks, _observe(launch, state, client, streamed))
     events = drive_async(
         flow, client, streamed=streamed, concurrency=launch.concurrency, writer=writer
@@ -201,6 +215,7 @@ def _events_sync(
     except BaseException as exc:
         state.fail(exc)
         raise
+    profile_defaults(state, client)
     flow = run_flow(state, launch.hooks, _observe(launch, state, client, streamed))
     yield from drive_sync(
         flow, client, streamed=streamed, concurrency=launch.concurrency, writer=writer

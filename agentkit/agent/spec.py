@@ -38,6 +38,7 @@ class AgentSpec:
     output_retries: int = 2
     unknown_tool_retries: int = 2
     history_turns: int | None = None
+    recover_text_tool_calls: bool | None = None  # None: the client profile's
 
     def with_settings(self, override: ModelSettings | Mapping[str, Any] | None) -> AgentSpec:
         """This spec with some model settings overridden for one run."""

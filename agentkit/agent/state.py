@@ -11,6 +11,7 @@ from typing import Any
 
 from agentkit._execute import Invocation, Outcome
 from agentkit._history import trim_turns
+from agentkit.agent import forced_choice
 from agentkit.agent.history import INTERRUPTED, coerce_history, repair_history
 from agentkit.agent.observe import ToolObservation
 from agentkit.agent.pausing import (
@@ -28,6 +29,7 @@ from agentkit.agent.pausing import (
 )
 from agentkit.agent.sources import Listed, ToolSource, spec_with_sources
 from agentkit.agent.spec import AgentSpec
+from agentkit.agent.text_calls import recovered_calls, recovery_note
 from agentkit.approvals import Approve, PausedRun, Reject
 from agentkit.context import RunContext
 from agentkit.errors import (
@@ -68,6 +70,9 @@ class Request:
 
     messages: list[Message]
     kwargs: dict[str, Any]
+    # the offered tools' names when a streamed answer's text must be held back while it
+    # may be a tool call written as text (see text_calls.TextHold); None: nothing held
+    hold_text: frozenset[str] | None = None
 
 
 @dataclass(slots=True)
@@ -132,6 +137,11 @@ class RunState:
         self._last_signature: tuple[tuple[str, str], ...] | None = None
         self._repeats = 0
         self._forced_none = False
+        # Recover tool calls written as text: the agent's setting, else (None) the
+        # client profile's, which the driver's caller fills in.
+        self.recover_text_calls: bool | None = spec.recover_text_tool_calls
+        self._choice_sent: Any = None
+        self._choice_restated = False
         self._pending: list[PendingCall] = []
         self.pause: PausedRun | None = None
         self._refused: list[list[str]] = []
@@ -229,7 +239,9 @@ class RunState:
                 len(messages),
                 self._tool_choice,
             )
-        return Request(messages, kwargs)
+        self._choice_sent = kwargs.get("tool_choice")
+        recover = self.recover_text_calls and self._choice_sent != "none"
+        return Request(messages, kwargs, frozenset(self.spec.tools) if recover else None)
 
     # ------------------------------------------------------------------ responses
 
@@ -249,6 +261,12 @@ class RunState:
         message = choice.message
         if message.tool_calls:
             return self._tool_turn(message.tool_calls, message.content)
+        recovered = self._recovered(completion)
+        if recovered is not None:
+            return self._tool_turn(recovered, None)
+        if forced_choice.is_forced(self._choice_sent):
+            self._forced_choice_ignored(message.content)
+            return []
 
         content = message.content
         self.messages.append({"role": "assistant", "content": content or ""})
@@ -289,7 +307,28 @@ class RunState:
         self.done = True
         return []
 
+    def _recovered(self, completion: ChatCompletion) -> list[ToolCall] | None:
+        """Tool calls the model wrote as text, when recovery is on (see text_calls)."""
+        if not self.recover_text_calls or self._choice_sent == "none":
+            return None
+        calls = recovered_calls(completion, self.spec.tools)
+        if calls is not None:
+            self.notes.append(recovery_note(calls))
+        return calls
+
+    def _forced_choice_ignored(self, content: str | None) -> None:
+        """A forced tool choice answered with text: ask once more, then raise."""
+        choice = self._choice_sent
+        self.messages.append({"role": "assistant", "content": content or ""})
+        self._check_tokens()
+        if self._choice_restated:
+            raise forced_choice.ignored_error(choice, self.snapshot())
+        self._choice_restated = True
+        self.notes.append(forced_choice.ignored_note(choice))
+        self.messages.append({"role": "user", "content": forced_choice.restatement(choice)})
+
     def _tool_turn(self, calls: list[ToolCall], content: str | None) -> list[PendingCall]:
+        self._choice_restated = False
         wire_calls = []
         for n, c in enumerate(calls):
             if not c.id or c.id in self._ids:

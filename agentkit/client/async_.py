@@ -33,6 +33,7 @@ from agentkit.errors import APIError, UserError
 from agentkit.images import ImagePartShape
 from agentkit.messages import ChatCompletion, ChatCompletionChunk, Message, ModelInfo
 from agentkit.params import ChatParams
+from agentkit.profiles import Profile
 
 __all__ = ["AsyncChatStream", "AsyncClient"]
 
@@ -61,7 +62,7 @@ class AsyncClient(BaseClient):
         max_retries: int = 2,
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
-        image_part: ImagePartShape = "image",
+        image_part: ImagePartShape | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         max_retry_delay: float = 60.0,
         max_image_bytes: int = 20 * 2**20,
@@ -69,6 +70,7 @@ class AsyncClient(BaseClient):
         max_concurrent_requests: int | None = 100,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         log_bodies: bool | None = None,
+        profile: str | Profile | None = None,
     ) -> None:
         super().__init__(
             api_key,
@@ -84,6 +86,7 @@ class AsyncClient(BaseClient):
             max_concurrent_requests=max_concurrent_requests,
             max_response_bytes=max_response_bytes,
             log_bodies=log_bodies,
+            profile=profile,
         )
         if http_client is not None and transport is not None:
             raise UserError("Pass either http_client or transport, not both")

@@ -6,6 +6,7 @@ loops, which send, read and sleep as ``RetryPolicy`` decides.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import random
@@ -42,6 +43,7 @@ from agentkit.images import IMAGE_PART_SHAPES, ImageInput, ImagePartShape, user_
 from agentkit.jsonanswer import parse_json_answer
 from agentkit.messages import ChatCompletion, Message, ModelInfo
 from agentkit.params import TimeoutTypes
+from agentkit.profiles import Profile, resolve_profile
 
 logger = logging.getLogger("agentkit.client")
 
@@ -71,13 +73,14 @@ class BaseClient:
         timeout: float | httpx.Timeout,
         max_retries: int,
         default_headers: Mapping[str, str] | None,
-        image_part: ImagePartShape,
+        image_part: ImagePartShape | None,
         max_retry_delay: float,
         max_image_bytes: int,
         record_to: str | os.PathLike[str] | None,
         max_concurrent_requests: int | None = 100,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         log_bodies: bool | None = None,
+        profile: str | Profile | None = None,
     ) -> None:
         if api_key is not None:
             self._api_key = check_api_key(api_key, "api_key")
@@ -96,8 +99,12 @@ class BaseClient:
         self._model = model or os.environ.get(ENV_MODEL) or DEFAULT_MODEL
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise UserError(f"max_retries must be an int >= 0, not {max_retries!r}")
-        if image_part not in IMAGE_PART_SHAPES:
+        if image_part is not None and image_part not in IMAGE_PART_SHAPES:
             raise UserError(f"image_part must be 'image' or 'image_url', not {image_part!r}")
+        self._profile = resolve_profile(profile)
+        if image_part is not None and image_part != self._profile.image_part:
+            # an explicit image_part wins over the profile's, for every request
+            self._profile = dataclasses.replace(self._profile, image_part=image_part)
         self._max_concurrent: int | None = _check_limit(
             "max_concurrent_requests", max_concurrent_requests, allow_none=True
         )
@@ -106,7 +113,7 @@ class BaseClient:
         )
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._default_headers = check_headers(default_headers or {}, "default_headers")
-        self._image_part: ImagePartShape = image_part
+        self._image_part: ImagePartShape = self._profile.image_part
         self._policy = RetryPolicy(max_retries=max_retries, max_retry_delay=float(max_retry_delay))
         self.max_image_bytes = max_image_bytes
         self._record_to = record_to
@@ -170,6 +177,11 @@ class BaseClient:
         return self._image_part
 
     @property
+    def profile(self) -> Profile:
+        """The server profile shaping this client's requests (``agentkit.profiles``)."""
+        return self._profile
+
+    @property
     def timeout(self) -> httpx.Timeout:
         """The default timeout of each network operation (not of the whole request)."""
         return self._timeout
@@ -177,7 +189,7 @@ class BaseClient:
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(base_url={self._base_url!r}, model={self._model!r}, "
-            f"max_retries={self.max_retries})"
+            f"max_retries={self.max_retries}, profile={self._profile.name!r})"
         )
 
     def _twin_kwargs(self) -> dict[str, Any]:
@@ -195,6 +207,7 @@ class BaseClient:
             "max_concurrent_requests": self._max_concurrent,
             "max_response_bytes": self._max_response_bytes,
             "log_bodies": self._log_bodies,
+            "profile": self._profile,
         }
 
     def _retry_delay(self, attempt: int, headers: Mapping[str, str] | None) -> float:
@@ -260,7 +273,11 @@ class BaseClient:
         """The request of ``caller(messages, **kwargs)``, checking the names."""
         check_chat_kwargs(kwargs, stream=stream, caller=caller)
         body = chat_body(
-            messages, model=kwargs.get("model") or self._model, stream=stream, kwargs=kwargs
+            messages,
+            model=kwargs.get("model") or self._model,
+            stream=stream,
+            kwargs=kwargs,
+            profile=self._profile,
         )
         return self._prepare(
             "POST",

@@ -17,11 +17,13 @@ from agentkit.client._redact import MASK, Redactor, is_secret_header, secrets_of
 from agentkit.errors import UserError
 from agentkit.messages import Message
 from agentkit.params import CHAT_PARAM_NAMES, MODEL_PARAMS, TimeoutTypes
+from agentkit.profiles import Profile
 from agentkit.tool import Tool
 
 __all__ = [
     "Prepared",
     "SecretHeaders",
+    "apply_profile",
     "chat_body",
     "check_api_key",
     "check_chat_kwargs",
@@ -204,8 +206,13 @@ def chat_body(
     model: str,
     stream: bool,
     kwargs: Mapping[str, Any],
+    profile: Profile | None = None,
 ) -> dict[str, Any]:
-    """The body of ``POST /chat/completions``; unset (``None``) parameters are left out."""
+    """The body of ``POST /chat/completions``; unset (``None``) parameters are left out.
+
+    ``profile`` shapes it for a server family (see ``apply_profile``); ``extra_body`` is
+    applied last, as given.
+    """
     if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence):
         raise UserError(
             "messages must be a list of message dicts such as "
@@ -226,7 +233,86 @@ def chat_body(
         body[name] = value
     if stream:
         body["stream"] = True
+    if profile is not None:
+        body = apply_profile(body, profile)
     extra_body = kwargs.get("extra_body")
     if extra_body:
         body.update(extra_body)
     return body
+
+
+# ---------------------------------------------------------------------- server profiles
+
+
+def apply_profile(body: Mapping[str, Any], profile: Profile) -> dict[str, Any]:
+    """``body`` in the wire shape ``profile``'s servers take (a copy; ``body`` is unchanged).
+
+    Only the shape changes: the assistant tool-call ``content``, image parts, the name of
+    the token limit, ``tool_choice`` kinds the server cannot take (sent as the profile's
+    fallback), fields it refuses, and ``stream_options`` asking a stream for usage.
+    """
+    out = dict(body)
+    out["messages"] = [_shaped_message(m, profile) for m in body.get("messages") or ()]
+    choice = out.get("tool_choice")
+    if choice is not None:
+        kind = "named" if isinstance(choice, Mapping) else choice
+        if kind not in profile.tool_choices:
+            if profile.tool_choice_fallback is None:
+                del out["tool_choice"]
+            else:
+                out["tool_choice"] = profile.tool_choice_fallback
+    if not profile.parallel_tool_calls:
+        out.pop("parallel_tool_calls", None)
+    fmt = out.get("response_format")
+    if not profile.json_schema and isinstance(fmt, Mapping) and fmt.get("type") == "json_schema":
+        out["response_format"] = {"type": "json_object"}
+    if not profile.strict_tools and out.get("tools"):
+        out["tools"] = [_without_strict(t) for t in out["tools"]]
+    if profile.token_limit == "max_tokens" and "max_completion_tokens" in out:
+        out["max_tokens"] = out.pop("max_completion_tokens")
+    if out.get("stream") is True and profile.stream_usage and "stream_options" not in out:
+        out["stream_options"] = {"include_usage": True}
+    return out
+
+
+_CONTENT = {"null": None, "empty": ""}
+
+
+def _shaped_message(message: Any, profile: Profile) -> Any:
+    if not isinstance(message, Mapping):
+        return message
+    role = message.get("role")
+    if role == "assistant" and message.get("tool_calls") and not message.get("content"):
+        msg = dict(message)
+        if profile.assistant_content == "omit":
+            msg.pop("content", None)
+        else:
+            msg["content"] = _CONTENT[profile.assistant_content]
+        return msg
+    content = message.get("content")
+    if role == "user" and isinstance(content, list):
+        parts = [_image_part(p, profile.image_part) for p in content]
+        if any(a is not b for a, b in zip(parts, content, strict=True)):
+            return {**message, "content": parts}
+    return message
+
+
+def _image_part(part: Any, shape: str) -> Any:
+    if not isinstance(part, Mapping):
+        return part
+    kind = part.get("type")
+    if kind == "image" and shape == "image_url" and isinstance(part.get("image"), str):
+        return {"type": "image_url", "image_url": {"url": part["image"]}}
+    if kind == "image_url" and shape == "image":
+        inner = part.get("image_url")
+        url = inner.get("url") if isinstance(inner, Mapping) else None
+        if isinstance(url, str):
+            return {"type": "image", "image": url}
+    return part
+
+
+def _without_strict(tool: Any) -> Any:
+    function = tool.get("function") if isinstance(tool, Mapping) else None
+    if not isinstance(function, Mapping) or "strict" not in function:
+        return tool
+    return {**tool, "function": {k: v for k, v in function.items() if k != "strict"}}

@@ -37,6 +37,7 @@ from agentkit.errors import APIError, UserError
 from agentkit.images import ImagePartShape
 from agentkit.messages import ChatCompletion, ChatCompletionChunk, Message, ModelInfo
 from agentkit.params import ChatParams
+from agentkit.profiles import Profile
 
 if TYPE_CHECKING:
     from agentkit.client.async_ import AsyncClient
@@ -76,7 +77,8 @@ class Client(BaseClient):
         max_retries: Retries of connection errors, timeouts, 408, 409, 429 and 5xx.
         default_headers: Headers sent with every request.
         http_client: Your own ``httpx.Client`` (not closed by ``close()``).
-        image_part: ``"image"`` (the provider's part shape) or ``"image_url"`` (OpenAI's).
+        image_part: ``"image"`` (the provider's part shape) or ``"image_url"`` (OpenAI's);
+            by default the profile's.
         transport: An httpx transport (e.g. ``httpx.MockTransport``) for the pooled client.
         max_retry_delay: The longest wait honoured from ``Retry-After`` / ``retry-after-ms``.
         max_image_bytes: The size limit of one image given to ``user_message``.
@@ -91,6 +93,9 @@ class Client(BaseClient):
             beyond it ``APIResponseError``.
         log_bodies: Let DEBUG logging show request and response bodies (default: only
             sizes and ids; ``AGENTKIT_LOG_BODIES=1`` also switches it on).
+        profile: The server profile shaping requests: a name in
+            ``agentkit.profiles.PROFILES`` or a ``Profile``; defaults to ``AGENTKIT_PROFILE``,
+            then ``"gpt-5.4-mini"``.
     """
 
     def __init__(
@@ -103,7 +108,7 @@ class Client(BaseClient):
         max_retries: int = 2,
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.Client | None = None,
-        image_part: ImagePartShape = "image",
+        image_part: ImagePartShape | None = None,
         transport: httpx.BaseTransport | None = None,
         max_retry_delay: float = 60.0,
         max_image_bytes: int = 20 * 2**20,
@@ -111,6 +116,7 @@ class Client(BaseClient):
         max_concurrent_requests: int | None = 100,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         log_bodies: bool | None = None,
+        profile: str | Profile | None = None,
     ) -> None:
         super().__init__(
             api_key,
@@ -126,6 +132,7 @@ class Client(BaseClient):
             max_concurrent_requests=max_concurrent_requests,
             max_response_bytes=max_response_bytes,
             log_bodies=log_bodies,
+            profile=profile,
         )
         if http_client is not None and transport is not None:
             raise UserError("Pass either http_client or transport, not both")

@@ -10,10 +10,11 @@ from dbos import DBOS, DBOSConfig, DBOSPortableJSONSerializer
 from typing_extensions import TypeVar
 
 from agentkit.agent import Agent
-from agentkit.agent.effects import Pause
 from agentkit.agent.flow import run_flow
+from agentkit.agent.running import profile_defaults
 from agentkit.agent.settings import ModelSettings
 from agentkit.agent.state import RunState
+from agentkit.approvals import Approve, PausedRun, Reject
 from agentkit.client import AsyncClient, Client
 from agentkit.durable._driver import StepNames, drive_durable_async, drive_durable_sync
 from agentkit.errors import UserError
@@ -148,7 +149,25 @@ class DurableAgent(Generic[OutputT]):
         model_settings: ModelSettings | Mapping[str, Any] | None,
         usage_limits: UsageLimits | None,
     ) -> RunState:
-        return self._agent._start(prompt, history, deps, variables, model_settings, usage_limits)
+        state = self._agent._start(prompt, history, deps, variables, model_settings, usage_limits)
+        given = self._agent._clients.given
+        if given is not None:  # never the environment: reading it here is not replayable
+            profile_defaults(state, given)
+        return state
+
+    def _resumed(
+        self,
+        paused: PausedRun,
+        decisions: Any,
+        deps: Any,
+        variables: Mapping[str, Any] | None,
+        model_settings: ModelSettings | Mapping[str, Any] | None,
+    ) -> RunState:
+        if not isinstance(decisions, Mapping):
+            raise UserError(f"approval decisions must be a JSON object, got {decisions!r:.80}")
+        return self._agent._start(
+            None, None, deps, variables, model_settings, None, paused, decisions
+        )
 
     async def run(
         self,
@@ -171,17 +190,20 @@ class DurableAgent(Generic[OutputT]):
                 its portable JSON serializer.
         """
         _check_context("run")
-        state = self._state(prompt, history, deps, variables, model_settings, usage_limits)
-        flow = run_flow(state, self._agent.hooks)
         agent = self._agent
+        state = self._state(prompt, history, deps, variables, model_settings, usage_limits)
 
         async def client() -> AsyncClient:
             return await agent._get_async_client()
 
-        result = await drive_durable_async(
-            flow, client, self._names, agent._tool_concurrency, self._wait_async
-        )
-        return result
+        while True:
+            flow = run_flow(state, agent.hooks)
+            result = await drive_durable_async(flow, client, self._names, agent._tool_concurrency)
+            if result.pause is None:
+                return result
+            # The workflow waits durably for the decisions (DurableAgent.approve).
+            decisions = await self._wait_async()
+            state = self._resumed(result.pause, decisions, deps, variables, model_settings)
 
     def run_sync(
         self,
@@ -195,17 +217,19 @@ class DurableAgent(Generic[OutputT]):
     ) -> RunResult[OutputT]:
         """``run`` for sync workflows (no running event loop in this thread)."""
         _check_context("run_sync")
-        state = self._state(prompt, history, deps, variables, model_settings, usage_limits)
-        flow = run_flow(state, self._agent.hooks)
         agent = self._agent
+        state = self._state(prompt, history, deps, variables, model_settings, usage_limits)
 
         def client() -> Client:
             return agent._get_sync_client()
 
-        result = drive_durable_sync(
-            flow, client, self._names, agent._tool_concurrency, self._wait_sync
-        )
-        return result
+        while True:
+            flow = run_flow(state, agent.hooks)
+            result = drive_durable_sync(flow, client, self._names, agent._tool_concurrency)
+            if result.pause is None:
+                return result
+            decisions = self._wait_sync()
+            state = self._resumed(result.pause, decisions, deps, variables, model_settings)
 
     # ------------------------------------------------------------------ approval
 
@@ -213,13 +237,13 @@ class DurableAgent(Generic[OutputT]):
     # empty wake-up keeps the wait unbounded without one endless sleep step.
     _WAIT = 24 * 3600.0
 
-    async def _wait_async(self, pause: Pause) -> Any:
+    async def _wait_async(self) -> Any:
         while True:
             got = await DBOS.recv_async(self._names.approval_topic, timeout_seconds=self._WAIT)
             if got is not None:
                 return got
 
-    def _wait_sync(self, pause: Pause) -> Any:
+    def _wait_sync(self) -> Any:
         while True:
             got = DBOS.recv(self._names.approval_topic, timeout_seconds=self._WAIT)
             if got is not None:
@@ -236,8 +260,15 @@ class DurableAgent(Generic[OutputT]):
             workflow_id: The waiting workflow's id.
             decisions: ``{tool_call_id: decision}``, JSON-ready.
         """
-        DBOS.send(workflow_id, dict(decisions), self._names.approval_topic)
+        DBOS.send(workflow_id, _decisions_json(decisions), self._names.approval_topic)
 
     async def approve_async(self, workflow_id: str, decisions: Mapping[str, Any]) -> None:
         """``approve`` from async code."""
-        await DBOS.send_async(workflow_id, dict(decisions), self._names.approval_topic)
+        await DBOS.send_async(workflow_id, _decisions_json(decisions), self._names.approval_topic)
+
+
+def _decisions_json(decisions: Mapping[str, Any]) -> dict[str, Any]:
+    """Decisions as JSON (the portable serializer carries no objects)."""
+    return {
+        str(k): v.to_dict() if isinstance(v, (Approve, Reject)) else v for k, v in decisions.items()
+    }

@@ -24,7 +24,7 @@ from typing import Any
 from dbos import DBOS
 
 from agentkit._execute import Outcome, run_async, run_sync
-from agentkit.agent.effects import CallModel, Effect, ListTools, Pause, RunTools
+from agentkit.agent.effects import CallModel, Effect, ListTools, RunTools
 from agentkit.agent.flow import Flow
 from agentkit.agent.state import PendingCall
 from agentkit.client import AsyncClient, Client
@@ -65,9 +65,6 @@ def _options(name: str) -> Any:
     return {"name": name, "retries_allowed": False}
 
 
-WaitForDecisions = Callable[[Pause], Any]
-
-
 # ---------------------------------------------------------------------------------- async
 
 
@@ -76,7 +73,6 @@ async def drive_durable_async(
     client: Callable[[], Awaitable[AsyncClient]],
     names: StepNames,
     concurrency: int,
-    wait: Callable[[Pause], Awaitable[Any]],
 ) -> RunResult[Any]:
     """Interpret ``flow`` inside an async DBOS workflow; return its result."""
     outcome: Any = None
@@ -102,8 +98,6 @@ async def drive_durable_async(
                         _options(names.list_tools), list_async, effect.sources
                     )
                     outcome = listed_from_json(effect.sources, data)
-                elif isinstance(effect, Pause):
-                    outcome = await wait(effect)
                 # Emit: nothing to deliver (see DurableAgent); Save: no session here.
             except GeneratorExit:
                 raise
@@ -158,7 +152,6 @@ def drive_durable_sync(
     client: Callable[[], Client],
     names: StepNames,
     concurrency: int,
-    wait: Callable[[Pause], Any],
 ) -> RunResult[Any]:
     """Interpret ``flow`` inside a sync DBOS workflow; return its result."""
     outcome: Any = None
@@ -180,8 +173,6 @@ def drive_durable_sync(
                 elif isinstance(effect, ListTools):
                     data = DBOS.run_step(_options(names.list_tools), list_sync, effect.sources)
                     outcome = listed_from_json(effect.sources, data)
-                elif isinstance(effect, Pause):
-                    outcome = wait(effect)
             except GeneratorExit:
                 raise
             except BaseException as exc:
