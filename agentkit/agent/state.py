@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -12,53 +11,52 @@ from typing import Any
 from agentkit._execute import Invocation, Outcome
 from agentkit._history import trim_turns
 from agentkit.agent import forced_choice
-from agentkit.agent.history import INTERRUPTED, coerce_history, repair_history
+from agentkit.agent.history import coerce_history, repair_history
+from agentkit.agent.limits import Limits
 from agentkit.agent.observe import ToolObservation
 from agentkit.agent.pausing import (
     canonical as _canonical,
 )
 from agentkit.agent.pausing import (
-    check_decisions,
     last_tool_turn,
     needs_approval,
-    paused_turn,
     refusal,
-    rejected_content,
-    reorder_turn,
-    replace_arguments,
 )
+from agentkit.agent.results import TOOL_FAILED, TOOL_TIMED_OUT, ToolResults
+from agentkit.agent.resuming import Resuming
 from agentkit.agent.sources import Listed, ToolSource, spec_with_sources
 from agentkit.agent.spec import AgentSpec
 from agentkit.agent.text_calls import recovered_calls, recovery_note
-from agentkit.approvals import Approve, PausedRun, Reject
+from agentkit.approvals import PausedRun
 from agentkit.context import RunContext
 from agentkit.errors import (
     AgentkitError,
     EmptyResponseError,
     MaxTurnsExceeded,
-    ModelRetry,
     OutputValidationError,
     RepeatedToolCallError,
     ResponseTruncatedError,
-    RunTimeoutError,
     ToolArgumentsError,
-    ToolExecutionError,
-    ToolRetriesExceeded,
     UsageLimitExceeded,
     UserError,
 )
 from agentkit.messages import ChatCompletion, Message, ToolCall
-from agentkit.prices import Prices, response_cost
+from agentkit.prices import Prices
 from agentkit.result import RunResult, ToolFailure
-from agentkit.tool import Tool, serialize_result
+from agentkit.tool import Tool
 from agentkit.usage import Usage
 
-__all__ = ["CallOutcome", "PendingCall", "Request", "RunState"]
+__all__ = [
+    "TOOL_FAILED",
+    "TOOL_TIMED_OUT",
+    "CallOutcome",
+    "PendingCall",
+    "Request",
+    "RunState",
+]
 
 logger = logging.getLogger("agentkit")
 
-TOOL_FAILED = "The tool failed to run. Do not retry the same call; tell the user if it matters."
-TOOL_TIMED_OUT = "The tool did not finish in time. Do not retry the same call."
 
 CallOutcome = Outcome
 """What running one call produced (kept under its old name)."""
@@ -103,7 +101,7 @@ class PendingCall:
         return self.tool.bind(self.kwargs, self.ctx, timeout=self.timeout, sync=sync, around=around)
 
 
-class RunState:
+class RunState(Resuming, Limits, ToolResults):
     """The state of one run and every decision of its loop (no I/O, not thread-safe)."""
 
     def __init__(
@@ -136,6 +134,7 @@ class RunState:
         self._output_retries = 0
         self._last_signature: tuple[tuple[str, str], ...] | None = None
         self._repeats = 0
+        self._last_failed = False  # the last turn's calls all failed with a retry error
         self._forced_none = False
         # Recover tool calls written as text: the agent's setting, else (None) the
         # client profile's, which the driver's caller fills in.
@@ -195,18 +194,6 @@ class RunState:
         self.notes.extend(notes)
 
     # ------------------------------------------------------------------ requests
-
-    def remaining(self) -> float | None:
-        """Seconds left before the run's deadline (``None``: no deadline)."""
-        return None if self.deadline is None else self.deadline - time.monotonic()
-
-    def check_deadline(self) -> None:
-        """Raise ``RunTimeoutError`` when the run's deadline has passed."""
-        if self.deadline is not None and time.monotonic() >= self.deadline:
-            raise RunTimeoutError(
-                f"The run exceeded its time limit of {self.spec.run_timeout} s",
-                messages=self.snapshot(),
-            )
 
     def next_request(self) -> Request:
         """The next model request; raises when a limit forbids another one."""
@@ -329,6 +316,24 @@ class RunState:
 
     def _tool_turn(self, calls: list[ToolCall], content: str | None) -> list[PendingCall]:
         self._choice_restated = False
+        self._append_calls(calls, content)
+        repeated = self._repeated(calls)
+        pending = [self._pend(c, repeated) for c in calls]
+        if repeated:
+            self._forced_none = True
+            self.notes.append(
+                f"The model repeated the same call to {calls[0].name!r} {self._repeats} times "
+                "in a row; agentkit did not run it again and asked for a final answer "
+                "(tool_choice='none')."
+            )
+        self._count_tool_calls(sum(1 for pc in pending if pc.kwargs and not pc.awaiting))
+        self._pending = pending
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("tool turn: %s", ", ".join(f"{c.name}({c.id})" for c in calls))
+        return pending
+
+    def _append_calls(self, calls: list[ToolCall], content: str | None) -> None:
+        """The assistant's tool-call message, every call with a unique id and JSON text."""
         wire_calls = []
         for n, c in enumerate(calls):
             if not c.id or c.id in self._ids:
@@ -350,8 +355,12 @@ class RunState:
         self.messages.append(msg)
         self._check_tokens()
 
+    def _repeated(self, calls: list[ToolCall]) -> bool:
+        """Whether this turn repeats the last one once too often (not run then)."""
         signature = tuple((c.name, _canonical(c.arguments)) for c in calls)
-        if signature == self._last_signature:
+        # A repeat of a call that only failed (ModelRetry, bad arguments) is a retry: the
+        # tool's retry budget bounds it, not this guard.
+        if signature == self._last_signature and not self._last_failed:
             self._repeats += 1
         else:
             self._last_signature, self._repeats, self._forced_none = signature, 1, False
@@ -364,67 +373,38 @@ class RunState:
                 tool_name=calls[0].name,
                 messages=self.snapshot(),
             )
+        return repeated
 
-        pending = []
-        to_run = 0
-        for c in calls:
-            pc = PendingCall(c)
-            pending.append(pc)
-            if repeated:
-                pc.content = (
-                    f"Not run: this call is identical to your previous {self._repeats - 1} "
-                    "call(s). Use the result you already have and answer the user."
-                )
-                continue
-            tool = self.spec.tools.get(c.name)
-            if tool is None:
-                names = ", ".join(repr(n) for n in self.spec.tools) or "none"
-                pc.content = f"Unknown tool {c.name!r}. Available tools: {names}."
-                pc.is_error = pc.retry_error = True
-                continue
-            pc.tool = tool
-            try:
-                kwargs = tool.validate_arguments(c.arguments)
-            except ToolArgumentsError as exc:
-                pc.content = f"{exc.message}. Fix the arguments and call the tool again."
-                pc.is_error = pc.retry_error = True
-                continue
-            refused = refusal(self._refused, c) if tool.needs_approval else None
-            if refused is not None:
-                pc.content, pc.is_error = refused, True
-                continue
-            self._prepare(pc, tool, kwargs)
-            if tool.needs_approval and needs_approval(tool, self._context(c), kwargs):
-                pc.awaiting = True
-                continue
-            to_run += 1
-
+    def _pend(self, c: ToolCall, repeated: bool) -> PendingCall:
+        """One call of the turn: ready to run, waiting for approval, or answered now."""
+        pc = PendingCall(c)
         if repeated:
-            self._forced_none = True
-            self.notes.append(
-                f"The model repeated the same call to {calls[0].name!r} {self._repeats} times "
-                "in a row; agentkit did not run it again and asked for a final answer "
-                "(tool_choice='none')."
+            pc.content = (
+                f"Not run: this call is identical to your previous {self._repeats - 1} "
+                "call(s). Use the result you already have and answer the user."
             )
-        self._count_tool_calls(to_run)
-        self._pending = pending
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("tool turn: %s", ", ".join(f"{c.name}({c.id})" for c in calls))
-        return pending
-
-    def _count_tool_calls(self, to_run: int) -> None:
-        limits = self.spec.usage_limits
-        if (
-            limits is not None
-            and limits.tool_calls_limit is not None
-            and self.usage.tool_calls + to_run > limits.tool_calls_limit
-        ):
-            raise UsageLimitExceeded(
-                f"Running {to_run} more tool call(s) would exceed the tool call limit of "
-                f"{limits.tool_calls_limit}",
-                messages=self.snapshot(),
-            )
-        self.usage.tool_calls += to_run
+            return pc
+        tool = self.spec.tools.get(c.name)
+        if tool is None:
+            names = ", ".join(repr(n) for n in self.spec.tools) or "none"
+            pc.content = f"Unknown tool {c.name!r}. Available tools: {names}."
+            pc.is_error = pc.retry_error = True
+            return pc
+        pc.tool = tool
+        try:
+            kwargs = tool.validate_arguments(c.arguments)
+        except ToolArgumentsError as exc:
+            pc.content = f"{exc.message}. Fix the arguments and call the tool again."
+            pc.is_error = pc.retry_error = True
+            return pc
+        refused = refusal(self._refused, c) if tool.needs_approval else None
+        if refused is not None:
+            pc.content, pc.is_error = refused, True
+            return pc
+        self._prepare(pc, tool, kwargs)
+        if tool.needs_approval and needs_approval(tool, self._context(c), kwargs):
+            pc.awaiting = True
+        return pc
 
     def _context(self, c: ToolCall) -> RunContext[Any]:
         return RunContext(
@@ -449,244 +429,6 @@ class RunState:
         if remaining is not None:
             timeout = remaining if timeout is None else min(timeout, remaining)
         pc.timeout = timeout
-
-    # ------------------------------------------------------------------ approval
-
-    def pause_if_waiting(self, calls: Sequence[PendingCall]) -> bool:
-        """After a tool turn ran: stop the run when some of its calls wait for a person."""
-        waiting = [pc.call for pc in calls if pc.awaiting]
-        if not waiting:
-            return False
-        self.pause = paused_turn(
-            self.messages, waiting, self.spec.tools, self.usage, self._refused
-        )
-        self.done = True
-        self.notes.append(f"The run paused: {len(waiting)} tool call(s) wait for approval.")
-        return True
-
-    @property
-    def resuming(self) -> bool:
-        """Whether this run starts by finishing a paused turn."""
-        return self._resume is not None and self._resumed_index is None
-
-    def resume_calls(self) -> list[PendingCall]:
-        """The paused turn's calls with their decisions (raises ``UserError`` on a state or
-        decisions that do not check out); apply their outcomes with ``apply_results``."""
-        assert self._resume is not None
-        decisions = dict(self._decisions)
-        if self.pause_undecided:  # crash recovery: a call that may run twice runs again
-            for r in self._resume.requests:
-                tool = self.spec.tools.get(r.tool_name)
-                if r.tool_call_id not in decisions and tool is not None and tool.idempotent:
-                    decisions[r.tool_call_id] = Approve()
-        checked = check_decisions(
-            self._resume, decisions, self.spec.tools, recovering=self.pause_undecided
-        )
-        index = self._resumed_index = last_tool_turn(self.messages)
-        pending = []
-        to_run = 0
-        for request, decision, kwargs in checked:
-            call = ToolCall(request.tool_call_id, request.tool_name, "")
-            pc = PendingCall(call)
-            tool = self.spec.tools[request.tool_name]
-            if decision is None:  # recovery of a call that may not run twice: ask a person
-                call.arguments = json.dumps(request.arguments, ensure_ascii=False)
-                pc.tool, pc.awaiting = tool, True
-            elif kwargs is None:
-                assert isinstance(decision, Reject)
-                call.arguments = json.dumps(request.arguments, ensure_ascii=False)
-                pc.content, pc.is_error = rejected_content(decision.reason), True
-                self._refused.append([call.name, _canonical(call.arguments), decision.reason])
-            else:
-                assert isinstance(decision, Approve)
-                if decision.arguments is not None:
-                    replaced = replace_arguments(
-                        self.messages[index], call.id, decision.arguments
-                    )
-                    self.messages[index] = replaced
-                call.arguments = json.dumps(
-                    dict(decision.arguments or request.arguments), ensure_ascii=False
-                )
-                self._prepare(pc, tool, kwargs)
-                to_run += 1
-            pending.append(pc)
-        self._count_tool_calls(to_run)
-        self._pending = pending
-        self._last_signature = tuple(
-            (tc["function"]["name"], _canonical(tc["function"].get("arguments") or ""))
-            for tc in self.messages[index].get("tool_calls") or ()
-        )
-        self._repeats = 1
-        return pending
-
-    def finish_resumed_turn(self) -> None:
-        """The paused turn is complete: its tool messages back in the model's order."""
-        if self._resumed_index is not None:
-            reorder_turn(self.messages, self._resumed_index)
-
-    def _check_tokens(self) -> None:
-        limits = self.spec.usage_limits
-        if (
-            limits is not None
-            and limits.total_tokens_limit is not None
-            and self.usage.total_tokens > limits.total_tokens_limit
-        ):
-            raise UsageLimitExceeded(
-                f"The run used {self.usage.total_tokens} tokens, over its limit of "
-                f"{limits.total_tokens_limit}",
-                messages=self.snapshot(),
-            )
-
-    # ------------------------------------------------------------------ cost (prices.py)
-
-    def set_prices(self, prices: Prices | Mapping[str, Prices] | None) -> None:
-        """Price this run's responses (``usage.cost`` starts at 0)."""
-        self.prices = prices
-        if prices is not None:
-            self.usage.cost = 0.0
-        limits = self.spec.usage_limits
-        if limits is not None and limits.cost_limit is not None and prices is None:
-            raise UserError("UsageLimits(cost_limit=...) needs prices: Agent(..., prices=...)")
-
-    def _check_budget(self, *, before_request: bool = True) -> None:
-        limits, cost = self.spec.usage_limits, self.usage.cost
-        if limits is None or limits.cost_limit is None:
-            return
-        if cost is None:  # a response (maybe a sub-agent's) had no price: budget unknown
-            raise UsageLimitExceeded(
-                "A response could not be priced (no usage reported, or no price for its "
-                f"model), so the cost limit of {limits.cost_limit} cannot be kept",
-                messages=self.snapshot(),
-            )
-        if cost > limits.cost_limit or (before_request and cost >= limits.cost_limit):
-            raise UsageLimitExceeded(
-                f"The run cost {cost:.6g}, reaching its limit of {limits.cost_limit}",
-                messages=self.snapshot(),
-            )
-
-    def _charge(self, completion: ChatCompletion) -> None:
-        if self.prices is None:
-            return
-        model = self._kwargs.get("model")
-        self.usage.add_cost(response_cost(self.prices, completion.usage, completion.model, model))
-        self._check_budget(before_request=False)
-
-    # ------------------------------------------------------------------ tool results
-
-    def apply_results(self, outcomes: Sequence[CallOutcome | None]) -> list[PendingCall]:
-        """Append one tool message per call, in the order the model emitted the calls.
-
-        ``outcomes[i]`` is the outcome of the i-th pending call (``None`` for calls that
-        were not to be run). Raises ``ToolRetriesExceeded`` when a tool used up its retry
-        budget, or ``ToolExecutionError`` (``on_tool_error="raise"``), after appending.
-        """
-        pending, self._pending = self._pending, []
-        if len(outcomes) != len(pending):
-            raise ValueError("apply_results needs one outcome per pending call")
-        if any(o is not None and o.timed_out for o in outcomes):
-            self.check_deadline()  # a call cut by the run's deadline ends the run
-        exhausted: PendingCall | None = None
-        to_raise: tuple[PendingCall, BaseException] | None = None
-        for pc, outcome in zip(pending, outcomes, strict=True):
-            if pc.awaiting:
-                continue  # answered when the run resumes
-            if pc.kwargs is not None:
-                if outcome is None:
-                    pc.content, pc.is_error = INTERRUPTED, True
-                else:
-                    err = self._classify(pc, outcome)
-                    if err is not None and to_raise is None:
-                        to_raise = (pc, err)
-            content = pc.content if pc.content is not None else ""
-            self.messages.append({"role": "tool", "tool_call_id": pc.call.id, "content": content})
-            if pc.retry_error:
-                name = pc.call.name
-                used = self._retries[name] = self._retries.get(name, 0) + 1
-                budget = pc.tool.max_retries if pc.tool else self.spec.unknown_tool_retries
-                if used > budget and exhausted is None:
-                    exhausted = pc
-        forced = self._tool_choice is not None and self._tool_choice not in ("auto", "none")
-        if forced and self.spec.reset_tool_choice:
-            self._tool_choice = "auto"
-        if self._forced_none:
-            self._tool_choice = "none"
-        if to_raise is not None:
-            pc, err = to_raise
-            exc = ToolExecutionError(
-                f"Tool {pc.call.name!r} raised {type(err).__name__}: {err}",
-                tool_name=pc.call.name,
-                messages=self.snapshot(),
-            )
-            raise exc from err
-        if exhausted is not None:
-            name = exhausted.call.name
-            raise ToolRetriesExceeded(
-                f"Tool {name!r} exceeded its retry budget; last error: {exhausted.content}",
-                tool_name=name,
-                messages=self.snapshot(),
-            )
-        return pending
-
-    def _content(
-        self, pc: PendingCall, outcome: CallOutcome
-    ) -> tuple[str, BaseException | None, int]:
-        """The tool message content for ``outcome``, the error it stands for, and the
-        length the result had before truncation (pure)."""
-        err = outcome.error
-        if err is None:
-            try:
-                content = serialize_result(outcome.value)
-            except AgentkitError as exc:
-                err = exc
-            else:
-                full = len(content)
-                limit = self.spec.max_tool_result_chars
-                if limit is not None and full > limit:
-                    content = (
-                        f"{content[:limit]}\n[truncated: the result had {full} "
-                        f"characters; only the first {limit} are shown]"
-                    )
-                return content, None, full
-        if isinstance(err, ModelRetry):
-            return f"{err.message}\nFix the problem and try again.", err, 0
-        return (TOOL_TIMED_OUT if outcome.timed_out else TOOL_FAILED), err, 0
-
-    def journal_message(self, pc: PendingCall, outcome: CallOutcome) -> Message:
-        """The tool message a finished call will add, for the session's journal."""
-        content = self._content(pc, outcome)[0]
-        return {"role": "tool", "tool_call_id": pc.call.id, "content": content}
-
-    def _classify(self, pc: PendingCall, outcome: CallOutcome) -> BaseException | None:
-        """Set ``pc.content``; return the exception to raise under ``on_tool_error="raise"``."""
-        name = pc.call.name
-        pc.content, err, full = self._content(pc, outcome)
-        if err is None:
-            limit = self.spec.max_tool_result_chars
-            if limit is not None and full > limit:
-                self.notes.append(
-                    f"The result of {name!r} ({full} characters) was truncated "
-                    f"to {limit} characters."
-                )
-            return None
-        if isinstance(err, ModelRetry):
-            pc.is_error = pc.retry_error = True
-            return None
-        pc.is_error = True
-        timed_out = outcome.timed_out
-        self.tool_failures.append(
-            ToolFailure(name, pc.call.id, type(err).__name__, str(err) or type(err).__name__)
-        )
-        if timed_out:
-            logger.warning("tool %r (call %s) timed out", name, pc.call.id)
-        else:
-            logger.error(
-                "tool %r (call %s) raised %s",
-                name,
-                pc.call.id,
-                type(err).__name__,
-                exc_info=(type(err), err, err.__traceback__),
-            )
-        return err if self.spec.on_tool_error == "raise" else None
 
     # ------------------------------------------------------------------ the end
 

@@ -1,0 +1,111 @@
+"""Pausing a run's tool turn for approval and finishing it on resume (a ``RunState`` part).
+
+The checks themselves are pure functions in ``agentkit.agent.pausing``; this part applies
+them to the run's state.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from agentkit.agent._state_base import StateBase
+from agentkit.agent.pausing import (
+    canonical,
+    check_decisions,
+    last_tool_turn,
+    paused_turn,
+    rejected_content,
+    reorder_turn,
+    replace_arguments,
+)
+from agentkit.approvals import Approve, Reject
+from agentkit.messages import ToolCall
+
+if TYPE_CHECKING:
+    from agentkit.agent.state import PendingCall
+
+__all__ = ["Resuming"]
+
+
+class Resuming(StateBase):
+    """The approval steps of a run: pause after a turn, resume a paused one."""
+
+    def pause_if_waiting(self, calls: Sequence[PendingCall]) -> bool:
+        """After a tool turn ran: stop the run when some of its calls wait for a person."""
+        waiting = [pc.call for pc in calls if pc.awaiting]
+        if not waiting:
+            return False
+        self.pause = paused_turn(
+            self.messages, waiting, self.spec.tools, self.usage, self._refused
+        )
+        self.done = True
+        self.notes.append(f"The run paused: {len(waiting)} tool call(s) wait for approval.")
+        return True
+
+    @property
+    def resuming(self) -> bool:
+        """Whether this run starts by finishing a paused turn."""
+        return self._resume is not None and self._resumed_index is None
+
+    def resume_calls(self) -> list[PendingCall]:
+        """The paused turn's calls with their decisions (raises ``UserError`` on a state or
+        decisions that do not check out); apply their outcomes with ``apply_results``."""
+        assert self._resume is not None
+        decisions = dict(self._decisions)
+        if self.pause_undecided:  # crash recovery: a call that may run twice runs again
+            for r in self._resume.requests:
+                tool = self.spec.tools.get(r.tool_name)
+                if r.tool_call_id not in decisions and tool is not None and tool.idempotent:
+                    decisions[r.tool_call_id] = Approve()
+        checked = check_decisions(
+            self._resume, decisions, self.spec.tools, recovering=self.pause_undecided
+        )
+        index = self._resumed_index = last_tool_turn(self.messages)
+        pending = []
+        to_run = 0
+        for request, decision, kwargs in checked:
+            call = ToolCall(request.tool_call_id, request.tool_name, "")
+            pc = _pending_call(call)
+            tool = self.spec.tools[request.tool_name]
+            if decision is None:  # recovery of a call that may not run twice: ask a person
+                call.arguments = json.dumps(request.arguments, ensure_ascii=False)
+                pc.tool, pc.awaiting = tool, True
+            elif kwargs is None:
+                assert isinstance(decision, Reject)
+                call.arguments = json.dumps(request.arguments, ensure_ascii=False)
+                pc.content, pc.is_error = rejected_content(decision.reason), True
+                self._refused.append([call.name, canonical(call.arguments), decision.reason])
+            else:
+                assert isinstance(decision, Approve)
+                if decision.arguments is not None:
+                    replaced = replace_arguments(
+                        self.messages[index], call.id, decision.arguments
+                    )
+                    self.messages[index] = replaced
+                call.arguments = json.dumps(
+                    dict(decision.arguments or request.arguments), ensure_ascii=False
+                )
+                self._prepare(pc, tool, kwargs)
+                to_run += 1
+            pending.append(pc)
+        self._count_tool_calls(to_run)
+        self._pending = pending
+        self._last_signature = tuple(
+            (tc["function"]["name"], canonical(tc["function"].get("arguments") or ""))
+            for tc in self.messages[index].get("tool_calls") or ()
+        )
+        self._repeats = 1
+        return pending
+
+    def finish_resumed_turn(self) -> None:
+        """The paused turn is complete: its tool messages back in the model's order."""
+        if self._resumed_index is not None:
+            reorder_turn(self.messages, self._resumed_index)
+
+
+def _pending_call(call: ToolCall) -> PendingCall:
+    from agentkit.agent.state import PendingCall
+
+    return PendingCall(call)
