@@ -306,3 +306,25 @@ def test_repr_holds_no_header_value(http_url: str) -> None:
     )
     assert "s3cret" not in repr(server) and "pw" not in repr(server)
     assert server.source_name == http_url
+
+
+# ---------------------------------------------------------------- approval, as for Python tools
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_mcp_tool_that_needs_approval_pauses_and_resumes(mode: str) -> None:
+    from agentkit import Approve, PausedRun
+
+    with stdio_server(needs_approval={"add": True}) as server:
+        model = echo_model("add", {"a": 2, "b": 3})
+        agent = agent_for(model, server)
+        paused = run_mode(agent, mode)
+        assert paused.paused and paused.output is None
+        assert [(r.tool_name, r.arguments) for r in paused.approvals] == [("add", {"a": 2, "b": 3})]
+        assert len(model.requests) == 1
+        assert paused.pause is not None
+        state = PausedRun.from_json(paused.pause.to_json())
+        call_id = paused.approvals[0].tool_call_id
+        result = agent.resume_sync(state, {call_id: Approve()})
+        assert result.output == "results: 5"
+        assert len(model.requests) == 2  # the paused turn was not asked for again
