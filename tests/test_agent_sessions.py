@@ -16,6 +16,7 @@ from _session_agents import child, lose, roles, weather_agent, weather_script
 from test_sessions_conformance import _memory, _postgres, _sqlite
 
 from agentkit import tool
+from agentkit._history import INTERRUPTED
 from agentkit.errors import UserError
 from agentkit.sessions import SessionBusyError, SessionLostError, SessionStore
 from agentkit.testing import ScriptedModel
@@ -270,3 +271,28 @@ def test_processes_running_agents_on_one_sqlite_file(tmp_path: Path) -> None:
         assert len(store.list_sessions()) == 33
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_new_prompt_keeps_the_turn_a_dead_run_journaled(
+    store: SessionStore, mode: str
+) -> None:
+    session = store.session("j")
+    call = {"id": "c9", "type": "function", "function": {"name": "get_weather",
+                                                          "arguments": '{"city":"北京"}'}}
+    call2 = {**call, "id": "c10"}
+    with session.lease() as lease:  # a run that dies mid-turn leaves this behind
+        lease.append([{"role": "user", "content": "查询北京天气"}])
+        lease.begin_turn({"role": "assistant", "content": None, "tool_calls": [call, call2]})
+        lease.record_result({"role": "tool", "tool_call_id": "c9", "content": "晴"})
+    model = ScriptedModel(weather_script)
+    result, _ = await run_mode(weather_agent(model), mode, "上海呢？", session=session)
+    stored = session.messages()
+    assert stored == result.messages
+    assert roles(stored) == ["user", "assistant", "tool", "tool", *TURN]
+    assert [m["content"] for m in stored[2:4]] == ["晴", INTERRUPTED]
+    sent = model.requests[0]["messages"][1:]
+    assert roles(sent) == roles(stored[:5]) and sent[2:] == stored[2:5]
+    with session.lease() as lease:
+        lease.load()
+        assert lease.journal() is None
