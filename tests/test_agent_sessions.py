@@ -176,7 +176,10 @@ async def test_a_run_whose_lease_was_lost_cannot_write(
     if factory.name == "memory":
         return  # the memory store's taker keeps holding the session
     result, _ = await run_mode(weather_agent(), mode, "再试一次", session=session)
-    assert roles(result.messages) == ["user", *TURN]
+    # The turn it had journaled while it still held the lease is kept, its call answered
+    # as interrupted (the result it computed after losing the lease was never written).
+    assert roles(result.messages) == ["user", "assistant", "tool", *TURN]
+    assert result.messages[2]["content"] == INTERRUPTED
     assert session.messages() == result.messages
 
 
