@@ -215,6 +215,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MODULE:AGENT",
         help="chat with this Agent instead (not combinable with --tools/--instructions)",
     )
+    chat.add_argument(
+        "--session",
+        metavar="NAME",
+        help="keep the conversation in the session NAME of --store, across invocations",
+    )
+    chat.add_argument(
+        "--store",
+        metavar="PATH",
+        default=None,
+        help=f"the SQLite file that keeps --session (default: ./{DEFAULT_CHAT_STORE})",
+    )
     _run_options(chat)
     _scenario_option(chat)
 
@@ -579,6 +590,11 @@ def _chat_loop(
         names = ", ".join(t.name for t in tools) or "none"
         print(f"agentkit chat with {model} (tools: {names}). {_CHAT_HELP_SHORT}")
     history: list[dict[str, Any]] = []
+    session = _chat_session(args)
+    if session is not None:
+        run_kwargs["session"] = session
+        if interactive and session.messages():
+            print(f"(continuing session {session.id!r})", flush=True)
     while True:
         line = _read_line(interactive)
         if line is None:
@@ -590,15 +606,17 @@ def _chat_loop(
             return 0
         if text == "/reset":
             history = []
+            if session is not None:
+                session.clear()
             print("(conversation forgotten)", flush=True)
             continue
         if text in ("/help", "/?"):
             print(_CHAT_HELP, flush=True)
             continue
+        if session is None:
+            run_kwargs["history"] = history
         try:
-            result = render_events(
-                agent.stream_sync(text, history=history, **run_kwargs), sys.stdout
-            )
+            result = render_events(agent.stream_sync(text, **run_kwargs), sys.stdout)
         except AgentkitError as exc:
             if not interactive:
                 raise
@@ -608,6 +626,25 @@ def _chat_loop(
             continue
         if result is not None:
             history = result.messages
+
+
+DEFAULT_CHAT_STORE = "agentkit-chat.db"
+"""Where ``agentkit chat --session NAME`` keeps conversations without ``--store``."""
+
+
+def _chat_session(args: argparse.Namespace) -> Any:
+    """The session ``--session``/``--store`` name (``None``: the chat lives in memory)."""
+    if args.session is None:
+        if args.store is not None:
+            raise CLIError("--store keeps a --session: give --session NAME too", 2)
+        return None
+    from agentkit.errors import AgentkitError
+    from agentkit.sessions import SQLiteStore
+
+    try:
+        return SQLiteStore(args.store or DEFAULT_CHAT_STORE).session(args.session)
+    except AgentkitError as exc:
+        raise CLIError(f"--session {args.session!r}: {clean(str(exc))}", 2) from None
 
 
 _CHAT_HELP_SHORT = "/help lists the commands; /exit or Ctrl-D quits."

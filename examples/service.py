@@ -11,8 +11,11 @@ Run it (``pip install 'agentkit-lean[web]'``)::
     python examples/service.py                   # http://127.0.0.1:8000
     curl -N localhost:8000/chat/stream -d '{"session_id": "u1", "message": "查询北京天气"}'
 
-Conversations are kept in memory here; pass ``store=SQLiteStore("chat.db")`` to keep them
-across restarts. Offline (no ``AGENTKIT_API_KEY``) the agent runs on the emulator.
+Each user's conversation (``session_id``) lives in a session store: run as a script, a
+SQLite file (``SERVICE_DB``, default ``service-chat.db``) that keeps it across restarts and
+lets several worker processes share it; use ``PostgresStore(dsn)`` for several machines.
+``create_app()`` alone keeps them in a ``MemoryStore``. Offline (no ``AGENTKIT_API_KEY``)
+the agent runs on the emulator.
 """
 
 from __future__ import annotations
@@ -23,17 +26,21 @@ from typing import Any
 from weather_agent import SCENARIOS, build_agent
 
 from agentkit import Agent
+from agentkit.sessions import MemoryStore, SessionStore, SQLiteStore
 from agentkit.testing import auto_client
 from agentkit.web import chat_app
 
 
-def create_app(agent: Agent[str] | None = None, store: Any = None) -> Any:
-    """The ASGI app; by default around the weather agent. ``SERVICE_TOKEN`` guards the API."""
+def create_app(agent: Agent[str] | None = None, store: SessionStore | None = None) -> Any:
+    """The ASGI app; by default around the weather agent, each user's conversation in
+    ``store`` (a ``MemoryStore`` by default). ``SERVICE_TOKEN`` guards the API."""
     shared = agent if agent is not None else build_agent(auto_client(scenarios=SCENARIOS))
-    return chat_app(shared, store=store, api_key=os.environ.get("SERVICE_TOKEN"))
+    sessions = store if store is not None else MemoryStore()
+    return chat_app(shared, store=sessions, api_key=os.environ.get("SERVICE_TOKEN"))
 
 
 if __name__ == "__main__":
     import uvicorn
 
-    uvicorn.run(create_app(), host="127.0.0.1", port=int(os.environ.get("PORT", "8000")))
+    store = SQLiteStore(os.environ.get("SERVICE_DB", "service-chat.db"))
+    uvicorn.run(create_app(store=store), host="127.0.0.1", port=int(os.environ.get("PORT", "8000")))

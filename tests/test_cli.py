@@ -669,3 +669,31 @@ def test_schema_of_a_non_tool_has_no_pydantic_hint(tmp_path: Path) -> None:
     proc = run_cli("schema", "./bare.py:bare", cwd=tmp_path)
     assert proc.returncode == 0
     assert "warning: Tool 'bare'" in proc.stderr and "no description" in proc.stderr
+
+
+def test_chat_session_keeps_the_conversation_across_invocations(tmp_path: Path) -> None:
+    from agentkit.cli import DEFAULT_CHAT_STORE
+    from agentkit.sessions import SQLiteStore
+
+    tools = ("--tools", "agentkit._demo:get_weather")
+    first = run_cli("chat", *tools, "--session", "me", stdin="查询北京天气\n", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    second = run_cli("chat", *tools, "--session", "me", stdin="上海呢？\n", cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    other = tmp_path / "other.db"
+    third = run_cli("chat", *tools, "--session", "me", "--store", str(other), stdin="你好\n")
+    assert third.returncode == 0, third.stderr
+    store = SQLiteStore(tmp_path / DEFAULT_CHAT_STORE)
+    try:
+        stored = store.session("me").messages()
+    finally:
+        store.close()
+    asked = [m["content"] for m in stored if m["role"] == "user"]
+    assert asked == ["查询北京天气", "上海呢？"]  # the second run continued the first
+    assert stored[-1]["role"] == "assistant" and stored[-1]["content"]
+    store = SQLiteStore(other)
+    try:
+        assert [m["content"] for m in store.session("me").messages()][:1] == ["你好"]
+    finally:
+        store.close()
+    assert main(["chat", "--store", str(other)]) == 2  # --store alone means nothing

@@ -220,3 +220,31 @@ async def test_service_reports_run_errors_in_the_stream(service: Any) -> None:
     assert [kind for kind, _ in sse_events(streamed.text)] == ["error"]
     assert "500" in sse_events(streamed.text)[0][1]["message"]
     assert plain.status_code == 502
+
+
+async def test_service_keeps_each_conversation_in_the_session_store(
+    service: Any, tmp_path: Path
+) -> None:
+    from agentkit.sessions import SQLiteStore
+
+    async def post(store: Any, user: str, message: str) -> Any:
+        app = service.create_app(store=store)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://service") as c:
+            response = await c.post("/chat", json={"session_id": user, "message": message})
+            assert response.status_code == 200, response.text
+            return (await c.get(f"/sessions/{user}")).json()["messages"]
+
+    path = tmp_path / "service.db"
+    store = SQLiteStore(path)
+    await post(store, "u1", "查询北京天气")
+    await post(store, "u2", "查询上海天气")
+    store.close()
+    restarted = SQLiteStore(path)  # a new process (or worker) on the same file
+    try:
+        seen = await post(restarted, "u1", "谢谢")
+        assert [m["content"] for m in seen if m["role"] == "user"] == ["查询北京天气", "谢谢"]
+        assert restarted.session("u1").messages() == seen
+        assert sorted(restarted.list_sessions()) == ["u1", "u2"]
+    finally:
+        restarted.close()

@@ -1,4 +1,12 @@
-"""Store-level throughput of the session stores: 200 concurrent sessions.
+"""Session benchmarks: the CPU a session adds to an agent run, and throughput.
+
+1. ``overhead``: the same agent run (one tool turn, offline ``ScriptedModel``, sync)
+   repeated on a growing conversation, once with ``history=`` carried by the caller and once
+   with ``session=`` on SQLite (a file on disk, WAL); CPU time per run (``process_time``),
+   and the session's extra cost in percent (the target: at most 10 %).
+2. ``agents``: agent runs/s with 200 concurrent sessions (async runs, offline model) on
+   SQLite and on PostgreSQL (a throwaway cluster).
+3. Store level, as before:
 
 Each session runs ROUNDS runs; a run takes the lease, loads the history, appends the user
 message, journals a tool turn, commits it, appends the answer (4 writes, TURNS tool turns).
@@ -6,6 +14,7 @@ Prints runs/s and the latency of one committed tool turn (p50/p95) for SQLite (a
 disk, WAL, synchronous FULL and NORMAL) and for PostgreSQL (a throwaway cluster, fsync on).
 
     PYTHONPATH=. python tools/bench_sessions.py [--sessions 200] [--rounds 3] [--turns 2]
+        [--runs 300] [--only overhead|agents|stores]
 """
 
 from __future__ import annotations
@@ -21,8 +30,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from _postgres import Cluster, find_bindir
+from _session_agents import weather_agent, weather_script
 
 from agentkit.sessions import PostgresStore, SessionStore, SQLiteStore
+from agentkit.testing import ScriptedModel
 
 
 def _turn(i: str) -> list[dict[str, object]]:
@@ -59,12 +70,80 @@ async def _bench(store: SessionStore, sessions: int, rounds: int, turns: int) ->
             f"p95 {q[18] * 1000:6.1f} ms  ({took:.1f} s)")
 
 
+def _cpu_per_run(runs: int, session: object | None) -> float:
+    agent = weather_agent(ScriptedModel(weather_script))
+    history: list[dict[str, object]] = []
+    for _ in range(5):  # warm up imports and caches, outside the measure
+        agent.run_sync("查询北京天气", history=[])
+    start = time.process_time()
+    for i in range(runs):
+        if session is None:
+            history = agent.run_sync(f"查询北京天气 {i}", history=history).messages
+        else:
+            agent.run_sync(f"查询北京天气 {i}", session=session)  # type: ignore[arg-type]
+    return (time.process_time() - start) / runs
+
+
+def overhead(runs: int, sync: str) -> None:
+    """CPU per run with ``history=`` and with ``session=`` (SQLite on disk, WAL)."""
+    print(f"overhead: {runs} sync runs of one tool turn each on one growing conversation, "
+          f"SQLite synchronous={sync}")
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SQLiteStore(Path(tmp) / "overhead.db", synchronous=sync)  # type: ignore[arg-type]
+        plain = min(_cpu_per_run(runs, None) for _ in range(3))
+        sess = min(_cpu_per_run(runs, store.session(f"o{k}")) for k in range(3))
+        store.close()
+    extra = (sess - plain) / plain * 100
+    print(f"  history=  {plain * 1e3:7.3f} ms CPU/run\n  session=  {sess * 1e3:7.3f} ms "
+          f"CPU/run  ({extra:+.1f} %, target <= +10 %)")
+
+
+async def _agents(store: SessionStore, sessions: int, rounds: int) -> str:
+    agent = weather_agent(ScriptedModel(weather_script))
+
+    async def one(n: int) -> None:
+        for r in range(rounds):
+            await agent.run(f"查询北京天气 {r}", session=store.session(f"a{n}"))
+
+    start = time.perf_counter()
+    await asyncio.gather(*(one(n) for n in range(sessions)))
+    took = time.perf_counter() - start
+    await store.aclose()
+    return f"{sessions * rounds / took:8.0f} agent runs/s  ({took:.1f} s)"
+
+
+def agents(sessions: int, rounds: int) -> None:
+    """Agent runs/s, ``sessions`` at once, on SQLite and PostgreSQL."""
+    print(f"agents: {sessions} concurrent sessions x {rounds} runs (one tool turn each)")
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SQLiteStore(Path(tmp) / "agents.db")
+        print("  sqlite     " + asyncio.run(_agents(store, sessions, rounds)))
+    bindir = find_bindir()
+    if bindir is None:
+        print("  postgres: not installed, skipped")
+        return
+    cluster = Cluster(bindir, fsync=True).start()
+    try:
+        print("  postgres   " + asyncio.run(_agents(PostgresStore(cluster.dsn), sessions, rounds)))
+    finally:
+        cluster.stop()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sessions", type=int, default=200)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--turns", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=300)
+    ap.add_argument("--only", choices=["overhead", "agents", "stores"])
     a = ap.parse_args()
+    if a.only in (None, "overhead"):
+        for sync in ("FULL", "NORMAL"):
+            overhead(a.runs, sync)
+    if a.only in (None, "agents"):
+        agents(a.sessions, a.rounds)
+    if a.only not in (None, "stores"):
+        return
     print(f"{a.sessions} concurrent sessions x {a.rounds} runs x {a.turns} tool turns")
     with tempfile.TemporaryDirectory() as tmp:
         for sync in ("FULL", "NORMAL"):

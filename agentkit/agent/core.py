@@ -7,6 +7,7 @@ The run itself is one flow of effects (``agentkit.agent.flow``) over a pure stat
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import dataclasses
 import logging
@@ -492,15 +493,19 @@ class Agent(Generic[OutputT]):
     # ------------------------------------------------------------------ run plumbing
 
     async def _result(self, start: RunState | RunArgs) -> RunResult[OutputT]:
-        async for event in run_events(self._launch, start, streamed=False):
-            if isinstance(event, RunFinished):
-                return event.result
+        # Closed at once: a session run's lease is released when the run returns, not
+        # whenever the abandoned generator is collected.
+        async with contextlib.aclosing(run_events(self._launch, start, streamed=False)) as ev:
+            async for event in ev:
+                if isinstance(event, RunFinished):
+                    return event.result
         raise AssertionError("a run always ends with RunFinished")  # pragma: no cover
 
     def _result_sync(self, start: RunState | RunArgs) -> RunResult[OutputT]:
-        for event in run_events_sync(self._launch, start, streamed=False):
-            if isinstance(event, RunFinished):
-                return event.result
+        with contextlib.closing(run_events_sync(self._launch, start, streamed=False)) as ev:
+            for event in ev:
+                if isinstance(event, RunFinished):
+                    return event.result
         raise AssertionError("a run always ends with RunFinished")  # pragma: no cover
 
     def _prepare(self, args: RunArgs) -> RunState | RunArgs:

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from agentkit.agent import observe
 from agentkit.agent.drivers import drive_async, drive_sync
 from agentkit.agent.flow import run_flow
+from agentkit.agent.history import repair_history
 from agentkit.agent.observe import RunInfo, RunObservation
 from agentkit.agent.pausing import last_tool_turn
 from agentkit.agent.session_io import AsyncLeaseWriter, Loaded, SyncLeaseWriter, interrupted_turn
@@ -88,8 +89,14 @@ def state_for_session(
                 f"Session {session_id!r} holds a paused run waiting for approval: resume it "
                 "(agent.resume(session=..., decisions=...)) or session.discard_pause()"
             )
-        state = make(args.prompt, loaded.history, None, None)
-        state.saved = state.new_messages_start
+        history = loaded.history
+        if loaded.journal is not None:
+            # A dead run's turn in progress is kept, with the results its calls journaled
+            # (the others answered as interrupted), and stored with this run's prompt.
+            assistant, results = loaded.journal
+            history = repair_history([*history, assistant, *results])
+        state = make(args.prompt, history, None, None)
+        state.saved = state.new_messages_start - (len(history) - len(loaded.history))
     elif loaded.pause is not None:
         if args.decisions is None:
             raise UserError("resuming a paused run needs decisions={tool_call_id: ...}")

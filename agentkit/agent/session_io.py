@@ -70,7 +70,11 @@ class SyncLeaseWriter:
             else:
                 self._lease.commit_turn(list(effect.messages), pause=pause)
         elif kind == "append":
-            self._lease.append(list(effect.messages))
+            if self._lease.journal() is not None:
+                # The messages include a dead run's journaled turn: clear it with them.
+                self._lease.commit_turn(list(effect.messages))
+            else:
+                self._lease.append(list(effect.messages))
         else:
             self._lease.set_pause(pause)
 
@@ -104,7 +108,11 @@ class AsyncLeaseWriter:
             else:
                 await self._lease.commit_turn(list(effect.messages), pause=pause)
         elif kind == "append":
-            await self._lease.append(list(effect.messages))
+            if await self._lease.journal() is not None:
+                # The messages include a dead run's journaled turn: clear it with them.
+                await self._lease.commit_turn(list(effect.messages))
+            else:
+                await self._lease.append(list(effect.messages))
         else:
             await self._lease.set_pause(pause)
 
