@@ -164,7 +164,7 @@ def test_decisions_bind_to_the_pending_call_ids(mode: Mode, case: str) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_a_state_written_for_other_tools_is_refused(mode: Mode) -> None:
-    ledger, model, agent, ran = _paused(mode, "不应到达")
+    ledger, model, _agent, ran = _paused(mode, "不应到达")
     other = Ledger()
 
     @tool(needs_approval=True)
@@ -286,7 +286,7 @@ def test_an_error_in_the_approval_callable_counts_as_needs_approval(
 
 @pytest.mark.parametrize("mode", MODES)
 def test_signed_state_round_trips_and_forgeries_are_refused(mode: Mode) -> None:
-    ledger, model, agent, ran = _paused(mode, "已退款 50 元。")
+    ledger, _model, agent, ran = _paused(mode, "已退款 50 元。")
     signed = ran.result.pause.to_json(secret="k1")
     with pytest.raises(UserError, match="signature is missing or wrong"):
         PausedRun.from_json(signed, secret="k2")
