@@ -93,19 +93,35 @@ class Ran:
         return [e.type for e in self.events]
 
 
-def run(mode: Mode, agent: Agent[Any], prompt: str | None = PROMPT, **kw: Any) -> Ran:
-    """Run ``agent`` in ``mode`` (``kw``: ``session=``, ``history=``...)."""
-    if mode == "run_sync":
-        return Ran(agent.run_sync(prompt, **kw))
-    if mode == "stream_sync":
-        events = list(agent.stream_sync(prompt, **kw))
-        return Ran(_finished(events), events)
+def run(
+    mode: Mode,
+    agent: Agent[Any],
+    prompt: str | None = PROMPT,
+    *,
+    close: Client | AsyncClient | None = None,
+    **kw: Any,
+) -> Ran:
+    """Run ``agent`` in ``mode`` (``kw``: ``session=``, ``history=``...); ``close``: a
+    client (on a real socket) to close at the end."""
+    try:
+        if mode == "run_sync":
+            return Ran(agent.run_sync(prompt, **kw))
+        if mode == "stream_sync":
+            events = list(agent.stream_sync(prompt, **kw))
+            return Ran(_finished(events), events)
+    finally:
+        if isinstance(close, Client):
+            close.close()
 
     async def go() -> Ran:
-        if mode == "run":
-            return Ran(await agent.run(prompt, **kw))
-        events = [e async for e in agent.stream(prompt, **kw)]
-        return Ran(_finished(events), events)
+        try:
+            if mode == "run":
+                return Ran(await agent.run(prompt, **kw))
+            events = [e async for e in agent.stream(prompt, **kw)]
+            return Ran(_finished(events), events)
+        finally:
+            if isinstance(close, AsyncClient):
+                await close.aclose()
 
     return asyncio.run(go())
 
