@@ -177,7 +177,7 @@ def test_discarding_a_pause_frees_the_session_for_a_new_prompt(
     store = SQLiteStore(db)
     session = store.session("u1")
     model = ScriptedModel(["好的。"])
-    with pytest.raises(UserError, match="session.discard_pause"):
+    with pytest.raises(UserError, match=r"session\.discard_pause"):
         run(mode, _agent(mode, model), "算了", session=session)
     assert model.requests == []
     session.discard_pause()
