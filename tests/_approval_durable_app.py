@@ -66,13 +66,15 @@ def main(command: str, db: str, workflow_id: str, directory: str, *rest: str) ->
     import _approval_child
 
     _approval_child.OPTIONS["log"] = str(Path(directory) / "tools.log")
-    DBOS(
-        config=durable_config(
-            "approval-tests", db, application_version="approval-1",
-            executor_id="worker-a" if command == "run" else "approver",
-            log_level="WARNING", notification_listener_polling_interval_sec=0.05,
-        )  # fmt: skip
+    config = durable_config(
+        "approval-tests",
+        db,
+        application_version="approval-1",
+        executor_id="worker-a" if command == "run" else "approver",
+        log_level="WARNING",
+        notification_listener_polling_interval_sec=0.05,
     )
+    DBOS(config=config)
     DBOS.launch()
     try:
         if command == "approve":
