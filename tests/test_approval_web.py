@@ -16,9 +16,9 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 
-from _web_support import Served  # noqa: E402
+from _web_support import Served
 
-from agentkit.sessions import SQLiteStore  # noqa: E402
+from agentkit.sessions import SQLiteStore
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 REFUND = "给订单 ORD1 退款 50 元"
@@ -35,9 +35,11 @@ def http(
 
     store = SQLiteStore(str(tmp_path / "chat.db")) if request.param == "sqlite" else None
     try:
-        with Served(service.create_app(store=store)) as served:
-            with httpx.Client(base_url=served.url, timeout=30) as client:
-                yield client
+        with (
+            Served(service.create_app(store=store)) as served,
+            httpx.Client(base_url=served.url, timeout=30) as client,
+        ):
+            yield client
     finally:
         if store is not None:
             store.close()
