@@ -274,3 +274,24 @@ def test_resume_on_a_session_without_a_run_is_a_clear_error(tmp_path: Path) -> N
     with pytest.raises(UserError, match="has no run to resume"):
         agent.resume_sync(session=store.session("nobody"))
     store.close()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_second_approval_of_the_same_pause_is_refused_without_a_model_call(
+    mode: Mode, log: Path, tmp_path: Path
+) -> None:
+    from _approval_support import resume
+
+    store = SQLiteStore(str(tmp_path / "chat.db"))
+    session = store.session("u1")
+    model = ScriptedModel([calls(REFUND), "已退款。", "不应到达"])
+    agent = _agent(mode, model)
+    run(mode, agent, PROMPT, session=session)
+    decisions = {"c_refund": {"type": "approve"}}
+    assert resume(mode, agent, None, decisions, session=session).output == "已退款。"
+    with pytest.raises(UserError, match="holds no paused run"):
+        resume(mode, agent, None, decisions, session=session)  # a double click
+    with pytest.raises(UserError, match="has no run to resume"):
+        resume(mode, agent, None, None, session=session)  # the run had finished
+    assert len(model.requests) == 2 and runs(log) == {"refund": 1}
+    store.close()

@@ -126,3 +126,13 @@ def test_a_streamed_run_announces_the_approval_before_it_finishes(http: httpx.Cl
         "/sessions/u4/approve", json={"decisions": {asked["tool_call_id"]: {"approve": True}}}
     )
     assert decided.json()["output"] == "已给订单 ORD1 退款 50 元。"
+
+
+def test_approving_twice_refunds_once(http: httpx.Client) -> None:
+    pending = _pause(http, "u5")
+    body = {"decisions": {pending["tool_call_id"]: {"approve": True}}}
+    assert http.post("/sessions/u5/approve", json=body).status_code == 200
+    again = http.post("/sessions/u5/approve", json=body)
+    assert 400 <= again.status_code < 500, again.text
+    stored = http.get("/sessions/u5").json()["messages"]
+    assert sum(m["role"] == "tool" for m in stored) == 1
