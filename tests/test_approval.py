@@ -326,3 +326,21 @@ def test_the_same_prompt_pauses_on_the_generic_emulator(mode: Mode) -> None:
     done = resume(mode, agent, result.pause, {request.tool_call_id: Approve()})
     assert ("refund", {"order_id": "ORD1", "amount": Decimal(50)}) in ledger.runs
     assert "refunded 50 to ORD1" in (done.output or "")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_session_stores_the_arguments_that_ran(mode: Mode) -> None:
+    from agentkit.sessions import MemoryStore
+
+    ledger = Ledger()
+    model = scripted(calls(LOOKUP, REFUND), "已退款 30 元。")
+    agent = make_agent(mode, model, [ledger.lookup(), ledger.refund()])
+    session = MemoryStore().session("u1")
+    assert run(mode, agent, session=session).result.paused
+    replaced = {"c_refund": Approve(arguments={"order_id": "ORD1", "amount": 30})}
+    resume(mode, agent, None, replaced, session=session)
+    stored = session.messages()
+    assert [m["role"] for m in stored] == ["user", "assistant", "tool", "tool", "assistant"]
+    shown = {tc["id"]: json.loads(tc["function"]["arguments"]) for tc in stored[1]["tool_calls"]}
+    assert shown["c_refund"] == {"order_id": "ORD1", "amount": 30}
+    assert ledger.names() == ["lookup_order", "refund"] and session.pause() is None
