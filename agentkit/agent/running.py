@@ -106,9 +106,15 @@ def state_for_session(
         state = make(None, None, interrupted_turn(loaded, ""), dict(args.decisions or {}))
         state.pause_undecided = True  # idempotent calls run again, the others wait
         state.saved = last_tool_turn(state.messages)
-    elif loaded.history:
+    elif loaded.history and loaded.history[-1].get("role") != "assistant" and not args.decisions:
         state = make(None, loaded.history, None, None)  # it died before the model answered
         state.saved = len(state.messages)
+    elif args.decisions:
+        # A second approval of the same pause (a double click) must not start a new turn.
+        raise UserError(
+            f"Session {session_id!r} holds no paused run (resumed or discarded already?): "
+            f"no call waits for the decisions on {sorted(args.decisions)}"
+        )
     else:
         raise UserError(f"Session {session_id!r} has no run to resume")
     state.persist = True
