@@ -114,6 +114,9 @@ def decode_row(fmt: int, body: str, *, session_id: str, position: int) -> Messag
             f"agentkit (it reads format {ROW_FORMAT}); it was written by a newer agentkit",
             session_id=session_id,
         )
+    cached = _decoded.get(body)
+    if cached is not None:
+        return _fresh(cached)  # type: ignore[no-any-return]
     try:
         value = json.loads(body)
     except ValueError as exc:
@@ -126,6 +129,24 @@ def decode_row(fmt: int, body: str, *, session_id: str, position: int) -> Messag
             f"Session {session_id!r}, message {position}: stored row is not a message",
             session_id=session_id,
         )
+    if len(_decoded) >= _DECODED_MAX:
+        _decoded.clear()
+    _decoded[body] = value
+    return _fresh(value)  # type: ignore[no-any-return]
+
+
+# Every run on a session reads its whole history again; decoding each row's JSON once per
+# process (keyed by the row's text) and handing out copies makes that cheap. Copies, so
+# that a caller changing a message cannot change what the next run reads.
+_DECODED_MAX = 50_000
+_decoded: dict[str, Any] = {}
+
+
+def _fresh(value: Any) -> Any:
+    if type(value) is dict:
+        return {k: _fresh(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_fresh(v) for v in value]
     return value
 
 
