@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from _agent_support import assert_valid_history, calls, client_for, text
+from _agent_support import assert_valid_history, async_client_for, calls, client_for, text
 
 from agentkit.agent import Agent
 from agentkit.errors import APIError, APIStatusError
@@ -190,12 +190,9 @@ async def test_breaking_out_closes_the_response() -> None:
         async def aclose(self) -> None:
             closed.append(True)
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=Body())
-
-    from agentkit.client import AsyncClient
-
-    agent = Agent(client=AsyncClient(api_key="k", transport=httpx.MockTransport(handler)))
+    sse = {"content-type": "text/event-stream"}
+    script = ScriptedModel([httpx.Response(200, headers=sse, stream=Body())])
+    agent = Agent(client=async_client_for(script))
     gen = agent.stream("x")
     async for event in gen:
         assert isinstance(event, TextDelta)

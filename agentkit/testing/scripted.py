@@ -39,8 +39,8 @@ ScriptedResponse = str | Mapping[str, Any] | Fault | BaseException | httpx.Respo
   ``{"content": "cut sho", "finish_reason": "length"}``;
 - ``{"choices": [...], ...}``: a whole ``chat.completion`` body in the wire format;
 - ``{"status": 429, "body": {...} | "text" | b"bytes", "headers": {...}}``: a raw HTTP answer;
-- an ``httpx.Response``: served as is to httpx clients (a stream you built yourself, a
-  truncated SSE body, an HTML error page...);
+- an ``httpx.Response``: served as is to httpx clients (a truncated SSE body, an HTML error
+  page...); one built on a stream of your own (``stream=``) can be served only once;
 - a :class:`Fault` or ``{"fault": "503;retry-after=0"}``: an injected fault. Faults that
   replace the answer (``429``, ``500``, ``html``, ``drop``...) use up one request; the others
   (``latency``, ``cut``, ``bad-args``, ``unknown-tool``...) apply to the next scripted
@@ -133,14 +133,14 @@ class ScriptedModel(ReplyTransport):
         """Serve ``request`` for a sync ``httpx.Client``."""
         answer = self._serve(request.method, request.url.path, request.read())
         if isinstance(answer, httpx.Response):
-            return answer
+            return _fresh(answer, request)
         return self._send_sync(request, answer)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Serve ``request`` for an ``httpx.AsyncClient``."""
         answer = self._serve(request.method, request.url.path, await request.aread())
         if isinstance(answer, httpx.Response):
-            return answer
+            return _fresh(answer, request)
         return await self._send_async(request, answer)
 
     def _serve(self, method: str, path: str, body: bytes) -> Reply | httpx.Response:
@@ -273,6 +273,20 @@ class ScriptedModel(ReplyTransport):
         if "content" in item:
             return {"role": "assistant", "content": item["content"]}
         raise UserError(f"cannot script a response from the keys {sorted(item)}")
+
+
+def _fresh(response: httpx.Response, request: httpx.Request) -> httpx.Response:
+    # A client takes over the stream of the response it is given, so a scripted response
+    # with a body is served as a copy: the same object may be scripted again, sync or async.
+    # A response built on a stream of its own is handed over as is, once.
+    if not isinstance(response.stream, httpx.ByteStream):
+        return response
+    return httpx.Response(
+        response.status_code,
+        headers=response.headers,
+        content=response.content,
+        request=request,
+    )
 
 
 def _decode(body: bytes) -> dict[str, Any]:
