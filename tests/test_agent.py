@@ -19,10 +19,11 @@ import httpx
 import pytest
 from _agent_support import (
     MODES,
-    Script,
     assert_valid_history,
+    async_client_for,
     calls,
     cancelled_messages,
+    client_for,
     run_mode,
     text,
 )
@@ -51,6 +52,7 @@ from agentkit.errors import (
 from agentkit.events import Hooks
 from agentkit.messages import ChatCompletion, ToolCall
 from agentkit.templates import Template
+from agentkit.testing import ScriptedModel
 from agentkit.tool import tool
 from agentkit.usage import UsageLimits
 
@@ -71,8 +73,8 @@ def mode(request: pytest.FixtureRequest) -> str:
 
 
 async def test_weather_agent(mode: str) -> None:
-    script = Script(calls(("get_weather", {"city": "北京"})), text("北京晴,25°C。"))
-    agent = Agent(instructions="你是天气助手。", tools=[get_weather], client=script.client())
+    script = ScriptedModel([calls(("get_weather", {"city": "北京"})), text("北京晴,25°C。")])
+    agent = Agent(instructions="你是天气助手。", tools=[get_weather], client=client_for(script))
     result, _ = await run_mode(agent, mode, "查询北京天气")
 
     assert result.output == "北京晴,25°C。"
@@ -96,10 +98,10 @@ async def test_weather_agent(mode: str) -> None:
 
 
 async def test_with_client_points_a_copy_at_another_server(mode: str) -> None:
-    unused = Script()
-    script = Script(text("from the second server"))
-    agent = Agent(instructions="x", tools=[get_weather], client=unused.client())
-    moved = agent.with_client(script.client())
+    unused = ScriptedModel([])
+    script = ScriptedModel([text("from the second server")])
+    agent = Agent(instructions="x", tools=[get_weather], client=client_for(unused))
+    moved = agent.with_client(client_for(script))
 
     result, _ = await run_mode(moved, mode, "hi")
 
@@ -111,8 +113,8 @@ async def test_with_client_points_a_copy_at_another_server(mode: str) -> None:
 
 
 async def test_multi_turn_chat_with_history(mode: str) -> None:
-    script = Script(text("Hi Ada!"), text("Your name is Ada."))
-    agent = Agent(instructions="Be kind.", client=script.client())
+    script = ScriptedModel([text("Hi Ada!"), text("Your name is Ada.")])
+    agent = Agent(instructions="Be kind.", client=client_for(script))
     first, _ = await run_mode(agent, mode, "I am Ada.")
     second, _ = await run_mode(agent, mode, "What is my name?", history=first.messages)
     assert second.output == "Your name is Ada."
@@ -138,11 +140,13 @@ async def test_parallel_sync_tools_overlap_and_keep_order(mode: str) -> None:
         spans[name] = (start, time.monotonic())
         return f"done {name}"
 
-    script = Script(
-        calls(("slow", {"name": "a", "delay": 0.3}), ("slow", {"name": "b", "delay": 0.05})),
-        text("ok"),
+    script = ScriptedModel(
+        [
+            calls(("slow", {"name": "a", "delay": 0.3}), ("slow", {"name": "b", "delay": 0.05})),
+            text("ok"),
+        ]
     )
-    agent = Agent(tools=[slow], client=script.client())
+    agent = Agent(tools=[slow], client=client_for(script))
     t0 = time.monotonic()
     result, _ = await run_mode(agent, mode, "go")
     elapsed = time.monotonic() - t0
@@ -172,8 +176,8 @@ async def test_concurrency_cap(mode: str) -> None:
             active -= 1
         return i
 
-    script = Script(calls(*[("work", {"i": i}) for i in range(6)]), text("ok"))
-    agent = Agent(tools=[work], client=script.client(), tool_concurrency=2)
+    script = ScriptedModel([calls(*[("work", {"i": i}) for i in range(6)]), text("ok")])
+    agent = Agent(tools=[work], client=client_for(script), tool_concurrency=2)
     result, _ = await run_mode(agent, mode, "go")
     assert peak == 2
     assert [m["content"] for m in result.messages if m["role"] == "tool"] == [
@@ -188,8 +192,10 @@ async def test_async_tools_run_concurrently(mode: str) -> None:
         await asyncio.sleep(0.2)
         return n
 
-    script = Script(calls(("nap", {"n": 1}), ("nap", {"n": 2}), ("nap", {"n": 3})), text("ok"))
-    agent = Agent(tools=[nap], client=script.client())
+    script = ScriptedModel(
+        [calls(("nap", {"n": 1}), ("nap", {"n": 2}), ("nap", {"n": 3})), text("ok")]
+    )
+    agent = Agent(tools=[nap], client=client_for(script))
     t0 = time.monotonic()
     result, _ = await run_mode(agent, mode, "go")
     assert time.monotonic() - t0 < 0.5
@@ -203,10 +209,10 @@ async def test_forced_tool_choice_does_not_loop(mode: str) -> None:
             return calls(("get_weather", {"city": "x"}))
         return text("answer")
 
-    script = Script(model, model, model)
+    script = ScriptedModel([model, model, model])
     agent = Agent(
         tools=[get_weather],
-        client=script.client(),
+        client=client_for(script),
         model_settings={"tool_choice": "required"},
     )
     result, _ = await run_mode(agent, mode, "go")
@@ -214,10 +220,10 @@ async def test_forced_tool_choice_does_not_loop(mode: str) -> None:
     assert [r.get("tool_choice") for r in script.requests] == ["required", "auto"]
 
     named = {"type": "function", "function": {"name": "get_weather"}}
-    script2 = Script(model, model)
+    script2 = ScriptedModel([model, model])
     agent2 = Agent(
         tools=[get_weather],
-        client=script2.client(),
+        client=client_for(script2),
         model_settings=ModelSettings(tool_choice=named),
     )
     result2, _ = await run_mode(agent2, mode, "go")
@@ -226,25 +232,25 @@ async def test_forced_tool_choice_does_not_loop(mode: str) -> None:
 
 
 async def test_limit_error_keeps_the_conversation(mode: str) -> None:
-    script = Script(*[calls(("get_weather", {"city": f"c{i}"})) for i in range(3)])
-    agent = Agent(tools=[get_weather], client=script.client(), max_turns=3)
+    script = ScriptedModel([calls(("get_weather", {"city": f"c{i}"})) for i in range(3)])
+    agent = Agent(tools=[get_weather], client=client_for(script), max_turns=3)
     with pytest.raises(MaxTurnsExceeded) as info:
         await run_mode(agent, mode, "loop")
     msgs = info.value.messages
     assert len(msgs) == 1 + 3 * 2
     assert_valid_history(msgs)
     # The messages can be sent again as history.
-    script2 = Script(text("fine"))
-    agent2 = Agent(tools=[get_weather], client=script2.client())
+    script2 = ScriptedModel([text("fine")])
+    agent2 = Agent(tools=[get_weather], client=client_for(script2))
     result, _ = await run_mode(agent2, mode, "continue", history=msgs)
     assert result.messages[: len(msgs)] == msgs
 
 
 async def test_usage_limits(mode: str) -> None:
-    script = Script(calls(("get_weather", {"city": "a"}), ("get_weather", {"city": "b"})))
+    script = ScriptedModel([calls(("get_weather", {"city": "a"}), ("get_weather", {"city": "b"}))])
     agent = Agent(
         tools=[get_weather],
-        client=script.client(),
+        client=client_for(script),
         usage_limits=UsageLimits(tool_calls_limit=1),
     )
     with pytest.raises(UsageLimitExceeded) as info:
@@ -252,10 +258,10 @@ async def test_usage_limits(mode: str) -> None:
     assert_valid_history(info.value.messages)
     assert info.value.messages[-1]["content"] == INTERRUPTED
 
-    script = Script(
-        text("a", usage={"prompt_tokens": 50, "completion_tokens": 60, "total_tokens": 110})
+    script = ScriptedModel(
+        [text("a", usage={"prompt_tokens": 50, "completion_tokens": 60, "total_tokens": 110})]
     )
-    agent = Agent(client=script.client())
+    agent = Agent(client=client_for(script))
     with pytest.raises(UsageLimitExceeded, match="110"):
         await run_mode(agent, mode, "x", usage_limits=UsageLimits(total_tokens_limit=100))
 
@@ -284,8 +290,8 @@ async def test_orphaned_tool_call_in_history_is_answered(mode: str) -> None:
             )
         return text("ok")
 
-    script = Script(strict_server)
-    agent = Agent(tools=[get_weather], client=script.client())
+    script = ScriptedModel([strict_server])
+    agent = Agent(tools=[get_weather], client=client_for(script))
     result, _ = await run_mode(agent, mode, "again", history=history)
     assert result.output == "ok"
     assert result.messages[2] == {
@@ -303,8 +309,8 @@ async def test_empty_arguments(mode: str) -> None:
         """The time."""
         return "12:00"
 
-    script = Script(calls(("now", "")), text("noon"))
-    agent = Agent(tools=[now], client=script.client())
+    script = ScriptedModel([calls(("now", "")), text("noon")])
+    agent = Agent(tools=[now], client=client_for(script))
     result, _ = await run_mode(agent, mode, "time?")
     assert result.output == "noon"
     sent = script.requests[1]["messages"][1]["tool_calls"][0]["function"]["arguments"]
@@ -320,14 +326,16 @@ async def test_model_mistakes_are_sent_back_then_fixed(mode: str) -> None:
             raise ModelRetry("pick 3")
         return "picked"
 
-    script = Script(
-        calls(("nope", {})),
-        calls(("pick", '{"n": "many"}')),
-        calls(("pick", {"n": 1})),
-        calls(("pick", {"n": 3})),
-        text("done"),
+    script = ScriptedModel(
+        [
+            calls(("nope", {})),
+            calls(("pick", '{"n": "many"}')),
+            calls(("pick", {"n": 1})),
+            calls(("pick", {"n": 3})),
+            text("done"),
+        ]
     )
-    agent = Agent(tools=[pick], client=script.client())
+    agent = Agent(tools=[pick], client=client_for(script))
     # Budget is per tool: "nope" used 1 of the unknown-tool budget, "pick" 2 of 2.
     result, _ = await run_mode(agent, mode, "x")
     assert result.output == "done"
@@ -345,8 +353,8 @@ async def test_retry_budget_exhausted(mode: str) -> None:
         """Pick."""
         raise ModelRetry("no")
 
-    script = Script(calls(("pick", {"n": 1})), calls(("pick", {"n": 2})))
-    agent = Agent(tools=[pick], client=script.client())
+    script = ScriptedModel([calls(("pick", {"n": 1})), calls(("pick", {"n": 2}))])
+    agent = Agent(tools=[pick], client=client_for(script))
     with pytest.raises(ToolRetriesExceeded) as info:
         await run_mode(agent, mode, "x")
     assert info.value.tool_name == "pick"
@@ -360,8 +368,8 @@ async def test_tool_exception_reported(mode: str, caplog: pytest.LogCaptureFixtu
         """Breaks."""
         raise RuntimeError("secret connection string")
 
-    script = Script(calls(("fragile", {})), text("sorry"))
-    agent = Agent(tools=[fragile], client=script.client())
+    script = ScriptedModel([calls(("fragile", {})), text("sorry")])
+    agent = Agent(tools=[fragile], client=client_for(script))
     with caplog.at_level(logging.ERROR, logger="agentkit"):
         result, _ = await run_mode(agent, mode, "x")
     assert result.output == "sorry"
@@ -380,8 +388,8 @@ async def test_tool_exception_raised(mode: str) -> None:
         """Breaks."""
         raise ValueError("bad")
 
-    script = Script(calls(("fragile", {})))
-    agent = Agent(tools=[fragile], client=script.client(), on_tool_error="raise")
+    script = ScriptedModel([calls(("fragile", {}))])
+    agent = Agent(tools=[fragile], client=client_for(script), on_tool_error="raise")
     with pytest.raises(ToolExecutionError) as info:
         await run_mode(agent, mode, "x")
     assert isinstance(info.value.__cause__, ValueError)
@@ -401,8 +409,8 @@ async def test_tool_timeout_counts_as_failure(mode: str) -> None:
         await asyncio.sleep(5)
         return "late"
 
-    script = Script(calls(("hang", {}), ("ahang", {})), text("gave up"))
-    agent = Agent(tools=[hang, ahang], client=script.client())
+    script = ScriptedModel([calls(("hang", {}), ("ahang", {})), text("gave up")])
+    agent = Agent(tools=[hang, ahang], client=client_for(script))
     t0 = time.monotonic()
     result, _ = await run_mode(agent, mode, "x")
     assert time.monotonic() - t0 < 0.45
@@ -414,8 +422,8 @@ async def test_tool_timeout_counts_as_failure(mode: str) -> None:
 
 async def test_repeated_tool_calls_finish_with_tool_choice_none(mode: str) -> None:
     same = calls(("get_weather", {"city": "x"}))
-    script = Script(same, same, same, text("It is sunny."))
-    agent = Agent(tools=[get_weather], client=script.client())
+    script = ScriptedModel([same, same, same, text("It is sunny.")])
+    agent = Agent(tools=[get_weather], client=client_for(script))
     result, _ = await run_mode(agent, mode, "x")
     assert result.output == "It is sunny."
     assert result.usage.tool_calls == 2
@@ -423,8 +431,8 @@ async def test_repeated_tool_calls_finish_with_tool_choice_none(mode: str) -> No
     assert any("repeated" in note for note in result.notes)
     assert_valid_history(result.messages)
 
-    script = Script(same, same, same, same)
-    agent = Agent(tools=[get_weather], client=script.client())
+    script = ScriptedModel([same, same, same, same])
+    agent = Agent(tools=[get_weather], client=client_for(script))
     with pytest.raises(RepeatedToolCallError) as info:
         await run_mode(agent, mode, "x")
     assert_valid_history(info.value.messages)
@@ -436,8 +444,8 @@ async def test_large_tool_result_truncated(mode: str) -> None:
         """A lot of text."""
         return "y" * 5000
 
-    script = Script(calls(("dump", {})), text("ok"))
-    agent = Agent(tools=[dump], client=script.client(), max_tool_result_chars=1000)
+    script = ScriptedModel([calls(("dump", {})), text("ok")])
+    agent = Agent(tools=[dump], client=client_for(script), max_tool_result_chars=1000)
     result, _ = await run_mode(agent, mode, "x")
     sent = script.requests[1]["messages"][-1]["content"]
     assert sent.startswith("y" * 1000) and "truncated" in sent and "5000" in sent
@@ -446,15 +454,15 @@ async def test_large_tool_result_truncated(mode: str) -> None:
 
 
 async def test_truncated_and_empty_responses(mode: str) -> None:
-    script = Script(text(None, finish="length"))
-    agent = Agent(client=script.client())
+    script = ScriptedModel([text(None, finish="length")])
+    agent = Agent(client=client_for(script))
     with pytest.raises(ResponseTruncatedError) as info:
         await run_mode(agent, mode, "x")
     assert info.value.messages[0] == {"role": "user", "content": "x"}
 
     if "stream" not in mode:
-        script = Script(httpx.Response(200, json={"choices": []}))
-        agent = Agent(client=script.client())
+        script = ScriptedModel([httpx.Response(200, json={"choices": []})])
+        agent = Agent(client=client_for(script))
         with pytest.raises(EmptyResponseError):
             await run_mode(agent, mode, "x")
 
@@ -470,8 +478,8 @@ async def test_api_error_mid_run_carries_messages(mode: str) -> None:
             }
         },
     )
-    script = Script(calls(("get_weather", {"city": "x"})), bad)
-    agent = Agent(tools=[get_weather], client=script.client())
+    script = ScriptedModel([calls(("get_weather", {"city": "x"})), bad])
+    agent = Agent(tools=[get_weather], client=client_for(script))
     with pytest.raises(BadRequestError) as info:
         await run_mode(agent, mode, "x")
     assert len(info.value.messages) == 3
@@ -486,8 +494,8 @@ async def test_run_timeout(mode: str) -> None:
         await asyncio.sleep(1)
         return "late"
 
-    script = Script(calls(("slow", {})), text("never"))
-    agent = Agent(tools=[slow], client=script.client(), run_timeout=0.2)
+    script = ScriptedModel([calls(("slow", {})), text("never")])
+    agent = Agent(tools=[slow], client=client_for(script), run_timeout=0.2)
     t0 = time.monotonic()
     with pytest.raises(RunTimeoutError) as info:
         await run_mode(agent, mode, "x")
@@ -507,11 +515,11 @@ def test_a_hung_sync_tool_does_not_hold_up_asyncio_run(limit: str) -> None:
         release.wait(5)
         return "late"
 
-    script = Script(calls(("hang", {})), text("gave up"))
+    script = ScriptedModel([calls(("hang", {})), text("gave up")])
     if limit == "tool timeout":
-        agent = Agent(tools=[tool(timeout=0.1)(hang)], client=script.client())
+        agent = Agent(tools=[tool(timeout=0.1)(hang)], client=client_for(script))
     else:
-        agent = Agent(tools=[tool(hang)], client=script.client(), run_timeout=0.2)
+        agent = Agent(tools=[tool(hang)], client=client_for(script), run_timeout=0.2)
     started = time.monotonic()
     try:
         if limit == "tool timeout":
@@ -564,8 +572,8 @@ def test_a_hung_call_gives_its_slot_to_the_next_in_a_sync_run() -> None:
         """Quick."""
         return "quick done"
 
-    script = Script(calls(("hang", {}), ("quick", {})), text("ok"))
-    agent = Agent(tools=[hang, quick], client=script.client(), tool_concurrency=1)
+    script = ScriptedModel([calls(("hang", {}), ("quick", {})), text("ok")])
+    agent = Agent(tools=[hang, quick], client=client_for(script), tool_concurrency=1)
     started = time.monotonic()
     try:
         result = agent.run_sync("x")
@@ -584,11 +592,13 @@ class Order(BaseModel):
 
 
 async def test_structured_output(mode: str) -> None:
-    script = Script(
-        text('{"order_id": "ORD1", "amount": "ninety", "status": "paid"}'),
-        text('{"order_id": "ORD1", "amount": 99.9, "status": "paid"}'),
+    script = ScriptedModel(
+        [
+            text('{"order_id": "ORD1", "amount": "ninety", "status": "paid"}'),
+            text('{"order_id": "ORD1", "amount": 99.9, "status": "paid"}'),
+        ]
     )
-    agent = Agent(instructions="Extract the order.", output_type=Order, client=script.client())
+    agent = Agent(instructions="Extract the order.", output_type=Order, client=client_for(script))
     result, _ = await run_mode(agent, mode, "订单 ORD1 已支付 99.9 元")
     assert result.output == Order(order_id="ORD1", amount=99.9, status="paid")
     first = script.requests[0]
@@ -605,21 +615,21 @@ async def test_structured_output_json_schema_mode_and_simple_types(mode: str) ->
         x: int
         y: int
 
-    script = Script(text('{"x": 1, "y": 2}'))
-    agent = Agent(output_type=Point, output_mode="json_schema", client=script.client())
+    script = ScriptedModel([text('{"x": 1, "y": 2}')])
+    agent = Agent(output_type=Point, output_mode="json_schema", client=client_for(script))
     result, _ = await run_mode(agent, mode, "x")
     assert result.output == {"x": 1, "y": 2}
     assert script.requests[0]["response_format"]["type"] == "json_schema"
 
-    script = Script(text('{"result": 42}'))
-    agent_int = Agent(output_type=int, client=script.client())
+    script = ScriptedModel([text('{"result": 42}')])
+    agent_int = Agent(output_type=int, client=client_for(script))
     result_int, _ = await run_mode(agent_int, mode, "x")
     assert result_int.output == 42
 
 
 async def test_structured_output_gives_up(mode: str) -> None:
-    script = Script(text("nope"), text("{}"), text("[1]"))
-    agent = Agent(output_type=Order, client=script.client(), output_retries=2)
+    script = ScriptedModel([text("nope"), text("{}"), text("[1]")])
+    agent = Agent(output_type=Order, client=client_for(script), output_retries=2)
     with pytest.raises(OutputValidationError) as info:
         await run_mode(agent, mode, "x")
     assert info.value.content == "[1]"
@@ -627,13 +637,13 @@ async def test_structured_output_gives_up(mode: str) -> None:
 
 
 async def test_template_instructions(mode: str) -> None:
-    script = Script(text("ok"))
-    agent = Agent(instructions=Template("You help {{ user }}."), client=script.client())
+    script = ScriptedModel([text("ok")])
+    agent = Agent(instructions=Template("You help {{ user }}."), client=client_for(script))
     await run_mode(agent, mode, "x", variables={"user": "Ada"})
     assert script.requests[0]["messages"][0]["content"] == "You help Ada."
     with pytest.raises(UserError, match="user"):
         await run_mode(agent, mode, "x")
-    plain = Agent(instructions="static", client=script.client())
+    plain = Agent(instructions="static", client=client_for(script))
     with pytest.raises(UserError, match="Template"):
         await run_mode(plain, mode, "x", variables={"a": 1})
 
@@ -654,8 +664,8 @@ async def test_hooks_see_everything(mode: str) -> None:
         def on_tool_result(self, call: ToolCall, content: str, is_error: bool) -> None:
             seen.append(f"result:{call.name}:{is_error}")
 
-    script = Script(calls(("get_weather", {"city": "x"})), text("ok"))
-    agent = Agent(tools=[get_weather], client=script.client(), hooks=Recorder())
+    script = ScriptedModel([calls(("get_weather", {"city": "x"})), text("ok")])
+    agent = Agent(tools=[get_weather], client=client_for(script), hooks=Recorder())
     await run_mode(agent, mode, "x")
     assert seen == [
         "request:1",
@@ -668,8 +678,8 @@ async def test_hooks_see_everything(mode: str) -> None:
 
 
 async def test_debug_logging(mode: str, caplog: pytest.LogCaptureFixture) -> None:
-    script = Script(calls(("get_weather", {"city": "x"})), text("ok"))
-    agent = Agent(tools=[get_weather], client=script.client())
+    script = ScriptedModel([calls(("get_weather", {"city": "x"})), text("ok")])
+    agent = Agent(tools=[get_weather], client=client_for(script))
     with caplog.at_level(logging.DEBUG, logger="agentkit"):
         await run_mode(agent, mode, "x")
     text_log = caplog.text
@@ -678,12 +688,12 @@ async def test_debug_logging(mode: str, caplog: pytest.LogCaptureFixture) -> Non
 
 
 async def test_agent_as_tool(mode: str) -> None:
-    inner_script = Script(text("Paris"))
-    inner = Agent(name="geographer", client=inner_script.client())
-    outer_script = Script(
-        calls(("geographer", {"task": "capital of France?"})), text("It is Paris.")
+    inner_script = ScriptedModel([text("Paris")])
+    inner = Agent(name="geographer", client=client_for(inner_script))
+    outer_script = ScriptedModel(
+        [calls(("geographer", {"task": "capital of France?"})), text("It is Paris.")]
     )
-    outer = Agent(tools=[inner.as_tool()], client=outer_script.client())
+    outer = Agent(tools=[inner.as_tool()], client=client_for(outer_script))
     result, _ = await run_mode(outer, mode, "x")
     assert result.output == "It is Paris."
     assert inner_script.requests[0]["messages"] == [
@@ -699,8 +709,8 @@ async def test_deps_reach_tools(mode: str) -> None:
         """The current user."""
         return ctx.deps["user"]
 
-    script = Script(calls(("whoami", {})), text("ok"))
-    agent = Agent(tools=[whoami], client=script.client())
+    script = ScriptedModel([calls(("whoami", {})), text("ok")])
+    agent = Agent(tools=[whoami], client=client_for(script))
     await run_mode(agent, mode, "x", deps={"user": "ada"})
     assert script.requests[1]["messages"][-1]["content"] == "ada"
 
@@ -712,8 +722,8 @@ async def test_shared_agent_concurrent_runs() -> None:
             return calls(("get_weather", {"city": msgs[-1]["content"]}))
         return text(f"done {json.loads(msgs[-1]['content'])['city']}")
 
-    script = Script(*[model] * 100)
-    agent = Agent(tools=[get_weather], client=script.async_client())
+    script = ScriptedModel([*[model] * 100])
+    agent = Agent(tools=[get_weather], client=async_client_for(script))
     results = await asyncio.gather(*(agent.run(f"city{i}") for i in range(50)))
     assert [r.output for r in results] == [f"done city{i}" for i in range(50)]
     for r in results:
@@ -722,7 +732,7 @@ async def test_shared_agent_concurrent_runs() -> None:
 
 
 async def test_run_sync_inside_event_loop_is_a_clear_error() -> None:
-    agent = Agent(client=Script().client())
+    agent = Agent(client=client_for(ScriptedModel([])))
     with pytest.raises(UserError, match=r"await agent\.run"):
         agent.run_sync("x")
     with pytest.raises(UserError, match="event loop"):
@@ -730,8 +740,8 @@ async def test_run_sync_inside_event_loop_is_a_clear_error() -> None:
 
 
 def test_run_sync_without_a_loop() -> None:
-    script = Script(text("hi"))
-    agent = Agent(client=script.async_client())  # the sync twin is derived
+    script = ScriptedModel([text("hi")])
+    agent = Agent(client=async_client_for(script))  # the sync twin is derived
     assert agent.run_sync("x").output == "hi"
 
 
@@ -745,8 +755,8 @@ async def test_cancellation_mid_tool_leaves_valid_history() -> None:
         await asyncio.sleep(60)
         return "x"
 
-    script = Script(calls(("forever", {}), ("get_weather", {"city": "a"})))
-    agent = Agent(tools=[forever, get_weather], client=script.async_client())
+    script = ScriptedModel([calls(("forever", {}), ("get_weather", {"city": "a"}))])
+    agent = Agent(tools=[forever, get_weather], client=async_client_for(script))
     with capture_run() as run:
         task = asyncio.create_task(agent.run("x"))
     await started.wait()
@@ -764,23 +774,9 @@ async def test_cancellation_mid_tool_leaves_valid_history() -> None:
 
 
 async def test_cancellation_mid_request() -> None:
-    gate = threading.Event()
-
-    def slow(body: dict[str, Any]) -> Any:
-        gate.wait(2)
-        return text("late")
-
-    script = Script(slow)
-
-    class SlowTransport(httpx.AsyncBaseTransport):
-        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-            await asyncio.sleep(10)
-            return httpx.Response(500)
-
-    from agentkit.client import AsyncClient
-
-    client = AsyncClient(api_key="k", transport=SlowTransport(), max_retries=0)
-    agent = Agent(client=client)
+    # The server would answer only after 10 s; the run is cancelled while it waits.
+    script = ScriptedModel([{"fault": "latency=10"}, text("late")])
+    agent = Agent(client=async_client_for(script))
     with capture_run() as run:
         task = asyncio.create_task(agent.run("x"))
     await asyncio.sleep(0.05)
@@ -788,8 +784,7 @@ async def test_cancellation_mid_request() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert cancelled_messages(run) == [{"role": "user", "content": "x"}]
-    gate.set()
-    del script
+    assert len(script.requests) == 1  # the request was in flight when it was cancelled
 
 
 async def test_default_client_is_built_lazily_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -800,10 +795,10 @@ async def test_default_client_is_built_lazily_from_env(monkeypatch: pytest.Monke
 
 
 async def test_agent_settings_are_sent(mode: str) -> None:
-    script = Script(text("ok"))
+    script = ScriptedModel([text("ok")])
     agent = Agent(
         "other-model",
-        client=script.client(),
+        client=client_for(script),
         model_settings={"temperature": 0.2, "max_completion_tokens": 50, "top_p": 0.9},
     )
     await run_mode(agent, mode, "x", model_settings={"temperature": 0.7})
@@ -827,24 +822,24 @@ def test_agent_rejects_misuse() -> None:
 
 
 async def test_server_error_is_typed(mode: str) -> None:
-    script = Script(httpx.Response(503, text="<html>down</html>"))
-    agent = Agent(client=script.client())
+    script = ScriptedModel([httpx.Response(503, text="<html>down</html>")])
+    agent = Agent(client=client_for(script))
     with pytest.raises(APIStatusError) as info:
         await run_mode(agent, mode, "x")
     assert info.value.messages == [{"role": "user", "content": "x"}]
 
 
 def test_repeated_asyncio_run_gets_a_client_per_loop() -> None:
-    script = Script(text("one"), text("two"))
-    agent = Agent(client=script.client())
+    script = ScriptedModel([text("one"), text("two")])
+    agent = Agent(client=client_for(script))
     assert asyncio.run(agent.run("a")).output == "one"
     assert asyncio.run(agent.run("b")).output == "two"
     assert len(script.requests) == 2
 
 
 async def test_async_client_given_is_used_as_is() -> None:
-    script = Script(text("hi"))
-    client = script.async_client()
+    script = ScriptedModel([text("hi")])
+    client = async_client_for(script)
     agent = Agent(client=client)
     assert (await agent.run("x")).output == "hi"
     assert (await agent._get_async_client()) is client
@@ -870,11 +865,11 @@ async def test_weather_agent_against_the_emulator(mode: str) -> None:
 
 
 async def test_aclose_closes_only_agent_built_clients() -> None:
-    script = Script(text("a"))
-    user_client = script.client()
+    script = ScriptedModel([text("a")])
+    user_client = client_for(script)
     agent = Agent(client=user_client)
     await agent.run("x")
-    built = (await agent._get_async_client())
+    built = await agent._get_async_client()
     await agent.aclose()
     assert built._http.is_closed
     assert not user_client._http.is_closed

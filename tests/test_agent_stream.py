@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from _agent_support import Script, assert_valid_history, calls, sse_body, text
+from _agent_support import assert_valid_history, async_client_for, calls, client_for, text
 
 from agentkit.agent import Agent
 from agentkit.errors import APIError, APIStatusError
@@ -21,6 +21,7 @@ from agentkit.events import (
     ToolCallStarted,
     TurnFinished,
 )
+from agentkit.testing import ScriptedModel
 from agentkit.tool import tool
 
 
@@ -42,15 +43,17 @@ async def collect(agent: Agent[Any], flavour: str, prompt: str, **kw: Any) -> li
 
 
 async def test_event_sequence(flavour: str) -> None:
-    script = Script(
-        calls(
-            ("get_weather", {"city": "北京"}),
-            ("get_weather", {"city": "上海"}),
-            content="Let me check.",
-        ),
-        text("Both sunny."),
+    script = ScriptedModel(
+        [
+            calls(
+                ("get_weather", {"city": "北京"}),
+                ("get_weather", {"city": "上海"}),
+                content="Let me check.",
+            ),
+            text("Both sunny."),
+        ]
     )
-    agent = Agent(tools=[get_weather], client=script.client())
+    agent = Agent(tools=[get_weather], client=client_for(script))
     events = await collect(agent, flavour, "weather?")
     kinds = [e.type for e in events]
     # Turn 1: text, argument fragments, turn end, two starts, two results; turn 2; the end.
@@ -103,12 +106,11 @@ async def test_event_sequence(flavour: str) -> None:
 
 
 async def test_tool_call_deltas_without_index(flavour: str) -> None:
-    script = Script(
-        calls(("get_weather", {"city": "a"}), ("get_weather", {"city": "b"})),
-        text("ok"),
-        with_index=False,
+    script = ScriptedModel(
+        [calls(("get_weather", {"city": "a"}), ("get_weather", {"city": "b"})), text("ok")],
+        stream_tool_call_index=False,
     )
-    agent = Agent(tools=[get_weather], client=script.client())
+    agent = Agent(tools=[get_weather], client=client_for(script))
     events = await collect(agent, flavour, "x")
     result = events[-1]
     assert isinstance(result, RunFinished)
@@ -129,8 +131,8 @@ async def test_tool_call_deltas_without_index(flavour: str) -> None:
 
 
 async def test_rejected_calls_show_as_error_results(flavour: str) -> None:
-    script = Script(calls(("nope", {})), text("ok"))
-    agent = Agent(tools=[get_weather], client=script.client())
+    script = ScriptedModel([calls(("nope", {})), text("ok")])
+    agent = Agent(tools=[get_weather], client=client_for(script))
     events = await collect(agent, flavour, "x")
     results = [e for e in events if isinstance(e, ToolCallResult)]
     assert results[0].is_error and "Unknown tool" in results[0].content
@@ -143,8 +145,8 @@ async def test_error_object_inside_stream_keeps_messages(flavour: str) -> None:
         b'"code":"rate_limit_exceeded"}}\n\n'
     )
     broken = httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
-    script = Script(calls(("get_weather", {"city": "x"})), broken)
-    agent = Agent(tools=[get_weather], client=script.client())
+    script = ScriptedModel([calls(("get_weather", {"city": "x"})), broken])
+    agent = Agent(tools=[get_weather], client=client_for(script))
     with pytest.raises(APIStatusError) as info:
         await collect(agent, flavour, "x")
     assert len(info.value.messages) == 3
@@ -152,13 +154,27 @@ async def test_error_object_inside_stream_keeps_messages(flavour: str) -> None:
 
 
 async def test_stream_cut_mid_tool_call(flavour: str) -> None:
-    whole = sse_body(calls(("get_weather", {"city": "somewhere"})))
-    cut = whole[: whole.index(b"some") + 2]
-    script = Script(httpx.Response(200, headers={"content-type": "text/event-stream"}, content=cut))
-    agent = Agent(tools=[get_weather], client=script.client())
+    # Role chunk, the call's first fragment, one argument piece, then the connection drops.
+    script = ScriptedModel([{"fault": "cut=3"}, calls(("get_weather", {"city": "somewhere"}))])
+    agent = Agent(tools=[get_weather], client=client_for(script))
     with pytest.raises(APIError) as info:
         await collect(agent, flavour, "x")
     # The half-received call never made it into the history.
+    assert info.value.messages == [{"role": "user", "content": "x"}]
+
+
+async def test_stream_ending_mid_tool_call(flavour: str) -> None:
+    # The body stops cleanly in the middle of an argument chunk (no finish, no [DONE]).
+    streamed = ScriptedModel([calls(("get_weather", {"city": "somewhere"}))]).reply(
+        "POST", "/v1/chat/completions", {}, b'{"stream": true}'
+    )
+    whole = b"".join(streamed.chunks or [])
+    cut = whole[: whole.index(b"some") + 2]
+    sse = {"content-type": "text/event-stream"}
+    script = ScriptedModel([httpx.Response(200, headers=sse, content=cut)])
+    agent = Agent(tools=[get_weather], client=client_for(script))
+    with pytest.raises(APIError) as info:
+        await collect(agent, flavour, "x")
     assert info.value.messages == [{"role": "user", "content": "x"}]
 
 
@@ -174,12 +190,9 @@ async def test_breaking_out_closes_the_response() -> None:
         async def aclose(self) -> None:
             closed.append(True)
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=Body())
-
-    from agentkit.client import AsyncClient
-
-    agent = Agent(client=AsyncClient(api_key="k", transport=httpx.MockTransport(handler)))
+    sse = {"content-type": "text/event-stream"}
+    script = ScriptedModel([httpx.Response(200, headers=sse, stream=Body())])
+    agent = Agent(client=async_client_for(script))
     gen = agent.stream("x")
     async for event in gen:
         assert isinstance(event, TextDelta)

@@ -24,6 +24,7 @@ from agentkit.client import Client
 from agentkit.context import RunContext
 from agentkit.errors import APIError, APIResponseError, APIStatusError, ToolArgumentsError
 from agentkit.streaming import ChunkAccumulator, SSEDecoder, parse_chunk
+from agentkit.testing import ScriptedModel
 from agentkit.tool import Tool, tool
 from tests._reliability_support import KEY, shared_server
 from tests.test_emulator_fuzz import _check, chat_bodies, json_values
@@ -128,12 +129,12 @@ def test_a_cr_inside_a_feed_does_not_swallow_the_next_feeds_lf(data: bytes) -> N
 _served: list[bytes] = [b""]
 
 
-def _serve_stream(request: httpx.Request) -> httpx.Response:
+def _serve_stream(body: dict[str, Any]) -> httpx.Response:
     return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=_served[0])
 
 
 _STREAM_CLIENT = Client(
-    KEY, "http://fuzz.invalid/v1", max_retries=0, transport=httpx.MockTransport(_serve_stream)
+    KEY, "http://fuzz.invalid/v1", max_retries=0, transport=ScriptedModel(_serve_stream)
 )
 
 

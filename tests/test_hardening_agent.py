@@ -19,17 +19,18 @@ from agentkit.agent import Agent
 from agentkit.context import RunContext
 from agentkit.errors import OutputValidationError, ToolExecutionError, UsageLimitExceeded
 from agentkit.messages import Message
+from agentkit.testing import ScriptedModel
 from agentkit.tool import Tool, tool
 from agentkit.usage import UsageLimits
-from tests._agent_support import MODES, Script, calls, run_mode, text
+from tests._agent_support import MODES, async_client_for, calls, client_for, run_mode, text
 from tests._reliability_support import KEY, shared_server
 from tests._reliability_support import assert_valid_history as server_accepts
 
 DEEP = "[" * 100_000 + "]" * 100_000  # deeper than any interpreter's recursion limit
 
 
-def agent_for(script: Script, mode: str, **options: Any) -> Agent[Any]:
-    client = script.async_client() if mode.startswith("async") else script.client()
+def agent_for(script: ScriptedModel, mode: str, **options: Any) -> Agent[Any]:
+    client = async_client_for(script) if mode.startswith("async") else client_for(script)
     return Agent(client=client, **options)
 
 
@@ -51,7 +52,7 @@ async def test_a_def_tool_raising_stop_iteration_is_a_tool_failure(
         """The next item."""
         return next(iter([]))
 
-    script = Script(calls(("next_item", {})), text("No items left."))
+    script = ScriptedModel([calls(("next_item", {})), text("No items left.")])
     agent = agent_for(script, mode, tools=[next_item])
     result, _ = await bounded(run_mode(agent, mode, "next?"))
     assert result.output == "No items left."
@@ -73,7 +74,7 @@ async def test_deeply_nested_tool_arguments_go_back_to_the_model(mode: str) -> N
         ran.append(x)
         return "ok"
 
-    script = Script(calls(("store", '{"x": ' + DEEP + "}")), text("Sorry."))
+    script = ScriptedModel([calls(("store", '{"x": ' + DEEP + "}")), text("Sorry.")])
     agent = agent_for(script, mode, tools=[store])
     result, _ = await bounded(run_mode(agent, mode, "store it"))
     assert ran == [] and result.output == "Sorry."
@@ -87,7 +88,7 @@ class Answer(pydantic.BaseModel):
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_deeply_nested_structured_output_is_an_output_validation_error(mode: str) -> None:
-    script = Script(*[text('{"value": ' + DEEP + "}")] * 3)
+    script = ScriptedModel([*[text('{"value": ' + DEEP + "}")] * 3])
     agent = agent_for(script, mode, output_type=Answer, output_retries=2)
     with pytest.raises(OutputValidationError, match="not valid JSON") as info:
         await bounded(run_mode(agent, mode, "answer"))
@@ -121,7 +122,7 @@ def test_the_cli_prints_one_line_for_a_deeply_nested_answer(
 # ------------------------------------------------------------ item 8: sub-agents
 
 
-def _limit_script() -> Script:
+def _limit_script() -> ScriptedModel:
     """The parent always delegates; the helper always wants one more lookup."""
 
     def reply(body: dict[str, Any]) -> Any:
@@ -130,7 +131,7 @@ def _limit_script() -> Script:
             return calls(("helper", {"task": "look it up"}))
         return calls(("lookup", {"q": "x"}))
 
-    return Script(*[reply] * 40)
+    return ScriptedModel([*[reply] * 40])
 
 
 @tool
@@ -162,7 +163,7 @@ async def test_a_failing_sub_run_still_counts_its_usage(mode: str) -> None:
             return text("The helper failed.") if done else calls(("helper", {"task": "t"}))
         return calls(("lookup", {"q": "x"}))
 
-    script = Script(*[parent_or_helper] * 10)
+    script = ScriptedModel([*[parent_or_helper] * 10])
     helper = agent_for(
         script, mode, name="helper", tools=[lookup], usage_limits=UsageLimits(request_limit=2)
     )
@@ -200,7 +201,7 @@ class _Itself:
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_an_agent_calling_itself_stops_at_max_depth_with_a_clear_error(mode: str) -> None:
-    script = Script(*[calls(("ask_self", {"task": "again"}))] * 50)
+    script = ScriptedModel([*[calls(("ask_self", {"task": "again"}))] * 50])
     source = _Itself()
     agent = agent_for(script, mode, tools=[source], max_depth=3, on_tool_error="raise")
     source.agent = agent
@@ -229,7 +230,7 @@ async def test_duplicate_ids_from_the_model_give_a_history_the_server_accepts(mo
         ("get_weather", {"city": "Paris"}), ("get_weather", {"city": "Rome"}),
         ("get_weather", {"city": "Oslo"}), ids=["call_0", "call_0", "call_9"],
     )  # fmt: skip
-    script = Script(reply, text("Sunny everywhere."))
+    script = ScriptedModel([reply, text("Sunny everywhere.")])
     agent = agent_for(script, mode, tools=[get_weather])
     result, _ = await bounded(run_mode(agent, mode, "weather?"))
     ids = [tc["id"] for tc in result.messages[1]["tool_calls"]]
@@ -269,7 +270,7 @@ def _broken_history() -> list[Message]:
 @pytest.mark.parametrize("mode", MODES)
 async def test_a_history_with_duplicate_missing_or_non_string_ids_is_repaired(mode: str) -> None:
     history = _broken_history()
-    script = Script(text("Anything else?"))
+    script = ScriptedModel([text("Anything else?")])
     agent = agent_for(script, mode)
     result, _ = await bounded(run_mode(agent, mode, "Thanks", history=iter(history)))
     sent = script.requests[0]["messages"]
@@ -296,8 +297,8 @@ def test_cancelling_a_run_during_a_blocking_def_tool_returns_promptly() -> None:
         release.wait(30)
         return "done"
 
-    script = Script(calls(("hang", {})), text("unreachable"))
-    agent = Agent(client=script.async_client(), tools=[hang])
+    script = ScriptedModel([calls(("hang", {})), text("unreachable")])
+    agent = Agent(client=async_client_for(script), tools=[hang])
 
     async def main() -> None:
         task = asyncio.ensure_future(agent.run("go"))
@@ -329,7 +330,7 @@ async def test_an_async_tool_swallowing_its_cancellation_is_a_timeout(mode: str,
             return "late success"
         return "never"
 
-    script = Script(calls(("stubborn", {})), text("It timed out."))
+    script = ScriptedModel([calls(("stubborn", {})), text("It timed out.")])
     agent = agent_for(script, mode, tools=[stubborn])
     result, _ = await bounded(run_mode(agent, mode, "go"))
     [failure] = result.tool_failures
@@ -353,7 +354,7 @@ async def test_a_tool_cannot_change_the_runs_history_through_ctx(mode: str, how:
             ctx.messages.insert(0, {"role": "user", "content": "INJECTED"})
         return "done"
 
-    script = Script(calls(("meddle", {})), text("Done."))
+    script = ScriptedModel([calls(("meddle", {})), text("Done.")])
     agent = agent_for(script, mode, tools=[meddle])
     result, _ = await bounded(run_mode(agent, mode, "go"))
     roles = [m["role"] for m in result.messages]
@@ -372,7 +373,7 @@ async def test_a_tool_raising_generator_exit_keeps_the_runs_messages(mode: str) 
         """Raise GeneratorExit."""
         raise GeneratorExit("tool gave up")
 
-    script = Script(calls(("quit_early", {})), text("The tool gave up."))
+    script = ScriptedModel([calls(("quit_early", {})), text("The tool gave up.")])
     agent = agent_for(script, mode, tools=[quit_early], on_tool_error="raise")
     with pytest.raises(ToolExecutionError) as info:
         await bounded(run_mode(agent, mode, "go"))
@@ -388,7 +389,7 @@ async def test_a_history_given_as_an_iterator_is_used(mode: str) -> None:
         yield {"role": "user", "content": "My name is Ada."}
         yield {"role": "assistant", "content": "Hello Ada."}
 
-    script = Script(text("Your name is Ada."))
+    script = ScriptedModel([text("Your name is Ada.")])
     agent = agent_for(script, mode)
     result, _ = await bounded(run_mode(agent, mode, "What is my name?", history=earlier()))
     sent = [m["content"] for m in script.requests[0]["messages"]]

@@ -177,3 +177,96 @@ def test_message_faults_apply_to_the_next_response_without_changing_the_script()
         assert second["function"]["name"] == "no_such_tool"
         assert json.loads(second["function"]["arguments"]) == {"city": "北京"}
     assert call["tool_calls"][0]["arguments"] == {"city": "北京"}
+
+
+def _stream_chunks(http: httpx.Client) -> list[dict[str, Any]]:
+    text = post(http, messages=[], stream=True).text
+    data = [line[6:] for line in text.splitlines() if line.startswith("data: ")]
+    assert data[-1] == "[DONE]"
+    return [json.loads(d) for d in data[:-1]]
+
+
+def test_finish_reason_and_usage_overrides_streamed_and_not() -> None:
+    usage = {"prompt_tokens": 50, "completion_tokens": 60, "total_tokens": 110}
+    cut = {"content": "half an ans", "finish_reason": "length", "usage": usage}
+    model = ScriptedModel([cut, cut, {"role": "assistant", "content": "hi", "usage": usage}])
+    with client(model) as http:
+        body = post(http, messages=[]).json()
+        assert body["choices"][0]["finish_reason"] == "length" and body["usage"] == usage
+        assert body["choices"][0]["message"]["content"] == "half an ans"
+        chunks = _stream_chunks(http)
+        assert [c["choices"][0]["finish_reason"] for c in chunks if c["choices"]][-1] == "length"
+        assert chunks[-1] == {**chunks[-1], "choices": [], "usage": usage}
+        message = post(http, messages=[]).json()["choices"][0]["message"]
+        assert "usage" not in message and message["content"] == "hi"
+
+
+def test_per_request_functions_in_a_script_list() -> None:
+    def echo(body: dict[str, Any]) -> str:
+        return f"echo {body['messages'][-1]['content']}"
+
+    model = ScriptedModel(["first", echo, "last"])
+    with client(model) as http:
+        answers = [
+            post(http, messages=[{"role": "user", "content": c}]).json()["choices"][0]
+            for c in ("a", "b", "c")
+        ]
+    assert [a["message"]["content"] for a in answers] == ["first", "echo b", "last"]
+    assert model.remaining == 0
+
+
+def test_a_slow_per_request_function_does_not_hold_up_other_requests() -> None:
+    import threading
+
+    gate = threading.Event()
+
+    def blocked(body: dict[str, Any]) -> str:
+        assert gate.wait(5), "the other request never got through"
+        return "late"
+
+    def release(body: dict[str, Any]) -> str:
+        gate.set()
+        return "early"
+
+    model = ScriptedModel([blocked, release])
+    with client(model) as http:
+        worker = threading.Thread(target=post, args=(http,), kwargs={"messages": []})
+        worker.start()
+        while not model.requests:
+            gate.wait(0.01)
+        assert post(http, messages=[]).json()["choices"][0]["message"]["content"] == "early"
+        worker.join(5)
+        assert not worker.is_alive()
+
+
+async def test_scripted_httpx_responses_are_served_as_is() -> None:
+    sse = {"content-type": "text/event-stream"}
+    page = httpx.Response(503, text="<html>down</html>")
+    truncated = httpx.Response(200, headers=sse, content=b'data: {"choices":[{"del')
+    model = ScriptedModel([page, truncated, page])
+    with client(model) as http:
+        r = post(http, messages=[])
+        assert r.status_code == 503 and r.text == "<html>down</html>"
+        assert post(http, messages=[]).content == b'data: {"choices":[{"del'
+    async with httpx.AsyncClient(transport=model, base_url="http://s/v1") as ahttp:
+        r = await ahttp.post("/chat/completions", json={"messages": []})
+        assert r.status_code == 503
+    # reply() (the transport-neutral core) reads the response into a Reply.
+    again = ScriptedModel([page]).reply("POST", "/v1/chat/completions", {}, b"{}")
+    assert again.status == 503 and again.body == b"<html>down</html>"
+
+
+def test_stream_without_tool_call_index() -> None:
+    calls = {"tool_calls": [{"name": "f", "arguments": {"x": 1}}, {"name": "g", "arguments": {}}]}
+    plain, bare = ScriptedModel([calls]), ScriptedModel([calls], stream_tool_call_index=False)
+    for model, has_index in ((plain, True), (bare, False)):
+        with client(model) as http:
+            fragments = [
+                f
+                for c in _stream_chunks(http)
+                for choice in c["choices"]
+                for f in choice["delta"].get("tool_calls") or []
+            ]
+        assert len(fragments) > 2
+        assert all(("index" in f) is has_index for f in fragments)
+        assert [f["function"]["name"] for f in fragments if "id" in f] == ["f", "g"]

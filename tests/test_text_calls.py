@@ -11,7 +11,8 @@ from agentkit import Agent, ToolChoiceIgnoredError, tool
 from agentkit.agent.text_calls import TextHold, recovered_calls, text_tool_calls
 from agentkit.events import TextDelta, ToolCallArgsDelta, ToolCallStarted
 from agentkit.messages import ChatCompletion
-from tests._agent_support import MODES, Script, calls, run_mode, text
+from agentkit.testing import ScriptedModel
+from tests._agent_support import MODES, async_client_for, calls, client_for, run_mode, text
 
 TOOLS = {"get_weather", "get_time"}
 PARIS = ("get_weather", {"city": "Paris"})
@@ -206,14 +207,14 @@ def get_weather(city: str) -> str:
 FENCED = '```json\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n```'
 
 
-def _agent(script: Script, mode: str, **options: Any) -> Agent[Any]:
-    client = script.client() if mode.startswith("sync") else script.async_client()
+def _agent(script: ScriptedModel, mode: str, **options: Any) -> Agent[Any]:
+    client = client_for(script) if mode.startswith("sync") else async_client_for(script)
     return Agent(tools=[get_weather], client=client, **options)
 
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_a_run_recovers_the_call_and_sends_proper_wire_form(mode: str) -> None:
-    script = Script(text(FENCED), text("It is sunny in Paris."))
+    script = ScriptedModel([text(FENCED), text("It is sunny in Paris.")])
     result, events = await run_mode(
         _agent(script, mode, recover_text_tool_calls=True), mode, "Weather in Paris?"
     )
@@ -235,7 +236,7 @@ async def test_a_run_recovers_the_call_and_sends_proper_wire_form(mode: str) -> 
 @pytest.mark.parametrize("mode", MODES)
 async def test_a_recovered_call_with_a_wrong_type_goes_back_to_the_model(mode: str) -> None:
     wrong = '{"name": "get_weather", "arguments": {"city": ["Paris"]}}'
-    script = Script(text(wrong), text(FENCED), text("Sunny."))
+    script = ScriptedModel([text(wrong), text(FENCED), text("Sunny.")])
     result, _ = await run_mode(_agent(script, mode, recover_text_tool_calls=True), mode, "Paris?")
     assert result.output == "Sunny."
     error = script.requests[1]["messages"][-1]
@@ -246,36 +247,36 @@ async def test_a_recovered_call_with_a_wrong_type_goes_back_to_the_model(mode: s
 @pytest.mark.parametrize("mode", MODES)
 async def test_json_answers_and_cut_answers_stay_answers(mode: str) -> None:
     data = '{"city": "Paris", "temperature": 21}'
-    script = Script(text(data))
+    script = ScriptedModel([text(data)])
     result, events = await run_mode(_agent(script, mode, recover_text_tool_calls=True), mode, "x")
     assert result.output == data and not result.notes
     if events:
         assert "".join(e.text for e in events if isinstance(e, TextDelta)) == data
     cut = '{"name": "get_weather", "arguments": {"city": "Par'
-    script = Script(text(cut, finish="length"))
+    script = ScriptedModel([text(cut, finish="length")])
     result, _ = await run_mode(_agent(script, mode, recover_text_tool_calls=True), mode, "x")
     assert result.output == cut and len(script.requests) == 1
 
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_recovery_is_off_by_default_and_on_with_a_profile(mode: str) -> None:
-    script = Script(text(FENCED))
+    script = ScriptedModel([text(FENCED)])
     result, _ = await run_mode(_agent(script, mode), mode, "x")
     assert result.output == FENCED and len(script.requests) == 1
-    script = Script(text(FENCED), text("Sunny."))
+    script = ScriptedModel([text(FENCED), text("Sunny.")])
     client = (
-        script.client(profile="llama.cpp")
+        client_for(script, profile="llama.cpp")
         if mode.startswith("sync")
-        else script.async_client(profile="llama.cpp")
+        else async_client_for(script, profile="llama.cpp")
     )
     result, _ = await run_mode(Agent(tools=[get_weather], client=client), mode, "x")
     assert result.output == "Sunny." and len(script.requests) == 2
     # an agent's explicit False wins over the profile
-    script = Script(text(FENCED))
+    script = ScriptedModel([text(FENCED)])
     client = (
-        script.client(profile="ollama")
+        client_for(script, profile="ollama")
         if mode.startswith("sync")
-        else script.async_client(profile="ollama")
+        else async_client_for(script, profile="ollama")
     )
     agent = Agent(tools=[get_weather], client=client, recover_text_tool_calls=False)
     result, _ = await run_mode(agent, mode, "x")
@@ -283,7 +284,7 @@ async def test_recovery_is_off_by_default_and_on_with_a_profile(mode: str) -> No
 
 
 async def test_tool_choice_none_is_never_overridden_by_recovery() -> None:
-    script = Script(text(FENCED))
+    script = ScriptedModel([text(FENCED)])
     agent = _agent(script, "async", recover_text_tool_calls=True)
     result = await agent.run("x", model_settings={"tool_choice": "none"})
     assert result.output == FENCED
@@ -294,7 +295,7 @@ async def test_tool_choice_none_is_never_overridden_by_recovery() -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_forced_choice_answered_with_text_is_asked_again_then_an_error(mode: str) -> None:
-    script = Script(text("I think it is sunny."), text("Still sunny, trust me."))
+    script = ScriptedModel([text("I think it is sunny."), text("Still sunny, trust me.")])
     agent = _agent(script, mode, model_settings={"tool_choice": "required"})
     with pytest.raises(ToolChoiceIgnoredError) as info:
         await run_mode(agent, mode, "Weather in Paris?")
@@ -311,7 +312,7 @@ async def test_forced_choice_answered_with_text_is_asked_again_then_an_error(mod
 @pytest.mark.parametrize("mode", MODES)
 async def test_forced_named_choice_answered_after_the_restatement_succeeds(mode: str) -> None:
     named = {"type": "function", "function": {"name": "get_weather"}}
-    script = Script(text("Sunny."), calls(PARIS), text("Sunny in Paris."))
+    script = ScriptedModel([text("Sunny."), calls(PARIS), text("Sunny in Paris.")])
     agent = _agent(script, mode, model_settings={"tool_choice": named})
     result, _ = await run_mode(agent, mode, "Weather in Paris?")
     assert result.output == "Sunny in Paris."

@@ -95,14 +95,20 @@ class ReplyTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         """Serve ``request`` for a sync ``httpx.Client``."""
         body = request.read()
         reply = self.reply(request.method, request.url.path, _headers(request), body)
-        if reply.delay:
-            time.sleep(reply.delay)
-        return self._response(request, reply, asynchronous=False)
+        return self._send_sync(request, reply)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Serve ``request`` for an ``httpx.AsyncClient``."""
         body = await request.aread()
         reply = self.reply(request.method, request.url.path, _headers(request), body)
+        return await self._send_async(request, reply)
+
+    def _send_sync(self, request: httpx.Request, reply: Reply) -> httpx.Response:
+        if reply.delay:
+            time.sleep(reply.delay)
+        return self._response(request, reply, asynchronous=False)
+
+    async def _send_async(self, request: httpx.Request, reply: Reply) -> httpx.Response:
         if reply.delay:
             await asyncio.sleep(reply.delay)
         return self._response(request, reply, asynchronous=True)
