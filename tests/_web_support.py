@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
+from agentkit.approvals import ApprovalRequest, PausedRun, arguments_hash
 from agentkit.events import (
+    ApprovalRequested,
     RunFinished,
     TextDelta,
     ToolCallArgsDelta,
@@ -15,32 +16,6 @@ from agentkit.events import (
 )
 from agentkit.result import RunResult
 from agentkit.usage import Usage
-
-
-@dataclass
-class ApprovalRequested:
-    """The approval work's event, as the encoders expect it (type + three fields)."""
-
-    type: ClassVar[str] = "approval_requested"
-    tool_call_id: str
-    tool_name: str
-    arguments: dict[str, Any]
-
-
-@dataclass
-class PausedResult:
-    """A RunResult-shaped paused run (the approval work adds these attributes)."""
-
-    approvals: list[Any]
-    output: Any = None
-    paused: bool = True
-    messages: list[Any] = field(default_factory=list)
-    usage: Usage = field(default_factory=Usage)
-    notes: list[str] = field(default_factory=list)
-    tool_failures: list[Any] = field(default_factory=list)
-
-    def new_messages(self) -> list[Any]:
-        return self.messages
 
 
 def turn(finish: str) -> TurnFinished:
@@ -69,8 +44,12 @@ def weather_events() -> list[Any]:
 
 
 def approval_events() -> list[Any]:
-    request = ApprovalRequested("call_9", "refund", {"order_id": "ORD1", "amount": "50"})
-    return [turn("tool_calls"), request, RunFinished(result=PausedResult([request]))]  # type: ignore[arg-type]
+    arguments = {"order_id": "ORD1", "amount": "50"}
+    request = ApprovalRequested("call_9", "refund", arguments)
+    pending = ApprovalRequest("call_9", "refund", arguments, arguments_hash(arguments))
+    pause = PausedRun(messages=[], requests=[pending], fingerprint="f")
+    result = RunResult(output=None, messages=[], usage=Usage(), pause=pause)
+    return [turn("tool_calls"), request, RunFinished(result=result)]
 
 
 def failing_events() -> list[Any]:
