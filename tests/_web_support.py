@@ -100,3 +100,45 @@ class Served:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+
+
+REFUND_SCENARIO = {
+    "name": "refund",
+    "description": "A refund request: call refund (which needs a person's approval).",
+    "match": {"regex": "退款\\s*(?P<order>ORD\\d+)"},
+    "tool_calls": [{"name": "refund", "arguments": {"order_id": "{{ groups.order }}"}}],
+    "reply": (
+        "{% if result is mapping %}订单 {{ result.order_id }} 已退款。"
+        "{% else %}没有退款：{{ result }}{% endif %}"
+    ),
+}
+
+
+def shop_agent(refunded: list[str], **emulator: Any) -> Any:
+    """The weather agent plus ``refund``, a tool that waits for approval; every refund that
+    really ran is appended to ``refunded``."""
+    import sys
+    from pathlib import Path
+
+    from agentkit import Agent, tool
+    from agentkit.testing import auto_async_client
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    sys.path.insert(0, str(examples))
+    try:
+        from weather_agent import SCENARIOS, get_weather
+    finally:
+        sys.path.remove(str(examples))
+
+    @tool(needs_approval=True)
+    def refund(order_id: str) -> dict[str, Any]:
+        """Refund an order in full.
+
+        Args:
+            order_id: The order, e.g. ORD1.
+        """
+        refunded.append(order_id)
+        return {"order_id": order_id, "refunded": True}
+
+    client = auto_async_client(scenarios=[REFUND_SCENARIO, SCENARIOS], quiet=True, **emulator)
+    return Agent(instructions="你是一个商店助手。", tools=[get_weather, refund], client=client)
