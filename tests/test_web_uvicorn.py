@@ -8,8 +8,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from _web_support import Served
-from _web_support import shop_agent
+from _web_support import Served, shop_agent
 from test_web_app import assert_valid_history, frames
 
 from agentkit.sessions import SQLiteStore
