@@ -792,10 +792,8 @@ def _web(args: argparse.Namespace) -> int:
     agent = _load_agent(args.agent).with_client(_client(args))
     store = None
     if args.store:
-        try:
-            from agentkit.sessions import SQLiteStore
-        except ImportError:
-            raise CLIError("--store needs agentkit.sessions, missing in this version", 2) from None
+        from agentkit.sessions import SQLiteStore
+
         store = SQLiteStore(args.store)
     app = chat_app(agent, store=store, api_key=args.auth_token or None)
     host = f"[{args.host}]" if ":" in args.host else args.host

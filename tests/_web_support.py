@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
+from agentkit.approvals import ApprovalRequest, PausedRun, arguments_hash
 from agentkit.events import (
+    ApprovalRequested,
     RunFinished,
     TextDelta,
     ToolCallArgsDelta,
@@ -15,32 +16,6 @@ from agentkit.events import (
 )
 from agentkit.result import RunResult
 from agentkit.usage import Usage
-
-
-@dataclass
-class ApprovalRequested:
-    """The approval work's event, as the encoders expect it (type + three fields)."""
-
-    type: ClassVar[str] = "approval_requested"
-    tool_call_id: str
-    tool_name: str
-    arguments: dict[str, Any]
-
-
-@dataclass
-class PausedResult:
-    """A RunResult-shaped paused run (the approval work adds these attributes)."""
-
-    approvals: list[Any]
-    output: Any = None
-    paused: bool = True
-    messages: list[Any] = field(default_factory=list)
-    usage: Usage = field(default_factory=Usage)
-    notes: list[str] = field(default_factory=list)
-    tool_failures: list[Any] = field(default_factory=list)
-
-    def new_messages(self) -> list[Any]:
-        return self.messages
 
 
 def turn(finish: str) -> TurnFinished:
@@ -69,8 +44,12 @@ def weather_events() -> list[Any]:
 
 
 def approval_events() -> list[Any]:
-    request = ApprovalRequested("call_9", "refund", {"order_id": "ORD1", "amount": "50"})
-    return [turn("tool_calls"), request, RunFinished(result=PausedResult([request]))]  # type: ignore[arg-type]
+    arguments = {"order_id": "ORD1", "amount": "50"}
+    request = ApprovalRequested("call_9", "refund", arguments)
+    pending = ApprovalRequest("call_9", "refund", arguments, arguments_hash(arguments))
+    pause = PausedRun(messages=[], requests=[pending], fingerprint="f")
+    result = RunResult(output=None, messages=[], usage=Usage(), pause=pause)
+    return [turn("tool_calls"), request, RunFinished(result=result)]
 
 
 def failing_events() -> list[Any]:
@@ -121,3 +100,45 @@ class Served:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+
+
+REFUND_SCENARIO = {
+    "name": "refund",
+    "description": "A refund request: call refund (which needs a person's approval).",
+    "match": {"regex": "退款\\s*(?P<order>ORD\\d+)"},
+    "tool_calls": [{"name": "refund", "arguments": {"order_id": "{{ groups.order }}"}}],
+    "reply": (
+        "{% if result is mapping %}订单 {{ result.order_id }} 已退款。"
+        "{% else %}没有退款：{{ result }}{% endif %}"
+    ),
+}
+
+
+def shop_agent(refunded: list[str], **emulator: Any) -> Any:
+    """The weather agent plus ``refund``, a tool that waits for approval; every refund that
+    really ran is appended to ``refunded``."""
+    import sys
+    from pathlib import Path
+
+    from agentkit import Agent, tool
+    from agentkit.testing import auto_async_client
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    sys.path.insert(0, str(examples))
+    try:
+        from weather_agent import SCENARIOS, get_weather
+    finally:
+        sys.path.remove(str(examples))
+
+    @tool(needs_approval=True)
+    def refund(order_id: str) -> dict[str, Any]:
+        """Refund an order in full.
+
+        Args:
+            order_id: The order, e.g. ORD1.
+        """
+        refunded.append(order_id)
+        return {"order_id": order_id, "refunded": True}
+
+    client = auto_async_client(scenarios=[REFUND_SCENARIO, SCENARIOS], quiet=True, **emulator)
+    return Agent(instructions="你是一个商店助手。", tools=[get_weather, refund], client=client)

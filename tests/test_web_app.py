@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from agentkit import Agent
+from agentkit.sessions import SQLiteStore
 from agentkit.testing import auto_async_client
 from agentkit.web import chat_app
 
@@ -38,9 +39,35 @@ def frames(text: str) -> list[dict[str, Any]]:
     return out
 
 
+def assert_valid_history(messages: list[dict[str, Any]]) -> None:
+    """Every tool call answered by its result, every result after its call."""
+    open_calls: set[str] = set()
+    for m in messages:
+        if m["role"] == "assistant":
+            assert not open_calls, f"tool calls without results: {open_calls}"
+            open_calls = {c["id"] for c in m.get("tool_calls") or []}
+        elif m["role"] == "tool":
+            assert m["tool_call_id"] in open_calls, f"a result without its call: {m}"
+            open_calls.discard(m["tool_call_id"])
+        else:
+            assert not open_calls, f"tool calls without results: {open_calls}"
+    assert not open_calls, f"tool calls without results: {open_calls}"
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """``None`` (chat_app's in-memory default) or a real SQLiteStore in a temp file."""
+    if request.param == "memory":
+        yield None
+        return
+    sqlite = SQLiteStore(tmp_path / "chat.db")
+    yield sqlite
+    sqlite.close()
+
+
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    app = chat_app(weather_agent(), max_body_bytes=2000, max_message_chars=100)
+async def http(store: Any) -> AsyncIterator[httpx.AsyncClient]:
+    app = chat_app(weather_agent(), store, max_body_bytes=2000, max_message_chars=100)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         yield c
 
@@ -160,11 +187,18 @@ async def test_unknown_routes_and_methods_are_json(http: httpx.AsyncClient) -> N
     assert (await http.get("/sessions/bad%20id")).status_code == 400
 
 
-async def test_approve_validates_decisions_and_needs_a_paused_run(http: httpx.AsyncClient) -> None:
-    bad = await http.post("/sessions/a/approve", json={"decisions": {}})
+@pytest.mark.parametrize(
+    "decisions",
+    [{}, {"c": {"approve": "yes"}}, {"c": {"type": "maybe"}}, {"c": 1}, {"c": {"approve": False,
+     "arguments": {}}}, {"c": {"approve": False, "reason": 3}}],
+)  # fmt: skip
+async def test_approve_refuses_bad_decisions(http: httpx.AsyncClient, decisions: Any) -> None:
+    bad = await http.post("/sessions/a/approve", json={"decisions": decisions})
     assert (bad.status_code, bad.json()["error"]["code"]) == (400, "bad_decisions")
-    wrong = await http.post("/sessions/a/approve", json={"decisions": {"c": {"approve": "yes"}}})
-    assert wrong.status_code == 400
+    assert bad.json()["error"]["message"]
+
+
+async def test_approve_needs_a_paused_run(http: httpx.AsyncClient) -> None:
     none = await http.post("/sessions/a/approve", json={"decisions": {"c": {"approve": True}}})
     assert (none.status_code, none.json()["error"]["code"]) == (409, "not_paused")
 
@@ -243,20 +277,23 @@ async def _drive(app: Any, body: dict[str, Any], leave_after: int) -> list[bytes
     return sent
 
 
-async def test_a_client_that_leaves_cancels_the_run_and_frees_the_session() -> None:
-    app = chat_app(weather_agent(faults="slow=0.3"))
+async def test_a_client_that_leaves_cancels_the_run_and_frees_the_session(store: Any) -> None:
+    app = chat_app(weather_agent(faults="slow=0.3"), store)
     sent = await _drive(app, {"session_id": "gone", "message": "查询北京天气"}, leave_after=1)
     # The run stopped long before its answer: nothing after the first frames went out.
     assert not any(b"run_finished" in chunk for chunk in sent)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         stored = (await c.get("/sessions/gone")).json()["messages"]
-        assert stored == []  # the cancelled run left the (empty) history valid
+        assert stored == [{"role": "user", "content": "查询北京天气"}]  # no half-done turn
         again = await c.post("/chat", json={"session_id": "gone", "message": "查询北京天气"})
-        assert again.status_code == 200  # not "busy": the cancelled run released it
+        assert again.status_code == 200  # not "busy": the cancelled run released the lease
+        after = (await c.get("/sessions/gone")).json()["messages"]
+    assert_valid_history(after)
+    assert [m["role"] for m in after] == ["user", "user", "assistant", "tool", "assistant"]
 
 
-async def test_a_second_run_on_a_busy_session_is_409() -> None:
-    app = chat_app(weather_agent(faults="slow=0.2"))
+async def test_a_second_run_on_a_busy_session_is_409(store: Any) -> None:
+    app = chat_app(weather_agent(faults="slow=0.2"), store)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         first = asyncio.ensure_future(
             c.post("/chat/stream", json={"session_id": "b", "message": "查询北京天气"})
@@ -264,4 +301,12 @@ async def test_a_second_run_on_a_busy_session_is_409() -> None:
         await asyncio.sleep(0.1)
         second = await c.post("/chat", json={"session_id": "b", "message": "查询上海天气"})
         assert (second.status_code, second.json()["error"]["code"]) == (409, "session_busy")
+        body = {"session_id": "b", "message": "谢谢"}
+        busy_stream = await c.post("/chat/stream", json=body)  # refused before any frame
+        assert (busy_stream.status_code, busy_stream.json()["error"]["code"]) == (
+            409,
+            "session_busy",
+        )
         assert (await first).status_code == 200
+        streamed = await c.post("/chat/stream", json={"session_id": "b", "message": "谢谢"})
+        assert streamed.status_code == 200  # free again once the first run ended

@@ -9,12 +9,15 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from _web_support import Served
-from test_web_app import weather_agent
+from _web_support import Served, shop_agent
 
+from agentkit.sessions import SQLiteStore
 from agentkit.web import chat_app
+
+REFUNDED: list[str] = []  # the refunds that really ran, in this module's server
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -31,9 +34,76 @@ ARGS = [
 
 
 @pytest.fixture(scope="module")
-def page_url() -> Iterator[str]:
-    with Served(chat_app(weather_agent(faults="slow=0.02"))) as served:
+def page_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    store = SQLiteStore(tmp_path_factory.mktemp("browser") / "chat.db")
+    with Served(chat_app(shop_agent(REFUNDED, faults="slow=0.02"), store)) as served:
         yield served.url + "/"
+    store.close()
+
+
+@pytest.fixture
+def browser_page() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    assert os.path.exists(CHROMIUM), "install Debian's chromium (.ci/run does)"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()
+
+
+def _ask_for_a_refund(page: Any, url: str, order: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(url)
+    page.get_by_test_id("new-conversation").click()
+    page.get_by_test_id("prompt").fill(f"请退款 {order}")
+    page.get_by_test_id("send").click()
+    tool = page.get_by_test_id("tool-call")
+    expect(tool).to_contain_text(f'refund({{"order_id":"{order}"}})')
+    expect(tool.get_by_test_id("approval")).to_be_visible()
+    expect(tool.get_by_test_id("tool-result")).to_have_count(0)  # nothing ran yet
+
+
+def test_approve_a_paused_call_then_reload(page_url: str, browser_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    _ask_for_a_refund(page, page_url, "ORD5")
+    page.reload()  # the pending call survives a reload: it is kept in the session
+    expect(page.get_by_test_id("approval")).to_be_visible()
+    assert "ORD5" not in REFUNDED
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chat_page_pending.png"), full_page=True)
+    page.get_by_test_id("approve").click()
+    tool = page.get_by_test_id("tool-call")
+    expect(tool.get_by_test_id("tool-result")).to_contain_text('"refunded":true')
+    expect(page.get_by_test_id("assistant").last).to_have_text("订单 ORD5 已退款。")
+    expect(page.get_by_test_id("approval")).to_have_count(0)
+    assert REFUNDED.count("ORD5") == 1
+    page.screenshot(path=str(ARTIFACTS / "chat_page_approved.png"), full_page=True)
+
+    page.reload()
+    expect(page.get_by_test_id("tool-call")).to_contain_text("refund")
+    expect(page.get_by_test_id("tool-result")).to_contain_text('"refunded":true')
+    expect(page.get_by_test_id("assistant").last).to_have_text("订单 ORD5 已退款。")
+    expect(page.get_by_test_id("approval")).to_have_count(0)
+
+
+def test_reject_a_paused_call(page_url: str, browser_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    _ask_for_a_refund(page, page_url, "ORD6")
+    page.get_by_test_id("reject").click()
+    expect(page.get_by_test_id("tool-result")).to_contain_text("refused")
+    expect(page.get_by_test_id("assistant").last).to_contain_text("没有退款")
+    assert "ORD6" not in REFUNDED
+    page.reload()
+    expect(page.get_by_test_id("assistant").last).to_contain_text("没有退款")
+    expect(page.get_by_test_id("approval")).to_have_count(0)
 
 
 def test_ask_the_weather_see_the_tool_call_and_answer_then_reload(page_url: str) -> None:

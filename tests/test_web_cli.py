@@ -11,10 +11,12 @@ from pathlib import Path
 
 import httpx
 
+from agentkit.sessions import SQLiteStore
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_serve_runs_the_weather_agent_offline() -> None:
+def test_serve_runs_the_weather_agent_offline(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -31,6 +33,8 @@ def test_serve_runs_the_weather_agent_offline() -> None:
         "examples/scenarios",
         "--auth-token",
         "t",
+        "--store",
+        str(tmp_path / "chat.db"),
     ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
     try:
@@ -52,3 +56,13 @@ def test_serve_runs_the_weather_agent_offline() -> None:
         proc.terminate()
         _, err = proc.communicate(timeout=10)
     assert "offline emulator" in err
+    store = SQLiteStore(tmp_path / "chat.db")  # the conversation outlives the server
+    try:
+        assert [m["role"] for m in store.session("cli").messages()] == [
+            "user",
+            "assistant",
+            "tool",
+            "assistant",
+        ]
+    finally:
+        store.close()

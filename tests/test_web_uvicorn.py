@@ -8,16 +8,25 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from _web_support import Served
-from test_web_app import frames, weather_agent
+from _web_support import Served, shop_agent
+from test_web_app import assert_valid_history, frames
 
+from agentkit.sessions import SQLiteStore
 from agentkit.web import chat_app
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[Served]:
-    with Served(chat_app(weather_agent(faults="slow=0.05"), api_key="tok")) as served:
+@pytest.fixture(scope="module", params=["memory", "sqlite"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    store = None
+    if request.param == "sqlite":
+        store = SQLiteStore(tmp_path_factory.mktemp("web") / "chat.db")
+    agent = shop_agent([], faults="slow=0.05")
+    with Served(chat_app(agent, store, api_key="tok")) as served:
         yield served
+    if store is not None:
+        store.close()
 
 
 AUTH = {"authorization": "Bearer tok"}
@@ -57,4 +66,20 @@ def test_hanging_up_mid_stream_cancels_the_run(server: Served) -> None:
             time.sleep(0.05)
         assert again.status_code == 200
         messages = c.get("/sessions/hangup").json()["messages"]
-        assert json.dumps(messages, ensure_ascii=False).count("查询北京天气") == 1
+        # The hung-up run kept only whole turns; the next run answered after them.
+        assert json.dumps(messages, ensure_ascii=False).count("查询北京天气") == 2
+        assert_valid_history(messages)
+        assert messages[-1]["content"] == "北京今天晴，气温 25°C。"
+
+
+def test_approval_over_loopback(server: Served) -> None:
+    with httpx.Client(base_url=server.url, headers=AUTH, timeout=30) as c:
+        body = {"session_id": "appr", "message": "退款 ORD3", "format": "vercel"}
+        parts = frames(c.post("/chat/stream", json=body).text)
+        [ask] = [p for p in parts if p.get("type") == "tool-approval-request"]
+        pending = c.get("/sessions/appr").json()["approvals"]
+        assert [p["tool_call_id"] for p in pending] == [ask["toolCallId"]]
+        decision = {"decisions": {ask["toolCallId"]: {"approve": False, "reason": "no"}}}
+        done = c.post("/sessions/appr/approve", json=decision).json()
+        assert done["output"].startswith("没有退款") and done["paused"] is False
+        assert c.get("/sessions/appr").json()["approvals"] == []

@@ -1,10 +1,12 @@
 """Load test of chat_app: N concurrent streaming clients over uvicorn on loopback.
 
-    python tools/web_load.py --clients 200
+    python tools/web_load.py --clients 200               # a SQLiteStore in a temp file
+    python tools/web_load.py --clients 200 --store memory
 
 Serves the weather agent (offline emulator) with ``chat_app`` on a free loopback port, opens
 N streams at once, each on its own session, and reports errors, wall time, streams/s and
-the latency to the first frame and to the end (p50/p95/max).
+the latency to the first frame and to the end (p50/p95/max). Afterwards every session must
+hold its whole conversation (user, tool call, tool result, answer) in the store.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import argparse
 import asyncio
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -24,6 +28,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "examples")]
 from _web_support import Served  # noqa: E402
 from weather_agent import SCENARIOS, build_agent  # noqa: E402
 
+from agentkit.sessions import MemoryStore, SQLiteStore  # noqa: E402
 from agentkit.testing import auto_async_client  # noqa: E402
 from agentkit.web import chat_app  # noqa: E402
 
@@ -47,9 +52,21 @@ def pct(values: list[float], q: float) -> float:
     return sorted(values)[min(len(values) - 1, int(q * len(values)))] * 1000
 
 
-async def main(clients: int) -> int:
+def check_stored(store: Any, clients: int) -> list[str]:
+    """The sessions whose stored history is not the whole weather turn."""
+    want = ["user", "assistant", "tool", "assistant"]
+    return [
+        f"load-{n}"
+        for n in range(clients)
+        if [m["role"] for m in store.session(f"load-{n}").messages()] != want
+    ]
+
+
+async def main(clients: int, store_kind: str) -> int:
     agent = build_agent(auto_async_client(scenarios=SCENARIOS, quiet=True))
-    with Served(chat_app(agent)) as served:
+    folder = tempfile.TemporaryDirectory()
+    store: Any = MemoryStore() if store_kind == "memory" else SQLiteStore(f"{folder.name}/l.db")
+    with Served(chat_app(agent, store)) as served:
         limits = httpx.Limits(max_connections=clients + 10)
         async with httpx.AsyncClient(base_url=served.url, limits=limits, timeout=120) as client:
             start = time.perf_counter()
@@ -59,10 +76,13 @@ async def main(clients: int) -> int:
             wall = time.perf_counter() - start
     ok = [r for r in results if isinstance(r, tuple)]
     errors = [r for r in results if not isinstance(r, tuple)]
+    bad = check_stored(store, clients)
+    store.close()
+    folder.cleanup()
     firsts, totals = [f for f, _ in ok], [t for _, t in ok]
     print(
-        f"clients {clients}  ok {len(ok)}  errors {len(errors)}  wall {wall:.2f}s  "
-        f"streams/s {len(ok) / wall:.1f}"
+        f"store {store_kind}  clients {clients}  ok {len(ok)}  errors {len(errors)}  "
+        f"wall {wall:.2f}s  streams/s {len(ok) / wall:.1f}  bad histories {len(bad)}"
     )
     if ok:
         print(
@@ -72,10 +92,14 @@ async def main(clients: int) -> int:
         )
     for e in errors[:5]:
         print("error:", type(e).__name__, e)
-    return 1 if errors else 0
+    for name in bad[:5]:
+        print("incomplete history:", name)
+    return 1 if errors or bad else 0
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=200)
-    sys.exit(asyncio.run(main(parser.parse_args().clients)))
+    parser.add_argument("--store", choices=["sqlite", "memory"], default="sqlite")
+    options = parser.parse_args()
+    sys.exit(asyncio.run(main(options.clients, options.store)))

@@ -60,6 +60,7 @@ def run_flow(
         if (
             state.persist
             and state.pause is None
+            and not state.resuming  # refused decisions: the stored pause stays as it was
             and not saving_failed
             and isinstance(failure, AgentkitError)
         ):

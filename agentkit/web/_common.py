@@ -46,28 +46,24 @@ def parse_json_text(text: str) -> Any:
 
 
 def approval_json(request: Any) -> dict[str, Any]:
-    """An approval request (an ``ApprovalRequest`` or an ``approval_requested`` event) as JSON."""
-    arguments = request.arguments
-    if isinstance(arguments, str):
-        arguments = parse_json_text(arguments)
+    """An ``ApprovalRequest`` or an ``ApprovalRequested`` event as JSON (the call's id, tool
+    and arguments: what a person decides on)."""
     return {
         "tool_call_id": request.tool_call_id,
         "tool_name": request.tool_name,
-        "arguments": jsonable(arguments),
+        "arguments": jsonable(request.arguments),
     }
 
 
 def result_json(result: Any) -> dict[str, Any]:
     """What a client needs of a ``RunResult``: the output, this run's messages, usage, and
-    the pending approvals when the run paused (``paused`` is ``False`` on agentkit versions
-    without approval support)."""
-    approvals = getattr(result, "approvals", None) or []
+    the calls waiting for a decision when the run paused."""
     return {
         "output": jsonable(result.output),
         "messages": jsonable(result.new_messages()),
         "usage": jsonable(result.usage),
         "notes": list(result.notes),
         "tool_failures": [jsonable(f) for f in result.tool_failures],
-        "paused": bool(getattr(result, "paused", False)),
-        "approvals": [approval_json(a) for a in approvals],
+        "paused": result.paused,
+        "approvals": [approval_json(a) for a in result.approvals],
     }

@@ -14,7 +14,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["ApprovalDecision", "BadRequest", "ChatRequest", "parse_chat", "parse_decisions"]
+from agentkit.approvals import Approve, Decision, Reject, decision_from_dict
+from agentkit.errors import UserError
+
+__all__ = ["BadRequest", "ChatRequest", "parse_chat", "parse_decisions"]
+
+_REFUSED = "refused by the user"
 
 Format = Literal["agentkit", "vercel", "ag-ui"]
 FORMATS: tuple[Format, ...] = ("agentkit", "vercel", "ag-ui")
@@ -38,15 +43,6 @@ class ChatRequest:
     message: str
     format: Format | None
     run_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ApprovalDecision:
-    """A person's decision on one paused tool call."""
-
-    approve: bool
-    reason: str | None = None
-    arguments: dict[str, Any] | None = None
 
 
 def check_session_id(value: Any, where: str = "session_id") -> str:
@@ -129,32 +125,50 @@ def parse_chat(data: Any, *, max_chars: int, header_format: Format | None = None
     return ChatRequest(session_id=session_id, message=message, format=fmt, run_id=run_id)
 
 
-def _decision(call_id: str, value: Any) -> ApprovalDecision:
+def _decision(call_id: str, value: Any) -> Decision:
     where = f"decisions[{call_id!r}]"
     if isinstance(value, bool):
-        return ApprovalDecision(approve=value)
+        return Approve() if value else Reject(_REFUSED)
+    if isinstance(value, dict) and "type" in value:
+        try:
+            return decision_from_dict(value)  # agentkit's own JSON form
+        except UserError as exc:
+            raise BadRequest(f"{where}: {exc}", code="bad_decisions") from None
     if not isinstance(value, dict) or not isinstance(value.get("approve"), bool):
-        raise BadRequest(f'{where} must be {{"approve": true|false, "reason"?: "..."}}')
+        raise BadRequest(
+            f'{where} must be {{"approve": true|false, "reason"?: "..."}}', code="bad_decisions"
+        )
     reason = value.get("reason")
     if reason is not None and not isinstance(reason, str):
-        raise BadRequest(f"{where}.reason must be a string")
+        raise BadRequest(f"{where}.reason must be a string", code="bad_decisions")
     arguments = value.get("arguments")
     if arguments is not None and (not isinstance(arguments, dict) or not value["approve"]):
-        raise BadRequest(f"{where}.arguments must be an object, and only with approve: true")
-    return ApprovalDecision(approve=value["approve"], reason=reason, arguments=arguments)
+        raise BadRequest(
+            f"{where}.arguments must be an object, and only with approve: true",
+            code="bad_decisions",
+        )
+    if value["approve"]:
+        return Approve(arguments=arguments)
+    return Reject(reason or _REFUSED)
 
 
-def parse_decisions(data: Any) -> dict[str, ApprovalDecision]:
-    """``{"decisions": {call_id: {"approve": bool, "reason"?, "arguments"?}}}`` validated."""
+def parse_decisions(data: Any) -> dict[str, Decision]:
+    """``{"decisions": {call_id: decision}}`` validated into agentkit's ``Approve``/``Reject``.
+
+    A decision is ``true``/``false``, ``{"approve": bool, "reason"?, "arguments"?}``, or
+    agentkit's ``{"type": "approve"|"reject", ...}`` (``Approve.to_dict()``).
+    """
     decisions = data.get("decisions") if isinstance(data, dict) else None
     if not isinstance(decisions, dict) or not decisions:
         raise BadRequest(
             'the body must be {"decisions": {"<tool_call_id>": {"approve": true}}}',
             code="bad_decisions",
         )
-    out: dict[str, ApprovalDecision] = {}
+    out: dict[str, Decision] = {}
     for call_id, value in decisions.items():
         if not call_id or len(call_id) > 256:
-            raise BadRequest("a decision's tool_call_id must be 1-256 characters")
+            raise BadRequest(
+                "a decision's tool_call_id must be 1-256 characters", code="bad_decisions"
+            )
         out[call_id] = _decision(call_id, value)
     return out

@@ -157,7 +157,7 @@ class AGUIEncoder(StreamEncoder):
 
     def _finished(self, result: Any) -> dict[str, Any]:
         payload: dict[str, Any] = {"type": "RUN_FINISHED", **self._base()}
-        if getattr(result, "paused", False) and self._interrupts:
+        if result.paused and self._interrupts:
             payload["outcome"] = {"type": "interrupt", "interrupts": self._interrupts}
         else:
             payload["result"] = jsonable(result.output)

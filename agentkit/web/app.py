@@ -11,8 +11,14 @@ Endpoints (JSON errors everywhere: ``{"error": {"code", "message"}}``):
   AG-UI ``RunAgentInput`` body; else agentkit's own events.
 - ``GET /sessions/{id}`` -> ``{"session_id", "messages", "approvals"}`` (the stored
   history and the calls of a paused run waiting for a decision).
-- ``POST /sessions/{id}/approve`` ``{"decisions": {call_id: {"approve": bool, "reason"?,
-  "arguments"?}}}`` -> the resumed run's result, as ``/chat``.
+- ``POST /sessions/{id}/approve`` ``{"decisions": {call_id: decision}}`` -> the resumed
+  run's result, as ``/chat``. A decision: ``{"approve": true, "arguments"?: {...}}``,
+  ``{"approve": false, "reason"?: "..."}``, or agentkit's own ``{"type": "approve"|"reject",
+  ...}``. Every pending call needs one.
+
+A session busy with another run, or holding a paused run when a new message comes, is a
+409 (``session_busy``, ``session_paused``); approving a session with no paused run too
+(``not_paused``).
 
 With ``api_key`` every endpoint but the page and ``/health`` needs ``Authorization: Bearer
 <key>`` (compared in constant time).
@@ -34,8 +40,9 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from agentkit.errors import AgentkitError, UserError
+from agentkit.sessions import MemoryStore
 from agentkit.web._common import jsonable, result_json
-from agentkit.web._conversations import Conversations, MemoryConversations, StoreConversations
+from agentkit.web._conversations import Conversations
 from agentkit.web._requests import BadRequest, Format, load_json, parse_chat, parse_decisions
 from agentkit.web._requests import check_session_id as _check_id
 from agentkit.web._response import EventStreamResponse
@@ -172,7 +179,7 @@ class _App:
             header_format="vercel" if header == "v1" else None,
         )
         encoder = _encoder(chat.format, chat.session_id, chat.run_id)
-        events = self.conversations.stream(chat.session_id, chat.message)
+        events = await self.conversations.stream(chat.session_id, chat.message)
         headers = {**encoder.headers, "x-agentkit-session-id": chat.session_id}
         return EventStreamResponse(_frames(encoder, events), headers)  # type: ignore[return-value]
 
@@ -230,7 +237,8 @@ def chat_app(
     Args:
         agent: The ``Agent`` to run (shared by every request; agents are immutable).
         store: A session store (``SQLiteStore``, ``PostgresStore``, ``MemoryStore``) that
-            keeps each conversation; ``None`` keeps them in this process's memory.
+            keeps each conversation, its paused run included; ``None``: a ``MemoryStore``
+            (this process's memory, lost when it exits).
         api_key: When given, the API needs ``Authorization: Bearer <api_key>``.
         max_body_bytes: Larger request bodies are refused with 413.
         max_message_chars: Longer user messages are refused with 413.
@@ -244,11 +252,10 @@ def chat_app(
     """
     if max_body_bytes < 1 or max_message_chars < 1:
         raise UserError("max_body_bytes and max_message_chars must be positive")
-    conversations: Conversations = (
-        MemoryConversations(agent) if store is None else StoreConversations(agent, store)
-    )
+    if store is None:
+        store = MemoryStore()
     app = _App(
-        conversations,
+        Conversations(agent, store),
         api_key=api_key,
         max_body_bytes=max_body_bytes,
         max_message_chars=max_message_chars,
