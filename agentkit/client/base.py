@@ -10,6 +10,7 @@ import dataclasses
 import logging
 import os
 import random
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -28,7 +29,9 @@ from agentkit.client.request import (
     encode_body,
     to_timeout,
 )
+from agentkit.client.response import redact_error
 from agentkit.client.retry import RetryPolicy
+from agentkit.client.stream_core import StreamCore
 from agentkit.defaults import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -38,7 +41,7 @@ from agentkit.defaults import (
     ENV_LOG_BODIES,
     ENV_MODEL,
 )
-from agentkit.errors import APIResponseError, JSONContentError, UserError
+from agentkit.errors import APIError, APIResponseError, JSONContentError, UserError
 from agentkit.images import IMAGE_PART_SHAPES, ImageInput, ImagePartShape, user_message
 from agentkit.jsonanswer import parse_json_answer
 from agentkit.messages import ChatCompletion, Message, ModelInfo
@@ -369,6 +372,33 @@ class BaseClient:
             self.max_retries,
             err,
         )
+
+    def _stream_outcome(
+        self,
+        prep: Prepared,
+        core: StreamCore,
+        err: APIError,
+        attempt: int,
+        headers: Mapping[str, str] | None,
+    ) -> float | APIError:
+        """After a stream's attempt failed: the delay before reopening it (logged), or the
+        error to raise (redacted; marked with the chunks already delivered)."""
+        decision = self._policy.decide(
+            err,
+            attempt,
+            headers=headers,
+            rand=self._rand(),
+            now=time.monotonic(),
+            deadline=prep.deadline,
+            delivered=core.delivered > 0,
+        )
+        if isinstance(decision, APIError):
+            if decision is err:
+                decision = core.broken(err)
+            decision.__suppress_context__ = True
+            return redact_error(decision, prep.redactor)
+        self._log_retry(prep, err, decision, attempt)
+        return decision
 
     # ------------------------------------------------------------------ parsing
 
