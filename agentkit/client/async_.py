@@ -255,18 +255,10 @@ class AsyncClient(BaseClient):
                 await response.aclose()
                 slot.release()
                 failure, headers = error, response.headers
-            decision = self._policy.decide(
-                failure,
-                attempt,
-                headers=headers,
-                rand=self._rand(),
-                now=time.monotonic(),
-                deadline=deadline,
-            )
-            if isinstance(decision, APIError):
-                raise decision
-            self._log_retry(prep, failure, decision, attempt)
-            await self._sleep(decision)
+            outcome = self._retry_outcome(prep, failure, attempt, headers)
+            if isinstance(outcome, APIError):
+                raise outcome
+            await self._sleep(outcome)
             attempt += 1
 
     async def _request_json(self, prep: Prepared) -> Any:

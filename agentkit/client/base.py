@@ -386,16 +386,17 @@ class BaseClient:
             err,
         )
 
-    def _stream_outcome(
+    def _retry_outcome(
         self,
         prep: Prepared,
-        core: StreamCore,
         err: APIError,
         attempt: int,
         headers: Mapping[str, str] | None,
+        stream: StreamCore | None = None,
     ) -> float | APIError:
-        """After a stream's attempt failed: the delay before reopening it (logged), or the
-        error to raise (redacted; marked with the chunks already delivered)."""
+        """After attempt ``attempt`` failed with ``err``: the delay before the next one
+        (logged), or the error to raise. For a ``stream`` the error is marked with the
+        chunks already delivered, and redacted."""
         decision = self._policy.decide(
             err,
             attempt,
@@ -403,11 +404,13 @@ class BaseClient:
             rand=self._rand(),
             now=time.monotonic(),
             deadline=prep.deadline,
-            delivered=core.delivered > 0,
+            delivered=stream is not None and stream.delivered > 0,
         )
         if isinstance(decision, APIError):
+            if stream is None:
+                return decision
             if decision is err:
-                decision = core.broken(err)
+                decision = stream.broken(err)
             decision.__suppress_context__ = True
             return redact_error(decision, prep.redactor)
         self._log_retry(prep, err, decision, attempt)

@@ -264,18 +264,10 @@ class Client(BaseClient):
                 response.close()
                 slot.release()
                 failure, headers = error, response.headers
-            decision = self._policy.decide(
-                failure,
-                attempt,
-                headers=headers,
-                rand=self._rand(),
-                now=time.monotonic(),
-                deadline=deadline,
-            )
-            if isinstance(decision, APIError):
-                raise decision
-            self._log_retry(prep, failure, decision, attempt)
-            self._sleep(decision)
+            outcome = self._retry_outcome(prep, failure, attempt, headers)
+            if isinstance(outcome, APIError):
+                raise outcome
+            self._sleep(outcome)
             attempt += 1
 
     def _request_json(self, prep: Prepared) -> Any:

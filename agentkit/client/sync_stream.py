@@ -72,7 +72,7 @@ class ChatStream:
 
     def _fail(self, err: APIError, headers: Mapping[str, str] | None = None) -> None:
         """Retry (reopened, returns) or raise ``err`` as the policy decides."""
-        outcome = self._client._stream_outcome(self._prep, self._core, err, self._attempt, headers)
+        outcome = self._client._retry_outcome(self._prep, err, self._attempt, headers, self._core)
         if isinstance(outcome, APIError):
             self.close()
             raise outcome
