@@ -155,7 +155,7 @@ class Tool(Generic[P, R]):
         if not callable(function):
             raise UserError(f"Tool {name!r} needs a function, got {type(function).__name__!r}")
         _check_options(max_retries, timeout)
-        from agentkit._raw_schema import RawSchema
+        from agentkit.schema.raw import RawSchema
 
         schema = RawSchema.build(name, description, parameters, strict)
         self = cls.__new__(cls)

@@ -54,7 +54,7 @@ def test_every_test_the_readme_cites_exists() -> None:
     cited = set(re.findall(r"`(test_\w+)`", README.read_text(encoding="utf-8")))
     # The session conformance suite's tests live in the package, run by tests/.
     files = [*(README.parent / "tests").glob("test_*.py"),
-             README.parent / "agentkit" / "testing" / "session_conformance.py"]
+             *(README.parent / "agentkit" / "testing" / "session_conformance").glob("*.py")]
     sources = "\n".join(p.read_text(encoding="utf-8") for p in files)
     defined = set(re.findall(r"def (test_\w+)", sources))
     assert cited, "the README cites no test"

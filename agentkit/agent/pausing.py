@@ -150,6 +150,33 @@ def check_decisions(
             "this paused run was written for a different set of tools (their names or "
             "schemas changed): resume it with the agent that paused it"
         )
+    seen = _check_requests(paused)
+    unknown = sorted(set(decisions) - seen)
+    if unknown:
+        raise UserError(f"decisions for unknown call(s) {unknown}; pending: {sorted(seen)}")
+    missing = [r.tool_call_id for r in paused.requests if r.tool_call_id not in decisions]
+    if missing and not recovering:
+        raise UserError(f"no decision for call(s) {missing}: give Approve() or Reject(...)")
+    out: list[tuple[ApprovalRequest, Decision | None, dict[str, Any] | None]] = []
+    for r in paused.requests:
+        tool = tools.get(r.tool_name)
+        if tool is None:
+            raise UserError(f"the agent has no tool {r.tool_name!r} any more")
+        if r.tool_call_id not in decisions:
+            out.append((r, None, None))
+            continue
+        decision = decision_from_dict(decisions[r.tool_call_id])
+        out.append((r, decision, _approved_kwargs(r, decision, tool)))
+    return out
+
+
+def _check_requests(paused: PausedRun) -> set[str]:
+    """The ids of the paused requests, each checked against the calls the turn shows.
+
+    Raises:
+        UserError: A duplicate id, a call not in the paused turn, or arguments changed
+            since they were shown for approval.
+    """
     index = last_tool_turn(paused.messages)
     shown = {
         tc.get("id"): tc.get("function") or {}
@@ -173,35 +200,24 @@ def check_decisions(
                 f"the arguments of call {r.tool_call_id!r} were changed after they were "
                 "shown for approval: refused"
             )
-    unknown = sorted(set(decisions) - seen)
-    if unknown:
-        raise UserError(f"decisions for unknown call(s) {unknown}; pending: {sorted(seen)}")
-    missing = [r.tool_call_id for r in paused.requests if r.tool_call_id not in decisions]
-    if missing and not recovering:
-        raise UserError(f"no decision for call(s) {missing}: give Approve() or Reject(...)")
-    out: list[tuple[ApprovalRequest, Decision | None, dict[str, Any] | None]] = []
-    for r in paused.requests:
-        tool = tools.get(r.tool_name)
-        if tool is None:
-            raise UserError(f"the agent has no tool {r.tool_name!r} any more")
-        if r.tool_call_id not in decisions:
-            out.append((r, None, None))
-            continue
-        decision = decision_from_dict(decisions[r.tool_call_id])
-        kwargs = None
-        if isinstance(decision, Approve):
-            args = r.arguments if decision.arguments is None else dict(decision.arguments)
-            try:
-                kwargs = tool.validate_arguments(args)
-            except ToolArgumentsError as exc:
-                raise UserError(
-                    f"the approved arguments of call {r.tool_call_id!r} do not fit "
-                    f"{r.tool_name!r}: {exc.message}"
-                ) from None
-        else:
-            assert isinstance(decision, Reject)
-        out.append((r, decision, kwargs))
-    return out
+    return seen
+
+
+def _approved_kwargs(
+    r: ApprovalRequest, decision: Decision, tool: Tool[Any, Any]
+) -> dict[str, Any] | None:
+    """For an approval, the validated keyword arguments to run with (``None`` for a reject)."""
+    if not isinstance(decision, Approve):
+        assert isinstance(decision, Reject)
+        return None
+    args = r.arguments if decision.arguments is None else dict(decision.arguments)
+    try:
+        return tool.validate_arguments(args)
+    except ToolArgumentsError as exc:
+        raise UserError(
+            f"the approved arguments of call {r.tool_call_id!r} do not fit "
+            f"{r.tool_name!r}: {exc.message}"
+        ) from None
 
 
 def replace_arguments(message: Message, call_id: str, arguments: Mapping[str, Any]) -> Message:

@@ -27,7 +27,7 @@ import httpx
 
 from agentkit.client.retry import deadline_error
 
-__all__ = ["Cutoff", "Watch", "clamp", "watch_response"]
+__all__ = ["Cutoff", "Watch", "clamp", "expired", "watch_response"]
 
 
 def clamp(timeout: httpx.Timeout, deadline: float | None, now: float) -> httpx.Timeout:
@@ -45,6 +45,13 @@ def clamp(timeout: httpx.Timeout, deadline: float | None, now: float) -> httpx.T
         write=cut(timeout.write),
         pool=cut(timeout.pool),
     )
+
+
+def expired(deadline: float | None, watch: Watch | None = None) -> bool:
+    """Whether the deadline has passed (or the watchdog already cut the response)."""
+    if watch is not None and watch.fired:
+        return True
+    return deadline is not None and time.monotonic() >= deadline
 
 
 class Watch:

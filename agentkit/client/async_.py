@@ -1,4 +1,4 @@
-"""``AsyncClient`` and ``AsyncChatStream``: the async send loop (sends, reads, sleeps only).
+"""``AsyncClient``: the async send loop (sends, reads, sleeps only); streams in ``async_stream``.
 
 The twin of ``sync.py``; the deadline cuts an attempt in flight with ``Cutoff``. A client
 reused from a new event loop (a second ``asyncio.run``) gets a new connection pool: the
@@ -11,27 +11,35 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, overload
 
 import httpx
 from typing_extensions import Unpack
 
-from agentkit.client._deadline import Cutoff, clamp
+from agentkit.client._deadline import Cutoff, clamp, expired
 from agentkit.client._gate import NO_SLOT, Slot
+from agentkit.client.async_stream import AsyncChatStream
 from agentkit.client.base import BaseClient
-from agentkit.client.chunks import ChunkAccumulator
 from agentkit.client.recording import RecordingTransport
 from agentkit.client.request import Prepared
-from agentkit.client.response import check_response, detach, is_json, redact_error, too_large
+from agentkit.client.response import (
+    HTTPX_ERRORS,
+    check_response,
+    detach,
+    is_json,
+    mapped,
+    parse_completion,
+    redact_error,
+    too_large,
+)
 from agentkit.client.retry import deadline_error
-from agentkit.client.stream_core import StreamCore
-from agentkit.client.sync import HTTPX_ERRORS, Client, _completion, _expired, mapped
+from agentkit.client.sync import Client
 from agentkit.defaults import DEFAULT_MAX_RESPONSE_BYTES
 from agentkit.errors import APIError, UserError
 from agentkit.images import ImagePartShape
-from agentkit.messages import ChatCompletion, ChatCompletionChunk, Message, ModelInfo
+from agentkit.messages import ChatCompletion, Message, ModelInfo
 from agentkit.params import ChatParams
 from agentkit.profiles import Profile
 
@@ -176,7 +184,7 @@ class AsyncClient(BaseClient):
                     raise too_large(limit)
                 parts.append(part)
         except HTTPX_ERRORS as exc:
-            raise mapped(exc, prep) from detach(exc)
+            raise mapped(exc, prep.redactor) from detach(exc)
         finally:
             await response.aclose()
         return b"".join(parts)
@@ -195,9 +203,9 @@ class AsyncClient(BaseClient):
         try:
             response = await http.send(request, stream=True)
         except HTTPX_ERRORS as exc:
-            if _expired(prep.deadline):
+            if expired(prep.deadline):
                 raise deadline_error() from None
-            raise mapped(exc, prep) from detach(exc)
+            raise mapped(exc, prep.redactor) from detach(exc)
         except RuntimeError as exc:
             if not _closed_loop(exc):
                 raise
@@ -216,7 +224,7 @@ class AsyncClient(BaseClient):
         """Send with retries, as the client's ``RetryPolicy`` decides; see ``Client._send``."""
         deadline = prep.deadline
         while True:
-            if _expired(deadline):
+            if expired(deadline):
                 raise deadline_error()
             self._log_request(prep, attempt)
             headers: httpx.Headers | None = None
@@ -247,18 +255,10 @@ class AsyncClient(BaseClient):
                 await response.aclose()
                 slot.release()
                 failure, headers = error, response.headers
-            decision = self._policy.decide(
-                failure,
-                attempt,
-                headers=headers,
-                rand=self._rand(),
-                now=time.monotonic(),
-                deadline=deadline,
-            )
-            if isinstance(decision, APIError):
-                raise decision
-            self._log_retry(prep, failure, decision, attempt)
-            await self._sleep(decision)
+            outcome = self._retry_outcome(prep, failure, attempt, headers)
+            if isinstance(outcome, APIError):
+                raise outcome
+            await self._sleep(outcome)
             attempt += 1
 
     async def _request_json(self, prep: Prepared) -> Any:
@@ -286,7 +286,7 @@ class AsyncClient(BaseClient):
         del params  # a traceback printed with locals must not show extra_headers
         if stream:
             return await AsyncChatStream(self, prep)._open()
-        return _completion(await self._request_json(prep), prep)
+        return parse_completion(await self._request_json(prep), prep.redactor)
 
     def stream(self, messages: Sequence[Message], **params: Unpack[ChatParams]) -> AsyncChatStream:
         """A streamed completion, opened on ``async with``, ``await`` or the first ``async for``.
@@ -303,7 +303,7 @@ class AsyncClient(BaseClient):
         params.setdefault("response_format", {"type": "json_object"})
         prep = self._prepare_chat_kwargs(messages, params, stream=False, caller="create_json")
         del params
-        completion = _completion(await self._request_json(prep), prep)
+        completion = parse_completion(await self._request_json(prep), prep.redactor)
         try:
             return self._parse_json_content(completion)
         except APIError as err:
@@ -333,148 +333,3 @@ def _drop_pool(http: httpx.AsyncClient) -> None:
                 aio._sock = None
     with contextlib.suppress(Exception):
         pool._connections = []
-
-
-class AsyncChatStream:
-    """The async twin of ``ChatStream``: ``async with``, ``async for``, ``await``."""
-
-    def __init__(self, client: AsyncClient, prep: Prepared) -> None:
-        self._client = client
-        self._prep = prep
-        self._attempt = 0
-        self._response: httpx.Response | None = None
-        self._slot = NO_SLOT  # the client's gate place, held while the body is open
-        self._bytes: AsyncIterator[bytes] | None = None
-        self._core = StreamCore()
-        self._opened = False
-        self._closed = False
-
-    def __repr__(self) -> str:
-        return f"AsyncChatStream({self._prep.path}, {self._core.delivered} chunks)"
-
-    @property
-    def accumulator(self) -> ChunkAccumulator:
-        """The state built from the chunks delivered so far."""
-        return self._core.accumulator
-
-    async def _open(self) -> AsyncChatStream:
-        self._opened = True
-        response, data, self._attempt, self._slot = await self._client._send(
-            self._prep, stream=True, attempt=self._attempt
-        )
-        self._response = response
-        self._core = StreamCore(self._client.max_response_bytes)
-        if data is not None:
-            self._core.feed_json(data)
-            self._bytes = None
-        else:
-            self._bytes = response.aiter_bytes()
-        return self
-
-    async def _fail(self, err: APIError, headers: Mapping[str, str] | None = None) -> None:
-        client, core = self._client, self._core
-        decision = client._policy.decide(
-            err,
-            self._attempt,
-            headers=headers,
-            rand=client._rand(),
-            now=time.monotonic(),
-            deadline=self._prep.deadline,
-            delivered=core.delivered > 0,
-        )
-        if isinstance(decision, APIError):
-            await self.aclose()
-            if decision is err:
-                decision = core.broken(err)
-            decision.__suppress_context__ = True
-            raise redact_error(decision, self._prep.redactor)
-        await self._release()
-        client._log_retry(self._prep, err, decision, self._attempt)
-        await client._sleep(decision)
-        self._attempt += 1
-        await self._open()
-
-    def __await__(self) -> Generator[Any, None, AsyncChatStream]:
-        return self._await_open().__await__()
-
-    async def _await_open(self) -> AsyncChatStream:
-        if not self._opened:
-            await self._open()
-        return self
-
-    def __aiter__(self) -> AsyncChatStream:
-        return self
-
-    async def __anext__(self) -> ChatCompletionChunk:
-        if not self._opened:
-            await self._open()
-        try:
-            with Cutoff(self._prep.deadline):
-                return await self._next()
-        except APIError as err:
-            if getattr(err, "_deadline", False) and not self._closed:
-                await self.aclose()
-            raise
-
-    async def _next(self) -> ChatCompletionChunk:
-        while True:
-            try:
-                chunk = self._core.next_chunk()
-            except APIError as err:
-                await self._fail(err)
-                continue
-            if chunk is not None:
-                return chunk
-            if self._closed or (self._bytes is None and self._core.finished):
-                if not self._closed:
-                    await self.aclose()
-                raise StopAsyncIteration
-            if self._core.finished:
-                incomplete = self._core.incomplete()
-                if incomplete is not None:
-                    await self._fail(incomplete)
-                    continue
-                await self.aclose()
-                raise StopAsyncIteration
-            try:
-                assert self._bytes is not None
-                data = await self._bytes.__anext__()
-                self._core.feed(data)
-            except StopAsyncIteration:
-                self._core.end()
-            except HTTPX_ERRORS as exc:
-                await self._fail(mapped(exc, self._prep))
-            except APIError as err:
-                await self._fail(err)
-
-    async def get_final_completion(self) -> ChatCompletion:
-        """Consume the rest of the stream and return the whole completion."""
-        async for _ in self:
-            pass
-        return self._core.accumulator.completion()
-
-    async def _release(self) -> None:
-        try:
-            if self._response is not None:
-                await self._response.aclose()
-        finally:
-            self._slot.release()
-
-    async def aclose(self) -> None:
-        """Close the response (safe to call more than once)."""
-        if not self._closed:
-            self._closed = True
-            await self._release()
-
-    async def __aenter__(self) -> AsyncChatStream:
-        if not self._opened:
-            await self._open()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()

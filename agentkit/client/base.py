@@ -10,6 +10,7 @@ import dataclasses
 import logging
 import os
 import random
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -28,7 +29,9 @@ from agentkit.client.request import (
     encode_body,
     to_timeout,
 )
+from agentkit.client.response import redact_error
 from agentkit.client.retry import RetryPolicy
+from agentkit.client.stream_core import StreamCore
 from agentkit.defaults import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -38,7 +41,7 @@ from agentkit.defaults import (
     ENV_LOG_BODIES,
     ENV_MODEL,
 )
-from agentkit.errors import APIResponseError, JSONContentError, UserError
+from agentkit.errors import APIError, APIResponseError, JSONContentError, UserError
 from agentkit.images import IMAGE_PART_SHAPES, ImageInput, ImagePartShape, user_message
 from agentkit.jsonanswer import parse_json_answer
 from agentkit.messages import ChatCompletion, Message, ModelInfo
@@ -57,6 +60,35 @@ def _check_limit(name: str, value: object, *, allow_none: bool) -> Any:
         more = " or None" if allow_none else ""
         raise UserError(f"{name} must be an int >= 1{more}, not {value!r}")
     return int(value)
+
+
+def _base_url(given: str | None) -> tuple[str, str]:
+    """The base URL (``base_url``, the environment or the default) and its path, checked."""
+    base = given or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
+    try:
+        url = httpx.URL(base)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise UserError(f"Invalid base_url {base!r}: {exc}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise UserError(f"base_url must be an http(s) URL, not {base!r}")
+    return base.rstrip("/"), url.path.rstrip("/")
+
+
+def _profile(profile: str | Profile | None, image_part: ImagePartShape | None) -> Profile:
+    if image_part is not None and image_part not in IMAGE_PART_SHAPES:
+        raise UserError(f"image_part must be 'image' or 'image_url', not {image_part!r}")
+    resolved = resolve_profile(profile)
+    if image_part is not None and image_part != resolved.image_part:
+        # an explicit image_part wins over the profile's, for every request
+        resolved = dataclasses.replace(resolved, image_part=image_part)
+    return resolved
+
+
+def _redactor(api_key: str | None, headers: Mapping[str, str]) -> Redactor:
+    secrets = [api_key or "", *secrets_of(headers)]
+    if api_key:
+        secrets.append(f"Bearer {api_key}")
+    return Redactor(secrets)
 
 
 class BaseClient:
@@ -86,25 +118,12 @@ class BaseClient:
             self._api_key = check_api_key(api_key, "api_key")
         else:
             self._api_key = check_api_key(os.environ.get(ENV_API_KEY) or None, ENV_API_KEY)
-        base = base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
-        try:
-            url = httpx.URL(base)
-        except (httpx.InvalidURL, TypeError) as exc:
-            raise UserError(f"Invalid base_url {base!r}: {exc}") from None
-        if url.scheme not in ("http", "https") or not url.host:
-            raise UserError(f"base_url must be an http(s) URL, not {base!r}")
-        self._base_url = base.rstrip("/")
-        self._base_path = url.path.rstrip("/")
+        self._base_url, self._base_path = _base_url(base_url)
         self._urls: dict[str, httpx.URL] = {}  # path -> parsed URL; a client uses only a few
         self._model = model or os.environ.get(ENV_MODEL) or DEFAULT_MODEL
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise UserError(f"max_retries must be an int >= 0, not {max_retries!r}")
-        if image_part is not None and image_part not in IMAGE_PART_SHAPES:
-            raise UserError(f"image_part must be 'image' or 'image_url', not {image_part!r}")
-        self._profile = resolve_profile(profile)
-        if image_part is not None and image_part != self._profile.image_part:
-            # an explicit image_part wins over the profile's, for every request
-            self._profile = dataclasses.replace(self._profile, image_part=image_part)
+        self._profile = _profile(profile, image_part)
         self._max_concurrent: int | None = _check_limit(
             "max_concurrent_requests", max_concurrent_requests, allow_none=True
         )
@@ -120,10 +139,7 @@ class BaseClient:
         self._log_bodies = (
             log_bodies if log_bodies is not None else os.environ.get(ENV_LOG_BODIES) == "1"
         )
-        secrets = [self._api_key or "", *secrets_of(self._default_headers)]
-        if self._api_key:
-            secrets.append(f"Bearer {self._api_key}")
-        self._redactor = Redactor(secrets)
+        self._redactor = _redactor(self._api_key, self._default_headers)
         self._recorder = (
             CassetteRecorder(record_to, secrets=self._redactor.secrets)
             if record_to is not None
@@ -369,6 +385,36 @@ class BaseClient:
             self.max_retries,
             err,
         )
+
+    def _retry_outcome(
+        self,
+        prep: Prepared,
+        err: APIError,
+        attempt: int,
+        headers: Mapping[str, str] | None,
+        stream: StreamCore | None = None,
+    ) -> float | APIError:
+        """After attempt ``attempt`` failed with ``err``: the delay before the next one
+        (logged), or the error to raise. For a ``stream`` the error is marked with the
+        chunks already delivered, and redacted."""
+        decision = self._policy.decide(
+            err,
+            attempt,
+            headers=headers,
+            rand=self._rand(),
+            now=time.monotonic(),
+            deadline=prep.deadline,
+            delivered=stream is not None and stream.delivered > 0,
+        )
+        if isinstance(decision, APIError):
+            if stream is None:
+                return decision
+            if decision is err:
+                decision = stream.broken(err)
+            decision.__suppress_context__ = True
+            return redact_error(decision, prep.redactor)
+        self._log_retry(prep, err, decision, attempt)
+        return decision
 
     # ------------------------------------------------------------------ parsing
 

@@ -22,11 +22,18 @@ from agentkit.errors import (
     APITimeoutError,
     error_from_body,
 )
+from agentkit.messages import ChatCompletion
+
+# What httpx raises for a failed exchange; each becomes an agentkit error via ``mapped``.
+HTTPX_ERRORS = (httpx.HTTPError, httpx.StreamError, httpx.InvalidURL)
 
 __all__ = [
+    "HTTPX_ERRORS",
     "check_response",
     "close_delimited",
     "is_json",
+    "mapped",
+    "parse_completion",
     "redact_error",
     "too_large",
     "transport_error",
@@ -136,3 +143,19 @@ def detach(exc: BaseException) -> BaseException:
         node.__traceback__ = None
         node = node.__cause__ or node.__context__
     return exc
+
+
+def mapped(exc: Exception, redactor: Redactor) -> APIError:
+    """The agentkit error for an httpx exception, with the exception (frameless) as cause."""
+    err = transport_error(exc, redactor)
+    err.__cause__ = detach(exc)
+    err.__suppress_context__ = True
+    return err
+
+
+def parse_completion(data: Any, redactor: Redactor) -> ChatCompletion:
+    """A response body as a ``ChatCompletion``; an unusable one raises, redacted."""
+    try:
+        return ChatCompletion.from_dict(data)
+    except APIError as err:
+        raise redact_error(err, redactor) from None

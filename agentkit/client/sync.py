@@ -1,7 +1,8 @@
-"""``Client`` and ``ChatStream``: the synchronous send loop, which only sends, reads and sleeps.
+"""``Client``: the synchronous send loop, which only sends, reads and sleeps.
 
 Every decision is made elsewhere: ``RetryPolicy`` (retry or raise, how long to wait, the
 deadline), ``response`` (what a response means), ``StreamCore`` (what the bytes mean).
+Its streams are ``ChatStream`` (``sync_stream``), re-exported here.
 """
 
 from __future__ import annotations
@@ -9,33 +10,34 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import httpx
 from typing_extensions import Unpack
 
-from agentkit.client._deadline import Watch, clamp, watch_response
+from agentkit.client._deadline import Watch, clamp, expired, watch_response
 from agentkit.client._gate import NO_SLOT, Slot
 from agentkit.client.base import BaseClient
-from agentkit.client.chunks import ChunkAccumulator
 from agentkit.client.recording import RecordingTransport
 from agentkit.client.request import Prepared
 from agentkit.client.response import (
+    HTTPX_ERRORS,
     check_response,
     detach,
     is_json,
+    mapped,
+    parse_completion,
     redact_error,
     too_large,
-    transport_error,
 )
 from agentkit.client.retry import deadline_error
-from agentkit.client.stream_core import StreamCore
+from agentkit.client.sync_stream import ChatStream
 from agentkit.defaults import DEFAULT_MAX_RESPONSE_BYTES
 from agentkit.errors import APIError, UserError
 from agentkit.images import ImagePartShape
-from agentkit.messages import ChatCompletion, ChatCompletionChunk, Message, ModelInfo
+from agentkit.messages import ChatCompletion, Message, ModelInfo
 from agentkit.params import ChatParams
 from agentkit.profiles import Profile
 
@@ -43,22 +45,6 @@ if TYPE_CHECKING:
     from agentkit.client.async_ import AsyncClient
 
 __all__ = ["ChatStream", "Client"]
-
-HTTPX_ERRORS = (httpx.HTTPError, httpx.StreamError, httpx.InvalidURL)
-
-
-def mapped(exc: Exception, prep: Prepared) -> APIError:
-    """The agentkit error for an httpx exception, with the exception (frameless) as cause."""
-    err = transport_error(exc, prep.redactor)
-    err.__cause__ = detach(exc)
-    err.__suppress_context__ = True
-    return err
-
-
-def _expired(deadline: float | None, watch: Watch | None = None) -> bool:
-    if watch is not None and watch.fired:
-        return True
-    return deadline is not None and time.monotonic() >= deadline
 
 
 class Client(BaseClient):
@@ -205,9 +191,9 @@ class Client(BaseClient):
                 if deadline is not None and time.monotonic() >= deadline:
                     raise deadline_error()
         except HTTPX_ERRORS as exc:
-            if _expired(deadline, watch):
+            if expired(deadline, watch):
                 raise deadline_error() from None
-            raise mapped(exc, prep) from detach(exc)
+            raise mapped(exc, prep.redactor) from detach(exc)
         finally:
             response.close()
         if watch is not None and watch.fired:  # the cut looked like a close-delimited end
@@ -230,9 +216,9 @@ class Client(BaseClient):
         try:
             response = self._http.send(request, stream=True)
         except HTTPX_ERRORS as exc:
-            if _expired(prep.deadline):
+            if expired(prep.deadline):
                 raise deadline_error() from None
-            raise mapped(exc, prep) from detach(exc)
+            raise mapped(exc, prep.redactor) from detach(exc)
         watch = watch_response(response, prep.deadline)
         if stream and response.status_code < 400 and not is_json(response.headers):
             return response, None, watch
@@ -252,7 +238,7 @@ class Client(BaseClient):
         """
         deadline = prep.deadline
         while True:
-            if _expired(deadline):
+            if expired(deadline):
                 raise deadline_error()
             self._log_request(prep, attempt)
             headers: httpx.Headers | None = None
@@ -278,18 +264,10 @@ class Client(BaseClient):
                 response.close()
                 slot.release()
                 failure, headers = error, response.headers
-            decision = self._policy.decide(
-                failure,
-                attempt,
-                headers=headers,
-                rand=self._rand(),
-                now=time.monotonic(),
-                deadline=deadline,
-            )
-            if isinstance(decision, APIError):
-                raise decision
-            self._log_retry(prep, failure, decision, attempt)
-            self._sleep(decision)
+            outcome = self._retry_outcome(prep, failure, attempt, headers)
+            if isinstance(outcome, APIError):
+                raise outcome
+            self._sleep(outcome)
             attempt += 1
 
     def _request_json(self, prep: Prepared) -> Any:
@@ -336,7 +314,7 @@ class Client(BaseClient):
         del params  # a traceback printed with locals must not show extra_headers
         if stream:
             return ChatStream(self, prep)._open()
-        return _completion(self._request_json(prep), prep)
+        return parse_completion(self._request_json(prep), prep.redactor)
 
     def stream(self, messages: Sequence[Message], **params: Unpack[ChatParams]) -> ChatStream:
         """``create(..., stream=True)``: a ``ChatStream`` to iterate, used as a context manager.
@@ -361,7 +339,7 @@ class Client(BaseClient):
         params.setdefault("response_format", {"type": "json_object"})
         prep = self._prepare_chat_kwargs(messages, params, stream=False, caller="create_json")
         del params
-        completion = _completion(self._request_json(prep), prep)
+        completion = parse_completion(self._request_json(prep), prep.redactor)
         try:
             return self._parse_json_content(completion)
         except APIError as err:
@@ -370,146 +348,3 @@ class Client(BaseClient):
     def list_models(self) -> list[ModelInfo]:
         """``GET /models``: the models the server offers."""
         return self._parse_models(self._request_json(self._prepare("GET", "/models", None)))
-
-
-def _completion(data: Any, prep: Prepared) -> ChatCompletion:
-    try:
-        return ChatCompletion.from_dict(data)
-    except APIError as err:
-        raise redact_error(err, prep.redactor) from None
-
-
-class ChatStream:
-    """A streamed completion: an iterator of ``ChatCompletionChunk`` and a context manager.
-
-    The response is always closed when the stream ends, on ``close()`` or on leaving the
-    ``with`` block. ``accumulator`` builds the final message as chunks pass.
-    A failure before the first chunk reached you is retried like any request; after it,
-    the error is raised (the server cannot resume a stream). A stream that ends with no
-    finish reason and no ``[DONE]`` is incomplete: ``APIConnectionError``.
-    """
-
-    def __init__(self, client: Client, prep: Prepared) -> None:
-        self._client = client
-        self._prep = prep
-        self._attempt = 0
-        self._response: httpx.Response | None = None
-        self._watch: Watch | None = None
-        self._slot = NO_SLOT  # the client's gate place, held while the body is open
-        self._bytes: Iterator[bytes] = iter(())
-        self._core = StreamCore()
-        self._closed = False
-
-    def __repr__(self) -> str:
-        return f"ChatStream({self._prep.path}, {self._core.delivered} chunks)"
-
-    @property
-    def accumulator(self) -> ChunkAccumulator:
-        """The state built from the chunks delivered so far."""
-        return self._core.accumulator
-
-    def _open(self) -> ChatStream:
-        response, data, self._attempt, self._slot, self._watch = self._client._send(
-            self._prep, stream=True, attempt=self._attempt
-        )
-        self._response = response
-        self._core = StreamCore(self._client.max_response_bytes)
-        if data is not None:
-            self._core.feed_json(data)
-            self._bytes = iter(())
-        else:
-            self._bytes = response.iter_bytes()
-        return self
-
-    def _fail(self, err: APIError, headers: Mapping[str, str] | None = None) -> None:
-        """Retry (reopened, returns) or raise ``err`` as the policy decides."""
-        client, core = self._client, self._core
-        decision = client._policy.decide(
-            err,
-            self._attempt,
-            headers=headers,
-            rand=client._rand(),
-            now=time.monotonic(),
-            deadline=self._prep.deadline,
-            delivered=core.delivered > 0,
-        )
-        if isinstance(decision, APIError):
-            self.close()
-            if decision is err:
-                decision = core.broken(err)
-            decision.__suppress_context__ = True
-            raise redact_error(decision, self._prep.redactor)
-        self._release()
-        client._log_retry(self._prep, err, decision, self._attempt)
-        client._sleep(decision)
-        self._attempt += 1
-        self._open()
-
-    def __iter__(self) -> ChatStream:
-        return self
-
-    def __next__(self) -> ChatCompletionChunk:
-        deadline = self._prep.deadline
-        while True:
-            try:
-                chunk = self._core.next_chunk()
-            except APIError as err:
-                self._fail(err)
-                continue
-            if chunk is not None:
-                return chunk
-            if self._closed:
-                raise StopIteration
-            if self._core.finished:
-                incomplete = self._core.incomplete()
-                if incomplete is not None:
-                    self._fail(incomplete)
-                    continue
-                self.close()
-                raise StopIteration
-            try:
-                data = next(self._bytes)
-                if _expired(deadline, self._watch):
-                    raise deadline_error()
-                self._core.feed(data)
-            except StopIteration:
-                if self._watch is not None and self._watch.fired:
-                    self._fail(deadline_error())
-                self._core.end()
-            except HTTPX_ERRORS as exc:
-                cut = _expired(deadline, self._watch)
-                self._fail(deadline_error() if cut else mapped(exc, self._prep))
-            except APIError as err:
-                self._fail(err)
-
-    def get_final_completion(self) -> ChatCompletion:
-        """Consume the rest of the stream and return the whole completion."""
-        for _ in self:
-            pass
-        return self._core.accumulator.completion()
-
-    def _release(self) -> None:
-        try:
-            if self._watch is not None:
-                self._watch.cancel()
-            if self._response is not None:
-                self._response.close()
-        finally:
-            self._slot.release()
-
-    def close(self) -> None:
-        """Close the response (safe to call more than once)."""
-        if not self._closed:
-            self._closed = True
-            self._release()
-
-    def __enter__(self) -> ChatStream:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -112,12 +112,7 @@ class Model:
         if tools_allowed and turn.calls and any(f.kind == "repeat" for f in faults):
             last = turn.calls[-1]["function"]
             call = _tool_call(f"{call_id}_0", last["name"], last["arguments"])
-            return (
-                {"role": "assistant", "content": None, "tool_calls": [call]},
-                "tool_calls",
-                (),
-                (turn.prompt_tokens),
-            )
+            return _calls_message([call]), "tool_calls", (), turn.prompt_tokens
         offered_names = [str(f.get("name")) for f in offered]
         found = self.find(turn.user_text, offered_names) if self.scenarios else None
         scenario_faults: tuple[Fault, ...] = ()
@@ -125,41 +120,56 @@ class Model:
         if found is not None:
             scenario, groups = found
             scenario_faults = scenario.faults
-            context = self._context(turn, groups)
-            if tools_allowed and turn.rounds < len(scenario.rounds):
-                names = {f.get("name") for f in offered}
-                calls = [
-                    _tool_call(
-                        f"{call_id}_{i}",
-                        c["name"],
-                        self._render(c.get("arguments", {}), context, scenario),
-                    )
-                    for i, c in enumerate(scenario.rounds[turn.rounds])
-                    if c["name"] in names
-                ]
-                if calls:
-                    message = {"role": "assistant", "content": None, "tool_calls": calls}
-                    return message, "tool_calls", scenario_faults, turn.prompt_tokens
-            if scenario.reply is not None:
-                rendered = self._render(scenario.reply, context, scenario)
-                content = rendered if isinstance(rendered, str) else dumps(rendered)
+            callable_tools = offered if tools_allowed else []
+            calls, content = self._scenario_turn(turn, scenario, groups, callable_tools, call_id)
+            if calls:
+                return _calls_message(calls), "tool_calls", scenario_faults, turn.prompt_tokens
         elif tools_allowed and (
             not turn.results or choice == "required" or isinstance(choice, dict)
         ):
-            function: Mapping[str, Any] | None
-            if isinstance(choice, dict):
-                wanted = choice["function"]["name"]
-                function = next(f for f in offered if f.get("name") == wanted)
-            else:
-                function = choose_tool(turn.user_text, offered)
-                if function is None and choice == "required":
-                    function = offered[0]
-            if function is not None:
-                parameters = function.get("parameters") or {"type": "object", "properties": {}}
-                arguments = generate(parameters, text=turn.user_text)
-                call = _tool_call(f"{call_id}_0", str(function["name"]), arguments)
-                message = {"role": "assistant", "content": None, "tool_calls": [call]}
-                return message, "tool_calls", (), turn.prompt_tokens
+            chosen = _chosen_call(turn, offered, choice, call_id)
+            if chosen is not None:
+                return _calls_message([chosen]), "tool_calls", (), turn.prompt_tokens
+        message, finish = self._text_answer(turn, content, body, token_limits)
+        return message, finish, scenario_faults, turn.prompt_tokens
+
+    def _scenario_turn(
+        self,
+        turn: Turn,
+        scenario: Scenario,
+        groups: dict[str, str],
+        offered: Sequence[Mapping[str, Any]],
+        call_id: str,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """The scenario's tool calls of this round (among ``offered``), else its reply."""
+        context = self._context(turn, groups)
+        if offered and turn.rounds < len(scenario.rounds):
+            names = {f.get("name") for f in offered}
+            calls = [
+                _tool_call(
+                    f"{call_id}_{i}",
+                    c["name"],
+                    self._render(c.get("arguments", {}), context, scenario),
+                )
+                for i, c in enumerate(scenario.rounds[turn.rounds])
+                if c["name"] in names
+            ]
+            if calls:
+                return calls, None
+        if scenario.reply is None:
+            return [], None
+        rendered = self._render(scenario.reply, context, scenario)
+        return [], rendered if isinstance(rendered, str) else dumps(rendered)
+
+    def _text_answer(
+        self,
+        turn: Turn,
+        content: str | None,
+        body: Mapping[str, Any],
+        token_limits: Sequence[str],
+    ) -> tuple[dict[str, Any], str]:
+        """The text message (the scenario's ``content``, else a generic reply), formatted
+        as the request asks and cut at its token limit; and its finish reason."""
         if content is None:
             if turn.results:
                 content = results_reply(turn.user_text, turn.results)
@@ -171,12 +181,7 @@ class Model:
         if isinstance(limit, int) and count_tokens(content) > limit:
             content = _truncate(content, limit)
             finish = "length"
-        return (
-            {"role": "assistant", "content": content},
-            finish,
-            scenario_faults,
-            turn.prompt_tokens,
-        )
+        return {"role": "assistant", "content": content}, finish
 
     @staticmethod
     def _context(turn: Turn, groups: dict[str, str]) -> dict[str, Any]:
@@ -254,3 +259,26 @@ def _truncate(content: str, limit: int) -> str:
         else:
             high = mid - 1
     return content[:low]
+
+
+def _calls_message(calls: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"role": "assistant", "content": None, "tool_calls": calls}
+
+
+def _chosen_call(
+    turn: Turn, offered: Sequence[Mapping[str, Any]], choice: Any, call_id: str
+) -> dict[str, Any] | None:
+    """The call of the tool ``tool_choice`` names, or the one the user's words suggest."""
+    function: Mapping[str, Any] | None
+    if isinstance(choice, dict):
+        wanted = choice["function"]["name"]
+        function = next(f for f in offered if f.get("name") == wanted)
+    else:
+        function = choose_tool(turn.user_text, offered)
+        if function is None and choice == "required":
+            function = offered[0]
+    if function is None:
+        return None
+    parameters = function.get("parameters") or {"type": "object", "properties": {}}
+    arguments = generate(parameters, text=turn.user_text)
+    return _tool_call(f"{call_id}_0", str(function["name"]), arguments)

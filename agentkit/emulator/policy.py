@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from agentkit.emulator.samples import datetime_text, sample_string
@@ -192,8 +193,6 @@ def generate(
     text: str = "",
     name: str = "",
     all_properties: bool = False,
-    _ex: _Extractor | None = None,
-    _depth: int = 0,
 ) -> Any:
     """A value valid for ``schema``, taking strings and numbers from ``text`` where it can.
 
@@ -205,69 +204,83 @@ def generate(
         all_properties: Fill optional object properties too (else only required ones).
     """
     root = root if root is not None else (schema if isinstance(schema, dict) else {})
-    ex = _ex if _ex is not None else _Extractor(text)
-    schema = _resolve(schema, root)
-    if _depth > 8:
-        return None
-    if "const" in schema:
-        return schema["const"]
-    enum = schema.get("enum")
-    if isinstance(enum, list) and enum:
-        lowered = ex.text.lower()
-        return next((v for v in enum if isinstance(v, str) and v.lower() in lowered), enum[0])
-    for key in ("anyOf", "oneOf"):
-        options = schema.get(key)
-        if isinstance(options, list) and options:
-            resolved = [_resolve(o, root) for o in options]
-            chosen = next((o for o in resolved if _pick_type(o) != "null"), resolved[0])
-            return generate(
-                chosen, root, name=name, all_properties=all_properties, _ex=ex, _depth=_depth + 1
-            )
-    if isinstance(schema.get("allOf"), list):
-        merged: dict[str, Any] = {}
-        for part in schema["allOf"]:
-            merged.update(_resolve(part, root))
-        return generate(
-            merged, root, name=name, all_properties=all_properties, _ex=ex, _depth=_depth + 1
-        )
-    kind = _pick_type(schema)
-    if kind == "object":
+    return _Generator(root, _Extractor(text), all_properties).value(schema, name, 0)
+
+
+@dataclass(slots=True)
+class _Generator:
+    """One ``generate`` call: the document, the extractor (it consumes the text as values
+    are taken from it) and whether optional properties are filled."""
+
+    root: Mapping[str, Any]
+    ex: _Extractor
+    all_properties: bool
+
+    def value(self, schema: Any, name: str, depth: int) -> Any:
+        schema = _resolve(schema, self.root)
+        if depth > 8:
+            return None
+        if "const" in schema:
+            return schema["const"]
+        enum = schema.get("enum")
+        if isinstance(enum, list) and enum:
+            lowered = self.ex.text.lower()
+            return next((v for v in enum if isinstance(v, str) and v.lower() in lowered), enum[0])
+        for key in ("anyOf", "oneOf"):
+            options = schema.get(key)
+            if isinstance(options, list) and options:
+                resolved = [_resolve(o, self.root) for o in options]
+                chosen = next((o for o in resolved if _pick_type(o) != "null"), resolved[0])
+                return self.value(chosen, name, depth + 1)
+        if isinstance(schema.get("allOf"), list):
+            merged: dict[str, Any] = {}
+            for part in schema["allOf"]:
+                merged.update(_resolve(part, self.root))
+            return self.value(merged, name, depth + 1)
+        kind = _pick_type(schema)
+        if kind == "object":
+            return self.object(schema, depth)
+        if kind == "array":
+            return self.array(schema, name, depth)
+        if kind in ("integer", "number"):
+            return self.number(schema, integer=kind == "integer")
+        if kind == "boolean":
+            default = schema.get("default")
+            return default if isinstance(default, bool) else True
+        if kind == "null":
+            return None
+        if kind == "string":
+            return _string_value(schema, name, self.ex)
+        return sample_string({}, name)
+
+    def object(self, schema: Mapping[str, Any], depth: int) -> dict[str, Any]:
         props = schema.get("properties")
         props = props if isinstance(props, dict) else {}
         required = schema.get("required")
         required = [r for r in required if isinstance(r, str)] if isinstance(required, list) else []
         out: dict[str, Any] = {}
         for key, sub in props.items():
-            if key in required or all_properties:
-                out[key] = generate(
-                    sub, root, name=key, all_properties=all_properties, _ex=ex, _depth=_depth + 1
-                )
+            if key in required or self.all_properties:
+                out[key] = self.value(sub, key, depth + 1)
         for key in required:  # required names missing from properties: any string will do
             out.setdefault(key, sample_string({}, key))
         return out
-    if kind == "array":
+
+    def array(self, schema: Mapping[str, Any], name: str, depth: int) -> list[Any]:
         items = schema.get("items")
         count = schema.get("minItems")
         count = count if isinstance(count, int) and count > 0 else 1
         max_items = schema.get("maxItems")
         if isinstance(max_items, int):
             count = min(count, max_items)
-        values = [
-            generate(
-                items if isinstance(items, dict) else {},
-                root,
-                name=name,
-                all_properties=all_properties,
-                _ex=ex,
-                _depth=_depth + 1,
-            )
-            for _ in range(count)
-        ]
+        item_schema = items if isinstance(items, dict) else {}
+        values = [self.value(item_schema, name, depth + 1) for _ in range(count)]
         if schema.get("uniqueItems") and len(values) > 1:
             values = values[:1]
         return values
-    if kind in ("integer", "number"):
-        found = ex.number()
+
+    def number(self, schema: Mapping[str, Any], *, integer: bool) -> int | float:
+        found = self.ex.number()
         default = schema.get("default")
         if found is not None:
             value = float(found)
@@ -275,18 +288,10 @@ def generate(
             value = float(default)
         else:
             value = 1.0
-        if kind == "integer":
+        if integer:
             return int(_fit_number(float(int(value)), schema, integer=True))
         fitted = _fit_number(value, schema, integer=False)
         return int(fitted) if float(fitted).is_integer() and found and "." not in found else fitted
-    if kind == "boolean":
-        default = schema.get("default")
-        return default if isinstance(default, bool) else True
-    if kind == "null":
-        return None
-    if kind == "string":
-        return _string_value(schema, name, ex)
-    return sample_string({}, name)
 
 
 def result_text(content: Any) -> str:

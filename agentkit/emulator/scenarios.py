@@ -141,37 +141,8 @@ class Scenario:
         if unknown:
             raise UserError(f"{where}: unknown scenario keys {sorted(unknown)}")
         name = str(data.get("name") or where)
-        match = data.get("match")
-        contains: list[str] = []
-        any_of: list[str] = []
-        regex: re.Pattern[str] | None = None
-        if isinstance(match, str) and match:
-            contains = [match]
-        elif isinstance(match, Mapping) and match:
-            raw = match.get("contains", [])
-            contains = [raw] if isinstance(raw, str) else list(raw)
-            any_of = list(match.get("any", []))
-            if match.get("regex") is not None:
-                try:
-                    regex = re.compile(str(match["regex"]))
-                except re.error as exc:
-                    raise UserError(f"{where}: bad regex {match['regex']!r}: {exc}") from None
-        else:
-            raise UserError(f"{where}: 'match' must be a non-empty string or object")
-        if "rounds" in data and "tool_calls" in data:
-            raise UserError(f"{where}: give either 'tool_calls' or 'rounds', not both")
-        raw_rounds = data["rounds"] if "rounds" in data else [data.get("tool_calls") or []]
-        rounds: list[tuple[Mapping[str, Any], ...]] = []
-        for r, calls in enumerate(raw_rounds):
-            if not isinstance(calls, list):
-                raise UserError(f"{where}: round {r} must be a list of tool calls")
-            for call in calls:
-                if not isinstance(call, Mapping) or not isinstance(call.get("name"), str):
-                    raise UserError(f"{where}: each tool call needs a string 'name'")
-                if not isinstance(call.get("arguments", {}), (Mapping, str)):
-                    raise UserError(f"{where}: tool call 'arguments' must be an object")
-            if calls:
-                rounds.append(tuple(calls))
+        contains, any_of, regex = _read_match(data.get("match"), where)
+        rounds = _read_rounds(data, where)
         try:
             faults = tuple(parse_faults(data.get("faults")))
         except FaultSpecError as exc:
@@ -180,12 +151,7 @@ class Scenario:
         if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
             raise UserError(f"{where}: 'tools' must be a list of tool names")
         reply = data.get("reply")
-        for template in _templates(reply) + _templates([c for r in rounds for c in r]):
-            if "{" in template:
-                try:
-                    _environment().parse(template)
-                except Exception as exc:  # jinja2.TemplateSyntaxError, kept lazy
-                    raise UserError(f"{where}: bad template {template!r}: {exc}") from None
+        _check_templates(_templates(reply) + _templates([c for r in rounds for c in r]), where)
         return cls(
             name=name,
             contains=tuple(str(c).lower() for c in contains),
@@ -196,6 +162,52 @@ class Scenario:
             faults=faults,
             tools=tuple(tools),
         )
+
+
+def _read_match(match: Any, where: str) -> tuple[list[str], list[str], re.Pattern[str] | None]:
+    """``match`` as (all of these words, any of these words, a regex)."""
+    if isinstance(match, str) and match:
+        return [match], [], None
+    if not isinstance(match, Mapping) or not match:
+        raise UserError(f"{where}: 'match' must be a non-empty string or object")
+    raw = match.get("contains", [])
+    contains = [raw] if isinstance(raw, str) else list(raw)
+    any_of = list(match.get("any", []))
+    regex: re.Pattern[str] | None = None
+    if match.get("regex") is not None:
+        try:
+            regex = re.compile(str(match["regex"]))
+        except re.error as exc:
+            raise UserError(f"{where}: bad regex {match['regex']!r}: {exc}") from None
+    return contains, any_of, regex
+
+
+def _read_rounds(data: Mapping[str, Any], where: str) -> list[tuple[Mapping[str, Any], ...]]:
+    """The tool-call rounds (``rounds``, or ``tool_calls`` as one round), empty ones dropped."""
+    if "rounds" in data and "tool_calls" in data:
+        raise UserError(f"{where}: give either 'tool_calls' or 'rounds', not both")
+    raw_rounds = data["rounds"] if "rounds" in data else [data.get("tool_calls") or []]
+    rounds: list[tuple[Mapping[str, Any], ...]] = []
+    for r, calls in enumerate(raw_rounds):
+        if not isinstance(calls, list):
+            raise UserError(f"{where}: round {r} must be a list of tool calls")
+        for call in calls:
+            if not isinstance(call, Mapping) or not isinstance(call.get("name"), str):
+                raise UserError(f"{where}: each tool call needs a string 'name'")
+            if not isinstance(call.get("arguments", {}), (Mapping, str)):
+                raise UserError(f"{where}: tool call 'arguments' must be an object")
+        if calls:
+            rounds.append(tuple(calls))
+    return rounds
+
+
+def _check_templates(templates: list[str], where: str) -> None:
+    for template in templates:
+        if "{" in template:
+            try:
+                _environment().parse(template)
+            except Exception as exc:  # jinja2.TemplateSyntaxError, kept lazy
+                raise UserError(f"{where}: bad template {template!r}: {exc}") from None
 
 
 def _from_file(path: Path) -> list[Scenario]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -185,6 +185,39 @@ def completion_chunks(
     its complete arguments (as some servers send them). With ``bare``, chunks carry only the
     keys the completion has (no invented ``id``, ``created``, ``index``, ``logprobs``).
     """
+    head = _chunk_head(body, bare)
+    usage = body.get("usage")
+    usage_tail = (
+        [{**head, "choices": [], "usage": usage}]
+        if include_usage and isinstance(usage, dict)
+        else []
+    )
+    choices = body.get("choices")
+    if choices == []:
+        # No choice streams as chunks without one, not as an invented empty message.
+        return usage_tail or [{**head, "choices": []}]
+    choice: Any = choices[0] if isinstance(choices, list) and choices else {}
+    choice = choice if isinstance(choice, dict) else {}
+    message = choice.get("message")
+    message = message if isinstance(message, dict) else {}
+    extra: dict[str, Any] = {"index": 0, "logprobs": None}
+    if bare:
+        extra = {k: choice[k] for k in ("index", "logprobs") if k in choice}
+    finish = choice.get("finish_reason")
+    deltas: list[tuple[dict[str, Any], str | None]] = [
+        ({"role": "assistant", "content": ""}, None),
+        *((delta, None) for delta in _message_deltas(message, whole_tool_calls)),
+        ({}, finish if isinstance(finish, str) else "stop"),
+    ]
+    chunks = [
+        {**head, "choices": [{**extra, "delta": delta, "finish_reason": reason}]}
+        for delta, reason in deltas
+    ]
+    return chunks + usage_tail
+
+
+def _chunk_head(body: Mapping[str, Any], bare: bool) -> dict[str, Any]:
+    """The keys every chunk of the stream repeats (only those the completion has if bare)."""
     head: dict[str, Any] = {
         "id": body.get("id", "chatcmpl-emulator"),
         "object": "chat.completion.chunk",
@@ -195,30 +228,15 @@ def completion_chunks(
         head = {k: v for k, v in head.items() if k in body}
         if "object" in body:
             head["object"] = "chat.completion.chunk"
-    choices = body.get("choices")
-    if choices == []:
-        # No choice streams as chunks without one, not as an invented empty message.
-        usage = body.get("usage")
-        tail = {"usage": usage} if include_usage and isinstance(usage, dict) else {}
-        return [{**head, "choices": [], **tail}]
-    choice: Any = choices[0] if isinstance(choices, list) and choices else {}
-    choice = choice if isinstance(choice, dict) else {}
-    message = choice.get("message") if isinstance(choice, dict) else None
-    message = message if isinstance(message, dict) else {}
-    out: list[dict[str, Any]] = []
+    return head
 
-    extra: dict[str, Any] = {"index": 0, "logprobs": None}
-    if bare:
-        extra = {k: choice[k] for k in ("index", "logprobs") if k in choice}
 
-    def chunk(delta: dict[str, Any], finish: str | None = None) -> None:
-        out.append({**head, "choices": [{**extra, "delta": delta, "finish_reason": finish}]})
-
-    chunk({"role": "assistant", "content": ""})
+def _message_deltas(message: Mapping[str, Any], whole_tool_calls: bool) -> Iterator[dict[str, Any]]:
+    """The deltas of a message: its content in word-sized pieces, then each tool call."""
     content = message.get("content")
     if isinstance(content, str):
         for piece in split_text(content):
-            chunk({"content": piece})
+            yield {"content": piece}
     tool_calls = message.get("tool_calls")
     for index, call in enumerate(tool_calls if isinstance(tool_calls, list) else []):
         if not isinstance(call, dict):
@@ -235,17 +253,11 @@ def completion_chunks(
         }
         if whole_tool_calls:
             start["function"]["arguments"] = arguments
-            chunk({"tool_calls": [start]})
+            yield {"tool_calls": [start]}
             continue
-        chunk({"tool_calls": [start]})
+        yield {"tool_calls": [start]}
         for piece in split_text(arguments, 8):
-            chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
-    finish = choice.get("finish_reason") if isinstance(choice, dict) else None
-    chunk({}, finish if isinstance(finish, str) else "stop")
-    usage = body.get("usage")
-    if include_usage and isinstance(usage, dict):
-        out.append({**head, "choices": [], "usage": usage})
-    return out
+            yield {"tool_calls": [{"index": index, "function": {"arguments": piece}}]}
 
 
 def sse_event(payload: str) -> bytes:

@@ -9,7 +9,6 @@ validates them fully anyway.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,11 +17,12 @@ from pydantic import BaseModel, ConfigDict
 
 from agentkit._json import loads
 from agentkit.errors import ToolArgumentsError, UserError
-from agentkit.schema import _STRICT_KEYWORDS, FunctionSchema
+from agentkit.schema.signature import TOOL_NAME
+from agentkit.schema.strict import STRICT_KEYWORDS
+from agentkit.schema.validation import FunctionSchema
 
 __all__ = ["RawSchema", "is_strict_compatible"]
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
     "integer": (int,),
@@ -49,10 +49,8 @@ class RawSchema(FunctionSchema):
         cls, name: str, description: str, parameters: Mapping[str, Any], strict: bool | None
     ) -> RawSchema:
         """Check the name and the schema; decide strictness (see ``Tool.from_schema``)."""
-        if not isinstance(name, str) or not _NAME_RE.match(name):
-            raise UserError(
-                f"Tool name {name!r} is invalid: use 1-64 letters, digits, '_' or '-'"
-            )
+        if not isinstance(name, str) or not TOOL_NAME.match(name):
+            raise UserError(f"Tool name {name!r} is invalid: use 1-64 letters, digits, '_' or '-'")
         if not isinstance(parameters, Mapping) or parameters.get("type", "object") != "object":
             raise UserError(f"The parameters of tool {name!r} must be a JSON object schema")
         params = dict(parameters)
@@ -163,7 +161,7 @@ def is_strict_compatible(schema: Mapping[str, Any]) -> bool:
 def _strict_node(node: Any) -> bool:
     if not isinstance(node, Mapping) or not node:
         return False
-    if any(key not in _STRICT_KEYWORDS for key in node):
+    if any(key not in STRICT_KEYWORDS for key in node):
         return False
     if node.get("type") == "object" or "properties" in node:
         props = node.get("properties")
@@ -177,4 +175,3 @@ def _strict_node(node: Any) -> bool:
     if items is not None and not _strict_node(items):
         return False
     return all(_strict_node(b) for b in node.get("anyOf", ()))
-

@@ -1,0 +1,140 @@
+"""Session store conformance, what a store keeps besides messages and gives back: the
+journal, the pause state, trimming, repair of stored histories, row formats."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentkit.errors import UserError
+from agentkit.sessions import (
+    SessionBusyError,
+    SessionFormatError,
+    SessionStore,
+)
+from agentkit.sessions._core import INTERRUPTED, WriteOp, encode_message
+from agentkit.testing.session_conformance.support import (
+    _has_no_orphan,
+    _tool_turn,
+    _user,
+)
+
+# ----------------------------------------------------------------------------- journal
+
+
+def test_journal_survives_the_lease(store: SessionStore) -> None:
+    """A turn in progress is journaled beside the history, not in it, until committed."""
+    s = store.session("s")
+    assistant, result = _tool_turn("c1")
+    two = {
+        **assistant,
+        "tool_calls": [*assistant["tool_calls"], {**assistant["tool_calls"][0], "id": "c2"}],
+    }
+    with s.lease() as lease:
+        lease.append([_user("go")])
+        lease.begin_turn(two)
+        lease.record_result(result)
+        with pytest.raises(UserError):
+            lease.record_result(result)  # the same call twice
+    assert s.messages() == [_user("go")]  # never a tool call without its result
+    with s.lease() as lease:
+        assert lease.journal() == (two, [result])
+        lease.record_result({"role": "tool", "tool_call_id": "c2", "content": "ok2"})
+        a, results = lease.journal() or ({}, [])
+        lease.commit_turn([a, *results])
+        assert lease.journal() is None
+    with s.lease() as lease:
+        assert lease.journal() is None
+        history = lease.load()
+    assert len(history) == 4 and _has_no_orphan(history)
+
+
+def test_commit_turn_folds_journal_and_pause_atomically(store: SessionStore) -> None:
+    """commit_turn(..., pause=state) appends, clears the journal and sets the pause at once."""
+    s = store.session("s")
+    with s.lease() as lease:
+        lease.begin_turn(_tool_turn("c1")[0])
+        lease.commit_turn(_tool_turn("c1"), pause={"pending": ["c9"], "v": 1})
+    assert s.pause() == {"pending": ["c9"], "v": 1}
+    assert s.messages() == _tool_turn("c1")
+    with s.lease() as lease:
+        assert lease.journal() is None
+        lease.commit_turn([], pause=None)
+    assert s.pause() is None
+
+
+def test_pause_state_and_discard(store: SessionStore) -> None:
+    """The paused-run state is stored as JSON, read without a lease, and discarded on demand."""
+    s = store.session("s")
+    assert s.pause() is None
+    with s.lease() as lease:
+        lease.set_pause({"messages": [_user("退款")], "requests": [{"id": "c1"}]})
+        with pytest.raises(UserError, match="JSON"):
+            lease.set_pause({"bad": {1, 2}})
+    assert s.pause() == {"messages": [_user("退款")], "requests": [{"id": "c1"}]}
+    with s.lease(), pytest.raises(SessionBusyError):
+        s.discard_pause()
+    s.discard_pause()
+    assert s.pause() is None
+
+
+# ----------------------------------------------------------------------------- load
+
+
+def test_trimming_cuts_at_turn_boundaries(store: SessionStore) -> None:
+    """messages(last_turns=N) keeps the last N turns; a turn starts at a user message."""
+    s = store.session("s")
+    with s.lease() as lease:
+        for i in range(3):
+            lease.append(
+                [_user(f"q{i}"), *_tool_turn(f"c{i}"), {"role": "assistant", "content": f"a{i}"}]
+            )
+    full = s.messages()
+    assert s.messages(last_turns=1) == full[8:]
+    assert s.messages(last_turns=2) == full[4:]
+    assert s.messages(last_turns=5) == full
+    assert s.messages(last_turns=0) == []
+    with pytest.raises(UserError):
+        s.messages(last_turns=-1)
+
+
+def test_stored_orphans_are_repaired_on_load(store: SessionStore) -> None:
+    """Rows written without atomic turns (an older writer) load with no orphaned tool call."""
+    s = store.session("s")
+    assistant, _ = _tool_turn("c1")
+    with s.lease() as lease:
+        raw = [
+            encode_message(m, "test")
+            for m in [
+                _user("hi"),
+                assistant,
+                {"role": "tool", "tool_call_id": "zz", "content": "?"},
+                _user("again"),
+            ]
+        ]
+        lease._backend.write(lease._plan.held, WriteOp(rows=raw))
+        loaded = lease.load()
+    assert loaded == [
+        _user("hi"),
+        assistant,
+        {"role": "tool", "tool_call_id": "c1", "content": INTERRUPTED},
+        _user("again"),
+    ]
+    assert s.messages() == loaded
+
+
+def test_stored_rows_are_json_and_formats_are_checked(store: SessionStore) -> None:
+    """Rows are plain JSON text with a format number; old rows load, unknown ones fail clearly."""
+    s = store.session("s")
+    with s.lease() as lease:
+        lease.append([_user("现在")])
+        stored = lease._backend.read("s", lease._plan.held)
+        assert stored.rows == [(1, '{"role":"user","content":"现在"}')]
+        # A row as the first agentkit with sessions wrote it: format 1, other key order.
+        lease._backend.write(
+            lease._plan.held, WriteOp(rows=[(1, '{"content": "old", "role": "user"}')])
+        )
+    assert s.messages()[-1] == _user("old")
+    with s.lease() as lease:
+        lease._backend.write(lease._plan.held, WriteOp(rows=[(99, "{}")]))
+    with pytest.raises(SessionFormatError, match="row format 99"):
+        s.messages()
