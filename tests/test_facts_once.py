@@ -94,9 +94,7 @@ def _create_json_accepts(answer: str) -> bool:
 
 def _output_type_accepts(answer: str) -> bool:
     model = ScriptedModel([answer])
-    agent = Agent(
-        client=Client(api_key="k", transport=model), output_type=Answer, output_retries=0
-    )
+    agent = Agent(client=Client(api_key="k", transport=model), output_type=Answer, output_retries=0)
     try:
         output = agent.run_sync("x").output
     except OutputValidationError:
@@ -113,9 +111,7 @@ def test_create_json_and_output_type_accept_the_same_answers(answer: str, accept
 
 def test_a_schema_mismatch_names_the_field_without_echoing_the_answer() -> None:
     model = ScriptedModel(['{"a": "secret-looking-text"}'])
-    agent = Agent(
-        client=Client(api_key="k", transport=model), output_type=Answer, output_retries=0
-    )
+    agent = Agent(client=Client(api_key="k", transport=model), output_type=Answer, output_retries=0)
     with pytest.raises(OutputValidationError) as info:
         agent.run_sync("x")
     assert "- a: " in str(info.value)

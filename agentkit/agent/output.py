@@ -89,4 +89,3 @@ def _is_object_type(tp: Any) -> bool:
     if isinstance(tp, type) and (issubclass(tp, BaseModel) or dataclasses.is_dataclass(tp)):
         return True
     return bool(is_typeddict(tp))
-
