@@ -11,9 +11,10 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from typing import Any, Protocol
 
 from agentkit._execute import Outcome, run_all_async, run_all_sync
-from agentkit.agent.effects import CallModel, Effect, Emit, ListTools, RunTools, Save
+from agentkit.agent.effects import CallModel, Emit, ListTools, RunTools, Save
 from agentkit.agent.flow import Flow, chunk_events
 from agentkit.agent.sources import ToolSource
+from agentkit.agent.stepper import Stepper
 from agentkit.agent.text_calls import TextHold
 from agentkit.client import AsyncClient, Client
 from agentkit.errors import AgentkitError
@@ -85,20 +86,13 @@ async def drive_async(
 ) -> AsyncGenerator[StreamEvent, None]:
     """Interpret ``flow`` on an event loop; yields its events (only ``RunFinished`` when
     not ``streamed``)."""
-    outcome: Any = None
-    error: BaseException | None = None
-    try:
-        while True:
-            try:
-                effect: Effect = flow.send(outcome) if error is None else flow.throw(error)
-            except StopIteration:
-                return
-            outcome = error = None
+    with Stepper(flow) as steps:
+        for effect in steps:
             if isinstance(effect, Emit):
                 if streamed or isinstance(effect.event, RunFinished):
                     yield effect.event
                 continue
-            try:
+            with steps.performing():
                 if isinstance(effect, CallModel):
                     request = effect.request
                     if streamed:
@@ -113,28 +107,22 @@ async def drive_async(
                                     first = False
                                 for event in hold.feed(chunk_events(chunk)):
                                     yield event
-                            outcome = chunks.accumulator.completion()
-                        for event in hold.finish(outcome):
+                            steps.outcome = completion = chunks.accumulator.completion()
+                        for event in hold.finish(completion):
                             yield event
                     else:
-                        outcome = await client.create(
+                        steps.outcome = await client.create(
                             request.messages, **request.kwargs, deadline=effect.deadline
                         )
                 elif isinstance(effect, RunTools):
                     calls = [pc.bind(sync=False) for pc in effect.calls]
-                    outcome = await run_all_async(
+                    steps.outcome = await run_all_async(
                         calls, concurrency, _journal_async(effect, writer)
                     )
                 elif isinstance(effect, ListTools):
-                    outcome = [(s, await _listed_async(s)) for s in effect.sources]
+                    steps.outcome = [(s, await _listed_async(s)) for s in effect.sources]
                 elif isinstance(effect, Save) and writer is not None:
                     await writer.save(effect)
-            except GeneratorExit:
-                raise
-            except BaseException as exc:
-                error = exc
-    finally:
-        flow.close()
 
 
 def drive_sync(
@@ -147,20 +135,13 @@ def drive_sync(
 ) -> Generator[StreamEvent, None, None]:
     """Interpret ``flow`` in this thread; yields its events (only ``RunFinished`` when
     not ``streamed``)."""
-    outcome: Any = None
-    error: BaseException | None = None
-    try:
-        while True:
-            try:
-                effect: Effect = flow.send(outcome) if error is None else flow.throw(error)
-            except StopIteration:
-                return
-            outcome = error = None
+    with Stepper(flow) as steps:
+        for effect in steps:
             if isinstance(effect, Emit):
                 if streamed or isinstance(effect.event, RunFinished):
                     yield effect.event
                 continue
-            try:
+            with steps.performing():
                 if isinstance(effect, CallModel):
                     request = effect.request
                     if streamed:
@@ -174,22 +155,16 @@ def drive_sync(
                                     effect.observation.first_chunk()
                                     first = False
                                 yield from hold.feed(chunk_events(chunk))
-                            outcome = chunks.accumulator.completion()
-                        yield from hold.finish(outcome)
+                            steps.outcome = completion = chunks.accumulator.completion()
+                        yield from hold.finish(completion)
                     else:
-                        outcome = client.create(
+                        steps.outcome = client.create(
                             request.messages, **request.kwargs, deadline=effect.deadline
                         )
                 elif isinstance(effect, RunTools):
                     calls = [pc.bind(sync=True) for pc in effect.calls]
-                    outcome = run_all_sync(calls, concurrency, _journal_sync(effect, writer))
+                    steps.outcome = run_all_sync(calls, concurrency, _journal_sync(effect, writer))
                 elif isinstance(effect, ListTools):
-                    outcome = [(s, _listed_sync(s)) for s in effect.sources]
+                    steps.outcome = [(s, _listed_sync(s)) for s in effect.sources]
                 elif isinstance(effect, Save) and writer is not None:
                     writer.save(effect)
-            except GeneratorExit:
-                raise
-            except BaseException as exc:
-                error = exc
-    finally:
-        flow.close()
