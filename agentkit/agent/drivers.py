@@ -19,6 +19,7 @@ from agentkit.agent.text_calls import TextHold
 from agentkit.client import AsyncClient, Client
 from agentkit.errors import AgentkitError
 from agentkit.events import RunFinished, StreamEvent
+from agentkit.messages import ChatCompletion, ChatCompletionChunk
 from agentkit.tool import Tool
 
 __all__ = ["AsyncWriter", "SyncWriter", "drive_async", "drive_sync"]
@@ -60,6 +61,33 @@ def _listed_sync(source: ToolSource) -> list[Tool[Any, Any]] | BaseException:
         return exc
 
 
+class _StreamedAnswer:
+    """What a streamed ``CallModel`` does with its chunks, in either driver: tell the
+    observation when the first arrives, turn each into events, hold back text that may be
+    a tool call written as text."""
+
+    __slots__ = ("_first", "_hold", "_observation")
+
+    def __init__(self, effect: CallModel) -> None:
+        self._hold = TextHold(effect.request.hold_text)
+        self._observation = effect.observation
+        self._first = True
+
+    def feed(self, chunk: ChatCompletionChunk) -> list[StreamEvent]:
+        if self._first:
+            self._observation.first_chunk()
+            self._first = False
+        return self._hold.feed(chunk_events(chunk))
+
+    def finish(self, completion: ChatCompletion) -> list[StreamEvent]:
+        return self._hold.finish(completion)
+
+
+def _delivered(effect: Emit, streamed: bool) -> bool:
+    # A non-streamed run hands its caller only the end of the run.
+    return streamed or isinstance(effect.event, RunFinished)
+
+
 class AsyncWriter(Protocol):
     """Where an async run's ``Save`` effects go (a session lease)."""
 
@@ -89,26 +117,22 @@ async def drive_async(
     with Stepper(flow) as steps:
         for effect in steps:
             if isinstance(effect, Emit):
-                if streamed or isinstance(effect.event, RunFinished):
+                if _delivered(effect, streamed):
                     yield effect.event
                 continue
             with steps.performing():
                 if isinstance(effect, CallModel):
                     request = effect.request
                     if streamed:
-                        hold = TextHold(request.hold_text)
+                        answer = _StreamedAnswer(effect)
                         async with client.stream(
                             request.messages, **request.kwargs, deadline=effect.deadline
                         ) as chunks:
-                            first = True
                             async for chunk in chunks:
-                                if first:
-                                    effect.observation.first_chunk()
-                                    first = False
-                                for event in hold.feed(chunk_events(chunk)):
+                                for event in answer.feed(chunk):
                                     yield event
                             steps.outcome = completion = chunks.accumulator.completion()
-                        for event in hold.finish(completion):
+                        for event in answer.finish(completion):
                             yield event
                     else:
                         steps.outcome = await client.create(
@@ -138,25 +162,21 @@ def drive_sync(
     with Stepper(flow) as steps:
         for effect in steps:
             if isinstance(effect, Emit):
-                if streamed or isinstance(effect.event, RunFinished):
+                if _delivered(effect, streamed):
                     yield effect.event
                 continue
             with steps.performing():
                 if isinstance(effect, CallModel):
                     request = effect.request
                     if streamed:
-                        hold = TextHold(request.hold_text)
+                        answer = _StreamedAnswer(effect)
                         with client.stream(
                             request.messages, **request.kwargs, deadline=effect.deadline
                         ) as chunks:
-                            first = True
                             for chunk in chunks:
-                                if first:
-                                    effect.observation.first_chunk()
-                                    first = False
-                                yield from hold.feed(chunk_events(chunk))
+                                yield from answer.feed(chunk)
                             steps.outcome = completion = chunks.accumulator.completion()
-                        yield from hold.finish(completion)
+                        yield from answer.finish(completion)
                     else:
                         steps.outcome = client.create(
                             request.messages, **request.kwargs, deadline=effect.deadline
