@@ -80,8 +80,8 @@ IMPLS = ("floor", "agentkit")
 
 TARGETS = {
     "import": 1.2,
-    "cpu_per_run": 1.3,
-    "stream_cpu_per_run": 1.3,
+    "cpu_per_run": 1.2,
+    "stream_cpu_per_run": 1.15,
     "c200_wall": 1.3,
     "c200_peak_rss": 1.3,
 }
