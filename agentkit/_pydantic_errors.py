@@ -24,5 +24,5 @@ def error_lines(exc: Any, limit: int = 8) -> list[str]:
 
 
 def compact_errors(exc: Any, limit: int = 8) -> str:
-    """The errors as a bulleted block (``"- loc: msg"`` lines), as ``_run`` sends to models."""
+    """The errors as a bulleted block (``"- loc: msg"`` lines), as models are shown them."""
     return "\n".join(f"- {line}" for line in error_lines(exc, limit))

@@ -11,13 +11,15 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from typing import Any, Protocol
 
 from agentkit._execute import Outcome, run_all_async, run_all_sync
-from agentkit.agent.effects import CallModel, Effect, Emit, ListTools, RunTools, Save
+from agentkit.agent.effects import CallModel, Emit, ListTools, RunTools, Save
 from agentkit.agent.flow import Flow, chunk_events
 from agentkit.agent.sources import ToolSource
+from agentkit.agent.stepper import Stepper
 from agentkit.agent.text_calls import TextHold
 from agentkit.client import AsyncClient, Client
 from agentkit.errors import AgentkitError
 from agentkit.events import RunFinished, StreamEvent
+from agentkit.messages import ChatCompletion, ChatCompletionChunk
 from agentkit.tool import Tool
 
 __all__ = ["AsyncWriter", "SyncWriter", "drive_async", "drive_sync"]
@@ -59,6 +61,33 @@ def _listed_sync(source: ToolSource) -> list[Tool[Any, Any]] | BaseException:
         return exc
 
 
+class _StreamedAnswer:
+    """What a streamed ``CallModel`` does with its chunks, in either driver: tell the
+    observation when the first arrives, turn each into events, hold back text that may be
+    a tool call written as text."""
+
+    __slots__ = ("_first", "_hold", "_observation")
+
+    def __init__(self, effect: CallModel) -> None:
+        self._hold = TextHold(effect.request.hold_text)
+        self._observation = effect.observation
+        self._first = True
+
+    def feed(self, chunk: ChatCompletionChunk) -> list[StreamEvent]:
+        if self._first:
+            self._observation.first_chunk()
+            self._first = False
+        return self._hold.feed(chunk_events(chunk))
+
+    def finish(self, completion: ChatCompletion) -> list[StreamEvent]:
+        return self._hold.finish(completion)
+
+
+def _delivered(effect: Emit, streamed: bool) -> bool:
+    # A non-streamed run hands its caller only the end of the run.
+    return streamed or isinstance(effect.event, RunFinished)
+
+
 class AsyncWriter(Protocol):
     """Where an async run's ``Save`` effects go (a session lease)."""
 
@@ -85,56 +114,39 @@ async def drive_async(
 ) -> AsyncGenerator[StreamEvent, None]:
     """Interpret ``flow`` on an event loop; yields its events (only ``RunFinished`` when
     not ``streamed``)."""
-    outcome: Any = None
-    error: BaseException | None = None
-    try:
-        while True:
-            try:
-                effect: Effect = flow.send(outcome) if error is None else flow.throw(error)
-            except StopIteration:
-                return
-            outcome = error = None
+    with Stepper(flow) as steps:
+        for effect in steps:
             if isinstance(effect, Emit):
-                if streamed or isinstance(effect.event, RunFinished):
+                if _delivered(effect, streamed):
                     yield effect.event
                 continue
-            try:
+            with steps.performing():
                 if isinstance(effect, CallModel):
                     request = effect.request
                     if streamed:
-                        hold = TextHold(request.hold_text)
+                        answer = _StreamedAnswer(effect)
                         async with client.stream(
                             request.messages, **request.kwargs, deadline=effect.deadline
                         ) as chunks:
-                            first = True
                             async for chunk in chunks:
-                                if first:
-                                    effect.observation.first_chunk()
-                                    first = False
-                                for event in hold.feed(chunk_events(chunk)):
+                                for event in answer.feed(chunk):
                                     yield event
-                            outcome = chunks.accumulator.completion()
-                        for event in hold.finish(outcome):
+                            steps.outcome = completion = chunks.accumulator.completion()
+                        for event in answer.finish(completion):
                             yield event
                     else:
-                        outcome = await client.create(
+                        steps.outcome = await client.create(
                             request.messages, **request.kwargs, deadline=effect.deadline
                         )
                 elif isinstance(effect, RunTools):
                     calls = [pc.bind(sync=False) for pc in effect.calls]
-                    outcome = await run_all_async(
+                    steps.outcome = await run_all_async(
                         calls, concurrency, _journal_async(effect, writer)
                     )
                 elif isinstance(effect, ListTools):
-                    outcome = [(s, await _listed_async(s)) for s in effect.sources]
+                    steps.outcome = [(s, await _listed_async(s)) for s in effect.sources]
                 elif isinstance(effect, Save) and writer is not None:
                     await writer.save(effect)
-            except GeneratorExit:
-                raise
-            except BaseException as exc:
-                error = exc
-    finally:
-        flow.close()
 
 
 def drive_sync(
@@ -147,49 +159,32 @@ def drive_sync(
 ) -> Generator[StreamEvent, None, None]:
     """Interpret ``flow`` in this thread; yields its events (only ``RunFinished`` when
     not ``streamed``)."""
-    outcome: Any = None
-    error: BaseException | None = None
-    try:
-        while True:
-            try:
-                effect: Effect = flow.send(outcome) if error is None else flow.throw(error)
-            except StopIteration:
-                return
-            outcome = error = None
+    with Stepper(flow) as steps:
+        for effect in steps:
             if isinstance(effect, Emit):
-                if streamed or isinstance(effect.event, RunFinished):
+                if _delivered(effect, streamed):
                     yield effect.event
                 continue
-            try:
+            with steps.performing():
                 if isinstance(effect, CallModel):
                     request = effect.request
                     if streamed:
-                        hold = TextHold(request.hold_text)
+                        answer = _StreamedAnswer(effect)
                         with client.stream(
                             request.messages, **request.kwargs, deadline=effect.deadline
                         ) as chunks:
-                            first = True
                             for chunk in chunks:
-                                if first:
-                                    effect.observation.first_chunk()
-                                    first = False
-                                yield from hold.feed(chunk_events(chunk))
-                            outcome = chunks.accumulator.completion()
-                        yield from hold.finish(outcome)
+                                yield from answer.feed(chunk)
+                            steps.outcome = completion = chunks.accumulator.completion()
+                        yield from answer.finish(completion)
                     else:
-                        outcome = client.create(
+                        steps.outcome = client.create(
                             request.messages, **request.kwargs, deadline=effect.deadline
                         )
                 elif isinstance(effect, RunTools):
                     calls = [pc.bind(sync=True) for pc in effect.calls]
-                    outcome = run_all_sync(calls, concurrency, _journal_sync(effect, writer))
+                    steps.outcome = run_all_sync(calls, concurrency, _journal_sync(effect, writer))
                 elif isinstance(effect, ListTools):
-                    outcome = [(s, _listed_sync(s)) for s in effect.sources]
+                    steps.outcome = [(s, _listed_sync(s)) for s in effect.sources]
                 elif isinstance(effect, Save) and writer is not None:
                     writer.save(effect)
-            except GeneratorExit:
-                raise
-            except BaseException as exc:
-                error = exc
-    finally:
-        flow.close()

@@ -7,10 +7,11 @@ import json
 import re
 from typing import Any, Literal
 
-from agentkit._json import loads
+from agentkit._pydantic_errors import compact_errors
 from agentkit.errors import UserError
+from agentkit.jsonanswer import parse_json_answer
 
-__all__ = ["OutputMode", "OutputSpec", "compact_errors"]
+__all__ = ["OutputMode", "OutputSpec"]
 
 OutputMode = Literal["json_object", "json_schema"]
 
@@ -64,15 +65,11 @@ class OutputSpec:
         """Parse and validate the model's answer; ``ValueError`` with a compact message."""
         from pydantic import ValidationError
 
-        text = content.strip()
-        if text.startswith("```"):
-            # Models sometimes fence JSON despite being told not to; that is not worth a retry.
-            text = re.sub(r"^```[A-Za-z]*\s*|\s*```$", "", text)
         try:
-            data = loads(text)
+            # The same parser as ``create_json``: both accept exactly the same answers.
+            data = parse_json_answer(content)
         except ValueError as exc:
-            msg = getattr(exc, "msg", str(exc))
-            raise ValueError(f"Your answer is not valid JSON ({msg}).") from None
+            raise ValueError(f"Your answer is {exc}.") from None
         if self.wrapped:
             if not isinstance(data, dict) or "result" not in data:
                 raise ValueError('Your answer must be a JSON object with a "result" key.')
@@ -92,16 +89,3 @@ def _is_object_type(tp: Any) -> bool:
     if isinstance(tp, type) and (issubclass(tp, BaseModel) or dataclasses.is_dataclass(tp)):
         return True
     return bool(is_typeddict(tp))
-
-
-def compact_errors(exc: Any, limit: int = 8) -> str:
-    # Never echo the input: with one line per error that would repeat the whole answer
-    # once per error (a known trap of other frameworks).
-    errors = exc.errors(include_url=False, include_input=False, include_context=False)
-    lines = []
-    for err in errors[:limit]:
-        loc = ".".join(str(p) for p in err.get("loc", ())) or "(root)"
-        lines.append(f"- {loc}: {err.get('msg', 'invalid')}")
-    if len(errors) > limit:
-        lines.append(f"- ... and {len(errors) - limit} more")
-    return "\n".join(lines)

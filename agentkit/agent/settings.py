@@ -8,15 +8,29 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentkit.errors import UserError
+from agentkit.params import MODEL_PARAMS
 
-__all__ = ["ModelSettings"]
+__all__ = ["AGENT_OWNED_PARAMS", "SETTINGS_BODY_FIELDS", "ModelSettings"]
+
+AGENT_OWNED_PARAMS: frozenset[str] = frozenset({"response_format", "tools"})
+"""The model parameters an agent sets from its ``output_type`` and ``tools``, not settings."""
+
+_PER_TURN_PARAMS = frozenset({"tool_choice"})  # the flow decides it turn by turn
+
+SETTINGS_BODY_FIELDS: tuple[str, ...] = tuple(
+    p for p in MODEL_PARAMS if p not in AGENT_OWNED_PARAMS | _PER_TURN_PARAMS
+)
+"""The ``ModelSettings`` fields sent as they are in every request body, in the order of
+``agentkit.params.MODEL_PARAMS``."""
 
 
 @dataclass(frozen=True, slots=True)
 class ModelSettings:
     """Sampling and tool-calling settings sent with every request of a run.
 
-    ``None`` means "not sent" (the provider's default applies).
+    ``None`` means "not sent" (the provider's default applies). The fields are the chat
+    parameters of ``agentkit.params.ChatParams`` an agent does not set itself
+    (``AGENT_OWNED_PARAMS``), plus ``extra_body``; a test keeps the two lists equal.
 
     Attributes:
         temperature: Randomness.

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from agentkit.agent.output import OutputSpec
-from agentkit.agent.settings import ModelSettings
+from agentkit.agent.settings import SETTINGS_BODY_FIELDS, ModelSettings
 from agentkit.errors import UserError
 from agentkit.tool import Tool
 from agentkit.usage import UsageLimits
@@ -94,7 +94,7 @@ def build_kwargs(
     kw: dict[str, Any] = {}
     if model is not None:
         kw["model"] = model
-    for name in ("temperature", "top_p", "max_completion_tokens", "parallel_tool_calls"):
+    for name in SETTINGS_BODY_FIELDS:
         value = getattr(settings, name)
         if value is not None:
             kw[name] = value

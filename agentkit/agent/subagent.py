@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from agentkit._execute import Invocation
 from agentkit.agent.capture import capture_run
@@ -73,36 +73,29 @@ def remaining_limits(ctx: RunContext[Any], own: UsageLimits | None) -> UsageLimi
     if parent is None:
         return own
     used = ctx.usage
-
-    def left(limit: int | None, spent: int, mine: int | None) -> int | None:
-        if limit is None:
-            return mine
-        rest = limit - spent
-        if rest <= 0:
-            raise UsageLimitExceeded(
-                f"The calling run has used up its limit ({spent} of {limit}); "
-                "the sub-agent cannot start"
-            )
-        return rest if mine is None else min(rest, mine)
-
     own = own or UsageLimits()
     return UsageLimits(
-        request_limit=left(parent.request_limit, used.requests, own.request_limit),
-        tool_calls_limit=left(parent.tool_calls_limit, used.tool_calls, own.tool_calls_limit),
-        total_tokens_limit=left(
+        request_limit=_left(parent.request_limit, used.requests, own.request_limit),
+        tool_calls_limit=_left(parent.tool_calls_limit, used.tool_calls, own.tool_calls_limit),
+        total_tokens_limit=_left(
             parent.total_tokens_limit, used.total_tokens, own.total_tokens_limit
         ),
-        cost_limit=_left_cost(parent.cost_limit, used.cost, own.cost_limit),
+        cost_limit=_left(parent.cost_limit, used.cost, own.cost_limit, what="cost limit"),
     )
 
 
-def _left_cost(limit: float | None, spent: float | None, mine: float | None) -> float | None:
+_N = TypeVar("_N", int, float)
+
+
+def _left(limit: _N | None, spent: _N | None, mine: _N | None, what: str = "limit") -> _N | None:
+    """What a sub-run may still use of one limit: the caller's rest, capped by its own."""
     if limit is None or spent is None:  # no budget, or not priced (the caller's run stops)
         return mine
     rest = limit - spent
     if rest <= 0:
+        shown = f"{spent:.6g}" if isinstance(spent, float) else str(spent)
         raise UsageLimitExceeded(
-            f"The calling run has used up its cost limit ({spent:.6g} of {limit}); "
+            f"The calling run has used up its {what} ({shown} of {limit}); "
             "the sub-agent cannot start"
         )
     return rest if mine is None else min(rest, mine)

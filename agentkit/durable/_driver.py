@@ -24,9 +24,10 @@ from typing import Any
 from dbos import DBOS
 
 from agentkit._execute import Outcome, run_async, run_sync
-from agentkit.agent.effects import CallModel, Effect, ListTools, RunTools
+from agentkit.agent.effects import CallModel, ListTools, RunTools
 from agentkit.agent.flow import Flow
 from agentkit.agent.state import PendingCall
+from agentkit.agent.stepper import Stepper
 from agentkit.client import AsyncClient, Client
 from agentkit.durable._sources import list_async, list_sync, listed_from_json
 from agentkit.durable._wire import (
@@ -75,36 +76,24 @@ async def drive_durable_async(
     concurrency: int,
 ) -> RunResult[Any]:
     """Interpret ``flow`` inside an async DBOS workflow; return its result."""
-    outcome: Any = None
-    error: BaseException | None = None
-    try:
-        while True:
-            try:
-                effect: Effect = flow.send(outcome) if error is None else flow.throw(error)
-            except StopIteration as stop:
-                result: RunResult[Any] = stop.value
-                return result
-            outcome = error = None
-            try:
+    with Stepper(flow) as steps:
+        for effect in steps:
+            with steps.performing():
                 if isinstance(effect, CallModel):
                     wire = await DBOS.run_step_async(
                         _options(names.model), _model_async, client, effect
                     )
-                    outcome = completion_from_wire(wire)
+                    steps.outcome = completion_from_wire(wire)
                 elif isinstance(effect, RunTools):
-                    outcome = await _tools_async(effect.calls, names, concurrency)
+                    steps.outcome = await _tools_async(effect.calls, names, concurrency)
                 elif isinstance(effect, ListTools):
                     data = await DBOS.run_step_async(
                         _options(names.list_tools), list_async, effect.sources
                     )
-                    outcome = listed_from_json(effect.sources, data)
+                    steps.outcome = listed_from_json(effect.sources, data)
                 # Emit: nothing to deliver (see DurableAgent); Save: no session here.
-            except GeneratorExit:
-                raise
-            except BaseException as exc:
-                error = exc
-    finally:
-        flow.close()
+    result: RunResult[Any] = steps.result
+    return result
 
 
 async def _model_async(client: Callable[[], Awaitable[AsyncClient]], effect: CallModel) -> Any:
@@ -154,31 +143,19 @@ def drive_durable_sync(
     concurrency: int,
 ) -> RunResult[Any]:
     """Interpret ``flow`` inside a sync DBOS workflow; return its result."""
-    outcome: Any = None
-    error: BaseException | None = None
-    try:
-        while True:
-            try:
-                effect: Effect = flow.send(outcome) if error is None else flow.throw(error)
-            except StopIteration as stop:
-                result: RunResult[Any] = stop.value
-                return result
-            outcome = error = None
-            try:
+    with Stepper(flow) as steps:
+        for effect in steps:
+            with steps.performing():
                 if isinstance(effect, CallModel):
                     wire = DBOS.run_step(_options(names.model), _model_sync, client, effect)
-                    outcome = completion_from_wire(wire)
+                    steps.outcome = completion_from_wire(wire)
                 elif isinstance(effect, RunTools):
-                    outcome = _tools_sync(effect.calls, names, concurrency)
+                    steps.outcome = _tools_sync(effect.calls, names, concurrency)
                 elif isinstance(effect, ListTools):
                     data = DBOS.run_step(_options(names.list_tools), list_sync, effect.sources)
-                    outcome = listed_from_json(effect.sources, data)
-            except GeneratorExit:
-                raise
-            except BaseException as exc:
-                error = exc
-    finally:
-        flow.close()
+                    steps.outcome = listed_from_json(effect.sources, data)
+    result: RunResult[Any] = steps.result
+    return result
 
 
 def _model_sync(client: Callable[[], Client], effect: CallModel) -> Any:

@@ -35,11 +35,15 @@ class _SyncChunks(httpx.SyncByteStream):
                 time.sleep(reply.chunk_delay)
             yield chunk
         if reply.cut:
-            raise httpx.RemoteProtocolError(
-                "peer closed connection without sending complete message body "
-                "(emulated stream cut)",
-                request=self._request,
-            )
+            raise _cut(self._request)
+
+
+def _cut(request: httpx.Request) -> httpx.RemoteProtocolError:
+    # What httpx raises when a server closes a streamed body early.
+    return httpx.RemoteProtocolError(
+        "peer closed connection without sending complete message body (emulated stream cut)",
+        request=request,
+    )
 
 
 class _AsyncChunks(httpx.AsyncByteStream):
@@ -54,11 +58,7 @@ class _AsyncChunks(httpx.AsyncByteStream):
                 await asyncio.sleep(reply.chunk_delay)
             yield chunk
         if reply.cut:
-            raise httpx.RemoteProtocolError(
-                "peer closed connection without sending complete message body "
-                "(emulated stream cut)",
-                request=self._request,
-            )
+            raise _cut(self._request)
 
 
 class ReplyTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
