@@ -11,7 +11,12 @@ from agentkit._json import loads
 __all__ = ["parse_json_answer", "strip_code_fence"]
 
 # An opening fence with an optional language tag (```json), and the closing fence.
-_FENCE = re.compile(r"\A```[A-Za-z0-9_+-]*[ \t]*\n?(.*?)\n?[ \t]*```\Z", re.DOTALL)
+# A language tag is a word followed by a line break, or by spaces and the start of a JSON
+# object, array or string: in "```42```" or "```true```" the fenced text is the answer.
+_FENCE = re.compile(
+    r"\A```(?:[A-Za-z][A-Za-z0-9_+-]*(?=[ \t]*\n|[ \t]+[\[{\"])[ \t]*\n?)?(.*?)\n?[ \t]*```\Z",
+    re.DOTALL,
+)
 
 
 def strip_code_fence(text: str) -> str:

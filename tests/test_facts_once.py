@@ -115,3 +115,10 @@ def test_a_schema_mismatch_names_the_field_without_echoing_the_answer() -> None:
         agent.run_sync("x")
     assert "- a: " in str(info.value)
     assert "secret-looking-text" not in str(info.value)
+
+
+@pytest.mark.parametrize(("text", "value"), [("```42```", 42), ("```true```", True)])
+def test_an_inline_fenced_scalar_is_the_answer_not_a_language_tag(text: str, value: object) -> None:
+    from agentkit.jsonanswer import parse_json_answer
+
+    assert parse_json_answer(text) == value

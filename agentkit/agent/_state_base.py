@@ -21,6 +21,49 @@ __all__ = ["StateBase"]
 class StateBase:
     """Declarations only: the one ``RunState.__init__`` sets them all."""
 
+    # Slots, for every attribute RunState sets: hundreds of runs in flight each hold one.
+    __slots__ = (
+        "_choice_restated",
+        "_choice_sent",
+        "_decisions",
+        "_forced_none",
+        "_ids",
+        "_kwargs",
+        "_last_failed",
+        "_last_signature",
+        "_output_retries",
+        "_pending",
+        "_refused",
+        "_repeats",
+        "_resume",
+        "_resumed_index",
+        "_retries",
+        "_started",
+        "_tool_choice",
+        "conversation_id",
+        "deadline",
+        "deps",
+        "depth",
+        "done",
+        "messages",
+        "new_messages_start",
+        "notes",
+        "output",
+        "pause",
+        "pause_undecided",
+        "persist",
+        "prices",
+        "recover_text_calls",
+        "saved",
+        "saving",
+        "sources",
+        "spec",
+        "system",
+        "tool_failures",
+        "usage",
+        "was_paused",
+    )
+
     if TYPE_CHECKING:
         spec: AgentSpec
         messages: list[Message]

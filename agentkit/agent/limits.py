@@ -16,6 +16,8 @@ __all__ = ["Limits"]
 class Limits(StateBase):
     """The checks that end a run when one of its limits is reached."""
 
+    __slots__ = ()
+
     def remaining(self) -> float | None:
         """Seconds left before the run's deadline (``None``: no deadline)."""
         return None if self.deadline is None else self.deadline - time.monotonic()

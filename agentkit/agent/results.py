@@ -33,6 +33,8 @@ TOOL_TIMED_OUT = "The tool did not finish in time. Do not retry the same call."
 class ToolResults(StateBase):
     """How finished calls become tool messages, failures and retries."""
 
+    __slots__ = ()
+
     def apply_results(self, outcomes: Sequence[CallOutcome | None]) -> list[PendingCall]:
         """Append one tool message per call, in the order the model emitted the calls.
 

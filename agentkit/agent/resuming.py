@@ -32,6 +32,8 @@ __all__ = ["Resuming"]
 class Resuming(StateBase):
     """The approval steps of a run: pause after a turn, resume a paused one."""
 
+    __slots__ = ()
+
     def pause_if_waiting(self, calls: Sequence[PendingCall]) -> bool:
         """After a tool turn ran: stop the run when some of its calls wait for a person."""
         waiting = [pc.call for pc in calls if pc.awaiting]

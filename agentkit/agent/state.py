@@ -104,6 +104,8 @@ class PendingCall:
 class RunState(Resuming, Limits, ToolResults):
     """The state of one run and every decision of its loop (no I/O, not thread-safe)."""
 
+    __slots__ = ()  # the attributes' slots are declared on StateBase
+
     def __init__(
         self,
         spec: AgentSpec,
