@@ -134,6 +134,8 @@ class FunctionSchema:
     _expected: Mapping[str, str]
     # Whether some argument is validated lazily by pydantic (Iterable[X]...): drained here.
     _lazy: bool = False
+    # The first parameter's annotation when it takes the context (``RunContext[Deps]``).
+    context_hint: Any = None
 
     def validate(self, arguments: str | bytes | Mapping[str, Any] | None) -> dict[str, Any]:
         """Validate a model's arguments and return the keyword arguments for the function.
@@ -325,6 +327,7 @@ def function_schema(
     doc_summary, doc_params = _parse_docstring(target.doc, docstring_format, where)
     takes_context = bool(params) and _is_context(hints.get(params[0].name), context_type)
     names = {p.name for p in params}
+    first = params[0].name if params else ""
     if takes_context:
         params = params[1:]
     documentable = names | _all_parameter_names(target)
@@ -387,6 +390,7 @@ def function_schema(
         _null_defaults=tuple(null_defaults),
         _expected=expected,
         _lazy=_has_lazy_items(model),
+        context_hint=hints.get(first) if takes_context else None,
     )
 
 
