@@ -41,6 +41,7 @@ class Snippet:
     code: str
     modes: frozenset[str]
     expected: str | None
+    section: str
 
     def __str__(self) -> str:
         return f"README.md:{self.line}"
@@ -60,11 +61,30 @@ def _snippets() -> list[Snippet]:
             out = re.match(r"(?:[^`]*?\n)?```\n(.*?)```", text[match.end() :], re.S)
             expected = out.group(1) if out else None
         line = text.count("\n", 0, match.start()) + 1
-        found.append(Snippet(line, match.group(2), modes, expected))
+        headings = re.findall(r"^## (.+)$", text[: match.start()], re.M)
+        section = headings[-1] if headings else ""
+        found.append(Snippet(line, match.group(2), modes, expected, section))
     return found
 
 
 SNIPPETS = _snippets()
+
+# Blocks that do not run as written yet, by their first line; they sit in sections other
+# parts of this wave own (and are editing), so they are fixed there. Strict: a block that
+# runs fails here until it is taken off this list.
+NOT_YET_RUNNABLE = {
+    "from agentkit.web import chat_app": "Serving: uses an `agent` it does not define",
+    'with session.lease(on_busy="raise") as lease:': "Sessions: no `session` defined",
+    "from agentkit import Agent, Instrumentation, instrument_all": "Observability: names",
+    "from opentelemetry.exporter.otlp": "Observability: needs opentelemetry-exporter-otlp",
+    "from agentkit import Prices, UsageLimits": "Observability: uses an undefined `Agent`",
+    "import asyncio\nfrom dbos import DBOS": "Durable: needs a Postgres server at host 'db'",
+}
+
+
+def _known_broken(snippet: Snippet) -> str | None:
+    found = (why for start, why in NOT_YET_RUNNABLE.items() if snippet.code.startswith(start))
+    return next(found, None)
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -86,7 +106,16 @@ def server() -> object:
         yield served
 
 
-@pytest.mark.parametrize("snippet", SNIPPETS, ids=str)
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        pytest.param(s, marks=pytest.mark.xfail(reason=_known_broken(s) or "", strict=True))
+        if _known_broken(s)
+        else s
+        for s in SNIPPETS
+    ],
+    ids=str,
+)
 def test_readme_python_block_runs(
     snippet: Snippet, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
@@ -94,6 +123,8 @@ def test_readme_python_block_runs(
     if "server" in snippet.modes:
         served = request.getfixturevalue("server")
         extra = {"AGENTKIT_BASE_URL": served.base_url, "AGENTKIT_API_KEY": SERVER_KEY}
+    # An empty directory (what a block writes stays there) that has the repo's examples.
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
     if "pytest" in snippet.modes:
         (tmp_path / "pyproject.toml").write_text(PYPROJECT)
         (tmp_path / "test_snippet.py").write_text(snippet.code, encoding="utf-8")
@@ -102,7 +133,7 @@ def test_readme_python_block_runs(
     else:
         command = [sys.executable, "-c", snippet.code]
     proc = subprocess.run(
-        command, cwd=tmp_path if "pytest" in snippet.modes else ROOT, env=_env(**extra),
+        command, cwd=tmp_path, env=_env(**extra),
         input="查询北京天气\n\n",
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
