@@ -58,6 +58,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "EmptyResponseError",
+    "ImmutableAgentError",
     "InternalServerError",
     "JSONContentError",
     "MaxTurnsExceeded",
@@ -102,6 +103,13 @@ class AgentkitError(Exception):
 
 class UserError(AgentkitError):
     """agentkit was used in a way it does not support; the message says how to fix it."""
+
+
+class ImmutableAgentError(UserError, AttributeError):
+    """An attribute of a built ``Agent`` was assigned or deleted: agents are immutable.
+
+    Also an ``AttributeError``, as assigning a read-only attribute raises in Python.
+    """
 
 
 class ModelRetry(Exception):

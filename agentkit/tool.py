@@ -63,6 +63,7 @@ class Tool(Generic[P, R]):
         timeout: Seconds a call may take, or ``None``.
         is_async: Whether the function is ``async def``.
         takes_context: Whether the first parameter receives the ``RunContext``.
+        context_hint: That parameter's annotation (``RunContext[Deps]``), else ``None``.
         arguments_model: The pydantic model that validates the arguments.
     """
 
@@ -108,11 +109,13 @@ class Tool(Generic[P, R]):
         self.is_async = _is_async(func)
         self.takes_context = schema.takes_context
         self.arguments_model: type[BaseModel] = schema.arguments_model
+        self.context_hint = schema.context_hint
 
     # Whether a call needs a person's approval first (a bool, or a callable deciding per
     # call), and whether running it twice is harmless (crash recovery re-runs it then).
     needs_approval: bool | ApprovalCheck = False
     idempotent: bool = True
+    context_hint: Any = None
 
     @classmethod
     def from_schema(
@@ -170,6 +173,7 @@ class Tool(Generic[P, R]):
         self.timeout = timeout
         self.is_async = inspect.iscoroutinefunction(function)
         self.takes_context = False
+        self.context_hint = None
         self.arguments_model = schema.arguments_model
         self.needs_approval = needs_approval
         return self

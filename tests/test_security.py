@@ -258,7 +258,7 @@ def test_a_model_cannot_inject_arguments_or_the_context(server: EmulatorServer) 
     _received.clear()
     with Client(KEY, server.base_url) as client:
         agent = Agent(tools=[lookup, whoami], client=client)
-        result = agent.run_sync("inject something")
+        result = agent.run_sync("inject something", deps="the real deps")
         assert _received == []  # the call with extra fields never ran
         tool_msg = result.messages[2]
         assert "unexpected argument" in tool_msg["content"] and "admin" in tool_msg["content"]

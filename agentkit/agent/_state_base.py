@@ -51,6 +51,7 @@ class StateBase:
         "output",
         "pause",
         "pause_undecided",
+        "pending_instructions",
         "persist",
         "prices",
         "recover_text_calls",

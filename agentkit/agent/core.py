@@ -12,19 +12,27 @@ import copy
 import dataclasses
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, Literal
+from typing import TYPE_CHECKING, Any, Generic, Literal, overload
 
 from typing_extensions import TypeVar
 
 from agentkit.agent import observe
 from agentkit.agent.clients import ClientCache
+from agentkit.agent.deps import check_deps
+from agentkit.agent.immutable import Immutable
+from agentkit.agent.instructions import (
+    InstructionsFunction,
+    check_instructions,
+    start_instructions,
+    system_message,
+)
 from agentkit.agent.observe import RunObserver
 from agentkit.agent.output import OutputMode, OutputSpec
 from agentkit.agent.running import Launch, RunArgs, run_events, run_events_sync, state_for_session
 from agentkit.agent.session_io import Loaded
 from agentkit.agent.settings import ModelSettings
 from agentkit.agent.sources import ToolSource, split_tools
-from agentkit.agent.spec import AgentSpec, OnToolError
+from agentkit.agent.spec import RETRY_HINT, AgentSpec, OnToolError
 from agentkit.agent.state import RunState
 from agentkit.agent.streams import AgentStream, SyncAgentStream
 from agentkit.agent.subagent import AgentTool, counted, remaining_limits
@@ -48,19 +56,27 @@ if TYPE_CHECKING:
     from agentkit.sessions import Session
 
 OutputT = TypeVar("OutputT", default=str)
+DepsT = TypeVar("DepsT", default=Any)
+RunOutputT = TypeVar("RunOutputT")
 
 
-class Agent(Generic[OutputT]):
+class Agent(Immutable, Generic[OutputT, DepsT]):
     """A model with instructions and tools, run as a tool-calling loop.
 
-    An agent is immutable once built and safe to share between concurrent runs (build it
-    once, e.g. at a web server's start-up). Everything per run lives in the run.
+    An agent is immutable once built (assigning an attribute raises
+    ``ImmutableAgentError``) and safe to share between concurrent runs (build it once,
+    e.g. at a web server's start-up). Everything per run lives in the run.
+
+    Type parameters: ``Agent[OutputT, DepsT]``, inferred from ``output_type`` and
+    ``deps_type``.
 
     Args:
         model: The model name; by default the client's (``AGENTKIT_MODEL`` or
             ``"gpt-5.4-mini"``).
-        instructions: The system message: a ``str`` (sent as is) or a ``Template``
-            rendered on every run with the run's ``variables``.
+        instructions: The system message: a ``str`` (sent as is), a ``Template``
+            rendered on every run with the run's ``variables``, or a function (sync or
+            ``async``) called on every run with its ``RunContext`` (``ctx.deps``...)
+            returning the text; what it raises becomes a ``UserError`` naming it.
         tools: The tools the model may call (made with ``@tool``), and tool sources such
             as ``agentkit.mcp.MCPServer``, whose tools are listed at the start of each run.
         client: A ``Client`` or ``AsyncClient``; its twin serves the other kind of run.
@@ -110,13 +126,24 @@ class Agent(Generic[OutputT]):
             an offered tool as that call, with a note in ``RunResult.notes``; streamed
             text is held back while it may be one. ``None``: as the client's profile says
             (on for ``llama.cpp`` and ``ollama``).
+        deps_type: The type of the runs' ``deps``, for type checkers
+            (``run(deps=...)`` is checked against it) and at run time: a run without
+            deps, or (for a class) with deps of another type, is a ``UserError``.
+            Independently, a run without deps whose agent has a tool taking
+            ``RunContext[T]`` (``T`` not accepting ``None``) is a ``UserError``.
+        retry_hint: The line appended to the message of a ``ModelRetry`` a tool raised
+            (default ``"Fix the problem and try again."``); ``None`` or ``""``: the
+            tool's message is sent alone.
     """
+
+    _clients: ClientCache  # set by _bind_client, also on with_client's copy
+    _launch: Launch
 
     def __init__(
         self,
         model: str | None = None,
         *,
-        instructions: str | Template | None = None,
+        instructions: str | Template | InstructionsFunction[DepsT] | None = None,
         tools: Sequence[Tool[Any, Any] | ToolSource] = (),
         client: Client | AsyncClient | None = None,
         output_type: type[OutputT] | None = None,
@@ -141,12 +168,12 @@ class Agent(Generic[OutputT]):
         history_turns: int | None = None,
         prices: PriceTable | None = None,
         recover_text_tool_calls: bool | None = None,
+        deps_type: type[DepsT] | None = None,
+        retry_hint: str | None = RETRY_HINT,
     ) -> None:
-        if instructions is not None and not isinstance(instructions, (str, Template)):
-            raise UserError(
-                "instructions must be a str or an agentkit Template, "
-                f"got {type(instructions).__name__}"
-            )
+        check_instructions(instructions)
+        if retry_hint is not None and not isinstance(retry_hint, str):
+            raise UserError(f"retry_hint must be a str or None, got {type(retry_hint).__name__}")
         if client is not None and not isinstance(client, (Client, AsyncClient)):
             raise UserError(f"client must be a Client or AsyncClient, got {type(client).__name__}")
         if on_tool_error not in ("report", "raise"):
@@ -160,6 +187,9 @@ class Agent(Generic[OutputT]):
         )
         self._name = name
         self._output_type = output_type
+        self._output_mode: OutputMode = output_mode
+        self._outputs: dict[Any, OutputSpec | None] = {}  # per-run output types, built once
+        self._deps_type = deps_type
         self._instructions = instructions
         self._hooks = hooks
         self._tool_concurrency = tool_concurrency
@@ -187,16 +217,18 @@ class Agent(Generic[OutputT]):
             unknown_tool_retries=unknown_tool_retries,
             history_turns=history_turns,
             recover_text_tool_calls=recover_text_tool_calls,
+            retry_hint=retry_hint or None,
         )
         # Static instructions become one shared system message, built once.
         self._system: Message | None = None
         if isinstance(instructions, str) or instructions is None:
-            self._system = self._system_message(instructions)
+            self._system = system_message(instructions, output)
         self._bind_client(client)
+        self._freeze()
 
     def _bind_client(self, client: Client | AsyncClient | None) -> None:
-        self._clients = ClientCache(client)
-        self._launch = Launch(
+        self._set("_clients", ClientCache(client))
+        self._set("_launch", Launch(
             make_state=self._state,
             clients=self._clients,
             hooks=self._hooks,
@@ -206,9 +238,9 @@ class Agent(Generic[OutputT]):
             concurrency=self._tool_concurrency,
             on_busy=self._on_busy,
             busy_timeout=self._busy_timeout,
-        )
+        ))  # fmt: skip
 
-    def with_client(self, client: Client | AsyncClient) -> Agent[OutputT]:
+    def with_client(self, client: Client | AsyncClient) -> Agent[OutputT, DepsT]:
         """A copy of this agent whose requests go through ``client``.
 
         Tools, instructions and settings are shared (they are immutable); only the client
@@ -230,7 +262,12 @@ class Agent(Generic[OutputT]):
         return self._name
 
     @property
-    def instructions(self) -> str | Template | None:
+    def deps_type(self) -> type[DepsT] | None:
+        """The declared type of the runs' ``deps`` (``None``: not declared)."""
+        return self._deps_type
+
+    @property
+    def instructions(self) -> str | Template | InstructionsFunction[DepsT] | None:
         """The instructions as given."""
         return self._instructions
 
@@ -286,11 +323,18 @@ class Agent(Generic[OutputT]):
 
     # ------------------------------------------------------------------ runs
 
-    def _system_message(self, text: str | None) -> Message | None:
-        output = self._spec.output
-        if output is not None:
-            text = f"{text}\n\n{output.instructions}" if text else output.instructions
-        return None if text is None else {"role": "system", "content": text}
+    def _output_spec(self, output_type: Any) -> OutputSpec | None:
+        if output_type is self._output_type:
+            return self._spec.output
+        if output_type is str:
+            return None
+        try:
+            return self._outputs[output_type]
+        except (KeyError, TypeError):  # TypeError: an unhashable hint, built every time
+            spec = OutputSpec(output_type, self._output_mode)
+        with contextlib.suppress(TypeError):
+            self._outputs[output_type] = spec
+        return spec
 
     def _start(
         self,
@@ -302,28 +346,29 @@ class Agent(Generic[OutputT]):
         usage_limits: UsageLimits | None,
         resume: PausedRun | None = None,
         decisions: Mapping[str, Any] | None = None,
+        *,
+        output_type: Any = None,
     ) -> RunState:
-        if isinstance(self._instructions, Template):
-            system = self._system_message(self._instructions.render(variables))
-        elif variables:
-            raise UserError(
-                "variables were given but the instructions are not a Template; "
-                "wrap them in agentkit.Template(...) to render them"
-            )
-        else:
-            system = self._system
         spec = self._spec.with_settings(model_settings)
         if usage_limits is not None:
             spec = dataclasses.replace(spec, usage_limits=usage_limits)
+        if output_type is not None:
+            spec = spec.with_output(self._output_spec(output_type))
+        check_deps(deps, self._deps_type, spec.tools.values(), self._name)
+        static = spec.output is self._spec.output and not variables and (
+            self._instructions is None or isinstance(self._instructions, str)
+        )  # fmt: skip
         state = RunState(
             spec,
-            system=system,
+            system=self._system if static else None,
             prompt=prompt,
             history=history,
             deps=deps,
             resume=resume,
             decisions=decisions,
         )
+        if not static:
+            start_instructions(self._instructions, variables, state)
         state.sources = self._sources
         state.set_prices(self._prices)
         return state
@@ -333,6 +378,34 @@ class Agent(Generic[OutputT]):
         return [s for s in self._sources if not getattr(s, "in_context", False)]
 
     # ------------------------------------------------------------------ public runs
+
+    @overload
+    async def run(
+        self,
+        prompt: str | Message | None = None,
+        *,
+        history: Iterable[Message] | None = None,
+        session: Session | None = None,
+        deps: DepsT | None = None,
+        variables: Mapping[str, Any] | None = None,
+        model_settings: ModelSettings | Mapping[str, Any] | None = None,
+        usage_limits: UsageLimits | None = None,
+        output_type: None = None,
+    ) -> RunResult[OutputT]: ...
+
+    @overload
+    async def run(
+        self,
+        prompt: str | Message | None = None,
+        *,
+        history: Iterable[Message] | None = None,
+        session: Session | None = None,
+        deps: DepsT | None = None,
+        variables: Mapping[str, Any] | None = None,
+        model_settings: ModelSettings | Mapping[str, Any] | None = None,
+        usage_limits: UsageLimits | None = None,
+        output_type: type[RunOutputT],
+    ) -> RunResult[RunOutputT]: ...
 
     async def run(
         self,
@@ -344,7 +417,8 @@ class Agent(Generic[OutputT]):
         variables: Mapping[str, Any] | None = None,
         model_settings: ModelSettings | Mapping[str, Any] | None = None,
         usage_limits: UsageLimits | None = None,
-    ) -> RunResult[OutputT]:
+        output_type: Any = None,
+    ) -> RunResult[Any]:
         """Run the loop until the model answers without calling a tool.
 
         Args:
@@ -360,6 +434,8 @@ class Agent(Generic[OutputT]):
             variables: Variables for a ``Template`` of instructions.
             model_settings: Settings overriding the agent's for this run.
             usage_limits: Limits replacing the agent's for this run.
+            output_type: The type of ``RunResult.output`` for this run, replacing the
+                agent's ``output_type`` (``str``: text).
 
         Returns:
             The ``RunResult`` (``paused`` when a tool call waits for approval).
@@ -370,8 +446,39 @@ class Agent(Generic[OutputT]):
             APIError: The provider failed after the client's retries (``.messages`` too).
             SessionBusyError: Another run holds the session (``on_busy="raise"``).
         """
-        args = RunArgs(prompt, history, deps, variables, model_settings, usage_limits, session)
+        args = RunArgs(
+            prompt, history, deps, variables, model_settings, usage_limits, session,
+            output_type=output_type,
+        )  # fmt: skip
         return await self._result(self._prepare(args))
+
+    @overload
+    def run_sync(
+        self,
+        prompt: str | Message | None = None,
+        *,
+        history: Iterable[Message] | None = None,
+        session: Session | None = None,
+        deps: DepsT | None = None,
+        variables: Mapping[str, Any] | None = None,
+        model_settings: ModelSettings | Mapping[str, Any] | None = None,
+        usage_limits: UsageLimits | None = None,
+        output_type: None = None,
+    ) -> RunResult[OutputT]: ...
+
+    @overload
+    def run_sync(
+        self,
+        prompt: str | Message | None = None,
+        *,
+        history: Iterable[Message] | None = None,
+        session: Session | None = None,
+        deps: DepsT | None = None,
+        variables: Mapping[str, Any] | None = None,
+        model_settings: ModelSettings | Mapping[str, Any] | None = None,
+        usage_limits: UsageLimits | None = None,
+        output_type: type[RunOutputT],
+    ) -> RunResult[RunOutputT]: ...
 
     def run_sync(
         self,
@@ -383,7 +490,8 @@ class Agent(Generic[OutputT]):
         variables: Mapping[str, Any] | None = None,
         model_settings: ModelSettings | Mapping[str, Any] | None = None,
         usage_limits: UsageLimits | None = None,
-    ) -> RunResult[OutputT]:
+        output_type: Any = None,
+    ) -> RunResult[Any]:
         """``run`` without an event loop, on the sync ``Client``.
 
         Sync tools run in this thread (several calls of a turn on threads of their own);
@@ -394,7 +502,10 @@ class Agent(Generic[OutputT]):
                 ``await agent.run(...)`` there).
         """
         _require_no_loop("run_sync", "await agent.run(...)")
-        args = RunArgs(prompt, history, deps, variables, model_settings, usage_limits, session)
+        args = RunArgs(
+            prompt, history, deps, variables, model_settings, usage_limits, session,
+            output_type=output_type,
+        )  # fmt: skip
         return self._result_sync(self._prepare(args))
 
     def stream(
@@ -403,10 +514,11 @@ class Agent(Generic[OutputT]):
         *,
         history: Iterable[Message] | None = None,
         session: Session | None = None,
-        deps: Any = None,
+        deps: DepsT | None = None,
         variables: Mapping[str, Any] | None = None,
         model_settings: ModelSettings | Mapping[str, Any] | None = None,
         usage_limits: UsageLimits | None = None,
+        output_type: Any = None,
     ) -> AgentStream:
         """Run with streamed responses, yielding typed events; the last is ``RunFinished``.
 
@@ -415,7 +527,10 @@ class Agent(Generic[OutputT]):
         plain ``async for`` closes it when the stream object is dropped, or after
         ``idle_timeout`` seconds without being read.
         """
-        args = RunArgs(prompt, history, deps, variables, model_settings, usage_limits, session)
+        args = RunArgs(
+            prompt, history, deps, variables, model_settings, usage_limits, session,
+            output_type=output_type,
+        )  # fmt: skip
         return AgentStream(run_events(self._launch, self._prepare(args), streamed=True))
 
     def stream_sync(
@@ -424,16 +539,48 @@ class Agent(Generic[OutputT]):
         *,
         history: Iterable[Message] | None = None,
         session: Session | None = None,
-        deps: Any = None,
+        deps: DepsT | None = None,
         variables: Mapping[str, Any] | None = None,
         model_settings: ModelSettings | Mapping[str, Any] | None = None,
         usage_limits: UsageLimits | None = None,
+        output_type: Any = None,
     ) -> SyncAgentStream:
         """The sync twin of ``stream``: an iterator of the same events; use it as
         ``with agent.stream_sync(...) as events:`` to close it deterministically."""
         _require_no_loop("stream_sync", "agent.stream(...)")
-        args = RunArgs(prompt, history, deps, variables, model_settings, usage_limits, session)
+        args = RunArgs(
+            prompt, history, deps, variables, model_settings, usage_limits, session,
+            output_type=output_type,
+        )  # fmt: skip
         return SyncAgentStream(run_events_sync(self._launch, self._prepare(args), streamed=True))
+
+    @overload
+    async def resume(
+        self,
+        paused: PausedRun | None = None,
+        decisions: Mapping[str, Decision | Mapping[str, Any]] | None = None,
+        *,
+        session: Session | None = None,
+        deps: DepsT | None = None,
+        variables: Mapping[str, Any] | None = None,
+        model_settings: ModelSettings | Mapping[str, Any] | None = None,
+        usage_limits: UsageLimits | None = None,
+        output_type: None = None,
+    ) -> RunResult[OutputT]: ...
+
+    @overload
+    async def resume(
+        self,
+        paused: PausedRun | None = None,
+        decisions: Mapping[str, Decision | Mapping[str, Any]] | None = None,
+        *,
+        session: Session | None = None,
+        deps: DepsT | None = None,
+        variables: Mapping[str, Any] | None = None,
+        model_settings: ModelSettings | Mapping[str, Any] | None = None,
+        usage_limits: UsageLimits | None = None,
+        output_type: type[RunOutputT],
+    ) -> RunResult[RunOutputT]: ...
 
     async def resume(
         self,
@@ -445,7 +592,8 @@ class Agent(Generic[OutputT]):
         variables: Mapping[str, Any] | None = None,
         model_settings: ModelSettings | Mapping[str, Any] | None = None,
         usage_limits: UsageLimits | None = None,
-    ) -> RunResult[OutputT]:
+        output_type: Any = None,
+    ) -> RunResult[Any]:
         """Go on with a paused run: the decided calls run (or are refused), then the loop
         continues; the model is not asked again for the paused turn.
 
@@ -458,7 +606,8 @@ class Agent(Generic[OutputT]):
                 process died mid-run — the turn it left unfinished (finished model answers
                 and tool results are not redone; an interrupted call runs again, unless
                 its tool is ``idempotent=False``: then it becomes an approval request).
-            deps, variables, model_settings, usage_limits: As for ``run``.
+            deps, variables, model_settings, usage_limits, output_type: As for ``run``
+                (give the same ``output_type`` as the paused run).
 
         Raises:
             UserError: The state was written for other tools or changed since it was shown,
@@ -467,9 +616,37 @@ class Agent(Generic[OutputT]):
         """
         args = RunArgs(
             None, None, deps, variables, model_settings, usage_limits, session, paused,
-            decisions, resume=True,
+            decisions, resume=True, output_type=output_type,
         )  # fmt: skip
         return await self._result(self._prepare(args))
+
+    @overload
+    def resume_sync(
+        self,
+        paused: PausedRun | None = None,
+        decisions: Mapping[str, Decision | Mapping[str, Any]] | None = None,
+        *,
+        session: Session | None = None,
+        deps: DepsT | None = None,
+        variables: Mapping[str, Any] | None = None,
+        model_settings: ModelSettings | Mapping[str, Any] | None = None,
+        usage_limits: UsageLimits | None = None,
+        output_type: None = None,
+    ) -> RunResult[OutputT]: ...
+
+    @overload
+    def resume_sync(
+        self,
+        paused: PausedRun | None = None,
+        decisions: Mapping[str, Decision | Mapping[str, Any]] | None = None,
+        *,
+        session: Session | None = None,
+        deps: DepsT | None = None,
+        variables: Mapping[str, Any] | None = None,
+        model_settings: ModelSettings | Mapping[str, Any] | None = None,
+        usage_limits: UsageLimits | None = None,
+        output_type: type[RunOutputT],
+    ) -> RunResult[RunOutputT]: ...
 
     def resume_sync(
         self,
@@ -481,18 +658,19 @@ class Agent(Generic[OutputT]):
         variables: Mapping[str, Any] | None = None,
         model_settings: ModelSettings | Mapping[str, Any] | None = None,
         usage_limits: UsageLimits | None = None,
-    ) -> RunResult[OutputT]:
+        output_type: Any = None,
+    ) -> RunResult[Any]:
         """``resume`` without an event loop, on the sync ``Client``."""
         _require_no_loop("resume_sync", "await agent.resume(...)")
         args = RunArgs(
             None, None, deps, variables, model_settings, usage_limits, session, paused,
-            decisions, resume=True,
+            decisions, resume=True, output_type=output_type,
         )  # fmt: skip
         return self._result_sync(self._prepare(args))
 
     # ------------------------------------------------------------------ run plumbing
 
-    async def _result(self, start: RunState | RunArgs) -> RunResult[OutputT]:
+    async def _result(self, start: RunState | RunArgs) -> RunResult[Any]:
         # Closed at once: a session run's lease is released when the run returns, not
         # whenever the abandoned generator is collected.
         async with contextlib.aclosing(run_events(self._launch, start, streamed=False)) as ev:
@@ -501,7 +679,7 @@ class Agent(Generic[OutputT]):
                     return event.result
         raise AssertionError("a run always ends with RunFinished")  # pragma: no cover
 
-    def _result_sync(self, start: RunState | RunArgs) -> RunResult[OutputT]:
+    def _result_sync(self, start: RunState | RunArgs) -> RunResult[Any]:
         with contextlib.closing(run_events_sync(self._launch, start, streamed=False)) as ev:
             for event in ev:
                 if isinstance(event, RunFinished):
@@ -532,7 +710,7 @@ class Agent(Generic[OutputT]):
         ) -> RunState:
             return self._start(
                 prompt, history, args.deps, args.variables, args.model_settings,
-                args.usage_limits, paused, decisions,
+                args.usage_limits, paused, decisions, output_type=args.output_type,
             )  # fmt: skip
 
         if loaded is not None:

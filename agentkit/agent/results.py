@@ -112,7 +112,8 @@ class ToolResults(StateBase):
                     )
                 return content, None, full
         if isinstance(err, ModelRetry):
-            return f"{err.message}\nFix the problem and try again.", err, 0
+            hint = self.spec.retry_hint
+            return (f"{err.message}\n{hint}" if hint else err.message), err, 0
         return (TOOL_TIMED_OUT if outcome.timed_out else TOOL_FAILED), err, 0
 
     def journal_message(self, pc: PendingCall, outcome: CallOutcome) -> Message:

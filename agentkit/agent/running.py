@@ -16,6 +16,7 @@ from agentkit.agent import observe
 from agentkit.agent.drivers import drive_async, drive_sync
 from agentkit.agent.flow import run_flow
 from agentkit.agent.history import repair_history
+from agentkit.agent.instructions import render_pending, render_pending_sync
 from agentkit.agent.observe import RunInfo, RunObservation
 from agentkit.agent.pausing import last_tool_turn
 from agentkit.agent.session_io import AsyncLeaseWriter, Loaded, SyncLeaseWriter, interrupted_turn
@@ -56,6 +57,7 @@ class RunArgs:
     paused: PausedRun | None = None
     decisions: Mapping[str, Any] | None = None
     resume: bool = False
+    output_type: Any = None  # the run's own output type (None: the agent's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +191,7 @@ async def _events(
     launch: Launch, state: RunState, streamed: bool, writer: AsyncLeaseWriter | None
 ) -> AsyncGenerator[StreamEvent, None]:
     try:
+        await render_pending(state)
         client = await launch.clients.get_async()
     except BaseException as exc:
         state.fail(exc)
@@ -224,6 +227,7 @@ def _events_sync(
     launch: Launch, state: RunState, streamed: bool, writer: SyncLeaseWriter | None
 ) -> Generator[StreamEvent, None, None]:
     try:
+        render_pending_sync(state)
         client = launch.clients.get_sync()
     except BaseException as exc:
         state.fail(exc)

@@ -13,9 +13,11 @@ from agentkit.errors import UserError
 from agentkit.tool import Tool
 from agentkit.usage import UsageLimits
 
-__all__ = ["AgentSpec", "OnToolError", "build_kwargs"]
+__all__ = ["RETRY_HINT", "AgentSpec", "OnToolError", "build_kwargs"]
 
 OnToolError = Literal["report", "raise"]
+
+RETRY_HINT = "Fix the problem and try again."
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,12 @@ class AgentSpec:
     unknown_tool_retries: int = 2
     history_turns: int | None = None
     recover_text_tool_calls: bool | None = None  # None: the client profile's
+    retry_hint: str | None = RETRY_HINT  # appended to a ModelRetry message; None: nothing
+
+    def with_output(self, output: OutputSpec | None) -> AgentSpec:
+        """This spec asking for another structured output (``None``: text) for one run."""
+        kwargs = build_kwargs(self.model, self.tools, self.settings, output)
+        return dataclasses.replace(self, output=output, base_kwargs=kwargs)
 
     def with_settings(self, override: ModelSettings | Mapping[str, Any] | None) -> AgentSpec:
         """This spec with some model settings overridden for one run."""

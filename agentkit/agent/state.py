@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,6 +120,8 @@ class RunState(Resuming, Limits, ToolResults):
     ) -> None:
         self.spec = spec
         self.system = system
+        # An async instructions function and how to start it (see agent.instructions).
+        self.pending_instructions: tuple[object, Callable[[], Awaitable[Any]]] | None = None
         self.deps = deps
         self.depth = depth
         self.conversation_id: str | None = None

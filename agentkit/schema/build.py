@@ -66,6 +66,7 @@ def function_schema(
     params, hints = read_signature(func, target, where)
     doc_summary, doc_params = parse_docstring(target.doc, docstring_format, where)
     takes_context = bool(params) and is_context(hints.get(params[0].name), context_type)
+    context_hint = hints.get(params[0].name) if takes_context else None
     names = {p.name for p in params}
     if takes_context:
         params = params[1:]
@@ -92,6 +93,7 @@ def function_schema(
         _null_defaults=fields.null_defaults,
         _expected={p: expected_kind(s) for p, s in parameters["properties"].items()},
         _lazy=has_lazy_items(model),
+        context_hint=context_hint,
     )
 
 

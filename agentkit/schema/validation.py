@@ -57,6 +57,8 @@ class FunctionSchema:
     _expected: Mapping[str, str]
     # Whether some argument is validated lazily by pydantic (Iterable[X]...): drained here.
     _lazy: bool = False
+    # The first parameter's annotation when it takes the context (``RunContext[Deps]``).
+    context_hint: Any = None
 
     def validate(self, arguments: str | bytes | Mapping[str, Any] | None) -> dict[str, Any]:
         """Validate a model's arguments and return the keyword arguments for the function.
