@@ -1,0 +1,158 @@
+"""``agentkit chat``: an interactive chat that streams answers and shows tool calls, with
+tools from ``--tools``/``--mcp``/``--mcp-url`` or a whole ``--agent``, and a conversation kept
+in ``--session``/``--store`` across invocations."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+from agentkit.cli import DEFAULT_CHAT_STORE, PROG
+from agentkit.cli.connect import client_for
+from agentkit.cli.loading import as_tools, load, load_agent, run_kwargs
+from agentkit.cli.output import CLIError, clean, describe, render_events
+
+if TYPE_CHECKING:
+    from agentkit.agent import Agent
+    from agentkit.tool import Tool
+
+_CHAT_HELP_SHORT = "/help lists the commands; /exit or Ctrl-D quits."
+_CHAT_HELP = """commands (not sent to the model):
+  /reset        forget the conversation
+  /help         this list
+  /exit, /quit  leave (Ctrl-D too)
+empty lines are ignored; arrow keys edit the line and recall earlier ones"""
+
+
+def chat(args: argparse.Namespace) -> int:
+    """Run ``agentkit chat``: build the agent, start its MCP servers, then talk."""
+    from agentkit.agent import Agent
+
+    agent: Agent[Any]
+    sources: list[Any] = []
+    if args.agent is not None:
+        if args.tools or args.mcp or args.mcp_url or args.instructions is not None:
+            raise CLIError(
+                "--agent brings its own tools and instructions; "
+                "do not combine it with --tools, --mcp, --mcp-url or --instructions",
+                2,
+            )
+        agent = load_agent(args.agent)
+        client = client_for(args)
+        agent = agent.with_client(client)
+        tools = agent.tools
+    else:
+        tools = [t for spec in args.tools for t in as_tools(load(spec, "--tools"), spec, "--tools")]
+        client = client_for(args)
+        sources = _mcp_servers(args)
+        agent = Agent(instructions=args.instructions, tools=[*tools, *sources], client=client)
+    try:
+        for server in sources:  # start them now: a broken one fails here, not mid-chat
+            tools = [*tools, *server.list_tools_sync()]
+        return _chat_loop(args, agent, client.model, tools)
+    finally:
+        agent.close()
+
+
+def _mcp_servers(args: argparse.Namespace) -> list[Any]:
+    if not args.mcp and not args.mcp_url:
+        return []
+    import shlex
+
+    from agentkit.mcp import MCPServer
+
+    servers = []
+    for line in args.mcp:
+        words = shlex.split(line)
+        if not words:
+            raise CLIError("--mcp needs a command, e.g. --mcp 'python -m my_server'", 2)
+        servers.append(MCPServer.stdio(words[0], words[1:], cwd=os.getcwd()))
+    servers.extend(MCPServer.http(url) for url in args.mcp_url)
+    return servers
+
+
+def _chat_loop(
+    args: argparse.Namespace, agent: Any, model: str, tools: list[Tool[Any, Any]]
+) -> int:
+    from agentkit.errors import AgentkitError
+
+    kwargs = run_kwargs(args)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        _line_editing()
+        names = ", ".join(t.name for t in tools) or "none"
+        print(f"agentkit chat with {model} (tools: {names}). {_CHAT_HELP_SHORT}")
+    history: list[dict[str, Any]] = []
+    session = _chat_session(args)
+    if session is not None:
+        kwargs["session"] = session
+        if interactive and session.messages():
+            print(f"(continuing session {session.id!r})", flush=True)
+    while True:
+        line = _read_line(interactive)
+        if line is None:
+            return 0
+        text = line.strip()
+        if not text:
+            continue  # an empty Enter is not the end of the conversation
+        if text in ("/exit", "/quit"):
+            return 0
+        if text == "/reset":
+            history = []
+            if session is not None:
+                session.clear()
+            print("(conversation forgotten)", flush=True)
+            continue
+        if text in ("/help", "/?"):
+            print(_CHAT_HELP, flush=True)
+            continue
+        if session is None:
+            kwargs["history"] = history
+        try:
+            result = render_events(agent.stream_sync(text, **kwargs), sys.stdout)
+        except AgentkitError as exc:
+            if not interactive:
+                raise
+            # Keep talking: the error carries the conversation so far, valid as history.
+            print(f"{PROG}: error: {describe(exc, args)}", file=sys.stderr)
+            history = list(exc.messages) or history
+            continue
+        if result is not None:
+            history = result.messages
+
+
+def _chat_session(args: argparse.Namespace) -> Any:
+    """The session ``--session``/``--store`` name (``None``: the chat lives in memory)."""
+    if args.session is None:
+        if args.store is not None:
+            raise CLIError("--store keeps a --session: give --session NAME too", 2)
+        return None
+    from agentkit.errors import AgentkitError
+    from agentkit.sessions import SQLiteStore
+
+    try:
+        return SQLiteStore(args.store or DEFAULT_CHAT_STORE).session(args.session)
+    except AgentkitError as exc:
+        raise CLIError(f"--session {args.session!r}: {clean(str(exc))}", 2) from None
+
+
+def _read_line(interactive: bool) -> str | None:
+    """The next line typed (``None`` at the end of input)."""
+    if not interactive:
+        line = sys.stdin.readline()
+        return line or None
+    try:
+        return input("you> ")
+    except EOFError:
+        print()
+        return None
+
+
+def _line_editing() -> None:
+    # Importing readline is what gives input() line editing and history (where available).
+    # Windows has no readline: plain input() still works there.
+    with contextlib.suppress(ImportError):
+        import readline  # noqa: F401
