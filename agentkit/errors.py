@@ -144,7 +144,13 @@ class ToolArgumentsError(AgentkitError):
 
 
 class APIError(AgentkitError):
-    """Talking to the model provider failed."""
+    """Talking to the model provider failed.
+
+    Attributes:
+        retries: How many times the client had resent the request when it gave up.
+    """
+
+    retries: int = 0
 
 
 class APIConnectionError(APIError):

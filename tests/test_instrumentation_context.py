@@ -213,6 +213,7 @@ def test_retries_stay_inside_one_chat_span(otel: Telemetry, mode: str) -> None:
     assert len(model.requests) == 2
     chat = otel.one("chat")
     assert chat.status.status_code is not StatusCode.ERROR
+    assert dict(chat.attributes or {})["agentkit.request.retries"] == 1
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -227,6 +228,7 @@ def test_a_failed_request_marks_the_chat_and_run_spans(otel: Telemetry, mode: st
     for span in (chat, run):
         assert span.status.status_code is StatusCode.ERROR
         assert dict(span.attributes or {})["error.type"] == "agentkit.errors.InternalServerError"
+    assert dict(chat.attributes or {})["agentkit.request.retries"] == 1  # it gave up after one
     points = otel.histogram("gen_ai.client.operation.duration")
     assert [dict(p.attributes).get("error.type") for p in points] == [
         "agentkit.errors.InternalServerError"

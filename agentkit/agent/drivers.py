@@ -131,7 +131,7 @@ async def drive_async(
                             async for chunk in chunks:
                                 for event in answer.feed(chunk):
                                     yield event
-                            steps.outcome = completion = chunks.accumulator.completion()
+                            steps.outcome = completion = await chunks.get_final_completion()
                         for event in answer.finish(completion):
                             yield event
                     else:
@@ -175,7 +175,7 @@ def drive_sync(
                         ) as chunks:
                             for chunk in chunks:
                                 yield from answer.feed(chunk)
-                            steps.outcome = completion = chunks.accumulator.completion()
+                            steps.outcome = completion = chunks.get_final_completion()
                         yield from answer.finish(completion)
                     else:
                         steps.outcome = client.create(

@@ -264,6 +264,12 @@ class AsyncClient(BaseClient):
     async def _request_json(self, prep: Prepared) -> Any:
         return (await self._send(prep, stream=False))[1]
 
+    async def _request_completion(self, prep: Prepared) -> ChatCompletion:
+        _, data, attempt, _ = await self._send(prep, stream=False)
+        completion = parse_completion(data, prep.redactor)
+        completion.retries = attempt
+        return completion
+
     @overload
     async def create(
         self,
@@ -286,7 +292,7 @@ class AsyncClient(BaseClient):
         del params  # a traceback printed with locals must not show extra_headers
         if stream:
             return await AsyncChatStream(self, prep)._open()
-        return parse_completion(await self._request_json(prep), prep.redactor)
+        return await self._request_completion(prep)
 
     def stream(self, messages: Sequence[Message], **params: Unpack[ChatParams]) -> AsyncChatStream:
         """A streamed completion, opened on ``async with``, ``await`` or the first ``async for``.
@@ -303,7 +309,7 @@ class AsyncClient(BaseClient):
         params.setdefault("response_format", {"type": "json_object"})
         prep = self._prepare_chat_kwargs(messages, params, stream=False, caller="create_json")
         del params
-        completion = parse_completion(await self._request_json(prep), prep.redactor)
+        completion = await self._request_completion(prep)
         try:
             return self._parse_json_content(completion)
         except APIError as err:

@@ -130,7 +130,9 @@ class AsyncChatStream:
         """Consume the rest of the stream and return the whole completion."""
         async for _ in self:
             pass
-        return self._core.accumulator.completion()
+        completion = self._core.accumulator.completion()
+        completion.retries = self._attempt
+        return completion
 
     async def _release(self) -> None:
         try:

@@ -407,6 +407,7 @@ class BaseClient:
             delivered=stream is not None and stream.delivered > 0,
         )
         if isinstance(decision, APIError):
+            decision.retries = attempt
             if stream is None:
                 return decision
             if decision is err:

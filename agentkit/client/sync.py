@@ -273,6 +273,12 @@ class Client(BaseClient):
     def _request_json(self, prep: Prepared) -> Any:
         return self._send(prep, stream=False)[1]
 
+    def _request_completion(self, prep: Prepared) -> ChatCompletion:
+        _, data, attempt, _, _ = self._send(prep, stream=False)
+        completion = parse_completion(data, prep.redactor)
+        completion.retries = attempt
+        return completion
+
     @overload
     def create(
         self,
@@ -314,7 +320,7 @@ class Client(BaseClient):
         del params  # a traceback printed with locals must not show extra_headers
         if stream:
             return ChatStream(self, prep)._open()
-        return parse_completion(self._request_json(prep), prep.redactor)
+        return self._request_completion(prep)
 
     def stream(self, messages: Sequence[Message], **params: Unpack[ChatParams]) -> ChatStream:
         """``create(..., stream=True)``: a ``ChatStream`` to iterate, used as a context manager.
@@ -339,7 +345,7 @@ class Client(BaseClient):
         params.setdefault("response_format", {"type": "json_object"})
         prep = self._prepare_chat_kwargs(messages, params, stream=False, caller="create_json")
         del params
-        completion = parse_completion(self._request_json(prep), prep.redactor)
+        completion = self._request_completion(prep)
         try:
             return self._parse_json_content(completion)
         except APIError as err:

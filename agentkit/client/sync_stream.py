@@ -122,7 +122,9 @@ class ChatStream:
         """Consume the rest of the stream and return the whole completion."""
         for _ in self:
             pass
-        return self._core.accumulator.completion()
+        completion = self._core.accumulator.completion()
+        completion.retries = self._attempt
+        return completion
 
     def _release(self) -> None:
         try:

@@ -234,6 +234,10 @@ class ChatSpan(ModelObservation):
         t, span, metric = self._run._t, self.span, dict(self.metric_attributes)
         if completion is not None:
             self._response(completion, metric)
+        # One span per logical request: the client's retries happen inside it, and count.
+        retries = completion.retries if completion is not None else getattr(error, "retries", 0)
+        if isinstance(retries, int) and retries:
+            span.set_attribute(sc.AGENTKIT_RETRIES, retries)
         if error is not None:
             kind = error_type(error)
             _fail(span, kind)

@@ -86,3 +86,4 @@ DURATION_BUCKETS: Final = (
 AGENTKIT_COST: Final = "agentkit.usage.cost"
 AGENTKIT_REQUESTS: Final = "agentkit.usage.requests"
 AGENTKIT_TOOL_CALLS: Final = "agentkit.usage.tool_calls"
+AGENTKIT_RETRIES: Final = "agentkit.request.retries"  # the client's resends inside one chat span

@@ -183,7 +183,11 @@ class Choice:
 
 @dataclass(slots=True)
 class ChatCompletion:
-    """A non-streamed ``POST /chat/completions`` response."""
+    """A non-streamed ``POST /chat/completions`` response.
+
+    ``retries`` is not on the wire: the client sets it to how many times it resent the
+    request before this answer (0: the first attempt answered).
+    """
 
     choices: list[Choice]
     id: str | None = None
@@ -192,6 +196,7 @@ class ChatCompletion:
     model: str | None = None
     usage: CompletionUsage | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    retries: int = 0
 
     _KEYS = frozenset({"id", "object", "created", "model", "choices", "usage"})
 
