@@ -159,13 +159,21 @@ class RunState(Resuming, Limits, ToolResults):
         self._started = time.monotonic()
         self.deadline = None if spec.run_timeout is None else self._started + spec.run_timeout
 
+        self.messages: list[Message] = self._first_messages(prompt, history, resume)
+
+    def _first_messages(
+        self,
+        prompt: str | Message | None,
+        history: Iterable[Message] | None,
+        resume: PausedRun | None,
+    ) -> list[Message]:
+        """The run's messages at its start (history, then the prompt), with the ids seen."""
         if resume is not None:
             # The paused turn's calls are open on purpose: no repair, no prompt.
             msgs = list(resume.messages)
             self.usage += resume.usage
             self._refused = [list(r) for r in resume.refused]
             prompt = None
-            history = msgs
         else:
             msgs = [] if history is None else coerce_history(history)
         self._ids = {
@@ -187,9 +195,9 @@ class RunState(Resuming, Limits, ToolResults):
                 )
         elif not msgs:
             raise UserError("A run needs a prompt or a non-empty history")
-        self.messages: list[Message] = msgs
         if resume is not None:
             self.new_messages_start = last_tool_turn(msgs) + 1
+        return msgs
 
     def add_source_tools(self, listed: Listed) -> None:
         """Add the tools the run's sources listed (see ``sources.spec_with_sources``)."""
