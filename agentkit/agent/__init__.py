@@ -4,7 +4,8 @@ Layout, bottom up: ``settings`` and ``output`` (what a run asks for), ``spec`` (
 precomputed request), ``history`` (checking and repairing histories), ``state`` (one run's
 decisions, no I/O), ``effects`` and ``flow`` (the run as a generator of effects),
 ``drivers`` (the sync and async interpreters of the flow), ``streams``, ``subagent``,
-``capture`` and ``core`` (the public ``Agent``).
+``capture``, ``config`` (the constructor's checks), ``public_runs`` (the run methods) and
+``core`` (the public ``Agent``).
 """
 
 from agentkit.agent.capture import RunCapture, capture_run

@@ -6,44 +6,35 @@ The run itself is one flow of effects (``agentkit.agent.flow``) over a pure stat
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import copy
 import dataclasses
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, Literal, overload
+from typing import Any, Literal
 
-from typing_extensions import TypeVar
-
-from agentkit.agent import observe
 from agentkit.agent.clients import ClientCache
+from agentkit.agent.config import configure
 from agentkit.agent.deps import check_deps
 from agentkit.agent.immutable import Immutable
-from agentkit.agent.instructions import (
-    InstructionsFunction,
-    check_instructions,
-    start_instructions,
-    system_message,
-)
+from agentkit.agent.instructions import InstructionsFunction, start_instructions
 from agentkit.agent.observe import RunObserver
 from agentkit.agent.output import OutputMode, OutputSpec
+from agentkit.agent.public_runs import DepsT, OutputT, PublicRuns
 from agentkit.agent.running import Launch, RunArgs, run_events, run_events_sync, state_for_session
 from agentkit.agent.session_io import Loaded
 from agentkit.agent.settings import ModelSettings
-from agentkit.agent.sources import ToolSource, split_tools
-from agentkit.agent.spec import RETRY_HINT, AgentSpec, OnToolError
+from agentkit.agent.sources import ToolSource
+from agentkit.agent.spec import RETRY_HINT, OnToolError
 from agentkit.agent.state import RunState
-from agentkit.agent.streams import AgentStream, SyncAgentStream
 from agentkit.agent.subagent import AgentTool, counted, remaining_limits
-from agentkit.approvals import Decision, PausedRun
+from agentkit.approvals import PausedRun
 from agentkit.client import AsyncClient, Client
 from agentkit.context import RunContext
 from agentkit.errors import UsageLimitExceeded, UserError
 from agentkit.events import Hooks, RunFinished
 from agentkit.messages import Message
-from agentkit.prices import PriceTable, check_prices
-from agentkit.result import RunResult
+from agentkit.prices import PriceTable
 from agentkit.templates import Template
 from agentkit.tool import Tool
 from agentkit.usage import UsageLimits
@@ -52,15 +43,8 @@ __all__ = ["Agent"]
 
 logger = logging.getLogger("agentkit")
 
-if TYPE_CHECKING:
-    from agentkit.sessions import Session
 
-OutputT = TypeVar("OutputT", default=str)
-DepsT = TypeVar("DepsT", default=Any)
-RunOutputT = TypeVar("RunOutputT")
-
-
-class Agent(Immutable, Generic[OutputT, DepsT]):
+class Agent(Immutable, PublicRuns[OutputT, DepsT]):
     """A model with instructions and tools, run as a tool-calling loop.
 
     An agent is immutable once built (assigning an attribute raises
@@ -171,58 +155,26 @@ class Agent(Immutable, Generic[OutputT, DepsT]):
         deps_type: type[DepsT] | None = None,
         retry_hint: str | None = RETRY_HINT,
     ) -> None:
-        check_instructions(instructions)
-        if retry_hint is not None and not isinstance(retry_hint, str):
-            raise UserError(f"retry_hint must be a str or None, got {type(retry_hint).__name__}")
-        if client is not None and not isinstance(client, (Client, AsyncClient)):
-            raise UserError(f"client must be a Client or AsyncClient, got {type(client).__name__}")
-        if on_tool_error not in ("report", "raise"):
-            raise UserError(f"on_tool_error must be 'report' or 'raise', not {on_tool_error!r}")
-        if max_turns < 1 or tool_concurrency < 1:
-            raise UserError("max_turns and tool_concurrency must be at least 1")
-        output = (
-            None
-            if output_type is None or output_type is str
-            else OutputSpec(output_type, output_mode)
-        )
-        self._name = name
-        self._output_type = output_type
+        setup = configure(
+            model, instructions=instructions, tools=tools, client=client,
+            output_type=output_type, output_mode=output_mode, model_settings=model_settings,
+            max_turns=max_turns, usage_limits=usage_limits, run_timeout=run_timeout,
+            output_retries=output_retries, unknown_tool_retries=unknown_tool_retries,
+            on_tool_error=on_tool_error, reset_tool_choice=reset_tool_choice,
+            max_repeated_tool_calls=max_repeated_tool_calls,
+            max_tool_result_chars=max_tool_result_chars, tool_concurrency=tool_concurrency,
+            instrument=instrument, on_busy=on_busy, history_turns=history_turns, prices=prices,
+            recover_text_tool_calls=recover_text_tool_calls, retry_hint=retry_hint,
+        )  # fmt: skip
+        self._name, self._instructions, self._hooks = name, instructions, hooks
+        self._output_type, self._deps_type = output_type, deps_type
         self._output_mode: OutputMode = output_mode
         self._outputs: dict[Any, OutputSpec | None] = {}  # per-run output types, built once
-        self._deps_type = deps_type
-        self._instructions = instructions
-        self._hooks = hooks
-        self._tool_concurrency = tool_concurrency
-        self._max_depth = max_depth
-        if on_busy not in ("raise", "wait"):
-            raise UserError(f"on_busy must be 'raise' or 'wait', not {on_busy!r}")
+        self._tool_concurrency, self._max_depth = tool_concurrency, max_depth
         self._on_busy: Literal["raise", "wait"] = on_busy
         self._busy_timeout = busy_timeout
-        self._observer = observe.resolve(instrument)
-        self._prices = check_prices(prices)
-        plain, self._sources = split_tools(tools)
-        self._spec = AgentSpec.build(
-            model=model,
-            tools=plain,
-            settings=ModelSettings.coerce(model_settings),
-            output=output,
-            max_turns=max_turns,
-            usage_limits=usage_limits,
-            run_timeout=run_timeout,
-            reset_tool_choice=reset_tool_choice,
-            on_tool_error=on_tool_error,
-            max_repeated_tool_calls=max_repeated_tool_calls,
-            max_tool_result_chars=max_tool_result_chars,
-            output_retries=output_retries,
-            unknown_tool_retries=unknown_tool_retries,
-            history_turns=history_turns,
-            recover_text_tool_calls=recover_text_tool_calls,
-            retry_hint=retry_hint or None,
-        )
-        # Static instructions become one shared system message, built once.
-        self._system: Message | None = None
-        if isinstance(instructions, str) or instructions is None:
-            self._system = system_message(instructions, output)
+        self._spec, self._sources, self._system = setup.spec, setup.sources, setup.system
+        self._observer, self._prices = setup.observer, setup.prices
         self._bind_client(client)
         self._freeze()
 
@@ -377,330 +329,6 @@ class Agent(Immutable, Generic[OutputT, DepsT]):
         # Sources held open by the caller's own `with source:` block stay open.
         return [s for s in self._sources if not getattr(s, "in_context", False)]
 
-    # ------------------------------------------------------------------ public runs
-
-    @overload
-    async def run(
-        self,
-        prompt: str | Message | None = None,
-        *,
-        history: Iterable[Message] | None = None,
-        session: Session | None = None,
-        deps: DepsT | None = None,
-        variables: Mapping[str, Any] | None = None,
-        model_settings: ModelSettings | Mapping[str, Any] | None = None,
-        usage_limits: UsageLimits | None = None,
-        output_type: None = None,
-    ) -> RunResult[OutputT]: ...
-
-    @overload
-    async def run(
-        self,
-        prompt: str | Message | None = None,
-        *,
-        history: Iterable[Message] | None = None,
-        session: Session | None = None,
-        deps: DepsT | None = None,
-        variables: Mapping[str, Any] | None = None,
-        model_settings: ModelSettings | Mapping[str, Any] | None = None,
-        usage_limits: UsageLimits | None = None,
-        output_type: type[RunOutputT],
-    ) -> RunResult[RunOutputT]: ...
-
-    async def run(
-        self,
-        prompt: str | Message | None = None,
-        *,
-        history: Iterable[Message] | None = None,
-        session: Session | None = None,
-        deps: Any = None,
-        variables: Mapping[str, Any] | None = None,
-        model_settings: ModelSettings | Mapping[str, Any] | None = None,
-        usage_limits: UsageLimits | None = None,
-        output_type: Any = None,
-    ) -> RunResult[Any]:
-        """Run the loop until the model answers without calling a tool.
-
-        Args:
-            prompt: The user's message (a ``str``, or a message dict, e.g. from
-                ``client.user_message(text, images)``). May be omitted to continue a
-                ``history``.
-            history: Earlier messages (e.g. ``RunResult.messages`` of the previous turn).
-                Orphaned tool calls get an "interrupted" result before anything is sent.
-            session: A session (``agentkit.sessions``): its stored history is the
-                history, and this run's messages are saved to it, turn by turn. Not
-                together with ``history``.
-            deps: Passed to tools as ``RunContext.deps``.
-            variables: Variables for a ``Template`` of instructions.
-            model_settings: Settings overriding the agent's for this run.
-            usage_limits: Limits replacing the agent's for this run.
-            output_type: The type of ``RunResult.output`` for this run, replacing the
-                agent's ``output_type`` (``str``: text).
-
-        Returns:
-            The ``RunResult`` (``paused`` when a tool call waits for approval).
-
-        Raises:
-            AgentRunError: A limit was hit or the run could not finish (subclasses say
-                which); ``.messages`` holds the conversation so far.
-            APIError: The provider failed after the client's retries (``.messages`` too).
-            SessionBusyError: Another run holds the session (``on_busy="raise"``).
-        """
-        args = RunArgs(
-            prompt, history, deps, variables, model_settings, usage_limits, session,
-            output_type=output_type,
-        )  # fmt: skip
-        return await self._result(self._prepare(args))
-
-    @overload
-    def run_sync(
-        self,
-        prompt: str | Message | None = None,
-        *,
-        history: Iterable[Message] | None = None,
-        session: Session | None = None,
-        deps: DepsT | None = None,
-        variables: Mapping[str, Any] | None = None,
-        model_settings: ModelSettings | Mapping[str, Any] | None = None,
-        usage_limits: UsageLimits | None = None,
-        output_type: None = None,
-    ) -> RunResult[OutputT]: ...
-
-    @overload
-    def run_sync(
-        self,
-        prompt: str | Message | None = None,
-        *,
-        history: Iterable[Message] | None = None,
-        session: Session | None = None,
-        deps: DepsT | None = None,
-        variables: Mapping[str, Any] | None = None,
-        model_settings: ModelSettings | Mapping[str, Any] | None = None,
-        usage_limits: UsageLimits | None = None,
-        output_type: type[RunOutputT],
-    ) -> RunResult[RunOutputT]: ...
-
-    def run_sync(
-        self,
-        prompt: str | Message | None = None,
-        *,
-        history: Iterable[Message] | None = None,
-        session: Session | None = None,
-        deps: Any = None,
-        variables: Mapping[str, Any] | None = None,
-        model_settings: ModelSettings | Mapping[str, Any] | None = None,
-        usage_limits: UsageLimits | None = None,
-        output_type: Any = None,
-    ) -> RunResult[Any]:
-        """``run`` without an event loop, on the sync ``Client``.
-
-        Sync tools run in this thread (several calls of a turn on threads of their own);
-        async tools with ``asyncio.run``.
-
-        Raises:
-            UserError: Called while an event loop is running in this thread (use
-                ``await agent.run(...)`` there).
-        """
-        _require_no_loop("run_sync", "await agent.run(...)")
-        args = RunArgs(
-            prompt, history, deps, variables, model_settings, usage_limits, session,
-            output_type=output_type,
-        )  # fmt: skip
-        return self._result_sync(self._prepare(args))
-
-    def stream(
-        self,
-        prompt: str | Message | None = None,
-        *,
-        history: Iterable[Message] | None = None,
-        session: Session | None = None,
-        deps: DepsT | None = None,
-        variables: Mapping[str, Any] | None = None,
-        model_settings: ModelSettings | Mapping[str, Any] | None = None,
-        usage_limits: UsageLimits | None = None,
-        output_type: Any = None,
-    ) -> AgentStream:
-        """Run with streamed responses, yielding typed events; the last is ``RunFinished``.
-
-        Arguments as for ``run``. Use it as ``async with agent.stream(...) as events:``
-        to close the open response the moment the block ends (also on ``break``); a
-        plain ``async for`` closes it when the stream object is dropped, or after
-        ``idle_timeout`` seconds without being read.
-        """
-        args = RunArgs(
-            prompt, history, deps, variables, model_settings, usage_limits, session,
-            output_type=output_type,
-        )  # fmt: skip
-        return AgentStream(run_events(self._launch, self._prepare(args), streamed=True))
-
-    def stream_sync(
-        self,
-        prompt: str | Message | None = None,
-        *,
-        history: Iterable[Message] | None = None,
-        session: Session | None = None,
-        deps: DepsT | None = None,
-        variables: Mapping[str, Any] | None = None,
-        model_settings: ModelSettings | Mapping[str, Any] | None = None,
-        usage_limits: UsageLimits | None = None,
-        output_type: Any = None,
-    ) -> SyncAgentStream:
-        """The sync twin of ``stream``: an iterator of the same events; use it as
-        ``with agent.stream_sync(...) as events:`` to close it deterministically."""
-        _require_no_loop("stream_sync", "agent.stream(...)")
-        args = RunArgs(
-            prompt, history, deps, variables, model_settings, usage_limits, session,
-            output_type=output_type,
-        )  # fmt: skip
-        return SyncAgentStream(run_events_sync(self._launch, self._prepare(args), streamed=True))
-
-    @overload
-    async def resume(
-        self,
-        paused: PausedRun | None = None,
-        decisions: Mapping[str, Decision | Mapping[str, Any]] | None = None,
-        *,
-        session: Session | None = None,
-        deps: DepsT | None = None,
-        variables: Mapping[str, Any] | None = None,
-        model_settings: ModelSettings | Mapping[str, Any] | None = None,
-        usage_limits: UsageLimits | None = None,
-        output_type: None = None,
-    ) -> RunResult[OutputT]: ...
-
-    @overload
-    async def resume(
-        self,
-        paused: PausedRun | None = None,
-        decisions: Mapping[str, Decision | Mapping[str, Any]] | None = None,
-        *,
-        session: Session | None = None,
-        deps: DepsT | None = None,
-        variables: Mapping[str, Any] | None = None,
-        model_settings: ModelSettings | Mapping[str, Any] | None = None,
-        usage_limits: UsageLimits | None = None,
-        output_type: type[RunOutputT],
-    ) -> RunResult[RunOutputT]: ...
-
-    async def resume(
-        self,
-        paused: PausedRun | None = None,
-        decisions: Mapping[str, Decision | Mapping[str, Any]] | None = None,
-        *,
-        session: Session | None = None,
-        deps: Any = None,
-        variables: Mapping[str, Any] | None = None,
-        model_settings: ModelSettings | Mapping[str, Any] | None = None,
-        usage_limits: UsageLimits | None = None,
-        output_type: Any = None,
-    ) -> RunResult[Any]:
-        """Go on with a paused run: the decided calls run (or are refused), then the loop
-        continues; the model is not asked again for the paused turn.
-
-        Args:
-            paused: The ``PausedRun`` (``result.pause``, or ``PausedRun.from_json(...)``);
-                or leave it out and give the ``session`` that keeps it.
-            decisions: ``{tool_call_id: Approve() | Approve(arguments={...}) |
-                Reject("reason")}``, one for every pending request (or their JSON form).
-            session: Resume the run kept in this session: its paused run, or — after a
-                process died mid-run — the turn it left unfinished (finished model answers
-                and tool results are not redone; an interrupted call runs again, unless
-                its tool is ``idempotent=False``: then it becomes an approval request).
-            deps, variables, model_settings, usage_limits, output_type: As for ``run``
-                (give the same ``output_type`` as the paused run).
-
-        Raises:
-            UserError: The state was written for other tools or changed since it was shown,
-                a decision is missing or for an unknown call, or replacement arguments do
-                not fit the tool's schema.
-        """
-        args = RunArgs(
-            None, None, deps, variables, model_settings, usage_limits, session, paused,
-            decisions, resume=True, output_type=output_type,
-        )  # fmt: skip
-        return await self._result(self._prepare(args))
-
-    @overload
-    def resume_sync(
-        self,
-        paused: PausedRun | None = None,
-        decisions: Mapping[str, Decision | Mapping[str, Any]] | None = None,
-        *,
-        session: Session | None = None,
-        deps: DepsT | None = None,
-        variables: Mapping[str, Any] | None = None,
-        model_settings: ModelSettings | Mapping[str, Any] | None = None,
-        usage_limits: UsageLimits | None = None,
-        output_type: None = None,
-    ) -> RunResult[OutputT]: ...
-
-    @overload
-    def resume_sync(
-        self,
-        paused: PausedRun | None = None,
-        decisions: Mapping[str, Decision | Mapping[str, Any]] | None = None,
-        *,
-        session: Session | None = None,
-        deps: DepsT | None = None,
-        variables: Mapping[str, Any] | None = None,
-        model_settings: ModelSettings | Mapping[str, Any] | None = None,
-        usage_limits: UsageLimits | None = None,
-        output_type: type[RunOutputT],
-    ) -> RunResult[RunOutputT]: ...
-
-    def resume_sync(
-        self,
-        paused: PausedRun | None = None,
-        decisions: Mapping[str, Decision | Mapping[str, Any]] | None = None,
-        *,
-        session: Session | None = None,
-        deps: Any = None,
-        variables: Mapping[str, Any] | None = None,
-        model_settings: ModelSettings | Mapping[str, Any] | None = None,
-        usage_limits: UsageLimits | None = None,
-        output_type: Any = None,
-    ) -> RunResult[Any]:
-        """``resume`` without an event loop, on the sync ``Client``."""
-        _require_no_loop("resume_sync", "await agent.resume(...)")
-        args = RunArgs(
-            None, None, deps, variables, model_settings, usage_limits, session, paused,
-            decisions, resume=True, output_type=output_type,
-        )  # fmt: skip
-        return self._result_sync(self._prepare(args))
-
-    # ------------------------------------------------------------------ run plumbing
-
-    async def _result(self, start: RunState | RunArgs) -> RunResult[Any]:
-        # Closed at once: a session run's lease is released when the run returns, not
-        # whenever the abandoned generator is collected.
-        async with contextlib.aclosing(run_events(self._launch, start, streamed=False)) as ev:
-            async for event in ev:
-                if isinstance(event, RunFinished):
-                    return event.result
-        raise AssertionError("a run always ends with RunFinished")  # pragma: no cover
-
-    def _result_sync(self, start: RunState | RunArgs) -> RunResult[Any]:
-        with contextlib.closing(run_events_sync(self._launch, start, streamed=False)) as ev:
-            for event in ev:
-                if isinstance(event, RunFinished):
-                    return event.result
-        raise AssertionError("a run always ends with RunFinished")  # pragma: no cover
-
-    def _prepare(self, args: RunArgs) -> RunState | RunArgs:
-        """The run's state now (argument errors raise here), or, for a session run, the
-        arguments to build it from once the session's lease is held."""
-        if args.session is None:
-            return self._state(args, None)
-        if args.history is not None:
-            raise UserError("give a run either session= or history=, not both")
-        if not callable(getattr(args.session, "alease", None)):
-            raise UserError(
-                f"session must be a Session (store.session(id)), got {type(args.session).__name__}"
-            )
-        if args.paused is not None:
-            raise UserError("resume takes either a PausedRun or session=, not both")
-        return args
-
     def _state(self, args: RunArgs, loaded: Loaded | None) -> RunState:
         def make(
             prompt: str | Message | None,
@@ -771,15 +399,3 @@ class Agent(Immutable, Generic[OutputT, DepsT]):
                 if isinstance(event, RunFinished):
                     return event.result.output
         raise AssertionError("a run always ends with RunFinished")  # pragma: no cover
-
-
-def _require_no_loop(method: str, instead: str) -> None:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    raise UserError(
-        f"Agent.{method}() cannot be called while an event loop is running in this thread; "
-        f"use {instead} instead"
-    )
-
