@@ -12,10 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
-
-pytest.importorskip("starlette")
-pytest.importorskip("uvicorn")
-
+import starlette  # noqa: F401  (the dev extra installs it; missing must fail, not skip)
+import uvicorn  # noqa: F401
 from _web_support import Served
 
 from agentkit.sessions import SQLiteStore

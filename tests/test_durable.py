@@ -11,16 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _durable_support import SCENARIO, RecordingEmulator
+from dbos import DBOS, SetWorkflowID
 
-dbos = pytest.importorskip("dbos")
-
-from _durable_support import SCENARIO, RecordingEmulator  # noqa: E402
-from dbos import DBOS, SetWorkflowID  # noqa: E402
-
-from agentkit import Agent, ModelRetry, UserError, tool  # noqa: E402
-from agentkit.client import Client  # noqa: E402
-from agentkit.durable import DurableAgent, durable_config  # noqa: E402
-from agentkit.testing import EmulatorServer  # noqa: E402
+from agentkit import Agent, ModelRetry, UserError, tool
+from agentkit.client import Client
+from agentkit.durable import DurableAgent, durable_config
+from agentkit.testing import EmulatorServer
 
 RUNS: list[str] = []
 

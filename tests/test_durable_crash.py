@@ -14,13 +14,12 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import dbos  # noqa: F401  (the dev extra installs it; missing must fail, not skip)
 import pytest
 from _durable_support import history_problem, run_worker, serve, tool_runs, worker_cmd
 from _pg import Cluster, find_bindir
 
 from agentkit.testing import EmulatorServer
-
-pytest.importorskip("dbos")
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
+import dbos  # noqa: F401  (the dev extra installs it; missing must fail, not skip)
 import pytest
-
-pytest.importorskip("dbos")
-
 from _durable_scale import scale_out
 from _pg import Cluster, find_bindir
 

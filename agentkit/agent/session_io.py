@@ -36,15 +36,19 @@ class Loaded:
     journal: tuple[Message, list[Message]] | None
 
 
-def _save_args(effect: Save) -> tuple[str, Any]:
-    """Which lease call performs ``effect``, and the pause argument for ``commit_turn``."""
+def _save_call(effect: Save) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
+    """The one lease call that performs ``effect``: its name, arguments and keywords.
+
+    ``Save.pause``: ``None`` leaves the stored pause as it is, ``{}`` clears it, a dict sets it.
+    """
+    pause = {} if effect.pause is None else {"pause": effect.pause or None}
     if effect.begin_turn is not None:
-        return "begin", None
+        return "begin_turn", (effect.begin_turn,), {}
     if effect.end_turn:
-        return "commit", None if effect.pause == {} else effect.pause
+        return "commit_turn", (list(effect.messages),), pause
     if effect.messages:
-        return "append", None
-    return "pause", None if effect.pause == {} else effect.pause
+        return "append", (list(effect.messages),), {}
+    return "set_pause", (effect.pause or None,), {}
 
 
 class SyncLeaseWriter:
@@ -60,23 +64,8 @@ class SyncLeaseWriter:
 
     def save(self, effect: Save) -> None:
         """Perform ``effect`` in one transaction."""
-        kind, pause = _save_args(effect)
-        if kind == "begin":
-            assert effect.begin_turn is not None
-            self._lease.begin_turn(effect.begin_turn)
-        elif kind == "commit":
-            if effect.pause is None:
-                self._lease.commit_turn(list(effect.messages))
-            else:
-                self._lease.commit_turn(list(effect.messages), pause=pause)
-        elif kind == "append":
-            if self._lease.journal() is not None:
-                # The messages include a dead run's journaled turn: clear it with them.
-                self._lease.commit_turn(list(effect.messages))
-            else:
-                self._lease.append(list(effect.messages))
-        else:
-            self._lease.set_pause(pause)
+        name, args, kwargs = _save_call(effect)
+        getattr(self._lease, name)(*args, **kwargs)
 
     def journal_result(self, message: Message) -> None:
         """Journal one finished result of the turn in progress."""
@@ -98,23 +87,8 @@ class AsyncLeaseWriter:
 
     async def save(self, effect: Save) -> None:
         """Perform ``effect`` in one transaction."""
-        kind, pause = _save_args(effect)
-        if kind == "begin":
-            assert effect.begin_turn is not None
-            await self._lease.begin_turn(effect.begin_turn)
-        elif kind == "commit":
-            if effect.pause is None:
-                await self._lease.commit_turn(list(effect.messages))
-            else:
-                await self._lease.commit_turn(list(effect.messages), pause=pause)
-        elif kind == "append":
-            if await self._lease.journal() is not None:
-                # The messages include a dead run's journaled turn: clear it with them.
-                await self._lease.commit_turn(list(effect.messages))
-            else:
-                await self._lease.append(list(effect.messages))
-        else:
-            await self._lease.set_pause(pause)
+        name, args, kwargs = _save_call(effect)
+        await getattr(self._lease, name)(*args, **kwargs)
 
     async def journal_result(self, message: Message) -> None:
         """Journal one finished result of the turn in progress."""

@@ -267,10 +267,15 @@ class RunState(Resuming, Limits, ToolResults):
             self._forced_choice_ignored(message.content)
             return []
 
-        content = message.content
+        self._final_answer(message.content, choice.finish_reason)
+        return []
+
+    def _final_answer(self, content: str | None, finish_reason: str | None) -> None:
+        """An answer without tool calls: the run is done, or (structured output that does
+        not validate) the model is asked to fix it."""
         self.messages.append({"role": "assistant", "content": content or ""})
         self._check_tokens()
-        if choice.finish_reason == "length":
+        if finish_reason == "length":
             if not content:
                 raise ResponseTruncatedError(
                     "The model hit its token limit (finish_reason='length') before writing "
@@ -283,7 +288,7 @@ class RunState(Resuming, Limits, ToolResults):
             self.output = content or ""
             self.done = True
             logger.debug("final answer (%d chars)", len(self.output))
-            return []
+            return
         try:
             self.output = output.validate(content or "")
         except ValueError as exc:
@@ -302,9 +307,8 @@ class RunState(Resuming, Limits, ToolResults):
                     "content": f"{exc}\nReply again with only the corrected JSON object.",
                 }
             )
-            return []
+            return
         self.done = True
-        return []
 
     def _recovered(self, completion: ChatCompletion) -> list[ToolCall] | None:
         """Tool calls the model wrote as text, when recovery is on (see text_calls)."""
