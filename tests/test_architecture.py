@@ -144,7 +144,7 @@ def test_import_does_not_load_optional_dependencies() -> None:
         "import sys, agentkit; "
         "bad = [m for m in ('jinja2', 'docstring_parser', 'uvicorn', 'starlette', "
         "'agentkit.testing', 'agentkit.emulator', 'mcp', 'agentkit.mcp', 'opentelemetry', "
-        "'dbos', 'agentkit.durable') "
+        "'dbos', 'agentkit.durable', 'psycopg') "
         "if m in sys.modules]; print(','.join(bad))"
     )
     out = subprocess.run(
