@@ -1,13 +1,14 @@
 """Running one tool function: the single execution path of ``Tool.call``, ``Tool.call_sync``
 and the agent's tool turns.
 
-What it decides once for every caller: a plain ``def`` runs on a daemon thread of its own
-in async code (never on the loop, never on the default executor, whose threads
-``asyncio.run`` waits for), in the caller's context variables; a timeout is agentkit's own
-(a ``TimeoutError`` the tool raises itself stays the tool's error); a result that arrives
-after the timeout is a timeout; and any exception the function raises, ``StopIteration``
-and ``GeneratorExit`` included, becomes the call's ``Outcome`` instead of escaping into the
-machinery (asyncio cannot store a ``StopIteration`` in a future).
+What it decides once for every caller: a plain ``def`` runs on a daemon thread in async
+code (never on the loop, never on the default executor, whose threads ``asyncio.run``
+waits for; ``_workers`` reuses the threads of finished calls), in the caller's context
+variables; a timeout is agentkit's own (a ``TimeoutError`` the tool raises itself stays
+the tool's error); a result that arrives after the timeout is a timeout; and any exception
+the function raises, ``StopIteration`` and ``GeneratorExit`` included, becomes the call's
+``Outcome`` instead of escaping into the machinery (asyncio cannot store a
+``StopIteration`` in a future).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
+
+from agentkit import _workers
 
 __all__ = ["Invocation", "Outcome", "run_all_async", "run_all_sync", "run_async", "run_sync"]
 
@@ -145,12 +148,13 @@ async def _in_daemon_thread(call: Invocation) -> Outcome:
     return await future
 
 
-def start_daemon_thread(call: Invocation, deliver: Callable[[Outcome], None]) -> threading.Thread:
-    """Run a sync ``call`` on a new daemon thread, in a copy of the caller's context
+def start_daemon_thread(call: Invocation, deliver: Callable[[Outcome], None]) -> None:
+    """Run a sync ``call`` on a daemon thread, in a copy of the caller's context
     variables, and hand its outcome to ``deliver`` from that thread.
 
-    A thread of its own, not a pooled one: a call past its timeout (or whose run was
-    cancelled) cannot be stopped, so it must hold no shared worker nor delay the exit.
+    A daemon thread, not a pooled executor's: a call past its timeout (or whose run was
+    cancelled) cannot be stopped, so it must hold no shared worker nor delay the exit
+    (``agentkit._workers`` reuses threads that finished their call).
     """
     context = contextvars.copy_context()
 
@@ -161,9 +165,7 @@ def start_daemon_thread(call: Invocation, deliver: Callable[[Outcome], None]) ->
             outcome = Outcome(error=exc)
         deliver(outcome)
 
-    thread = threading.Thread(target=target, name=f"agentkit-tool-{call.name}", daemon=True)
-    thread.start()
-    return thread
+    _workers.submit(target, f"agentkit-tool-{call.name}")
 
 
 # ----------------------------------------------------------------------------------- sync

@@ -33,6 +33,7 @@ LAYERS: dict[str, int] = {
     "context": 3,
     "prices": 3,
     "profiles": 3,
+    "_workers": 0,
     "_execute": 3,
     "tool": 4,
     "client": 5,
