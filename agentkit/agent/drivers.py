@@ -8,6 +8,7 @@ performed; every decision is the flow's (``agentkit.agent.flow``).
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import Any, Protocol
 
 from agentkit._execute import Outcome, run_all_async, run_all_sync
@@ -105,61 +106,58 @@ class SyncWriter(Protocol):
 
 
 async def drive_async(
-    flow: Flow,
-    client: AsyncClient,
+    opening: AbstractAsyncContextManager[tuple[Flow, AsyncClient, AsyncWriter | None]],
     *,
     streamed: bool,
     concurrency: int,
-    writer: AsyncWriter | None = None,
 ) -> AsyncGenerator[StreamEvent, None]:
-    """Interpret ``flow`` on an event loop; yields its events (only ``RunFinished`` when
-    not ``streamed``)."""
-    with Stepper(flow) as steps:
-        for effect in steps:
-            if isinstance(effect, Emit):
-                if _delivered(effect, streamed):
-                    yield effect.event
-                continue
-            with steps.performing():
-                if isinstance(effect, CallModel):
-                    request = effect.request
-                    if streamed:
-                        answer = _StreamedAnswer(effect)
-                        async with client.stream(
-                            request.messages, **request.kwargs, deadline=effect.deadline
-                        ) as chunks:
-                            async for chunk in chunks:
-                                for event in answer.feed(chunk):
-                                    yield event
-                            steps.outcome = completion = await chunks.get_final_completion()
-                        for event in answer.finish(completion):
-                            yield event
-                    else:
-                        steps.outcome = await client.create(
-                            request.messages, **request.kwargs, deadline=effect.deadline
+    """Open a run (its flow, client and session writer) and interpret its flow on an
+    event loop; yields its events (only ``RunFinished`` when not ``streamed``)."""
+    async with opening as (flow, client, writer):
+        with Stepper(flow) as steps:
+            for effect in steps:
+                if isinstance(effect, Emit):
+                    if _delivered(effect, streamed):
+                        yield effect.event
+                    continue
+                with steps.performing():
+                    if isinstance(effect, CallModel):
+                        request = effect.request
+                        if streamed:
+                            answer = _StreamedAnswer(effect)
+                            async with client.stream(
+                                request.messages, **request.kwargs, deadline=effect.deadline
+                            ) as chunks:
+                                async for chunk in chunks:
+                                    for event in answer.feed(chunk):
+                                        yield event
+                                steps.outcome = completion = await chunks.get_final_completion()
+                            for event in answer.finish(completion):
+                                yield event
+                        else:
+                            steps.outcome = await client.create(
+                                request.messages, **request.kwargs, deadline=effect.deadline
+                            )
+                    elif isinstance(effect, RunTools):
+                        calls = [pc.bind(sync=False) for pc in effect.calls]
+                        steps.outcome = await run_all_async(
+                            calls, concurrency, _journal_async(effect, writer)
                         )
-                elif isinstance(effect, RunTools):
-                    calls = [pc.bind(sync=False) for pc in effect.calls]
-                    steps.outcome = await run_all_async(
-                        calls, concurrency, _journal_async(effect, writer)
-                    )
-                elif isinstance(effect, ListTools):
-                    steps.outcome = [(s, await _listed_async(s)) for s in effect.sources]
-                elif isinstance(effect, Save) and writer is not None:
-                    await writer.save(effect)
+                    elif isinstance(effect, ListTools):
+                        steps.outcome = [(s, await _listed_async(s)) for s in effect.sources]
+                    elif isinstance(effect, Save) and writer is not None:
+                        await writer.save(effect)
 
 
 def drive_sync(
-    flow: Flow,
-    client: Client,
+    opening: AbstractContextManager[tuple[Flow, Client, SyncWriter | None]],
     *,
     streamed: bool,
     concurrency: int,
-    writer: SyncWriter | None = None,
 ) -> Generator[StreamEvent, None, None]:
-    """Interpret ``flow`` in this thread; yields its events (only ``RunFinished`` when
-    not ``streamed``)."""
-    with Stepper(flow) as steps:
+    """Open a run and interpret its flow in this thread; yields its events (only
+    ``RunFinished`` when not ``streamed``)."""
+    with opening as (flow, client, writer), Stepper(flow) as steps:
         for effect in steps:
             if isinstance(effect, Emit):
                 if _delivered(effect, streamed):

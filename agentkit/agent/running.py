@@ -7,14 +7,16 @@ is loaded under the lease, and the flow's ``Save`` effects go through it.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from agentkit.agent import observe
 from agentkit.agent.drivers import drive_async, drive_sync
-from agentkit.agent.flow import run_flow
+from agentkit.agent.flow import Flow, run_flow
 from agentkit.agent.history import repair_history
 from agentkit.agent.instructions import render_pending, render_pending_sync
 from agentkit.agent.observe import RunInfo, RunObservation
@@ -31,11 +33,13 @@ from agentkit.usage import UsageLimits
 
 if TYPE_CHECKING:
     from agentkit.agent.clients import ClientCache
-    from agentkit.sessions import Session
+    from agentkit.sessions import AsyncLease, Lease, Session
 
 __all__ = [
+    "AsyncOpening",
     "Launch",
     "RunArgs",
+    "SyncOpening",
     "profile_defaults",
     "run_events",
     "run_events_sync",
@@ -162,78 +166,103 @@ def _observe(
     return observer.start_run(info)
 
 
-async def run_events(
+def run_events(
     launch: Launch, start: RunState | RunArgs, *, streamed: bool
 ) -> AsyncGenerator[StreamEvent, None]:
     """Drive a run on the event loop: ``start`` is a ready state, or (with a session) the
     arguments to build one from the session under its lease."""
-    if isinstance(start, RunState):
-        events = _events(launch, start, streamed, None)
-        try:
-            async for event in events:
-                yield event
-        finally:
-            await events.aclose()  # at once, also when the consumer stops early
-        return
-    session = start.session
-    assert session is not None
-    async with session.alease(launch.on_busy, launch.busy_timeout) as lease:
-        writer = AsyncLeaseWriter(lease)
-        events = _events(launch, launch.make_state(start, await writer.load()), streamed, writer)
-        try:
-            async for event in events:
-                yield event
-        finally:
-            await events.aclose()
-
-
-async def _events(
-    launch: Launch, state: RunState, streamed: bool, writer: AsyncLeaseWriter | None
-) -> AsyncGenerator[StreamEvent, None]:
-    try:
-        await render_pending(state)
-        client = await launch.clients.get_async()
-    except BaseException as exc:
-        state.fail(exc)
-        raise
-    profile_defaults(state, client)
-    flow = run_flow(state, launch.hooks, _observe(launch, state, client, streamed))
-    events = drive_async(
-        flow, client, streamed=streamed, concurrency=launch.concurrency, writer=writer
+    return drive_async(
+        AsyncOpening(launch, start, streamed), streamed=streamed, concurrency=launch.concurrency
     )
-    try:
-        async for event in events:
-            yield event
-    finally:
-        await events.aclose()  # at once, also when the consumer stops early
 
 
 def run_events_sync(
     launch: Launch, start: RunState | RunArgs, *, streamed: bool
 ) -> Generator[StreamEvent, None, None]:
     """The sync twin of ``run_events``."""
-    if isinstance(start, RunState):
-        yield from _events_sync(launch, start, streamed, None)
-        return
-    session = start.session
-    assert session is not None
-    with session.lease(launch.on_busy, launch.busy_timeout) as lease:
-        writer = SyncLeaseWriter(lease)
-        state = launch.make_state(start, writer.load())
-        yield from _events_sync(launch, state, streamed, writer)
-
-
-def _events_sync(
-    launch: Launch, state: RunState, streamed: bool, writer: SyncLeaseWriter | None
-) -> Generator[StreamEvent, None, None]:
-    try:
-        render_pending_sync(state)
-        client = launch.clients.get_sync()
-    except BaseException as exc:
-        state.fail(exc)
-        raise
-    profile_defaults(state, client)
-    flow = run_flow(state, launch.hooks, _observe(launch, state, client, streamed))
-    yield from drive_sync(
-        flow, client, streamed=streamed, concurrency=launch.concurrency, writer=writer
+    return drive_sync(
+        SyncOpening(launch, start, streamed), streamed=streamed, concurrency=launch.concurrency
     )
+
+
+class AsyncOpening:
+    """How an async run opens, entered by its driver (one ``async with``, so that no
+    generator wraps the driver's): with a session, take its lease and build the state from
+    what it holds; render the instructions, get the client, start the flow. Leaving it
+    releases the lease."""
+
+    __slots__ = ("_launch", "_lease", "_start", "_streamed")
+
+    def __init__(self, launch: Launch, start: RunState | RunArgs, streamed: bool) -> None:
+        self._launch, self._start, self._streamed = launch, start, streamed
+        self._lease: AbstractAsyncContextManager[AsyncLease] | None = None
+
+    async def __aenter__(self) -> tuple[Flow, AsyncClient, AsyncLeaseWriter | None]:
+        launch, start = self._launch, self._start
+        writer = None
+        try:
+            if isinstance(start, RunState):
+                state = start
+            else:
+                assert start.session is not None
+                lease = start.session.alease(launch.on_busy, launch.busy_timeout)
+                writer = AsyncLeaseWriter(await lease.__aenter__())
+                self._lease = lease  # held: from here on, leaving releases it
+                state = launch.make_state(start, await writer.load())
+            try:
+                await render_pending(state)
+                client = await launch.clients.get_async()
+            except BaseException as exc:
+                state.fail(exc)
+                raise
+        except BaseException:
+            await self.__aexit__(*sys.exc_info())  # `async with` does not when entering fails
+            raise
+        profile_defaults(state, client)
+        observation = _observe(launch, state, client, self._streamed)
+        return run_flow(state, launch.hooks, observation), client, writer
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        lease, self._lease = self._lease, None
+        if lease is not None:
+            await lease.__aexit__(*exc_info)
+
+
+class SyncOpening:
+    """The sync twin of ``AsyncOpening``."""
+
+    __slots__ = ("_launch", "_lease", "_start", "_streamed")
+
+    def __init__(self, launch: Launch, start: RunState | RunArgs, streamed: bool) -> None:
+        self._launch, self._start, self._streamed = launch, start, streamed
+        self._lease: AbstractContextManager[Lease] | None = None
+
+    def __enter__(self) -> tuple[Flow, Client, SyncLeaseWriter | None]:
+        launch, start = self._launch, self._start
+        writer = None
+        try:
+            if isinstance(start, RunState):
+                state = start
+            else:
+                assert start.session is not None
+                lease = start.session.lease(launch.on_busy, launch.busy_timeout)
+                writer = SyncLeaseWriter(lease.__enter__())
+                self._lease = lease
+                state = launch.make_state(start, writer.load())
+            try:
+                render_pending_sync(state)
+                client = launch.clients.get_sync()
+            except BaseException as exc:
+                state.fail(exc)
+                raise
+        except BaseException:
+            self.__exit__(*sys.exc_info())
+            raise
+        profile_defaults(state, client)
+        observation = _observe(launch, state, client, self._streamed)
+        return run_flow(state, launch.hooks, observation), client, writer
+
+    def __exit__(self, *exc_info: Any) -> None:
+        lease, self._lease = self._lease, None
+        if lease is not None:
+            lease.__exit__(*exc_info)
