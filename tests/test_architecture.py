@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import agentkit
 
 PACKAGE = Path(agentkit.__file__).parent
@@ -124,11 +126,14 @@ def test_restricted_third_party_imports() -> None:
 
 
 def test_all_lists_exactly_the_public_names() -> None:
+    for name in agentkit.__all__:  # loaded on first use: load them all
+        getattr(agentkit, name)
     public = {
         name
         for name, value in vars(agentkit).items()
         if not name.startswith("_") and not isinstance(value, type(sys))
     }
+    public |= {n for n, v in vars(type(agentkit)).items() if isinstance(v, property)}
     assert set(agentkit.__all__) == public
     assert list(agentkit.__all__) == sorted(agentkit.__all__)
 
@@ -152,3 +157,37 @@ def test_import_does_not_load_optional_dependencies() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert out == "", f"import agentkit loaded: {out}"
+
+
+def _fresh(code: str) -> str:
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def test_import_agentkit_loads_no_submodule_until_a_name_is_used() -> None:
+    out = _fresh(
+        "import sys, agentkit; print(sorted(m for m in sys.modules if m.startswith('agentkit.')))"
+    )
+    assert out == "[]"
+    out = _fresh(
+        "import sys, agentkit; agentkit.Client; "
+        "print('agentkit.agent' in sys.modules, 'agentkit.client' in sys.modules)"
+    )
+    assert out == "False True"  # the client alone does not load the agent loop
+
+
+def test_agentkit_tool_stays_the_decorator_once_its_module_is_imported() -> None:
+    out = _fresh(
+        "import agentkit, agentkit.tool, agentkit.agent; print(callable(agentkit.tool), "
+        "agentkit.tool.__module__, type(agentkit.tool).__name__)"
+    )
+    assert out == "True agentkit.tool function"
+
+
+def test_submodules_and_unknown_names_on_the_package() -> None:
+    out = _fresh("import agentkit; print(agentkit.sessions.__name__)")
+    assert out == "agentkit.sessions"
+    with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
+        agentkit.no_such_name  # noqa: B018
+    assert "Agent" in dir(agentkit)
