@@ -11,9 +11,10 @@ until it returns; idle threads end after ``IDLE_SECONDS``.
 
 from __future__ import annotations
 
+# _queue: the C queue behind ``queue.SimpleQueue``, without loading the ``queue`` module.
 import os
-import queue
 import threading
+from _queue import Empty, SimpleQueue
 from collections.abc import Callable
 
 __all__ = ["submit"]
@@ -31,7 +32,7 @@ class _Worker:
     __slots__ = ("_jobs",)
 
     def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[tuple[_Job, str]] = queue.SimpleQueue()
+        self._jobs: SimpleQueue[tuple[_Job, str]] = SimpleQueue()
 
     def give(self, job: _Job, name: str) -> None:
         self._jobs.put((job, name))
@@ -41,7 +42,7 @@ class _Worker:
         while True:
             try:
                 job, name = self._jobs.get(timeout=IDLE_SECONDS)
-            except queue.Empty:
+            except Empty:
                 with _lock:
                     if self in _idle:
                         _idle.remove(self)

@@ -11,7 +11,7 @@ import copy
 import dataclasses
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from agentkit.agent.clients import ClientCache
 from agentkit.agent.config import configure
@@ -22,12 +22,10 @@ from agentkit.agent.observe import RunObserver
 from agentkit.agent.output import OutputMode, OutputSpec
 from agentkit.agent.public_runs import DepsT, OutputT, PublicRuns
 from agentkit.agent.running import Launch, RunArgs, run_events, run_events_sync, state_for_session
-from agentkit.agent.session_io import Loaded
 from agentkit.agent.settings import ModelSettings
 from agentkit.agent.sources import ToolSource
 from agentkit.agent.spec import RETRY_HINT, OnToolError
 from agentkit.agent.state import RunState
-from agentkit.agent.subagent import AgentTool, counted, remaining_limits
 from agentkit.approvals import PausedRun
 from agentkit.client import AsyncClient, Client
 from agentkit.context import RunContext
@@ -38,6 +36,9 @@ from agentkit.prices import PriceTable
 from agentkit.templates import Template
 from agentkit.tool import Tool
 from agentkit.usage import UsageLimits
+
+if TYPE_CHECKING:
+    from agentkit.agent.session_io import Loaded
 
 __all__ = ["Agent"]
 
@@ -365,6 +366,8 @@ class Agent(Immutable, PublicRuns[OutputT, DepsT]):
             name: The tool name; the agent's ``name`` by default (else ``"ask_agent"``).
             description: What the calling model reads about the tool.
         """
+        from agentkit.agent.subagent import AgentTool  # only agents used as tools need it
+
         tool_name = name or self._name or "ask_agent"
         return AgentTool(
             self, tool_name, description or f"Ask the {tool_name!r} agent to do a task."
@@ -379,12 +382,16 @@ class Agent(Immutable, PublicRuns[OutputT, DepsT]):
                 f"Agent {self._name or 'agent'!r} would run {depth} agents deep, over its "
                 f"max_depth={self._max_depth} (an agent calling itself through a tool?)"
             )
+        from agentkit.agent.subagent import remaining_limits
+
         limits = remaining_limits(ctx, self._spec.usage_limits)
         state = self._start(task, None, ctx.deps, None, None, limits)
         state.depth = depth
         return state
 
     async def _run_child(self, task: str, ctx: RunContext[Any]) -> Any:
+        from agentkit.agent.subagent import counted
+
         with counted(ctx.usage):
             state = self._child_state(task, ctx)
             async for event in run_events(self._launch, state, streamed=False):
@@ -393,6 +400,8 @@ class Agent(Immutable, PublicRuns[OutputT, DepsT]):
         raise AssertionError("a run always ends with RunFinished")  # pragma: no cover
 
     def _run_child_sync(self, task: str, ctx: RunContext[Any]) -> Any:
+        from agentkit.agent.subagent import counted
+
         with counted(ctx.usage):
             state = self._child_state(task, ctx)
             for event in run_events_sync(self._launch, state, streamed=False):

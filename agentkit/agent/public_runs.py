@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Generic, overload
 from typing_extensions import TypeVar
 
 from agentkit.agent.running import Launch, RunArgs, run_events, run_events_sync
-from agentkit.agent.session_io import Loaded
 from agentkit.agent.settings import ModelSettings
 from agentkit.agent.state import RunState
 from agentkit.agent.streams import AgentStream, SyncAgentStream
@@ -29,6 +28,7 @@ from agentkit.usage import UsageLimits
 __all__ = ["DepsT", "OutputT", "PublicRuns"]
 
 if TYPE_CHECKING:
+    from agentkit.agent.session_io import Loaded
     from agentkit.sessions import Session
 
 OutputT = TypeVar("OutputT", default=str)

@@ -21,7 +21,6 @@ from agentkit.agent.history import repair_history
 from agentkit.agent.instructions import render_pending, render_pending_sync
 from agentkit.agent.observe import RunInfo, RunObservation
 from agentkit.agent.pausing import last_tool_turn
-from agentkit.agent.session_io import AsyncLeaseWriter, Loaded, SyncLeaseWriter, interrupted_turn
 from agentkit.agent.settings import ModelSettings
 from agentkit.agent.state import RunState
 from agentkit.approvals import PausedRun
@@ -33,6 +32,7 @@ from agentkit.usage import UsageLimits
 
 if TYPE_CHECKING:
     from agentkit.agent.clients import ClientCache
+    from agentkit.agent.session_io import AsyncLeaseWriter, Loaded, SyncLeaseWriter
     from agentkit.sessions import AsyncLease, Lease, Session
 
 __all__ = [
@@ -89,6 +89,8 @@ def state_for_session(
     finishes a paused turn with its decisions, or the turn a dead run left in its
     journal (calls that may run twice run again; the others wait for a decision).
     """
+    from agentkit.agent.session_io import interrupted_turn  # session runs only
+
     if not args.resume:
         if loaded.pause is not None:
             raise UserError(
@@ -205,6 +207,8 @@ class AsyncOpening:
                 state = start
             else:
                 assert start.session is not None
+                from agentkit.agent.session_io import AsyncLeaseWriter  # session runs only
+
                 lease = start.session.alease(launch.on_busy, launch.busy_timeout)
                 writer = AsyncLeaseWriter(await lease.__aenter__())
                 self._lease = lease  # held: from here on, leaving releases it
@@ -245,6 +249,8 @@ class SyncOpening:
                 state = start
             else:
                 assert start.session is not None
+                from agentkit.agent.session_io import SyncLeaseWriter
+
                 lease = start.session.lease(launch.on_busy, launch.busy_timeout)
                 writer = SyncLeaseWriter(lease.__enter__())
                 self._lease = lease

@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import httpx
 from typing_extensions import Unpack
@@ -22,7 +22,6 @@ from agentkit.client._deadline import Cutoff, clamp, expired
 from agentkit.client._gate import NO_SLOT, Slot
 from agentkit.client.async_stream import AsyncChatStream
 from agentkit.client.base import BaseClient
-from agentkit.client.recording import RecordingTransport
 from agentkit.client.request import Prepared
 from agentkit.client.response import (
     HTTPX_ERRORS,
@@ -38,10 +37,12 @@ from agentkit.client.retry import deadline_error
 from agentkit.client.sync import Client
 from agentkit.defaults import DEFAULT_MAX_RESPONSE_BYTES
 from agentkit.errors import APIError, UserError
-from agentkit.images import ImagePartShape
 from agentkit.messages import ChatCompletion, Message, ModelInfo
 from agentkit.params import ChatParams
 from agentkit.profiles import Profile
+
+if TYPE_CHECKING:
+    from agentkit.images import ImagePartShape
 
 __all__ = ["AsyncChatStream", "AsyncClient"]
 
@@ -103,7 +104,7 @@ class AsyncClient(BaseClient):
         if http_client is None:
             http_client = self._new_http()
         elif self._recorder is not None:
-            http_client._transport = RecordingTransport(http_client._transport, self._recorder)
+            http_client._transport = self._recorder.wrap(http_client._transport)
         self._http = http_client
         self._sleep: Callable[[float], Any] = asyncio.sleep
         # Made on first use in each event loop: an asyncio.Semaphore that ever had to make a
@@ -115,7 +116,7 @@ class AsyncClient(BaseClient):
     def _new_http(self) -> httpx.AsyncClient:
         inner: httpx.AsyncBaseTransport | None = self._transport
         if self._recorder is not None:
-            inner = RecordingTransport(inner or httpx.AsyncHTTPTransport(), self._recorder)
+            inner = self._recorder.wrap(inner or httpx.AsyncHTTPTransport())
         return httpx.AsyncClient(transport=inner, timeout=self._timeout)
 
     async def aclose(self) -> None:

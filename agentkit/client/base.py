@@ -12,12 +12,11 @@ import os
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from agentkit.client._redact import Redactor, secrets_of
-from agentkit.client.recording import CassetteRecorder
 from agentkit.client.request import (
     Prepared,
     SecretHeaders,
@@ -42,11 +41,14 @@ from agentkit.defaults import (
     ENV_MODEL,
 )
 from agentkit.errors import APIError, APIResponseError, JSONContentError, UserError
-from agentkit.images import IMAGE_PART_SHAPES, ImageInput, ImagePartShape, user_message
 from agentkit.jsonanswer import parse_json_answer
 from agentkit.messages import ChatCompletion, Message, ModelInfo
 from agentkit.params import TimeoutTypes
 from agentkit.profiles import Profile, resolve_profile
+
+if TYPE_CHECKING:
+    from agentkit.client.recording import CassetteRecorder
+    from agentkit.images import ImageInput, ImagePartShape
 
 logger = logging.getLogger("agentkit.client")
 
@@ -75,8 +77,11 @@ def _base_url(given: str | None) -> tuple[str, str]:
 
 
 def _profile(profile: str | Profile | None, image_part: ImagePartShape | None) -> Profile:
-    if image_part is not None and image_part not in IMAGE_PART_SHAPES:
-        raise UserError(f"image_part must be 'image' or 'image_url', not {image_part!r}")
+    if image_part is not None:
+        from agentkit.images import IMAGE_PART_SHAPES  # only an explicit image_part needs it
+
+        if image_part not in IMAGE_PART_SHAPES:
+            raise UserError(f"image_part must be 'image' or 'image_url', not {image_part!r}")
     resolved = resolve_profile(profile)
     if image_part is not None and image_part != resolved.image_part:
         # an explicit image_part wins over the profile's, for every request
@@ -140,11 +145,11 @@ class BaseClient:
             log_bodies if log_bodies is not None else os.environ.get(ENV_LOG_BODIES) == "1"
         )
         self._redactor = _redactor(self._api_key, self._default_headers)
-        self._recorder = (
-            CassetteRecorder(record_to, secrets=self._redactor.secrets)
-            if record_to is not None
-            else None
-        )
+        self._recorder: CassetteRecorder | None = None
+        if record_to is not None:
+            from agentkit.client.recording import CassetteRecorder  # only cassettes need it
+
+            self._recorder = CassetteRecorder(record_to, secrets=self._redactor.secrets)
 
     # ------------------------------------------------------------------ configuration
 
@@ -241,6 +246,8 @@ class BaseClient:
         Raises:
             UserError: an image is missing, not PNG/JPEG/GIF/WebP, or too large.
         """
+        from agentkit.images import user_message  # only images need it
+
         return user_message(
             text, list(images), shape=self._image_part, max_bytes=self.max_image_bytes
         )

@@ -54,6 +54,10 @@ class CassetteRecorder:
     def __repr__(self) -> str:
         return f"CassetteRecorder({str(self.path)!r})"
 
+    def wrap(self, inner: Any) -> RecordingTransport:
+        """A transport that records every exchange of ``inner`` here."""
+        return RecordingTransport(inner, self)
+
     def record(
         self,
         method: str,

@@ -20,7 +20,6 @@ from typing_extensions import Unpack
 from agentkit.client._deadline import Watch, clamp, expired, watch_response
 from agentkit.client._gate import NO_SLOT, Slot
 from agentkit.client.base import BaseClient
-from agentkit.client.recording import RecordingTransport
 from agentkit.client.request import Prepared
 from agentkit.client.response import (
     HTTPX_ERRORS,
@@ -36,13 +35,13 @@ from agentkit.client.retry import deadline_error
 from agentkit.client.sync_stream import ChatStream
 from agentkit.defaults import DEFAULT_MAX_RESPONSE_BYTES
 from agentkit.errors import APIError, UserError
-from agentkit.images import ImagePartShape
 from agentkit.messages import ChatCompletion, Message, ModelInfo
 from agentkit.params import ChatParams
 from agentkit.profiles import Profile
 
 if TYPE_CHECKING:
     from agentkit.client.async_ import AsyncClient
+    from agentkit.images import ImagePartShape
 
 __all__ = ["ChatStream", "Client"]
 
@@ -127,10 +126,10 @@ class Client(BaseClient):
         if http_client is None:
             inner = transport
             if self._recorder is not None:
-                inner = RecordingTransport(inner or httpx.HTTPTransport(), self._recorder)
+                inner = self._recorder.wrap(inner or httpx.HTTPTransport())
             http_client = httpx.Client(transport=inner, timeout=self._timeout)
         elif self._recorder is not None:
-            http_client._transport = RecordingTransport(http_client._transport, self._recorder)
+            http_client._transport = self._recorder.wrap(http_client._transport)
         self._http = http_client
         self._sleep: Callable[[float], None] = time.sleep
         limit = self._max_concurrent
