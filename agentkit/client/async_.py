@@ -229,11 +229,10 @@ class AsyncClient(BaseClient):
                 raise deadline_error()
             self._log_request(prep, attempt)
             headers: httpx.Headers | None = None
-            try:
+            slot = NO_SLOT
+            if self._max_concurrent is not None:  # no coroutine, no timer when unbounded
                 with Cutoff(deadline):
                     slot = await self._acquire()
-            except APIError:
-                raise
             try:
                 with Cutoff(deadline):
                     response, raw = await self._attempt(prep, stream)
