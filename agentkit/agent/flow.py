@@ -53,8 +53,16 @@ def run_flow(
     obs = observation or NOOP_RUN
     try:
         result = yield from _loop(state, hooks, obs)
+    except GeneratorExit as exc:
+        # Closed early (a consumer stopped reading, or at RunFinished, which every
+        # non-streamed run does): nothing to save or record. No local may keep `exc`:
+        # its traceback holds this frame, and the cycle would keep the whole run alive
+        # until a full garbage collection.
+        state.saving = False
+        obs.end(None, exc)
+        raise
     except BaseException as exc:
-        failure = exc if isinstance(exc, GeneratorExit) else _failure(state, exc)
+        failure = _failure(state, exc)
         saving_failed = state.saving
         state.saving = False
         if (
@@ -70,11 +78,9 @@ def run_flow(
                 state.saved = len(state.messages)
                 yield from _persist(state, Save(tuple(tail), end_turn=True))
         obs.end(None, failure)
-        if failure is exc:
-            if not isinstance(exc, GeneratorExit):
-                capture.record(state.snapshot(), state.usage, error=failure)
-            raise
         capture.record(state.snapshot(), state.usage, error=failure)
+        if failure is exc:
+            raise
         raise failure from exc
     return result
 
