@@ -2,8 +2,8 @@
 
 The public names below are loaded on first use (PEP 562, as pydantic does), so that
 ``import agentkit`` costs next to nothing and a program pays only for the parts it
-touches: an app that only uses the client never loads the agent loop, and the agent
-never loads approvals, cassettes or prices until a run needs them.
+touches: an app that only uses the client never loads the agent loop, and a run loads
+cassettes, images, sub-agents and sessions only when it uses them.
 """
 
 import sys as _sys
