@@ -90,8 +90,9 @@ def check_session_id(session_id: object) -> str:
     return session_id
 
 
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+# One encoder for every row: ``json.dumps`` with options builds a new encoder per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_dumps = _ENCODER.encode
 
 
 def encode_message(message: object, where: str) -> tuple[int, str]:
