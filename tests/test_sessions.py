@@ -132,6 +132,8 @@ def test_sqlite_migrates_a_version_1_database_keeping_its_rows(tmp_path: Path) -
         lease.set_pause({"x": 1})
     store.close()
     assert _version(path) == len(_migrations.MIGRATIONS["sqlite"])
+    with sqlite3.connect(path) as conn:  # version 3: the old row got an epoch of its own
+        assert conn.execute("SELECT epoch FROM agentkit_sessions").fetchall() == [(1,)]
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
@@ -176,6 +178,56 @@ def test_sqlite_processes_opening_a_new_database_at_once(tmp_path: Path) -> None
     assert versions == list(range(1, len(_migrations.MIGRATIONS["sqlite"]) + 1))
 
 
+_BODY = '{"role":"user","content":"%s"}'
+
+
+def _loaded(store: SQLiteStore | PostgresStore) -> list[str]:
+    with store.session("s").lease() as lease:
+        return [m["content"] for m in lease.load()]
+
+
+def test_sqlite_loads_see_rows_changed_by_hand(tmp_path: Path) -> None:
+    """Whoever rewrites or removes stored rows (by hand, another program), the session gets
+    a new epoch, so a store that keeps the decoded history reads it again."""
+    path = tmp_path / "s.db"
+    store = SQLiteStore(path)
+    try:
+        with store.session("s").lease() as lease:
+            lease.append([{"role": "user", "content": c} for c in "abc"])
+        assert _loaded(store) == ["a", "b", "c"]
+        with sqlite3.connect(path) as conn:
+            conn.execute("UPDATE agentkit_messages SET body = ? WHERE seq = 2", (_BODY % "B",))
+        assert _loaded(store) == ["a", "B", "c"]
+        with sqlite3.connect(path) as conn:
+            conn.execute("DELETE FROM agentkit_messages WHERE seq = 3")
+            conn.execute("INSERT INTO agentkit_messages VALUES ('s', 3, 1, ?)", (_BODY % "C",))
+        assert _loaded(store) == ["a", "B", "C"]
+    finally:
+        store.close()
+
+
+def test_sqlite_session_rows_an_older_agentkit_made_are_read_whole(tmp_path: Path) -> None:
+    """A session row made by an agentkit without epochs (epoch 0) is never cached: the same
+    number of different rows after each new start still loads right."""
+    path = tmp_path / "s.db"
+    store = SQLiteStore(path)
+    try:
+        with store.session("s").lease() as lease:
+            lease.append([{"role": "user", "content": "new"}])
+        assert _loaded(store) == ["new"]
+        for text in ("old1", "old2"):
+            with sqlite3.connect(path) as conn:  # delete and start again as version 2 did
+                conn.execute("DELETE FROM agentkit_sessions WHERE id = 's'")
+                conn.execute("DELETE FROM agentkit_messages WHERE session_id = 's'")
+                conn.execute("INSERT INTO agentkit_sessions (id, token, updated_at) "
+                             "VALUES ('s', 99, 0)")  # fmt: skip
+                conn.execute("INSERT INTO agentkit_messages VALUES ('s', 1, 1, ?)", (_BODY % text,))
+            assert _loaded(store) == [text]
+            assert store.session("s").messages() == [{"role": "user", "content": text}]
+    finally:
+        store.close()
+
+
 def test_sqlite_store_refuses_memory_paths_and_closed_use(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="MemoryStore"):
         SQLiteStore(":memory:")
@@ -207,6 +259,24 @@ def test_postgres_processes_opening_a_new_schema_at_once(postgres_dsn: str) -> N
     with psycopg.connect(postgres_dsn) as conn:
         versions = [r[0] for r in conn.execute("SELECT version FROM agentkit_schema ORDER BY 1")]
     assert versions == list(range(1, len(_migrations.MIGRATIONS["postgres"]) + 1))
+
+
+def test_postgres_loads_see_rows_changed_by_hand(postgres_dsn: str) -> None:
+    """As on SQLite: rewriting or removing stored rows gives the session a new epoch."""
+    store = PostgresStore(postgres_dsn)
+    try:
+        with store.session("s").lease() as lease:
+            lease.append([{"role": "user", "content": c} for c in "abc"])
+        assert _loaded(store) == ["a", "b", "c"]
+        with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+            conn.execute("UPDATE agentkit_messages SET body = %s WHERE seq = 2", (_BODY % "B",))
+        assert _loaded(store) == ["a", "B", "c"]
+        with psycopg.connect(postgres_dsn) as conn:
+            conn.execute("DELETE FROM agentkit_messages WHERE seq = 3")
+            conn.execute("INSERT INTO agentkit_messages VALUES ('s', 3, 1, %s)", (_BODY % "C",))
+        assert _loaded(store) == ["a", "B", "C"]
+    finally:
+        store.close()
 
 
 def test_postgres_never_shows_the_password() -> None:

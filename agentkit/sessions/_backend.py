@@ -10,13 +10,24 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeAlias, TypeVar
 
 from agentkit.sessions._core import WriteOp
 
-__all__ = ["AsyncBackend", "Held", "InlineAsync", "Stored", "SyncBackend", "ThreadedAsync"]
+__all__ = [
+    "AsyncBackend",
+    "Held",
+    "InlineAsync",
+    "Mark",
+    "Stored",
+    "SyncBackend",
+    "ThreadedAsync",
+]
 
 T = TypeVar("T")
+
+Mark: TypeAlias = tuple[int, int]
+"""``(epoch, last_seq)``: one exact list of stored rows (see ``agentkit.sessions._cache``)."""
 
 
 @dataclass(slots=True)
@@ -30,11 +41,18 @@ class Held:
 
 @dataclass(slots=True)
 class Stored:
-    """What a session holds: ``(format, text)`` message rows, journal and pause texts."""
+    """What a session holds: ``(format, text)`` message rows, journal and pause texts.
+
+    ``mark`` names the history these rows end (``None``: it cannot be cached). ``since``
+    is the mark the read was asked to continue when the backend did so: ``rows`` are then
+    only the rows after it; with ``since=None`` they are the whole history.
+    """
 
     rows: list[tuple[int, str]]
     journal: str | None
     pause: str | None
+    mark: Mark | None = None
+    since: Mark | None = None
 
 
 class SyncBackend(Protocol):
@@ -46,8 +64,9 @@ class SyncBackend(Protocol):
     def release(self, held: Held) -> None:
         """Drop a lock taken by ``try_acquire`` (idempotent)."""
 
-    def read(self, session_id: str, held: Held | None) -> Stored:
-        """Read a session (through the lease's connection when ``held`` is given)."""
+    def read(self, session_id: str, held: Held | None, since: Mark | None) -> Stored:
+        """Read a session in one snapshot: only the rows after ``since`` when the session
+        still continues that mark, else all of them (see ``Stored``)."""
 
     def write(self, held: Held, op: WriteOp) -> None:
         """Apply ``op`` in one transaction if ``held`` still owns the session, else raise
@@ -72,7 +91,7 @@ class AsyncBackend(Protocol):
     async def release(self, held: Held) -> None:
         """See ``SyncBackend.release``."""
 
-    async def read(self, session_id: str, held: Held | None) -> Stored:
+    async def read(self, session_id: str, held: Held | None, since: Mark | None) -> Stored:
         """See ``SyncBackend.read``."""
 
     async def write(self, held: Held, op: WriteOp) -> None:
@@ -102,9 +121,9 @@ class InlineAsync:
         """See ``SyncBackend.release``."""
         self._sync.release(held)
 
-    async def read(self, session_id: str, held: Held | None) -> Stored:
+    async def read(self, session_id: str, held: Held | None, since: Mark | None) -> Stored:
         """See ``SyncBackend.read``."""
-        return self._sync.read(session_id, held)
+        return self._sync.read(session_id, held, since)
 
     async def write(self, held: Held, op: WriteOp) -> None:
         """See ``SyncBackend.write``."""
@@ -142,9 +161,9 @@ class ThreadedAsync:
         """See ``SyncBackend.release``."""
         await self._run(self._sync.release, held)
 
-    async def read(self, session_id: str, held: Held | None) -> Stored:
+    async def read(self, session_id: str, held: Held | None, since: Mark | None) -> Stored:
         """See ``SyncBackend.read``."""
-        stored: Stored = await self._run(self._sync.read, session_id, held)
+        stored: Stored = await self._run(self._sync.read, session_id, held, since)
         return stored
 
     async def write(self, held: Held, op: WriteOp) -> None:

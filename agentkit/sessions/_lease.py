@@ -18,23 +18,14 @@ from agentkit.errors import UserError
 from agentkit.messages import Message
 from agentkit.sessions import _core
 from agentkit.sessions._backend import AsyncBackend, Held, Stored, SyncBackend
+from agentkit.sessions._cache import Cached, HistoryCache, mark
 from agentkit.sessions._core import KEEP, JournalState, WriteOp
 from agentkit.sessions._errors import SessionBusyError
 
-__all__ = ["AsyncLease", "Lease", "OnBusy", "aacquire", "acquire", "decode_history"]
+__all__ = ["AsyncLease", "Lease", "OnBusy", "aacquire", "acquire"]
 
 OnBusy = Literal["raise", "wait"]
 T = TypeVar("T")
-
-
-def decode_history(stored: Stored, session_id: str) -> list[Message]:
-    """The stored rows as a repaired wire-format history."""
-    return _core.repair(
-        [
-            _core.decode_row(fmt, body, session_id=session_id, position=i)
-            for i, (fmt, body) in enumerate(stored.rows)
-        ]
-    )
 
 
 def _check_wait(on_busy: object, timeout: object) -> float | None:
@@ -120,8 +111,10 @@ async def aacquire(
 class _Plan:
     """What each lease call writes (pure): batches are checked, the journal is tracked."""
 
-    def __init__(self, held: Held) -> None:
+    def __init__(self, held: Held, cache: HistoryCache | None) -> None:
         self.held = held
+        # Without the store's cache (a lease made by hand), nothing is kept between loads.
+        self.cache = cache if cache is not None else HistoryCache(max_messages=0)
         self.journal: JournalState | None = None  # unknown until loaded or begun
         self.paused: dict[str, Any] | None = None  # the stored pause state, once loaded
         self.released = False
@@ -131,10 +124,11 @@ class _Plan:
             raise UserError(f"The lease on session {self.held.session_id!r} was already released")
         return self.held
 
-    def loaded(self, stored: Stored) -> list[Message]:
-        self.journal = JournalState(_core.decode_journal(stored.journal, self.held.session_id))
-        self.paused = _core.decode_pause(stored.pause, self.held.session_id)
-        return decode_history(stored, self.held.session_id)
+    def loaded(self, cached: Cached | None, stored: Stored) -> list[Message]:
+        sid = self.held.session_id
+        self.journal = JournalState(_core.decode_journal(stored.journal, sid))
+        self.paused = _core.decode_pause(stored.pause, sid)
+        return self.cache.history(sid, cached, stored, shared=True)
 
     def append(self, messages: list[Message], where: str) -> WriteOp:
         if not isinstance(messages, list):
@@ -174,9 +168,11 @@ class Lease:
         token: The fencing token of this lease (grows with every lease of the store).
     """
 
-    def __init__(self, backend: SyncBackend, held: Held) -> None:
+    def __init__(
+        self, backend: SyncBackend, held: Held, cache: HistoryCache | None = None
+    ) -> None:
         self._backend = backend
-        self._plan = _Plan(held)
+        self._plan = _Plan(held, cache)
         self.session_id = held.session_id
         self.token = held.token
 
@@ -201,8 +197,14 @@ class Lease:
         self._backend.write(self._plan.check(), op)
 
     def load(self) -> list[Message]:
-        """The stored history, repaired so that no tool call lacks its result."""
-        return self._plan.loaded(self._backend.read(self.session_id, self._plan.check()))
+        """The stored history, repaired so that no tool call lacks its result.
+
+        The message dicts may be the ones an earlier load of this store handed out (as a
+        ``history=`` list is shared between runs); each load checks that they still equal
+        what is stored, and hands out fresh ones if they were changed."""
+        held, cached = self._plan.check(), self._plan.cache.get(self.session_id)
+        stored = self._backend.read(self.session_id, held, mark(cached))
+        return self._plan.loaded(cached, stored)
 
     def append(self, messages: list[Message]) -> None:
         """Append complete messages in one fenced transaction (``SessionLostError`` if lost)."""
@@ -253,9 +255,11 @@ class AsyncLease:
         token: The fencing token of this lease.
     """
 
-    def __init__(self, backend: AsyncBackend, held: Held) -> None:
+    def __init__(
+        self, backend: AsyncBackend, held: Held, cache: HistoryCache | None = None
+    ) -> None:
         self._backend = backend
-        self._plan = _Plan(held)
+        self._plan = _Plan(held, cache)
         self.session_id = held.session_id
         self.token = held.token
 
@@ -280,8 +284,11 @@ class AsyncLease:
         await shielded(self._backend.write(self._plan.check(), op))
 
     async def load(self) -> list[Message]:
-        """The stored history, repaired so that no tool call lacks its result."""
-        return self._plan.loaded(await self._backend.read(self.session_id, self._plan.check()))
+        """The stored history, repaired so that no tool call lacks its result (see
+        ``Lease.load`` on the message dicts)."""
+        held, cached = self._plan.check(), self._plan.cache.get(self.session_id)
+        stored = await self._backend.read(self.session_id, held, mark(cached))
+        return self._plan.loaded(cached, stored)
 
     async def append(self, messages: list[Message]) -> None:
         """Append complete messages in one fenced transaction (``SessionLostError`` if lost)."""

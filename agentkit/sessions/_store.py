@@ -9,8 +9,9 @@ from typing import Any
 from agentkit.messages import Message
 from agentkit.sessions import _core
 from agentkit.sessions._backend import AsyncBackend, SyncBackend
+from agentkit.sessions._cache import HistoryCache, mark
 from agentkit.sessions._core import WriteOp
-from agentkit.sessions._lease import AsyncLease, Lease, OnBusy, aacquire, acquire, decode_history
+from agentkit.sessions._lease import AsyncLease, Lease, OnBusy, aacquire, acquire
 
 __all__ = ["Session", "SessionStore"]
 
@@ -24,6 +25,14 @@ class SessionStore:
 
     _sync: SyncBackend
     _async: AsyncBackend
+
+    @property
+    def _histories(self) -> HistoryCache:
+        # Made on first use, so that a subclass only has to provide its backends.
+        cache: HistoryCache | None = self.__dict__.get("_history_cache")
+        if cache is None:
+            cache = self.__dict__.setdefault("_history_cache", HistoryCache())
+        return cache
 
     def session(self, session_id: str) -> Session:
         """A handle on the session ``session_id`` (nothing is read or written yet)."""
@@ -88,22 +97,29 @@ class Session:
         """The stored history as wire-format messages, repaired; with ``last_turns`` only
         the last N turns (cut before a user message, never inside a tool turn)."""
         _core.trim_turns([], last_turns)
-        history = decode_history(self._store._sync.read(self.id, None), self.id)
-        return _core.trim_turns(history, last_turns)
+        cache = self._store._histories
+        cached = cache.get(self.id)
+        stored = self._store._sync.read(self.id, None, mark(cached))
+        return _core.trim_turns(cache.history(self.id, cached, stored, shared=False), last_turns)
 
     async def amessages(self, last_turns: int | None = None) -> list[Message]:
         """The async ``messages``."""
         _core.trim_turns([], last_turns)
-        history = decode_history(await self._store._async.read(self.id, None), self.id)
-        return _core.trim_turns(history, last_turns)
+        cache = self._store._histories
+        cached = cache.get(self.id)
+        stored = await self._store._async.read(self.id, None, mark(cached))
+        return _core.trim_turns(cache.history(self.id, cached, stored, shared=False), last_turns)
 
     def pause(self) -> dict[str, Any] | None:
         """The stored paused-run state (a JSON dict), or ``None``."""
-        return _core.decode_pause(self._store._sync.read(self.id, None).pause, self.id)
+        since = mark(self._store._histories.get(self.id))  # no need to read the rows again
+        return _core.decode_pause(self._store._sync.read(self.id, None, since).pause, self.id)
 
     async def apause(self) -> dict[str, Any] | None:
         """The async ``pause``."""
-        return _core.decode_pause((await self._store._async.read(self.id, None)).pause, self.id)
+        since = mark(self._store._histories.get(self.id))
+        stored = await self._store._async.read(self.id, None, since)
+        return _core.decode_pause(stored.pause, self.id)
 
     def clear(self) -> None:
         """Forget the history, the journal and any paused run of this session."""
@@ -132,7 +148,8 @@ class Session:
         ``on_busy="raise"`` raises ``SessionBusyError`` at once when another run holds it;
         ``"wait"`` waits for it, up to ``timeout`` seconds (``None``: no limit).
         """
-        lease = Lease(self._store._sync, acquire(self._store._sync, self.id, on_busy, timeout))
+        held = acquire(self._store._sync, self.id, on_busy, timeout)
+        lease = Lease(self._store._sync, held, self._store._histories)
         try:
             yield lease
         finally:
@@ -144,7 +161,7 @@ class Session:
     ) -> AsyncIterator[AsyncLease]:
         """The async ``lease``; the lease is released even when the task is cancelled."""
         held = await aacquire(self._store._async, self.id, on_busy, timeout)
-        lease = AsyncLease(self._store._async, held)
+        lease = AsyncLease(self._store._async, held, self._store._histories)
         try:
             yield lease
         finally:

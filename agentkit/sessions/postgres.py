@@ -19,7 +19,7 @@ from psycopg import conninfo
 
 from agentkit.errors import UserError
 from agentkit.sessions import _migrations, _pgsql
-from agentkit.sessions._backend import Held, Stored
+from agentkit.sessions._backend import Held, Mark, Stored
 from agentkit.sessions._core import WriteOp
 from agentkit.sessions._errors import SessionError, SessionLostError
 from agentkit.sessions._store import SessionStore
@@ -61,17 +61,6 @@ def _lost(session_id: str) -> SessionLostError:
         "nothing was written",
         session_id=session_id,
     )
-
-
-def _rows_to_stored(rows: list[tuple[Any, ...]]) -> Stored:
-    journal = pause = None
-    messages: list[tuple[int, str]] = []
-    for seq, fmt, body, p in rows:
-        if seq == -1:
-            journal, pause = body, p
-        else:
-            messages.append((fmt, body))
-    return Stored(messages, journal, pause)
 
 
 class _SyncPostgres:
@@ -137,9 +126,10 @@ class _SyncPostgres:
         with contextlib.suppress(SessionError), self._conn() as c:
             c.execute(_pgsql.RELEASE, (held.session_id, held.token))
 
-    def read(self, session_id: str, held: Held | None) -> Stored:
+    def read(self, session_id: str, held: Held | None, since: Mark | None) -> Stored:
         with self._conn() as c:
-            return _rows_to_stored(c.execute(_pgsql.READ, {"id": session_id}).fetchall())
+            rows = c.execute(_pgsql.READ, _pgsql.read_args(session_id, since)).fetchall()
+        return _pgsql.stored(rows, since)
 
     def write(self, held: Held, op: WriteOp) -> None:
         (fence, args), rest = _pgsql.write_statements(held.session_id, held.token, op)
@@ -238,10 +228,11 @@ class _AsyncPostgres:
             async with self._conn() as c:
                 await c.execute(_pgsql.RELEASE, (held.session_id, held.token))
 
-    async def read(self, session_id: str, held: Held | None) -> Stored:
+    async def read(self, session_id: str, held: Held | None, since: Mark | None) -> Stored:
         async with self._conn() as c:
-            cur = await c.execute(_pgsql.READ, {"id": session_id})
-            return _rows_to_stored(await cur.fetchall())
+            cur = await c.execute(_pgsql.READ, _pgsql.read_args(session_id, since))
+            rows = await cur.fetchall()
+        return _pgsql.stored(rows, since)
 
     async def write(self, held: Held, op: WriteOp) -> None:
         (fence, args), rest = _pgsql.write_statements(held.session_id, held.token, op)

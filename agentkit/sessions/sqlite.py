@@ -18,7 +18,7 @@ from typing import Literal
 
 from agentkit.errors import UserError
 from agentkit.sessions import _core, _migrations
-from agentkit.sessions._backend import Held, Stored, ThreadedAsync
+from agentkit.sessions._backend import Held, Mark, Stored, ThreadedAsync
 from agentkit.sessions._core import KEEP, WriteOp
 from agentkit.sessions._errors import SessionError, SessionLostError
 from agentkit.sessions._oslock import LockFile, open_lock_file
@@ -26,8 +26,12 @@ from agentkit.sessions._store import SessionStore
 
 __all__ = ["SQLiteStore"]
 
-_READ_SESSION = "SELECT journal, pause FROM agentkit_sessions WHERE id = ?"
-_READ_ROWS = "SELECT format, body FROM agentkit_messages WHERE session_id = ? ORDER BY seq"
+_READ_SESSION = "SELECT journal, pause, epoch FROM agentkit_sessions WHERE id = ?"
+_READ_ROWS = "SELECT seq, format, body FROM agentkit_messages WHERE session_id = ? ORDER BY seq"
+_READ_AFTER = (
+    "SELECT seq, format, body FROM agentkit_messages WHERE session_id = ? AND seq > ? "
+    "ORDER BY seq"
+)
 _LIST = (
     "SELECT id FROM agentkit_sessions s WHERE journal IS NOT NULL OR pause IS NOT NULL "
     "OR EXISTS (SELECT 1 FROM agentkit_messages m WHERE m.session_id = s.id) ORDER BY id"
@@ -122,10 +126,11 @@ class _SQLiteBackend:
                     "UPDATE agentkit_lease_counter SET value = value + 1 WHERE id = 1 "
                     "RETURNING value"
                 ).fetchone()
+                # A new session row's epoch is its first token: a number never used before.
                 c.execute(
-                    "INSERT INTO agentkit_sessions (id, token, updated_at) VALUES (?, ?, ?) "
-                    "ON CONFLICT (id) DO UPDATE SET token = excluded.token",
-                    (session_id, token, time.time()),
+                    "INSERT INTO agentkit_sessions (id, token, epoch, updated_at) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET token = excluded.token",
+                    (session_id, token, token, time.time()),
                 )
         except BaseException:
             self._locks.unlock(offset)
@@ -139,12 +144,18 @@ class _SQLiteBackend:
 
     # ---------------------------------------------------------------- data
 
-    def read(self, session_id: str, held: Held | None) -> Stored:
-        with self._tx("BEGIN") as c:
+    def read(self, session_id: str, held: Held | None, since: Mark | None) -> Stored:
+        with self._tx("BEGIN") as c:  # one snapshot for the session row and its messages
             row = c.execute(_READ_SESSION, (session_id,)).fetchone()
-            rows = c.execute(_READ_ROWS, (session_id,)).fetchall()
-        journal, pause = row if row is not None else (None, None)
-        return Stored(rows, journal, pause)
+            journal, pause, epoch = row if row is not None else (None, None, 0)
+            if since is not None and epoch and since[0] == epoch:
+                rows = c.execute(_READ_AFTER, (session_id, since[1])).fetchall()
+            else:
+                since = None
+                rows = c.execute(_READ_ROWS, (session_id,)).fetchall()
+        last = rows[-1][0] if rows else (0 if since is None else since[1])
+        mark = (epoch, last) if epoch else None  # epoch 0: a row an older agentkit made
+        return Stored([(f, b) for _, f, b in rows], journal, pause, mark, since)
 
     def write(self, held: Held, op: WriteOp) -> None:
         sets, args = ["updated_at = ?"], [time.time()]

@@ -127,7 +127,7 @@ def test_stored_rows_are_json_and_formats_are_checked(store: SessionStore) -> No
     s = store.session("s")
     with s.lease() as lease:
         lease.append([_user("现在")])
-        stored = lease._backend.read("s", lease._plan.held)
+        stored = lease._backend.read("s", lease._plan.held, None)
         assert stored.rows == [(1, '{"role":"user","content":"现在"}')]
         # A row as the first agentkit with sessions wrote it: format 1, other key order.
         lease._backend.write(
