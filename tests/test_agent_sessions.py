@@ -15,10 +15,11 @@ from _agent_support import MODES, assert_valid_history, run_mode
 from _session_agents import child, lose, roles, weather_agent, weather_script
 from test_sessions_conformance import _memory, _postgres, _sqlite
 
-from agentkit import tool
+from agentkit import Hooks, tool
 from agentkit._history import INTERRUPTED
 from agentkit.errors import UserError
 from agentkit.sessions import SessionBusyError, SessionLostError, SessionStore
+from agentkit.sessions._core import WriteOp
 from agentkit.testing import ScriptedModel
 from agentkit.testing.session_conformance import StoreFactory
 
@@ -91,6 +92,56 @@ async def test_a_run_saves_the_user_message_before_the_model_answers(
 
     await weather_agent(ScriptedModel(script)).run("你好", session=session)
     assert seen == [[{"role": "user", "content": "你好"}]]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("n_calls", [1, 2])
+async def test_a_tool_turn_is_stored_before_its_results_are_reported(
+    store: SessionStore, mode: str, n_calls: int
+) -> None:
+    session = store.session("r")
+    seen: list[list[str]] = []
+
+    class Watch(Hooks):
+        def on_tool_result(self, call: Any, content: str, is_error: bool) -> None:
+            seen.append(roles(session.messages()))
+
+    def script(body: dict[str, Any]) -> Any:
+        if body["messages"][-1]["role"] == "tool":
+            return "好"
+        calls = [{"name": "get_weather", "arguments": {"city": c}, "id": f"c{c}"}
+                 for c in ["北京", "上海"][:n_calls]]  # fmt: skip
+        return {"tool_calls": calls}
+
+    agent = weather_agent(ScriptedModel(script), hooks=Watch())
+    result, _ = await run_mode(agent, mode, "查询天气", session=session)
+    turn = ["user", "assistant", *["tool"] * n_calls]
+    assert seen == [turn] * n_calls  # hooks (and the stream) see a turn already stored
+    assert session.messages() == result.messages
+
+
+@pytest.mark.parametrize("n_calls", [1, 2])
+def test_a_tool_turn_writes_its_results_once(
+    store: SessionStore, monkeypatch: pytest.MonkeyPatch, n_calls: int
+) -> None:
+    """A run of one tool turn writes the prompt, the journaled tool call, each result as its
+    call finishes — except in a turn of one call, which its commit stores at once — the
+    turn, and the answer."""
+    writes: list[str] = []
+    write = store._sync.write
+
+    def counted(held: Any, op: WriteOp) -> None:
+        kind = "journal" if isinstance(op.journal, str) else "commit" if op.journal is None else ""
+        writes.append(kind or "append")
+        write(held, op)
+
+    monkeypatch.setattr(store._sync, "write", counted)
+    model = ScriptedModel(lambda body: "好" if body["messages"][-1]["role"] == "tool" else {
+        "tool_calls": [{"name": "get_weather", "arguments": {"city": "北京"}, "id": f"c{i}"}
+                       for i in range(n_calls)]})  # fmt: skip
+    weather_agent(model).run_sync("查询北京天气", session=store.session("w"))
+    results = ["journal"] * n_calls if n_calls > 1 else []
+    assert writes == ["append", "journal", *results, "commit", "append"]
 
 
 def test_a_run_started_in_one_process_continues_in_another(
