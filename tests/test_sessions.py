@@ -228,6 +228,29 @@ def test_sqlite_session_rows_an_older_agentkit_made_are_read_whole(tmp_path: Pat
         store.close()
 
 
+def test_sqlite_full_syncs_every_write_but_the_lease_token(tmp_path: Path) -> None:
+    """With synchronous=FULL (the default) every commit of a session's data is synced; only
+    the lease's fencing token, which no one needs after a power failure, is not."""
+    store = SQLiteStore(tmp_path / "s.db")
+    try:
+        conn = store._backend._conn()
+        statements: list[str] = []
+        conn.set_trace_callback(statements.append)
+        with store.session("s").lease() as lease:
+            lease.load()
+            lease.append([{"role": "user", "content": "hi"}])
+        conn.set_trace_callback(None)
+        syncs = [s.split("= ")[1] for s in statements if s.startswith("PRAGMA synchronous")]
+        assert syncs == ["NORMAL", "FULL"]
+        token = statements[statements.index("PRAGMA synchronous = NORMAL") + 2]
+        assert token.startswith("UPDATE agentkit_lease_counter")
+        append = len(statements) - 1 - statements[::-1].index("BEGIN IMMEDIATE")
+        assert statements.index("PRAGMA synchronous = FULL") < append  # the append is synced
+        assert conn.execute("PRAGMA synchronous").fetchone() == (2,)
+    finally:
+        store.close()
+
+
 def test_sqlite_store_refuses_memory_paths_and_closed_use(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="MemoryStore"):
         SQLiteStore(":memory:")

@@ -32,6 +32,11 @@ _READ_AFTER = (
     "SELECT seq, format, body FROM agentkit_messages WHERE session_id = ? AND seq > ? "
     "ORDER BY seq"
 )
+# Each row takes the next seq of its session (the rows before it in the batch included).
+_APPEND = (
+    "INSERT INTO agentkit_messages (session_id, seq, format, body) "
+    "SELECT ?1, COALESCE(MAX(seq), 0) + 1, ?2, ?3 FROM agentkit_messages WHERE session_id = ?1"
+)
 _LIST = (
     "SELECT id FROM agentkit_sessions s WHERE journal IS NOT NULL OR pause IS NOT NULL "
     "OR EXISTS (SELECT 1 FROM agentkit_messages m WHERE m.session_id = s.id) ORDER BY id"
@@ -44,6 +49,22 @@ def _lost(session_id: str) -> SessionLostError:
         "nothing was written",
         session_id=session_id,
     )
+
+
+class _Tx:
+    """One transaction: begun at once, committed by a clean exit, else rolled back."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: sqlite3.Connection, begin: str) -> None:
+        conn.execute(begin)
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        return self.conn
+
+    def __exit__(self, et: type[BaseException] | None, *_: object) -> None:
+        self.conn.execute("COMMIT" if et is None else "ROLLBACK")
 
 
 class _SQLiteBackend:
@@ -83,16 +104,25 @@ class _SQLiteBackend:
                 self._conns.append(conn)
         return conn
 
+    def _tx(self, begin: str = "BEGIN IMMEDIATE") -> _Tx:
+        return _Tx(self._conn(), begin)
+
     @contextmanager
-    def _tx(self, begin: str = "BEGIN IMMEDIATE") -> Iterator[sqlite3.Connection]:
+    def _unsynced_tx(self) -> Iterator[sqlite3.Connection]:
+        # A write whose loss on power failure harms nothing commits without an fsync, as
+        # synchronous=NORMAL does (still atomic, and durable when the process dies). WAL
+        # frames are synced in order, so the next synced commit makes it durable too.
         conn = self._conn()
-        conn.execute(begin)
+        if self._synchronous == "NORMAL":
+            with self._tx() as c:
+                yield c
+            return
+        conn.execute("PRAGMA synchronous = NORMAL")
         try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+            with self._tx() as c:
+                yield c
+        finally:
+            conn.execute(f"PRAGMA synchronous = {self._synchronous}")
 
     def _migrate(self, timeout: float) -> None:
         # Store-wide lock first: switching to WAL and creating tables must not race with
@@ -121,7 +151,8 @@ class _SQLiteBackend:
         if not self._locks.try_lock(offset):
             return None
         try:
-            with self._tx() as c:
+            # A lease's token need not survive a power failure: every holder dies with it.
+            with self._unsynced_tx() as c:
                 (token,) = c.execute(
                     "UPDATE agentkit_lease_counter SET value = value + 1 WHERE id = 1 "
                     "RETURNING value"
@@ -176,15 +207,7 @@ class _SQLiteBackend:
             if op.clear:
                 c.execute("DELETE FROM agentkit_messages WHERE session_id = ?", (sid,))
             if op.rows:
-                (last,) = c.execute(
-                    "SELECT COALESCE(MAX(seq), 0) FROM agentkit_messages WHERE session_id = ?",
-                    (sid,),
-                ).fetchone()
-                c.executemany(
-                    "INSERT INTO agentkit_messages (session_id, seq, format, body) "
-                    "VALUES (?, ?, ?, ?)",
-                    [(sid, last + 1 + i, fmt, body) for i, (fmt, body) in enumerate(op.rows)],
-                )
+                c.executemany(_APPEND, [(sid, fmt, body) for fmt, body in op.rows])
 
     def delete(self, held: Held) -> None:
         sid = held.session_id
