@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from sys import intern
 from typing import Any
 
 from agentkit.messages import Message
@@ -39,13 +40,25 @@ def _copy(value: Any) -> Any:
     return value
 
 
+def _interned(value: Any) -> Any:
+    # json.loads makes a new string for every key; the run looks each message up by key
+    # ("role", "content", ...) many times, which is fastest when the key is the interned one.
+    if type(value) is dict:
+        return {
+            intern(k): v if type(v) not in _NESTED else _interned(v) for k, v in value.items()
+        }
+    if type(value) is list:
+        return [v if type(v) not in _NESTED else _interned(v) for v in value]
+    return value
+
+
 _NESTED = (dict, list)
 
 
 def decode_all(stored: Stored, session_id: str, start: int = 0) -> list[Message]:
     """The stored rows decoded (``start``: the position of the first row in the history)."""
     return [
-        _core.decode_row(fmt, body, session_id=session_id, position=start + i)
+        _interned(_core.decode_row(fmt, body, session_id=session_id, position=start + i))
         for i, (fmt, body) in enumerate(stored.rows)
     ]
 
