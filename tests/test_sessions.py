@@ -230,7 +230,8 @@ def test_sqlite_session_rows_an_older_agentkit_made_are_read_whole(tmp_path: Pat
 
 def test_sqlite_full_syncs_every_write_but_the_lease_token(tmp_path: Path) -> None:
     """With synchronous=FULL (the default) every commit of a session's data is synced; only
-    the lease's fencing token, which no one needs after a power failure, is not."""
+    the lease's fencing token, which no one needs after a power failure, is not. The
+    session is read in the transaction that takes the token: the load reads nothing more."""
     store = SQLiteStore(tmp_path / "s.db")
     try:
         conn = store._backend._conn()
@@ -247,6 +248,7 @@ def test_sqlite_full_syncs_every_write_but_the_lease_token(tmp_path: Path) -> No
         append = len(statements) - 1 - statements[::-1].index("BEGIN IMMEDIATE")
         assert statements.index("PRAGMA synchronous = FULL") < append  # the append is synced
         assert conn.execute("PRAGMA synchronous").fetchone() == (2,)
+        assert "BEGIN" not in statements and statements.count("BEGIN IMMEDIATE") == 2
     finally:
         store.close()
 

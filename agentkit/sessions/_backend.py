@@ -31,15 +31,6 @@ Mark: TypeAlias = tuple[int, int]
 
 
 @dataclass(slots=True)
-class Held:
-    """A lease a backend granted: the session, its fencing token and backend state."""
-
-    session_id: str
-    token: int
-    state: Any = None
-
-
-@dataclass(slots=True)
 class Stored:
     """What a session holds: ``(format, text)`` message rows, journal and pause texts.
 
@@ -55,11 +46,26 @@ class Stored:
     since: Mark | None = None
 
 
+@dataclass(slots=True)
+class Held:
+    """A lease a backend granted: the session, its fencing token and backend state.
+
+    ``stored``: the session as read in the same transaction that took the token, when the
+    backend does so (the lease's first load then reads nothing more).
+    """
+
+    session_id: str
+    token: int
+    state: Any = None
+    stored: Stored | None = None
+
+
 class SyncBackend(Protocol):
     """The blocking operations of a backend."""
 
-    def try_acquire(self, session_id: str) -> Held | None:
-        """Take the session's lock and a new fencing token, or ``None`` if it is held."""
+    def try_acquire(self, session_id: str, since: Mark | None, read: bool) -> Held | None:
+        """Take the session's lock and a new fencing token, or ``None`` if it is held;
+        with ``read``, may also read the session from ``since`` (see ``Held.stored``)."""
 
     def release(self, held: Held) -> None:
         """Drop a lock taken by ``try_acquire`` (idempotent)."""
@@ -85,7 +91,7 @@ class SyncBackend(Protocol):
 class AsyncBackend(Protocol):
     """The same operations as coroutines."""
 
-    async def try_acquire(self, session_id: str) -> Held | None:
+    async def try_acquire(self, session_id: str, since: Mark | None, read: bool) -> Held | None:
         """See ``SyncBackend.try_acquire``."""
 
     async def release(self, held: Held) -> None:
@@ -113,9 +119,9 @@ class InlineAsync:
     def __init__(self, sync: SyncBackend) -> None:
         self._sync = sync
 
-    async def try_acquire(self, session_id: str) -> Held | None:
+    async def try_acquire(self, session_id: str, since: Mark | None, read: bool) -> Held | None:
         """See ``SyncBackend.try_acquire``."""
-        return self._sync.try_acquire(session_id)
+        return self._sync.try_acquire(session_id, since, read)
 
     async def release(self, held: Held) -> None:
         """See ``SyncBackend.release``."""
@@ -152,9 +158,9 @@ class ThreadedAsync:
     async def _run(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
 
-    async def try_acquire(self, session_id: str) -> Held | None:
+    async def try_acquire(self, session_id: str, since: Mark | None, read: bool) -> Held | None:
         """See ``SyncBackend.try_acquire``."""
-        held: Held | None = await self._run(self._sync.try_acquire, session_id)
+        held: Held | None = await self._run(self._sync.try_acquire, session_id, since, read)
         return held
 
     async def release(self, held: Held) -> None:

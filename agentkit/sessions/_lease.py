@@ -17,7 +17,7 @@ from typing import Any, Literal, TypeVar
 from agentkit.errors import UserError
 from agentkit.messages import Message
 from agentkit.sessions import _core
-from agentkit.sessions._backend import AsyncBackend, Held, Stored, SyncBackend
+from agentkit.sessions._backend import AsyncBackend, Held, Mark, Stored, SyncBackend
 from agentkit.sessions._cache import Cached, HistoryCache, mark
 from agentkit.sessions._core import KEEP, JournalState, WriteOp
 from agentkit.sessions._errors import SessionBusyError
@@ -56,11 +56,19 @@ def _next_sleep(delay: float, deadline: float | None, session_id: str) -> float:
     return min(delay, left)
 
 
-def acquire(backend: SyncBackend, session_id: str, on_busy: OnBusy, timeout: float | None) -> Held:
-    """Take the session's lease, raising ``SessionBusyError`` or polling until ``timeout``."""
+def acquire(
+    backend: SyncBackend,
+    session_id: str,
+    on_busy: OnBusy,
+    timeout: float | None,
+    since: Mark | None = None,
+    read: bool = False,
+) -> Held:
+    """Take the session's lease, raising ``SessionBusyError`` or polling until ``timeout``
+    (``read``: the backend may read the session from ``since`` in the same go)."""
     deadline = _check_wait(on_busy, timeout)
     for delay in _core.wait_delays():
-        held = backend.try_acquire(session_id)
+        held = backend.try_acquire(session_id, since, read)
         if held is not None:
             return held
         if on_busy == "raise":
@@ -90,12 +98,18 @@ async def shielded(work: Awaitable[T]) -> T:
 
 
 async def aacquire(
-    backend: AsyncBackend, session_id: str, on_busy: OnBusy, timeout: float | None
+    backend: AsyncBackend,
+    session_id: str,
+    on_busy: OnBusy,
+    timeout: float | None,
+    since: Mark | None = None,
+    read: bool = False,
 ) -> Held:
     """The async ``acquire``: a lock taken while the task was being cancelled is released."""
     deadline = _check_wait(on_busy, timeout)
     for delay in _core.wait_delays():
-        held, cancelled = await _complete(asyncio.ensure_future(backend.try_acquire(session_id)))
+        attempt = backend.try_acquire(session_id, since, read)
+        held, cancelled = await _complete(asyncio.ensure_future(attempt))
         if cancelled:
             if held is not None:
                 await shielded(backend.release(held))
@@ -111,10 +125,12 @@ async def aacquire(
 class _Plan:
     """What each lease call writes (pure): batches are checked, the journal is tracked."""
 
-    def __init__(self, held: Held, cache: HistoryCache | None) -> None:
+    def __init__(self, held: Held, cache: HistoryCache | None, cached: Cached | None) -> None:
         self.held = held
         # Without the store's cache (a lease made by hand), nothing is kept between loads.
         self.cache = cache if cache is not None else HistoryCache(max_messages=0)
+        # The session as read when the lease was taken, from `cached`: the first load's.
+        self.prefetched = None if held.stored is None else (cached, held.stored)
         self.journal: JournalState | None = None  # unknown until loaded or begun
         self.paused: dict[str, Any] | None = None  # the stored pause state, once loaded
         self.released = False
@@ -123,6 +139,14 @@ class _Plan:
         if self.released:
             raise UserError(f"The lease on session {self.held.session_id!r} was already released")
         return self.held
+
+    def writing(self) -> Held:
+        self.prefetched = None  # this write makes it stale
+        return self.check()
+
+    def take_prefetched(self) -> tuple[Cached | None, Stored] | None:
+        prefetched, self.prefetched = self.prefetched, None
+        return prefetched
 
     def loaded(self, cached: Cached | None, stored: Stored) -> list[Message]:
         sid = self.held.session_id
@@ -169,10 +193,14 @@ class Lease:
     """
 
     def __init__(
-        self, backend: SyncBackend, held: Held, cache: HistoryCache | None = None
+        self,
+        backend: SyncBackend,
+        held: Held,
+        cache: HistoryCache | None = None,
+        cached: Cached | None = None,
     ) -> None:
         self._backend = backend
-        self._plan = _Plan(held, cache)
+        self._plan = _Plan(held, cache, cached)
         self.session_id = held.session_id
         self.token = held.token
 
@@ -194,7 +222,7 @@ class Lease:
             self._backend.release(self._plan.held)
 
     def _write(self, op: WriteOp) -> None:
-        self._backend.write(self._plan.check(), op)
+        self._backend.write(self._plan.writing(), op)
 
     def load(self) -> list[Message]:
         """The stored history, repaired so that no tool call lacks its result.
@@ -202,9 +230,11 @@ class Lease:
         The message dicts may be the ones an earlier load of this store handed out (as a
         ``history=`` list is shared between runs); each load checks that they still equal
         what is stored, and hands out fresh ones if they were changed."""
-        held, cached = self._plan.check(), self._plan.cache.get(self.session_id)
-        stored = self._backend.read(self.session_id, held, mark(cached))
-        return self._plan.loaded(cached, stored)
+        held, prefetched = self._plan.check(), self._plan.take_prefetched()
+        if prefetched is not None:
+            return self._plan.loaded(*prefetched)
+        cached = self._plan.cache.get(self.session_id)
+        return self._plan.loaded(cached, self._backend.read(self.session_id, held, mark(cached)))
 
     def append(self, messages: list[Message]) -> None:
         """Append complete messages in one fenced transaction (``SessionLostError`` if lost)."""
@@ -244,7 +274,7 @@ class Lease:
         self._write(WriteOp(pause=self._plan.pause_text(state)))
 
     def _delete(self) -> None:
-        self._backend.delete(self._plan.check())
+        self._backend.delete(self._plan.writing())
 
 
 class AsyncLease:
@@ -256,10 +286,14 @@ class AsyncLease:
     """
 
     def __init__(
-        self, backend: AsyncBackend, held: Held, cache: HistoryCache | None = None
+        self,
+        backend: AsyncBackend,
+        held: Held,
+        cache: HistoryCache | None = None,
+        cached: Cached | None = None,
     ) -> None:
         self._backend = backend
-        self._plan = _Plan(held, cache)
+        self._plan = _Plan(held, cache, cached)
         self.session_id = held.session_id
         self.token = held.token
 
@@ -281,12 +315,15 @@ class AsyncLease:
             await shielded(self._backend.release(self._plan.held))
 
     async def _write(self, op: WriteOp) -> None:
-        await shielded(self._backend.write(self._plan.check(), op))
+        await shielded(self._backend.write(self._plan.writing(), op))
 
     async def load(self) -> list[Message]:
         """The stored history, repaired so that no tool call lacks its result (see
         ``Lease.load`` on the message dicts)."""
-        held, cached = self._plan.check(), self._plan.cache.get(self.session_id)
+        held, prefetched = self._plan.check(), self._plan.take_prefetched()
+        if prefetched is not None:
+            return self._plan.loaded(*prefetched)
+        cached = self._plan.cache.get(self.session_id)
         stored = await self._backend.read(self.session_id, held, mark(cached))
         return self._plan.loaded(cached, stored)
 
@@ -328,4 +365,4 @@ class AsyncLease:
         await self._write(WriteOp(pause=self._plan.pause_text(state)))
 
     async def _delete(self) -> None:
-        await shielded(self._backend.delete(self._plan.check()))
+        await shielded(self._backend.delete(self._plan.writing()))

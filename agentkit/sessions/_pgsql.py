@@ -21,6 +21,7 @@ __all__ = [
     "LIST",
     "MIGRATION_LOCK",
     "READ",
+    "READ_TAKEN",
     "RELEASE",
     "holder_key",
     "read_args",
@@ -49,11 +50,18 @@ RELEASE = "UPDATE agentkit_sessions SET holder = NULL WHERE id = %s AND token = 
 
 # One statement, so one snapshot: the session row first (seq -1, with its epoch), then its
 # messages: only those after %(after)s while the epoch is still %(epoch)s, else all of them.
-READ = (
-    "SELECT -1 AS seq, epoch, journal, pause FROM agentkit_sessions WHERE id = %(id)s "
+_READ = (
+    "SELECT -1 AS seq, epoch, journal, pause FROM agentkit_sessions WHERE id = %(id)s{s} "
     "UNION ALL SELECT seq, format, body, NULL FROM agentkit_messages "
     "WHERE session_id = %(id)s AND (seq > %(after)s OR NOT EXISTS (SELECT 1 FROM "
-    "agentkit_sessions WHERE id = %(id)s AND epoch = %(epoch)s)) ORDER BY 1"
+    "agentkit_sessions WHERE id = %(id)s AND epoch = %(epoch)s)){m} ORDER BY 1"
+)
+READ = _READ.format(s="", m="")
+
+# READ right after ACQUIRE (one round trip): nothing is read unless this store took it.
+READ_TAKEN = _READ.format(
+    s=" AND holder = %(holder)s",
+    m=" AND EXISTS (SELECT 1 FROM agentkit_sessions WHERE id = %(id)s AND holder = %(holder)s)",
 )
 
 LIST = (
@@ -74,10 +82,10 @@ _INSERT = (
 )
 
 
-def read_args(session_id: str, since: Mark | None) -> dict[str, Any]:
-    """The parameters of ``READ`` (``since=None``: every row)."""
+def read_args(session_id: str, since: Mark | None, holder: int | None = None) -> dict[str, Any]:
+    """The parameters of ``READ`` (``since=None``: every row), or of ``READ_TAKEN``."""
     epoch, after = since if since is not None else (None, 0)
-    return {"id": session_id, "epoch": epoch, "after": after}
+    return {"id": session_id, "epoch": epoch, "after": after, "holder": holder}
 
 
 def stored(rows: list[tuple[Any, ...]], since: Mark | None) -> Stored:

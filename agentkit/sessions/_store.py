@@ -40,12 +40,12 @@ class SessionStore:
 
     def delete(self, session_id: str) -> None:
         """Remove a session entirely (``SessionBusyError`` if a run holds it)."""
-        with self.session(session_id).lease() as lease:
+        with self.session(session_id)._lease(read=False) as lease:
             lease._delete()
 
     async def adelete(self, session_id: str) -> None:
         """The async ``delete``."""
-        async with self.session(session_id).alease() as lease:
+        async with self.session(session_id)._alease(read=False) as lease:
             await lease._delete()
 
     def list_sessions(self) -> list[str]:
@@ -123,45 +123,62 @@ class Session:
 
     def clear(self) -> None:
         """Forget the history, the journal and any paused run of this session."""
-        with self.lease() as lease:
+        with self._lease(read=False) as lease:
             lease._write(WriteOp(clear=True, journal=None, pause=None))
 
     async def aclear(self) -> None:
         """The async ``clear``."""
-        async with self.alease() as lease:
+        async with self._alease(read=False) as lease:
             await lease._write(WriteOp(clear=True, journal=None, pause=None))
 
     def discard_pause(self) -> None:
         """Drop the paused run kept in this session, so a new prompt is accepted."""
-        with self.lease() as lease:
+        with self._lease(read=False) as lease:
             lease.set_pause(None)
 
     async def adiscard_pause(self) -> None:
         """The async ``discard_pause``."""
-        async with self.alease() as lease:
+        async with self._alease(read=False) as lease:
             await lease.set_pause(None)
 
-    @contextlib.contextmanager
-    def lease(self, on_busy: OnBusy = "raise", timeout: float | None = None) -> Iterator[Lease]:
+    def lease(
+        self, on_busy: OnBusy = "raise", timeout: float | None = None
+    ) -> contextlib.AbstractContextManager[Lease]:
         """Hold the session for one run (for integrations; ``Agent.run`` does this).
 
         ``on_busy="raise"`` raises ``SessionBusyError`` at once when another run holds it;
         ``"wait"`` waits for it, up to ``timeout`` seconds (``None``: no limit).
         """
-        held = acquire(self._store._sync, self.id, on_busy, timeout)
-        lease = Lease(self._store._sync, held, self._store._histories)
+        return self._lease(on_busy, timeout)
+
+    def alease(
+        self, on_busy: OnBusy = "raise", timeout: float | None = None
+    ) -> contextlib.AbstractAsyncContextManager[AsyncLease]:
+        """The async ``lease``; the lease is released even when the task is cancelled."""
+        return self._alease(on_busy, timeout)
+
+    @contextlib.contextmanager
+    def _lease(
+        self, on_busy: OnBusy = "raise", timeout: float | None = None, *, read: bool = True
+    ) -> Iterator[Lease]:
+        # read: the lease will load the session, which the backend may read as it takes it.
+        cache = self._store._histories
+        cached = cache.get(self.id) if read else None
+        held = acquire(self._store._sync, self.id, on_busy, timeout, mark(cached), read)
+        lease = Lease(self._store._sync, held, cache, cached)
         try:
             yield lease
         finally:
             lease.release()
 
     @contextlib.asynccontextmanager
-    async def alease(
-        self, on_busy: OnBusy = "raise", timeout: float | None = None
+    async def _alease(
+        self, on_busy: OnBusy = "raise", timeout: float | None = None, *, read: bool = True
     ) -> AsyncIterator[AsyncLease]:
-        """The async ``lease``; the lease is released even when the task is cancelled."""
-        held = await aacquire(self._store._async, self.id, on_busy, timeout)
-        lease = AsyncLease(self._store._async, held, self._store._histories)
+        cache = self._store._histories
+        cached = cache.get(self.id) if read else None
+        held = await aacquire(self._store._async, self.id, on_busy, timeout, mark(cached), read)
+        lease = AsyncLease(self._store._async, held, cache, cached)
         try:
             yield lease
         finally:

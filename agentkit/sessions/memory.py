@@ -41,13 +41,13 @@ class _MemoryBackend:
         self._data: dict[str, _Data] = {}
         self._tokens = itertools.count(1)
 
-    def try_acquire(self, session_id: str) -> Held | None:
+    def try_acquire(self, session_id: str, since: Mark | None, read: bool) -> Held | None:
         with self._lock:
             data = self._data.setdefault(session_id, _Data())
             if data.held:
                 return None
             data.held, data.token = True, next(self._tokens)
-            return Held(session_id, data.token)
+            return Held(session_id, data.token, stored=self._read(data, since) if read else None)
 
     def release(self, held: Held) -> None:
         with self._lock:
@@ -58,12 +58,14 @@ class _MemoryBackend:
     def read(self, session_id: str, held: Held | None, since: Mark | None) -> Stored:
         with self._lock:
             data = self._data.get(session_id)
-            if data is None:
-                return Stored([], None, None)
-            mark = (data.epoch, len(data.rows))  # a row's seq is its position, from 1
-            if since is not None and since[0] == data.epoch:
-                return Stored(data.rows[since[1] :], data.journal, data.pause, mark, since)
-            return Stored(list(data.rows), data.journal, data.pause, mark)
+            return Stored([], None, None) if data is None else self._read(data, since)
+
+    @staticmethod
+    def _read(data: _Data, since: Mark | None) -> Stored:
+        mark = (data.epoch, len(data.rows))  # a row's seq is its position, from 1
+        if since is not None and since[0] == data.epoch:
+            return Stored(data.rows[since[1] :], data.journal, data.pause, mark, since)
+        return Stored(list(data.rows), data.journal, data.pause, mark)
 
     def _owned(self, held: Held) -> _Data:
         data = self._data.get(held.session_id)

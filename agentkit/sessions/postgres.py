@@ -117,10 +117,19 @@ class _SyncPostgres:
                 with self._lock:
                     self._idle.append(conn)
 
-    def try_acquire(self, session_id: str) -> Held | None:
+    def try_acquire(self, session_id: str, since: Mark | None, read: bool) -> Held | None:
+        acquire = {"id": session_id, "holder": self.holder}
         with self._conn() as c:
-            row = c.execute(_pgsql.ACQUIRE, {"id": session_id, "holder": self.holder}).fetchone()
-        return None if row is None else Held(session_id, int(row[0]))
+            if not read:
+                row = c.execute(_pgsql.ACQUIRE, acquire).fetchone()
+                return None if row is None else Held(session_id, int(row[0]))
+            with c.pipeline():  # one round trip: the read runs after the token is taken
+                taken = c.execute(_pgsql.ACQUIRE, acquire)
+                got = c.execute(_pgsql.READ_TAKEN, _pgsql.read_args(session_id, since, self.holder))
+            row, rows = taken.fetchone(), got.fetchall()
+        if row is None:
+            return None
+        return Held(session_id, int(row[0]), stored=_pgsql.stored(rows, since))
 
     def release(self, held: Held) -> None:
         with contextlib.suppress(SessionError), self._conn() as c:
@@ -217,11 +226,20 @@ class _AsyncPostgres:
             pool = self._pools[loop] = _AsyncPool(self._t, self._size)
         return pool.conn(session_id)
 
-    async def try_acquire(self, session_id: str) -> Held | None:
+    async def try_acquire(self, session_id: str, since: Mark | None, read: bool) -> Held | None:
+        acquire = {"id": session_id, "holder": self._sync.holder}
         async with self._conn() as c:
-            cur = await c.execute(_pgsql.ACQUIRE, {"id": session_id, "holder": self._sync.holder})
-            row = await cur.fetchone()
-        return None if row is None else Held(session_id, int(row[0]))
+            if not read:
+                row = await (await c.execute(_pgsql.ACQUIRE, acquire)).fetchone()
+                return None if row is None else Held(session_id, int(row[0]))
+            async with c.pipeline():  # one round trip: the read runs after the token is taken
+                taken = await c.execute(_pgsql.ACQUIRE, acquire)
+                args = _pgsql.read_args(session_id, since, self._sync.holder)
+                got = await c.execute(_pgsql.READ_TAKEN, args)
+            row, rows = await taken.fetchone(), await got.fetchall()
+        if row is None:
+            return None
+        return Held(session_id, int(row[0]), stored=_pgsql.stored(rows, since))
 
     async def release(self, held: Held) -> None:
         with contextlib.suppress(SessionError):

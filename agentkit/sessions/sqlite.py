@@ -51,6 +51,20 @@ def _lost(session_id: str) -> SessionLostError:
     )
 
 
+def _select(c: sqlite3.Connection, session_id: str, since: Mark | None) -> Stored:
+    """Read a session inside a transaction (see ``SyncBackend.read``)."""
+    row = c.execute(_READ_SESSION, (session_id,)).fetchone()
+    journal, pause, epoch = row if row is not None else (None, None, 0)
+    if since is not None and epoch and since[0] == epoch:
+        rows = c.execute(_READ_AFTER, (session_id, since[1])).fetchall()
+    else:
+        since = None
+        rows = c.execute(_READ_ROWS, (session_id,)).fetchall()
+    last = rows[-1][0] if rows else (0 if since is None else since[1])
+    mark = (epoch, last) if epoch else None  # epoch 0: a row an older agentkit made
+    return Stored([(f, b) for _, f, b in rows], journal, pause, mark, since)
+
+
 class _Tx:
     """One transaction: begun at once, committed by a clean exit, else rolled back."""
 
@@ -146,7 +160,7 @@ class _SQLiteBackend:
 
     # ---------------------------------------------------------------- leases
 
-    def try_acquire(self, session_id: str) -> Held | None:
+    def try_acquire(self, session_id: str, since: Mark | None, read: bool) -> Held | None:
         offset = LockFile.offset(_core.lock_key(session_id))
         if not self._locks.try_lock(offset):
             return None
@@ -163,11 +177,12 @@ class _SQLiteBackend:
                     "VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET token = excluded.token",
                     (session_id, token, token, time.time()),
                 )
+                stored = _select(c, session_id, since) if read else None  # the first load's
         except BaseException:
             self._locks.unlock(offset)
             raise
         self._mine.add(offset)
-        return Held(session_id, token, offset)
+        return Held(session_id, token, offset, stored)
 
     def release(self, held: Held) -> None:
         self._mine.discard(held.state)
@@ -177,16 +192,7 @@ class _SQLiteBackend:
 
     def read(self, session_id: str, held: Held | None, since: Mark | None) -> Stored:
         with self._tx("BEGIN") as c:  # one snapshot for the session row and its messages
-            row = c.execute(_READ_SESSION, (session_id,)).fetchone()
-            journal, pause, epoch = row if row is not None else (None, None, 0)
-            if since is not None and epoch and since[0] == epoch:
-                rows = c.execute(_READ_AFTER, (session_id, since[1])).fetchall()
-            else:
-                since = None
-                rows = c.execute(_READ_ROWS, (session_id,)).fetchall()
-        last = rows[-1][0] if rows else (0 if since is None else since[1])
-        mark = (epoch, last) if epoch else None  # epoch 0: a row an older agentkit made
-        return Stored([(f, b) for _, f, b in rows], journal, pause, mark, since)
+            return _select(c, session_id, since)
 
     def write(self, held: Held, op: WriteOp) -> None:
         sets, args = ["updated_at = ?"], [time.time()]

@@ -50,6 +50,19 @@ def test_loads_follow_what_another_store_writes(
         other.close()
 
 
+def test_a_load_sees_what_its_own_lease_wrote(store: SessionStore) -> None:
+    """A lease reads the session as it takes it; a load after the lease's own writes (or a
+    second load) still returns what is stored now."""
+    _append(store, _user("a"))
+    with store.session("s").lease() as lease:
+        lease.append([_user("b")])
+        assert lease.load() == [_user("a"), _user("b")]
+        lease.commit_turn(_tool_turn("c1"))
+        assert lease.load() == [_user("a"), _user("b"), *_tool_turn("c1")]
+    with store.session("s").lease() as lease:
+        assert lease.load() == lease.load() == [_user("a"), _user("b"), *_tool_turn("c1")]
+
+
 def test_a_changed_message_does_not_change_the_next_load(store: SessionStore) -> None:
     """A caller changing the messages a load or a read gave it (nested ones too) does not
     change what the next load returns: that is always what is stored."""
@@ -77,7 +90,7 @@ def test_loads_repair_what_follows_an_open_call(store: SessionStore) -> None:
     def write_raw(*messages: Message) -> list[Message]:
         with store.session("s").lease() as lease:
             rows = [encode_message(m, "test") for m in messages]
-            lease._backend.write(lease._plan.held, WriteOp(rows=rows))
+            lease._write(WriteOp(rows=rows))
             return lease.load()
 
     interrupted = {"role": "tool", "tool_call_id": "c1", "content": INTERRUPTED}
