@@ -350,3 +350,21 @@ async def test_a_new_prompt_keeps_the_turn_a_dead_run_journaled(
     with session.lease() as lease:
         lease.load()
         assert lease.journal() is None
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_dead_run_s_turn_is_folded_in_once(store: SessionStore, mode: str) -> None:
+    session = store.session("j1")
+    call = {"id": "c9", "type": "function", "function": {"name": "get_weather",
+                                                          "arguments": '{"city":"北京"}'}}
+    with session.lease() as lease:  # a run that died inside its tool call left this
+        lease.append([{"role": "user", "content": "查询北京天气"}])
+        lease.begin_turn({"role": "assistant", "content": None, "tool_calls": [call]})
+    agent = weather_agent(ScriptedModel(lambda body: "好"))  # answers without a tool call
+    await run_mode(agent, mode, "上海呢？", session=session)
+    await run_mode(agent, mode, "广州呢？", session=session)
+    # The journaled turn went into the history with the first new prompt, and only then.
+    assert roles(session.messages()) == ["user", "assistant", "tool", *["user", "assistant"] * 2]
+    with session.lease() as lease:
+        lease.load()
+        assert lease.journal() is None

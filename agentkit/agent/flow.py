@@ -94,8 +94,10 @@ def _loop(
             yield from _persist(state, _end_of_turn(state))
         yield from _report_turn(calls, hooks, state, paused)
     elif state.persist:
-        # The user's message is stored before the first model call.
-        yield from _persist(state, _unsaved(state))
+        # The user's message is stored before the first model call (after the turn a dead
+        # run journaled, if any, which this write folds in and clears from the journal).
+        folded = state.saved < state.new_messages_start
+        yield from _persist(state, _unsaved(state, end_turn=folded))
     while not state.done:
         request = state.next_request()
         if hooks is not None:
@@ -192,11 +194,11 @@ def _persist(state: RunState, save: Save) -> Generator[Effect, Any, None]:
     state.saving = False
 
 
-def _unsaved(state: RunState) -> Save:
+def _unsaved(state: RunState, end_turn: bool = False) -> Save:
     """Append what is not stored yet (whole turns only)."""
     new = tuple(state.messages[state.saved :])
     state.saved = len(state.messages)
-    return Save(new)
+    return Save(new, end_turn=end_turn)
 
 
 def _end_of_turn(state: RunState) -> Save:
