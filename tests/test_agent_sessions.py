@@ -144,6 +144,33 @@ def test_a_tool_turn_writes_its_results_once(
     assert writes == ["append", "journal", *results, "commit", "append"]
 
 
+def _turn(call_id: str | None) -> list[dict[str, Any]]:
+    call: dict[str, Any] = {"type": "function", "function": {"name": "get_weather",
+                                                             "arguments": '{"city":"北京"}'}}
+    if call_id is None:  # a call without an id needs no result (nor can it get one)
+        return [{"role": "assistant", "content": None, "tool_calls": [call]}]
+    return [{"role": "assistant", "content": None, "tool_calls": [{**call, "id": call_id}]},
+            {"role": "tool", "tool_call_id": call_id, "content": "晴"}]  # fmt: skip
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("ids", [["c1", "c2"], ["c1", "c1"], ["c1", None]])
+async def test_a_run_on_a_session_sends_what_a_run_with_its_history_sends(
+    store: SessionStore, mode: str, ids: list[str | None]
+) -> None:
+    """Stored ids a run would rename (used twice, missing) are renamed as for history=."""
+    session = store.session("h")
+    with session.lease() as lease:
+        for n, call_id in enumerate(ids):
+            lease.append([{"role": "user", "content": f"q{n}"}, *_turn(call_id)])
+    history = session.messages()
+    by_history, by_session = ScriptedModel(weather_script), ScriptedModel(weather_script)
+    await run_mode(weather_agent(by_history), mode, "上海呢？", history=history)
+    await run_mode(weather_agent(by_session), mode, "上海呢？", session=session)
+    assert by_session.requests == by_history.requests
+    assert_valid_history(by_session.requests[1]["messages"][1:])
+
+
 def test_a_run_started_in_one_process_continues_in_another(
     shared_factory: StoreFactory,
 ) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from agentkit._history import unique_call_ids
 from agentkit.errors import UserError
 from agentkit.sessions import (
     PostgresStore,
@@ -46,6 +47,24 @@ def test_repair_answers_orphans_in_place_and_drops_strays() -> None:
     assert repaired[3]["content"] == _core.INTERRUPTED
     valid = [{"role": "user", "content": "q"}]
     assert _core.repair(valid) is valid
+
+
+def test_open_ends_and_call_ids_are_judged_as_a_run_would() -> None:
+    """What the session cache needs to know of its rows: whether they end in an open call
+    (the next rows may answer it), and whether a run would rename a tool-call id."""
+    answered = [ASSISTANT, {"role": "tool", "tool_call_id": "a", "content": ""}]
+    assert _core.ends_open(answered)  # "b" has no result yet
+    assert not _core.ends_open([*answered, {"role": "tool", "tool_call_id": "b", "content": ""}])
+    assert not _core.ends_open([*answered, {"role": "user", "content": "q"}])
+    assert not _core.ends_open([])
+    seen = unique_call_ids([ASSISTANT], frozenset())
+    assert seen == {"a", "b"}
+    assert unique_call_ids([{"role": "assistant", "tool_calls": [_call("c")]}], seen) == {
+        "a", "b", "c"
+    }  # fmt: skip
+    assert unique_call_ids([ASSISTANT], seen) is None  # used twice
+    assert unique_call_ids([{"role": "assistant", "tool_calls": [{"id": ""}]}], seen) is None
+    assert unique_call_ids([{"role": "assistant", "tool_calls": ["x"]}], seen) == seen
 
 
 def test_trim_never_cuts_inside_a_tool_turn() -> None:

@@ -10,17 +10,21 @@ the mark of a cached history returns only the rows after it — or, when the epo
 A load hands out one set of message dicts per session, shared between loads (as a
 ``history=`` list is shared between the runs it is passed to). Each load first checks that
 they still equal the decoded rows, which are never handed out, and hands out fresh copies
-if a caller changed them: what a load returns is always what is stored.
+if a caller changed them: what a load returns is always what is stored. The checks a run
+makes of a ``history=`` (valid messages, unique tool-call ids, no call unanswered) are made
+once per row here; a history that passes them is handed out as a ``CheckedHistory``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from sys import intern
 from typing import Any
 
+from agentkit._history import CheckedHistory, unique_call_ids
 from agentkit.messages import Message
 from agentkit.sessions import _core
 from agentkit.sessions._backend import Mark, Stored
@@ -72,6 +76,7 @@ class Cached:
     repaired: list[Message]  # repair(raw), sharing raw's dicts
     handed: list[Message]  # copies of `repaired`, which loads hand out
     open_end: bool  # raw ends in a tool call without its result (the next rows may answer it)
+    ids: frozenset[str] | None  # the tool-call ids, or None: a run would rename one
 
     def size(self) -> int:
         return len(self.raw) + len(self.handed)
@@ -79,7 +84,8 @@ class Cached:
 
 def _build(mark: Mark, raw: list[Message]) -> Cached:
     repaired = _core.repair(raw)
-    return Cached(mark, raw, repaired, [_copy(m) for m in repaired], _core.ends_open(raw))
+    ids = unique_call_ids(repaired, frozenset())
+    return Cached(mark, raw, repaired, [_copy(m) for m in repaired], _core.ends_open(raw), ids)
 
 
 def _extend(entry: Cached, mark: Mark, new: list[Message]) -> Cached:
@@ -90,7 +96,8 @@ def _extend(entry: Cached, mark: Mark, new: list[Message]) -> Cached:
     # repairing the whole history (repair carries nothing else across messages).
     tail = _core.repair(new)
     handed = entry.handed + [_copy(m) for m in tail]
-    return Cached(mark, raw, entry.repaired + tail, handed, _core.ends_open(new))
+    ids = None if entry.ids is None else unique_call_ids(tail, entry.ids)
+    return Cached(mark, raw, entry.repaired + tail, handed, _core.ends_open(new), ids)
 
 
 def mark(entry: Cached | None) -> Mark | None:
@@ -127,17 +134,18 @@ class HistoryCache:
         if stored.since is not None:
             assert entry is not None and entry.mark == stored.since
             if entry.handed != entry.repaired:  # a caller changed what it was handed
-                entry = Cached(entry.mark, entry.raw, entry.repaired,
-                               [_copy(m) for m in entry.repaired], entry.open_end)  # fmt: skip
+                handed = [_copy(m) for m in entry.repaired]
+                entry = dataclasses.replace(entry, handed=handed)
             if stored.rows:
                 new = decode_all(stored, session_id, len(entry.raw))
                 entry = _extend(entry, stored.mark, new)
         else:
             entry = _build(stored.mark, decode_all(stored, session_id))
         self._put(session_id, entry)
-        if shared:
-            return list(entry.handed)
-        return [_copy(m) for m in entry.repaired]
+        if not shared:
+            return [_copy(m) for m in entry.repaired]
+        # Checked as a run checks history= (the dicts equal the rows checked): it need not be.
+        return list(entry.handed) if entry.ids is None else CheckedHistory(entry.handed)
 
     def _put(self, session_id: str, entry: Cached | None) -> None:
         with self._lock:
