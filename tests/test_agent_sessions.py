@@ -171,6 +171,17 @@ async def test_a_run_on_a_session_sends_what_a_run_with_its_history_sends(
     assert_valid_history(by_session.requests[1]["messages"][1:])
 
 
+def test_a_loaded_history_a_caller_changes_is_checked_again(store: SessionStore) -> None:
+    session = store.session("c")
+    weather_agent().run_sync("查询北京天气", session=session)
+    with session.lease() as lease:
+        history = lease.load()
+    history.append(_turn("c1")[0])  # a tool call without its result
+    model = ScriptedModel(weather_script)
+    weather_agent(model).run_sync("上海呢？", history=history)
+    assert_valid_history(model.requests[0]["messages"][1:])
+
+
 def test_a_run_started_in_one_process_continues_in_another(
     shared_factory: StoreFactory,
 ) -> None:

@@ -121,12 +121,20 @@ class HistoryCache:
             return self._entries.get(session_id)
 
     def history(
-        self, session_id: str, entry: Cached | None, stored: Stored, *, shared: bool
+        self,
+        session_id: str,
+        entry: Cached | None,
+        stored: Stored,
+        *,
+        shared: bool,
+        checked: bool = False,
     ) -> list[Message]:
         """The repaired history of ``stored``, read from ``mark(entry)``.
 
         ``shared``: hand out the session's shared dicts (checked unchanged, see the module
-        docstring) rather than copies of the caller's own.
+        docstring) rather than copies of the caller's own. ``checked``: as a
+        ``CheckedHistory`` when it passes a run's checks (for a run that takes it at once:
+        a list a caller could change must not claim to be checked).
         """
         if stored.mark is None:  # not cacheable (a session row an older agentkit made)
             self._put(session_id, None)
@@ -144,8 +152,9 @@ class HistoryCache:
         self._put(session_id, entry)
         if not shared:
             return [_copy(m) for m in entry.repaired]
-        # Checked as a run checks history= (the dicts equal the rows checked): it need not be.
-        return list(entry.handed) if entry.ids is None else CheckedHistory(entry.handed)
+        if checked and entry.ids is not None:  # the dicts equal the rows checked
+            return CheckedHistory(entry.handed)
+        return list(entry.handed)
 
     def _put(self, session_id: str, entry: Cached | None) -> None:
         with self._lock:

@@ -148,11 +148,11 @@ class _Plan:
         prefetched, self.prefetched = self.prefetched, None
         return prefetched
 
-    def loaded(self, cached: Cached | None, stored: Stored) -> list[Message]:
+    def loaded(self, cached: Cached | None, stored: Stored, checked: bool) -> list[Message]:
         sid = self.held.session_id
         self.journal = JournalState(_core.decode_journal(stored.journal, sid))
         self.paused = _core.decode_pause(stored.pause, sid)
-        return self.cache.history(sid, cached, stored, shared=True)
+        return self.cache.history(sid, cached, stored, shared=True, checked=checked)
 
     def append(self, messages: list[Message], where: str) -> WriteOp:
         if not isinstance(messages, list):
@@ -230,11 +230,16 @@ class Lease:
         The message dicts may be the ones an earlier load of this store handed out (as a
         ``history=`` list is shared between runs); each load checks that they still equal
         what is stored, and hands out fresh ones if they were changed."""
+        return self._load(checked=False)
+
+    def _load(self, checked: bool) -> list[Message]:
+        # checked: for a run, which takes the history at once (see HistoryCache.history).
         held, prefetched = self._plan.check(), self._plan.take_prefetched()
         if prefetched is not None:
-            return self._plan.loaded(*prefetched)
+            return self._plan.loaded(*prefetched, checked)
         cached = self._plan.cache.get(self.session_id)
-        return self._plan.loaded(cached, self._backend.read(self.session_id, held, mark(cached)))
+        stored = self._backend.read(self.session_id, held, mark(cached))
+        return self._plan.loaded(cached, stored, checked)
 
     def append(self, messages: list[Message]) -> None:
         """Append complete messages in one fenced transaction (``SessionLostError`` if lost)."""
@@ -320,12 +325,15 @@ class AsyncLease:
     async def load(self) -> list[Message]:
         """The stored history, repaired so that no tool call lacks its result (see
         ``Lease.load`` on the message dicts)."""
+        return await self._load(checked=False)
+
+    async def _load(self, checked: bool) -> list[Message]:
         held, prefetched = self._plan.check(), self._plan.take_prefetched()
         if prefetched is not None:
-            return self._plan.loaded(*prefetched)
+            return self._plan.loaded(*prefetched, checked)
         cached = self._plan.cache.get(self.session_id)
         stored = await self._backend.read(self.session_id, held, mark(cached))
-        return self._plan.loaded(cached, stored)
+        return self._plan.loaded(cached, stored, checked)
 
     async def append(self, messages: list[Message]) -> None:
         """Append complete messages in one fenced transaction (``SessionLostError`` if lost)."""
