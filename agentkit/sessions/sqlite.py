@@ -253,9 +253,10 @@ class SQLiteStore(SessionStore):
     Args:
         path: The database file (created with its schema if missing).
         busy_timeout: Seconds a write waits for other writers before failing.
-        synchronous: ``"FULL"`` syncs every commit to disk (survives power loss);
-            ``"NORMAL"`` survives a crashed process but may lose the last commits on power
-            loss, and is faster.
+        synchronous: ``"FULL"`` syncs every commit of the session data to disk (survives
+            power loss; the lease's token is the one commit not synced); ``"NORMAL"``
+            survives a crashed process but may lose the last commits on power loss, and
+            is faster (see the README, "SQLite durability").
         threads: Threads that run the blocking work of the async API.
     """
 
