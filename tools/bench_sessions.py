@@ -3,7 +3,8 @@
 1. ``overhead``: the same agent run (one tool turn, offline ``ScriptedModel``, sync)
    repeated on a growing conversation, once with ``history=`` carried by the caller and once
    with ``session=`` on SQLite (a file on disk, WAL); CPU time per run (``process_time``),
-   and the session's extra cost in percent (the target: at most 10 %).
+   and the session's extra cost in percent (the target: at most 10 %). The two kinds of
+   measure alternate, each after a full collection, the first of the process left out.
 2. ``agents``: agent runs/s with 200 concurrent sessions (async runs, offline model) on
    SQLite and on PostgreSQL (a throwaway cluster).
 3. Store level, as before:
