@@ -1,4 +1,5 @@
-"""Pure history rules shared by runs and session stores: repair and turn trimming."""
+"""Pure history rules shared by runs and session stores: repair, turn trimming, and the
+mark of a history already checked."""
 
 from __future__ import annotations
 
@@ -8,12 +9,38 @@ from collections.abc import Mapping
 from agentkit.errors import UserError
 from agentkit.messages import Message
 
-__all__ = ["INTERRUPTED", "repair_history", "trim_turns"]
+__all__ = ["INTERRUPTED", "CheckedHistory", "repair_history", "trim_turns", "unique_call_ids"]
 
 logger = logging.getLogger("agentkit")
 
 INTERRUPTED = "Tool call was interrupted before it returned a result."
 """The content of the result a repaired tool call gets when it had none."""
+
+
+class CheckedHistory(list[Message]):
+    """A history known to need no change from the checks a run makes of ``history=``:
+    every message a dict with a string role, every tool call's id a unique non-empty
+    string, every call answered. Session stores hand these out (they check each stored row
+    once); a run takes one as it is."""
+
+    __slots__ = ()
+
+
+def unique_call_ids(messages: list[Message], seen: frozenset[str]) -> frozenset[str] | None:
+    """``seen`` with the tool-call ids of ``messages``, or ``None`` if one of them is not a
+    non-empty string or is used twice (a run would rename it)."""
+    new: set[str] = set()
+    for m in messages:
+        if m.get("role") != "assistant":
+            continue
+        for tc in m.get("tool_calls") or ():
+            if not isinstance(tc, dict):
+                continue
+            tid = tc.get("id")
+            if not isinstance(tid, str) or not tid or tid in seen or tid in new:
+                return None
+            new.add(tid)
+    return seen | new if new else seen
 
 
 def repair_history(messages: list[Message]) -> list[Message]:

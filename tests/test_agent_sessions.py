@@ -15,10 +15,11 @@ from _agent_support import MODES, assert_valid_history, run_mode
 from _session_agents import child, lose, roles, weather_agent, weather_script
 from test_sessions_conformance import _memory, _postgres, _sqlite
 
-from agentkit import tool
+from agentkit import Hooks, tool
 from agentkit._history import INTERRUPTED
 from agentkit.errors import UserError
 from agentkit.sessions import SessionBusyError, SessionLostError, SessionStore
+from agentkit.sessions._core import WriteOp
 from agentkit.testing import ScriptedModel
 from agentkit.testing.session_conformance import StoreFactory
 
@@ -91,6 +92,94 @@ async def test_a_run_saves_the_user_message_before_the_model_answers(
 
     await weather_agent(ScriptedModel(script)).run("你好", session=session)
     assert seen == [[{"role": "user", "content": "你好"}]]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("n_calls", [1, 2])
+async def test_a_tool_turn_is_stored_before_its_results_are_reported(
+    store: SessionStore, mode: str, n_calls: int
+) -> None:
+    session = store.session("r")
+    seen: list[list[str]] = []
+
+    class Watch(Hooks):
+        def on_tool_result(self, call: Any, content: str, is_error: bool) -> None:
+            seen.append(roles(session.messages()))
+
+    def script(body: dict[str, Any]) -> Any:
+        if body["messages"][-1]["role"] == "tool":
+            return "好"
+        calls = [{"name": "get_weather", "arguments": {"city": c}, "id": f"c{c}"}
+                 for c in ["北京", "上海"][:n_calls]]  # fmt: skip
+        return {"tool_calls": calls}
+
+    agent = weather_agent(ScriptedModel(script), hooks=Watch())
+    result, _ = await run_mode(agent, mode, "查询天气", session=session)
+    turn = ["user", "assistant", *["tool"] * n_calls]
+    assert seen == [turn] * n_calls  # hooks (and the stream) see a turn already stored
+    assert session.messages() == result.messages
+
+
+@pytest.mark.parametrize("n_calls", [1, 2])
+def test_a_tool_turn_writes_its_results_once(
+    store: SessionStore, monkeypatch: pytest.MonkeyPatch, n_calls: int
+) -> None:
+    """A run of one tool turn writes the prompt, the journaled tool call, each result as its
+    call finishes — except in a turn of one call, which its commit stores at once — the
+    turn, and the answer."""
+    writes: list[str] = []
+    write = store._sync.write
+
+    def counted(held: Any, op: WriteOp) -> None:
+        kind = "journal" if isinstance(op.journal, str) else "commit" if op.journal is None else ""
+        writes.append(kind or "append")
+        write(held, op)
+
+    monkeypatch.setattr(store._sync, "write", counted)
+    model = ScriptedModel(lambda body: "好" if body["messages"][-1]["role"] == "tool" else {
+        "tool_calls": [{"name": "get_weather", "arguments": {"city": "北京"}, "id": f"c{i}"}
+                       for i in range(n_calls)]})  # fmt: skip
+    weather_agent(model).run_sync("查询北京天气", session=store.session("w"))
+    results = ["journal"] * n_calls if n_calls > 1 else []
+    assert writes == ["append", "journal", *results, "commit", "append"]
+
+
+def _turn(call_id: str | None) -> list[dict[str, Any]]:
+    call: dict[str, Any] = {"type": "function", "function": {"name": "get_weather",
+                                                             "arguments": '{"city":"北京"}'}}
+    if call_id is None:  # a call without an id needs no result (nor can it get one)
+        return [{"role": "assistant", "content": None, "tool_calls": [call]}]
+    return [{"role": "assistant", "content": None, "tool_calls": [{**call, "id": call_id}]},
+            {"role": "tool", "tool_call_id": call_id, "content": "晴"}]  # fmt: skip
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("ids", [["c1", "c2"], ["c1", "c1"], ["c1", None]])
+async def test_a_run_on_a_session_sends_what_a_run_with_its_history_sends(
+    store: SessionStore, mode: str, ids: list[str | None]
+) -> None:
+    """Stored ids a run would rename (used twice, missing) are renamed as for history=."""
+    session = store.session("h")
+    with session.lease() as lease:
+        for n, call_id in enumerate(ids):
+            lease.append([{"role": "user", "content": f"q{n}"}, *_turn(call_id)])
+    history = session.messages()
+    by_history, by_session = ScriptedModel(weather_script), ScriptedModel(weather_script)
+    await run_mode(weather_agent(by_history), mode, "上海呢？", history=history)
+    await run_mode(weather_agent(by_session), mode, "上海呢？", session=session)
+    assert by_session.requests == by_history.requests
+    assert_valid_history(by_session.requests[1]["messages"][1:])
+
+
+def test_a_loaded_history_a_caller_changes_is_checked_again(store: SessionStore) -> None:
+    session = store.session("c")
+    weather_agent().run_sync("查询北京天气", session=session)
+    with session.lease() as lease:
+        history = lease.load()
+    history.append(_turn("c1")[0])  # a tool call without its result
+    model = ScriptedModel(weather_script)
+    weather_agent(model).run_sync("上海呢？", history=history)
+    assert_valid_history(model.requests[0]["messages"][1:])
 
 
 def test_a_run_started_in_one_process_continues_in_another(
@@ -296,6 +385,24 @@ async def test_a_new_prompt_keeps_the_turn_a_dead_run_journaled(
     assert [m["content"] for m in stored[2:4]] == ["晴", INTERRUPTED]
     sent = model.requests[0]["messages"][1:]
     assert roles(sent) == roles(stored[:5]) and sent[2:] == stored[2:5]
+    with session.lease() as lease:
+        lease.load()
+        assert lease.journal() is None
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_dead_run_s_turn_is_folded_in_once(store: SessionStore, mode: str) -> None:
+    session = store.session("j1")
+    call = {"id": "c9", "type": "function", "function": {"name": "get_weather",
+                                                          "arguments": '{"city":"北京"}'}}
+    with session.lease() as lease:  # a run that died inside its tool call left this
+        lease.append([{"role": "user", "content": "查询北京天气"}])
+        lease.begin_turn({"role": "assistant", "content": None, "tool_calls": [call]})
+    agent = weather_agent(ScriptedModel(lambda body: "好"))  # answers without a tool call
+    await run_mode(agent, mode, "上海呢？", session=session)
+    await run_mode(agent, mode, "广州呢？", session=session)
+    # The journaled turn went into the history with the first new prompt, and only then.
+    assert roles(session.messages()) == ["user", "assistant", "tool", *["user", "assistant"] * 2]
     with session.lease() as lease:
         lease.load()
         assert lease.journal() is None

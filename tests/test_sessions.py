@@ -11,6 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from agentkit._history import unique_call_ids
 from agentkit.errors import UserError
 from agentkit.sessions import (
     PostgresStore,
@@ -46,6 +47,24 @@ def test_repair_answers_orphans_in_place_and_drops_strays() -> None:
     assert repaired[3]["content"] == _core.INTERRUPTED
     valid = [{"role": "user", "content": "q"}]
     assert _core.repair(valid) is valid
+
+
+def test_open_ends_and_call_ids_are_judged_as_a_run_would() -> None:
+    """What the session cache needs to know of its rows: whether they end in an open call
+    (the next rows may answer it), and whether a run would rename a tool-call id."""
+    answered = [ASSISTANT, {"role": "tool", "tool_call_id": "a", "content": ""}]
+    assert _core.ends_open(answered)  # "b" has no result yet
+    assert not _core.ends_open([*answered, {"role": "tool", "tool_call_id": "b", "content": ""}])
+    assert not _core.ends_open([*answered, {"role": "user", "content": "q"}])
+    assert not _core.ends_open([])
+    seen = unique_call_ids([ASSISTANT], frozenset())
+    assert seen == {"a", "b"}
+    assert unique_call_ids([{"role": "assistant", "tool_calls": [_call("c")]}], seen) == {
+        "a", "b", "c"
+    }  # fmt: skip
+    assert unique_call_ids([ASSISTANT], seen) is None  # used twice
+    assert unique_call_ids([{"role": "assistant", "tool_calls": [{"id": ""}]}], seen) is None
+    assert unique_call_ids([{"role": "assistant", "tool_calls": ["x"]}], seen) == seen
 
 
 def test_trim_never_cuts_inside_a_tool_turn() -> None:
@@ -132,6 +151,8 @@ def test_sqlite_migrates_a_version_1_database_keeping_its_rows(tmp_path: Path) -
         lease.set_pause({"x": 1})
     store.close()
     assert _version(path) == len(_migrations.MIGRATIONS["sqlite"])
+    with sqlite3.connect(path) as conn:  # version 3: the old row got an epoch of its own
+        assert conn.execute("SELECT epoch FROM agentkit_sessions").fetchall() == [(1,)]
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
@@ -176,6 +197,81 @@ def test_sqlite_processes_opening_a_new_database_at_once(tmp_path: Path) -> None
     assert versions == list(range(1, len(_migrations.MIGRATIONS["sqlite"]) + 1))
 
 
+_BODY = '{"role":"user","content":"%s"}'
+
+
+def _loaded(store: SQLiteStore | PostgresStore) -> list[str]:
+    with store.session("s").lease() as lease:
+        return [m["content"] for m in lease.load()]
+
+
+def test_sqlite_loads_see_rows_changed_by_hand(tmp_path: Path) -> None:
+    """Whoever rewrites or removes stored rows (by hand, another program), the session gets
+    a new epoch, so a store that keeps the decoded history reads it again."""
+    path = tmp_path / "s.db"
+    store = SQLiteStore(path)
+    try:
+        with store.session("s").lease() as lease:
+            lease.append([{"role": "user", "content": c} for c in "abc"])
+        assert _loaded(store) == ["a", "b", "c"]
+        with sqlite3.connect(path) as conn:
+            conn.execute("UPDATE agentkit_messages SET body = ? WHERE seq = 2", (_BODY % "B",))
+        assert _loaded(store) == ["a", "B", "c"]
+        with sqlite3.connect(path) as conn:
+            conn.execute("DELETE FROM agentkit_messages WHERE seq = 3")
+            conn.execute("INSERT INTO agentkit_messages VALUES ('s', 3, 1, ?)", (_BODY % "C",))
+        assert _loaded(store) == ["a", "B", "C"]
+    finally:
+        store.close()
+
+
+def test_sqlite_session_rows_an_older_agentkit_made_are_read_whole(tmp_path: Path) -> None:
+    """A session row made by an agentkit without epochs (epoch 0) is never cached: the same
+    number of different rows after each new start still loads right."""
+    path = tmp_path / "s.db"
+    store = SQLiteStore(path)
+    try:
+        with store.session("s").lease() as lease:
+            lease.append([{"role": "user", "content": "new"}])
+        assert _loaded(store) == ["new"]
+        for text in ("old1", "old2"):
+            with sqlite3.connect(path) as conn:  # delete and start again as version 2 did
+                conn.execute("DELETE FROM agentkit_sessions WHERE id = 's'")
+                conn.execute("DELETE FROM agentkit_messages WHERE session_id = 's'")
+                conn.execute("INSERT INTO agentkit_sessions (id, token, updated_at) "
+                             "VALUES ('s', 99, 0)")  # fmt: skip
+                conn.execute("INSERT INTO agentkit_messages VALUES ('s', 1, 1, ?)", (_BODY % text,))
+            assert _loaded(store) == [text]
+            assert store.session("s").messages() == [{"role": "user", "content": text}]
+    finally:
+        store.close()
+
+
+def test_sqlite_full_syncs_every_write_but_the_lease_token(tmp_path: Path) -> None:
+    """With synchronous=FULL (the default) every commit of a session's data is synced; only
+    the lease's fencing token, which no one needs after a power failure, is not. The
+    session is read in the transaction that takes the token: the load reads nothing more."""
+    store = SQLiteStore(tmp_path / "s.db")
+    try:
+        conn = store._backend._conn()
+        statements: list[str] = []
+        conn.set_trace_callback(statements.append)
+        with store.session("s").lease() as lease:
+            lease.load()
+            lease.append([{"role": "user", "content": "hi"}])
+        conn.set_trace_callback(None)
+        syncs = [s.split("= ")[1] for s in statements if s.startswith("PRAGMA synchronous")]
+        assert syncs == ["NORMAL", "FULL"]
+        token = statements[statements.index("PRAGMA synchronous = NORMAL") + 2]
+        assert token.startswith("UPDATE agentkit_lease_counter")
+        append = len(statements) - 1 - statements[::-1].index("BEGIN IMMEDIATE")
+        assert statements.index("PRAGMA synchronous = FULL") < append  # the append is synced
+        assert conn.execute("PRAGMA synchronous").fetchone() == (2,)
+        assert "BEGIN" not in statements and statements.count("BEGIN IMMEDIATE") == 2
+    finally:
+        store.close()
+
+
 def test_sqlite_store_refuses_memory_paths_and_closed_use(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="MemoryStore"):
         SQLiteStore(":memory:")
@@ -207,6 +303,24 @@ def test_postgres_processes_opening_a_new_schema_at_once(postgres_dsn: str) -> N
     with psycopg.connect(postgres_dsn) as conn:
         versions = [r[0] for r in conn.execute("SELECT version FROM agentkit_schema ORDER BY 1")]
     assert versions == list(range(1, len(_migrations.MIGRATIONS["postgres"]) + 1))
+
+
+def test_postgres_loads_see_rows_changed_by_hand(postgres_dsn: str) -> None:
+    """As on SQLite: rewriting or removing stored rows gives the session a new epoch."""
+    store = PostgresStore(postgres_dsn)
+    try:
+        with store.session("s").lease() as lease:
+            lease.append([{"role": "user", "content": c} for c in "abc"])
+        assert _loaded(store) == ["a", "b", "c"]
+        with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+            conn.execute("UPDATE agentkit_messages SET body = %s WHERE seq = 2", (_BODY % "B",))
+        assert _loaded(store) == ["a", "B", "c"]
+        with psycopg.connect(postgres_dsn) as conn:
+            conn.execute("DELETE FROM agentkit_messages WHERE seq = 3")
+            conn.execute("INSERT INTO agentkit_messages VALUES ('s', 3, 1, %s)", (_BODY % "C",))
+        assert _loaded(store) == ["a", "B", "C"]
+    finally:
+        store.close()
 
 
 def test_postgres_never_shows_the_password() -> None:

@@ -93,13 +93,17 @@ def _loop(
         state.add_source_tools(listed)
     if state.resuming:
         # The paused turn goes on from the stored assistant message: no model call.
-        yield from _tool_turn(state, state.resume_calls(), hooks, obs)
+        calls = state.resume_calls()
+        paused = yield from _run_turn(state, calls, obs)
         state.finish_resumed_turn()
         if state.persist:
             yield from _persist(state, _end_of_turn(state))
+        yield from _report_turn(calls, hooks, state, paused)
     elif state.persist:
-        # The user's message is stored before the first model call.
-        yield from _persist(state, _unsaved(state))
+        # The user's message is stored before the first model call (after the turn a dead
+        # run journaled, if any, which this write folds in and clears from the journal).
+        folded = state.saved < state.new_messages_start
+        yield from _persist(state, _unsaved(state, end_turn=folded))
     while not state.done:
         request = state.next_request()
         if hooks is not None:
@@ -121,9 +125,10 @@ def _loop(
         if calls:
             if state.persist:
                 yield from _persist(state, Save(begin_turn=state.messages[-1]))
-            yield from _tool_turn(state, calls, hooks, obs)
-            if state.persist:
+            paused = yield from _run_turn(state, calls, obs)
+            if state.persist:  # stored before it is reported
                 yield from _persist(state, _end_of_turn(state))
+            yield from _report_turn(calls, hooks, state, paused)
     if state.persist and state.pause is None and state.saved < len(state.messages):
         yield from _persist(state, _unsaved(state))
     result = state.result()
@@ -134,9 +139,10 @@ def _loop(
     return result
 
 
-def _tool_turn(
-    state: RunState, calls: list[PendingCall], hooks: Hooks | None, obs: RunObservation
-) -> Generator[Effect, Any, None]:
+def _run_turn(
+    state: RunState, calls: list[PendingCall], obs: RunObservation
+) -> Generator[Effect, Any, bool]:
+    """Run a turn's calls and apply their results; returns whether the run pauses."""
     observed = obs is not NOOP_RUN
     done: dict[int, Outcome] = {}
     # One try around every yield: a run cancelled (or a stream closed) at any point of the
@@ -150,7 +156,7 @@ def _tool_turn(
             yield Emit(ToolCallStarted(pc.call.id, pc.call.name, pc.call.arguments))
         runnable = tuple(pc for pc in calls if pc.kwargs is not None and not pc.awaiting)
         if runnable:
-            journal = state.journal_message if state.persist else None
+            journal = state.journal_message if _journals(state, calls, runnable) else None
             outcomes: list[Outcome] = yield RunTools(runnable, journal)
             done = {id(pc): o for pc, o in zip(runnable, outcomes, strict=True)}
         state.apply_results([done.get(id(pc)) for pc in calls])
@@ -158,6 +164,22 @@ def _tool_turn(
         for pc in calls:
             if pc.observation is not None:
                 pc.observation.end(done.get(id(pc)), pc.content or "", pc.is_error)
+    return state.pause_if_waiting(calls)
+
+
+def _journals(state: RunState, calls: list[PendingCall], runnable: tuple[PendingCall, ...]) -> bool:
+    """Whether the session journals each result as its call finishes (crash recovery).
+
+    A turn of one call, none waiting for approval, is committed by the very next write
+    after its call returns — as soon as its journal write would land — so it has none.
+    """
+    return state.persist and (len(runnable) > 1 or any(pc.awaiting for pc in calls))
+
+
+def _report_turn(
+    calls: list[PendingCall], hooks: Hooks | None, state: RunState, paused: bool
+) -> Generator[Effect, Any, None]:
+    """Tell the hooks and the stream about a turn's results (and the approvals it waits for)."""
     for pc in calls:
         if pc.awaiting:
             continue
@@ -165,7 +187,7 @@ def _tool_turn(
         if hooks is not None:
             hooks.on_tool_result(pc.call, content, pc.is_error)
         yield Emit(ToolCallResult(pc.call.id, pc.call.name, content, pc.is_error))
-    if state.pause_if_waiting(calls):
+    if paused:
         assert state.pause is not None
         for r in state.pause.requests:
             yield Emit(ApprovalRequested(r.tool_call_id, r.tool_name, r.arguments))
@@ -178,11 +200,11 @@ def _persist(state: RunState, save: Save) -> Generator[Effect, Any, None]:
     state.saving = False
 
 
-def _unsaved(state: RunState) -> Save:
+def _unsaved(state: RunState, end_turn: bool = False) -> Save:
     """Append what is not stored yet (whole turns only)."""
     new = tuple(state.messages[state.saved :])
     state.saved = len(state.messages)
-    return Save(new)
+    return Save(new, end_turn=end_turn)
 
 
 def _end_of_turn(state: RunState) -> Save:

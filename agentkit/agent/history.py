@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from agentkit._history import INTERRUPTED, repair_history
+from agentkit._history import INTERRUPTED, CheckedHistory, repair_history
 from agentkit.errors import UserError
 from agentkit.messages import Message
 
@@ -22,6 +22,8 @@ def coerce_history(history: Iterable[Message]) -> list[Message]:
         UserError: ``history`` is not an iterable of dicts with a ``"role"``; the message
             says which item is wrong.
     """
+    if type(history) is CheckedHistory:  # a session's stored history, checked as it loaded
+        return list(history)
     if isinstance(history, (str, bytes, Mapping)):
         raise UserError("history must be a list of message dicts, not a single value")
     try:

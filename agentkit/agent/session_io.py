@@ -58,8 +58,8 @@ class SyncLeaseWriter:
         self._lease = lease
 
     def load(self) -> Loaded:
-        """Read the session at the run's start."""
-        history = self._lease.load()
+        """Read the session at the run's start (its history checked as ``history=`` is)."""
+        history = self._lease._load(checked=True)
         return Loaded(history, self._lease.pause(), self._lease.journal())
 
     def save(self, effect: Save) -> None:
@@ -81,8 +81,8 @@ class AsyncLeaseWriter:
         self._lock = asyncio.Lock()
 
     async def load(self) -> Loaded:
-        """Read the session at the run's start."""
-        history = await self._lease.load()
+        """Read the session at the run's start (its history checked as ``history=`` is)."""
+        history = await self._lease._load(checked=True)
         return Loaded(history, self._lease.pause(), await self._lease.journal())
 
     async def save(self, effect: Save) -> None:

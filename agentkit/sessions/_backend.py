@@ -10,44 +10,69 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeAlias, TypeVar
 
 from agentkit.sessions._core import WriteOp
 
-__all__ = ["AsyncBackend", "Held", "InlineAsync", "Stored", "SyncBackend", "ThreadedAsync"]
+__all__ = [
+    "AsyncBackend",
+    "Held",
+    "InlineAsync",
+    "Mark",
+    "Stored",
+    "SyncBackend",
+    "ThreadedAsync",
+]
 
 T = TypeVar("T")
 
-
-@dataclass(slots=True)
-class Held:
-    """A lease a backend granted: the session, its fencing token and backend state."""
-
-    session_id: str
-    token: int
-    state: Any = None
+Mark: TypeAlias = tuple[int, int]
+"""``(epoch, last_seq)``: one exact list of stored rows (see ``agentkit.sessions._cache``)."""
 
 
 @dataclass(slots=True)
 class Stored:
-    """What a session holds: ``(format, text)`` message rows, journal and pause texts."""
+    """What a session holds: ``(format, text)`` message rows, journal and pause texts.
+
+    ``mark`` names the history these rows end (``None``: it cannot be cached). ``since``
+    is the mark the read was asked to continue when the backend did so: ``rows`` are then
+    only the rows after it; with ``since=None`` they are the whole history.
+    """
 
     rows: list[tuple[int, str]]
     journal: str | None
     pause: str | None
+    mark: Mark | None = None
+    since: Mark | None = None
+
+
+@dataclass(slots=True)
+class Held:
+    """A lease a backend granted: the session, its fencing token and backend state.
+
+    ``stored``: the session as read in the same transaction that took the token, when the
+    backend does so (the lease's first load then reads nothing more).
+    """
+
+    session_id: str
+    token: int
+    state: Any = None
+    stored: Stored | None = None
 
 
 class SyncBackend(Protocol):
     """The blocking operations of a backend."""
 
-    def try_acquire(self, session_id: str) -> Held | None:
-        """Take the session's lock and a new fencing token, or ``None`` if it is held."""
+    def try_acquire(self, session_id: str, since: Mark | None, read: bool) -> Held | None:
+        """Take the session's lock and a new fencing token, or ``None`` if it is held;
+        with ``read``, may also read the session from ``since`` (see ``Held.stored``)."""
 
     def release(self, held: Held) -> None:
         """Drop a lock taken by ``try_acquire`` (idempotent)."""
 
-    def read(self, session_id: str, held: Held | None) -> Stored:
-        """Read a session (through the lease's connection when ``held`` is given)."""
+    def read(self, session_id: str, held: Held | None, since: Mark | None) -> Stored:
+        """Read a session in one snapshot: only the rows after ``since`` when the session
+        still continues that mark, else all of them (see ``Stored``)."""
 
     def write(self, held: Held, op: WriteOp) -> None:
         """Apply ``op`` in one transaction if ``held`` still owns the session, else raise
@@ -66,13 +91,13 @@ class SyncBackend(Protocol):
 class AsyncBackend(Protocol):
     """The same operations as coroutines."""
 
-    async def try_acquire(self, session_id: str) -> Held | None:
+    async def try_acquire(self, session_id: str, since: Mark | None, read: bool) -> Held | None:
         """See ``SyncBackend.try_acquire``."""
 
     async def release(self, held: Held) -> None:
         """See ``SyncBackend.release``."""
 
-    async def read(self, session_id: str, held: Held | None) -> Stored:
+    async def read(self, session_id: str, held: Held | None, since: Mark | None) -> Stored:
         """See ``SyncBackend.read``."""
 
     async def write(self, held: Held, op: WriteOp) -> None:
@@ -94,17 +119,17 @@ class InlineAsync:
     def __init__(self, sync: SyncBackend) -> None:
         self._sync = sync
 
-    async def try_acquire(self, session_id: str) -> Held | None:
+    async def try_acquire(self, session_id: str, since: Mark | None, read: bool) -> Held | None:
         """See ``SyncBackend.try_acquire``."""
-        return self._sync.try_acquire(session_id)
+        return self._sync.try_acquire(session_id, since, read)
 
     async def release(self, held: Held) -> None:
         """See ``SyncBackend.release``."""
         self._sync.release(held)
 
-    async def read(self, session_id: str, held: Held | None) -> Stored:
+    async def read(self, session_id: str, held: Held | None, since: Mark | None) -> Stored:
         """See ``SyncBackend.read``."""
-        return self._sync.read(session_id, held)
+        return self._sync.read(session_id, held, since)
 
     async def write(self, held: Held, op: WriteOp) -> None:
         """See ``SyncBackend.write``."""
@@ -133,18 +158,18 @@ class ThreadedAsync:
     async def _run(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
 
-    async def try_acquire(self, session_id: str) -> Held | None:
+    async def try_acquire(self, session_id: str, since: Mark | None, read: bool) -> Held | None:
         """See ``SyncBackend.try_acquire``."""
-        held: Held | None = await self._run(self._sync.try_acquire, session_id)
+        held: Held | None = await self._run(self._sync.try_acquire, session_id, since, read)
         return held
 
     async def release(self, held: Held) -> None:
         """See ``SyncBackend.release``."""
         await self._run(self._sync.release, held)
 
-    async def read(self, session_id: str, held: Held | None) -> Stored:
+    async def read(self, session_id: str, held: Held | None, since: Mark | None) -> Stored:
         """See ``SyncBackend.read``."""
-        stored: Stored = await self._run(self._sync.read, session_id, held)
+        stored: Stored = await self._run(self._sync.read, session_id, held, since)
         return stored
 
     async def write(self, held: Held, op: WriteOp) -> None:

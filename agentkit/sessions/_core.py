@@ -34,6 +34,7 @@ __all__ = [
     "encode_journal",
     "encode_message",
     "encode_pause",
+    "ends_open",
     "lock_key",
     "repair",
     "trim_turns",
@@ -90,8 +91,9 @@ def check_session_id(session_id: object) -> str:
     return session_id
 
 
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+# One encoder for every row: ``json.dumps`` with options builds a new encoder per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_dumps = _ENCODER.encode
 
 
 def encode_message(message: object, where: str) -> tuple[int, str]:
@@ -114,9 +116,6 @@ def decode_row(fmt: int, body: str, *, session_id: str, position: int) -> Messag
             f"agentkit (it reads format {ROW_FORMAT}); it was written by a newer agentkit",
             session_id=session_id,
         )
-    cached = _decoded.get(body)
-    if cached is not None:
-        return _fresh(cached)  # type: ignore[no-any-return]
     try:
         value = json.loads(body)
     except ValueError as exc:
@@ -129,24 +128,6 @@ def decode_row(fmt: int, body: str, *, session_id: str, position: int) -> Messag
             f"Session {session_id!r}, message {position}: stored row is not a message",
             session_id=session_id,
         )
-    if len(_decoded) >= _DECODED_MAX:
-        _decoded.clear()
-    _decoded[body] = value
-    return _fresh(value)  # type: ignore[no-any-return]
-
-
-# Every run on a session reads its whole history again; decoding each row's JSON once per
-# process (keyed by the row's text) and handing out copies makes that cheap. Copies, so
-# that a caller changing a message cannot change what the next run reads.
-_DECODED_MAX = 50_000
-_decoded: dict[str, Any] = {}
-
-
-def _fresh(value: Any) -> Any:
-    if type(value) is dict:
-        return {k: _fresh(v) for k, v in value.items()}
-    if type(value) is list:
-        return [_fresh(v) for v in value]
     return value
 
 
@@ -185,6 +166,18 @@ def validate_batch(messages: list[Message], where: str) -> None:
 
 repair = repair_history
 """Make a stored history valid for the server (see ``agentkit._history``)."""
+
+
+def ends_open(messages: list[Message]) -> bool:
+    """Whether ``messages`` end in a tool call that no later tool message answers (the
+    calls ``repair`` would answer as interrupted at the very end)."""
+    answered: set[object] = set()
+    for m in reversed(messages):
+        if m.get("role") == "tool":
+            answered.add(m.get("tool_call_id"))
+            continue
+        return any(tid not in answered for tid in _call_ids(m))
+    return False
 
 
 def encode_journal(assistant: Message, results: list[Message]) -> str:

@@ -17,24 +17,15 @@ from typing import Any, Literal, TypeVar
 from agentkit.errors import UserError
 from agentkit.messages import Message
 from agentkit.sessions import _core
-from agentkit.sessions._backend import AsyncBackend, Held, Stored, SyncBackend
+from agentkit.sessions._backend import AsyncBackend, Held, Mark, Stored, SyncBackend
+from agentkit.sessions._cache import Cached, HistoryCache, mark
 from agentkit.sessions._core import KEEP, JournalState, WriteOp
 from agentkit.sessions._errors import SessionBusyError
 
-__all__ = ["AsyncLease", "Lease", "OnBusy", "aacquire", "acquire", "decode_history"]
+__all__ = ["AsyncLease", "Lease", "OnBusy", "aacquire", "acquire"]
 
 OnBusy = Literal["raise", "wait"]
 T = TypeVar("T")
-
-
-def decode_history(stored: Stored, session_id: str) -> list[Message]:
-    """The stored rows as a repaired wire-format history."""
-    return _core.repair(
-        [
-            _core.decode_row(fmt, body, session_id=session_id, position=i)
-            for i, (fmt, body) in enumerate(stored.rows)
-        ]
-    )
 
 
 def _check_wait(on_busy: object, timeout: object) -> float | None:
@@ -65,11 +56,19 @@ def _next_sleep(delay: float, deadline: float | None, session_id: str) -> float:
     return min(delay, left)
 
 
-def acquire(backend: SyncBackend, session_id: str, on_busy: OnBusy, timeout: float | None) -> Held:
-    """Take the session's lease, raising ``SessionBusyError`` or polling until ``timeout``."""
+def acquire(
+    backend: SyncBackend,
+    session_id: str,
+    on_busy: OnBusy,
+    timeout: float | None,
+    since: Mark | None = None,
+    read: bool = False,
+) -> Held:
+    """Take the session's lease, raising ``SessionBusyError`` or polling until ``timeout``
+    (``read``: the backend may read the session from ``since`` in the same go)."""
     deadline = _check_wait(on_busy, timeout)
     for delay in _core.wait_delays():
-        held = backend.try_acquire(session_id)
+        held = backend.try_acquire(session_id, since, read)
         if held is not None:
             return held
         if on_busy == "raise":
@@ -99,12 +98,18 @@ async def shielded(work: Awaitable[T]) -> T:
 
 
 async def aacquire(
-    backend: AsyncBackend, session_id: str, on_busy: OnBusy, timeout: float | None
+    backend: AsyncBackend,
+    session_id: str,
+    on_busy: OnBusy,
+    timeout: float | None,
+    since: Mark | None = None,
+    read: bool = False,
 ) -> Held:
     """The async ``acquire``: a lock taken while the task was being cancelled is released."""
     deadline = _check_wait(on_busy, timeout)
     for delay in _core.wait_delays():
-        held, cancelled = await _complete(asyncio.ensure_future(backend.try_acquire(session_id)))
+        attempt = backend.try_acquire(session_id, since, read)
+        held, cancelled = await _complete(asyncio.ensure_future(attempt))
         if cancelled:
             if held is not None:
                 await shielded(backend.release(held))
@@ -120,8 +125,12 @@ async def aacquire(
 class _Plan:
     """What each lease call writes (pure): batches are checked, the journal is tracked."""
 
-    def __init__(self, held: Held) -> None:
+    def __init__(self, held: Held, cache: HistoryCache | None, cached: Cached | None) -> None:
         self.held = held
+        # Without the store's cache (a lease made by hand), nothing is kept between loads.
+        self.cache = cache if cache is not None else HistoryCache(max_messages=0)
+        # The session as read when the lease was taken, from `cached`: the first load's.
+        self.prefetched = None if held.stored is None else (cached, held.stored)
         self.journal: JournalState | None = None  # unknown until loaded or begun
         self.paused: dict[str, Any] | None = None  # the stored pause state, once loaded
         self.released = False
@@ -131,10 +140,19 @@ class _Plan:
             raise UserError(f"The lease on session {self.held.session_id!r} was already released")
         return self.held
 
-    def loaded(self, stored: Stored) -> list[Message]:
-        self.journal = JournalState(_core.decode_journal(stored.journal, self.held.session_id))
-        self.paused = _core.decode_pause(stored.pause, self.held.session_id)
-        return decode_history(stored, self.held.session_id)
+    def writing(self) -> Held:
+        self.prefetched = None  # this write makes it stale
+        return self.check()
+
+    def take_prefetched(self) -> tuple[Cached | None, Stored] | None:
+        prefetched, self.prefetched = self.prefetched, None
+        return prefetched
+
+    def loaded(self, cached: Cached | None, stored: Stored, checked: bool) -> list[Message]:
+        sid = self.held.session_id
+        self.journal = JournalState(_core.decode_journal(stored.journal, sid))
+        self.paused = _core.decode_pause(stored.pause, sid)
+        return self.cache.history(sid, cached, stored, shared=True, checked=checked)
 
     def append(self, messages: list[Message], where: str) -> WriteOp:
         if not isinstance(messages, list):
@@ -174,9 +192,15 @@ class Lease:
         token: The fencing token of this lease (grows with every lease of the store).
     """
 
-    def __init__(self, backend: SyncBackend, held: Held) -> None:
+    def __init__(
+        self,
+        backend: SyncBackend,
+        held: Held,
+        cache: HistoryCache | None = None,
+        cached: Cached | None = None,
+    ) -> None:
         self._backend = backend
-        self._plan = _Plan(held)
+        self._plan = _Plan(held, cache, cached)
         self.session_id = held.session_id
         self.token = held.token
 
@@ -198,11 +222,24 @@ class Lease:
             self._backend.release(self._plan.held)
 
     def _write(self, op: WriteOp) -> None:
-        self._backend.write(self._plan.check(), op)
+        self._backend.write(self._plan.writing(), op)
 
     def load(self) -> list[Message]:
-        """The stored history, repaired so that no tool call lacks its result."""
-        return self._plan.loaded(self._backend.read(self.session_id, self._plan.check()))
+        """The stored history, repaired so that no tool call lacks its result.
+
+        The message dicts may be the ones an earlier load of this store handed out (as a
+        ``history=`` list is shared between runs); each load checks that they still equal
+        what is stored, and hands out fresh ones if they were changed."""
+        return self._load(checked=False)
+
+    def _load(self, checked: bool) -> list[Message]:
+        # checked: for a run, which takes the history at once (see HistoryCache.history).
+        held, prefetched = self._plan.check(), self._plan.take_prefetched()
+        if prefetched is not None:
+            return self._plan.loaded(*prefetched, checked)
+        cached = self._plan.cache.get(self.session_id)
+        stored = self._backend.read(self.session_id, held, mark(cached))
+        return self._plan.loaded(cached, stored, checked)
 
     def append(self, messages: list[Message]) -> None:
         """Append complete messages in one fenced transaction (``SessionLostError`` if lost)."""
@@ -242,7 +279,7 @@ class Lease:
         self._write(WriteOp(pause=self._plan.pause_text(state)))
 
     def _delete(self) -> None:
-        self._backend.delete(self._plan.check())
+        self._backend.delete(self._plan.writing())
 
 
 class AsyncLease:
@@ -253,9 +290,15 @@ class AsyncLease:
         token: The fencing token of this lease.
     """
 
-    def __init__(self, backend: AsyncBackend, held: Held) -> None:
+    def __init__(
+        self,
+        backend: AsyncBackend,
+        held: Held,
+        cache: HistoryCache | None = None,
+        cached: Cached | None = None,
+    ) -> None:
         self._backend = backend
-        self._plan = _Plan(held)
+        self._plan = _Plan(held, cache, cached)
         self.session_id = held.session_id
         self.token = held.token
 
@@ -277,11 +320,20 @@ class AsyncLease:
             await shielded(self._backend.release(self._plan.held))
 
     async def _write(self, op: WriteOp) -> None:
-        await shielded(self._backend.write(self._plan.check(), op))
+        await shielded(self._backend.write(self._plan.writing(), op))
 
     async def load(self) -> list[Message]:
-        """The stored history, repaired so that no tool call lacks its result."""
-        return self._plan.loaded(await self._backend.read(self.session_id, self._plan.check()))
+        """The stored history, repaired so that no tool call lacks its result (see
+        ``Lease.load`` on the message dicts)."""
+        return await self._load(checked=False)
+
+    async def _load(self, checked: bool) -> list[Message]:
+        held, prefetched = self._plan.check(), self._plan.take_prefetched()
+        if prefetched is not None:
+            return self._plan.loaded(*prefetched, checked)
+        cached = self._plan.cache.get(self.session_id)
+        stored = await self._backend.read(self.session_id, held, mark(cached))
+        return self._plan.loaded(cached, stored, checked)
 
     async def append(self, messages: list[Message]) -> None:
         """Append complete messages in one fenced transaction (``SessionLostError`` if lost)."""
@@ -321,4 +373,4 @@ class AsyncLease:
         await self._write(WriteOp(pause=self._plan.pause_text(state)))
 
     async def _delete(self) -> None:
-        await shielded(self._backend.delete(self._plan.check()))
+        await shielded(self._backend.delete(self._plan.writing()))

@@ -23,6 +23,12 @@ SCHEMA_TABLE = {
     "(version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
 }
 
+_SQLITE_NEW_EPOCH = (
+    "UPDATE agentkit_lease_counter SET value = value + 1 WHERE id = 1; "
+    "UPDATE agentkit_sessions SET epoch = (SELECT value FROM agentkit_lease_counter "
+    "WHERE id = 1) WHERE id IN ({ids});"
+)
+
 # Version N is MIGRATIONS[dialect][N - 1]. Append only: a released migration never changes.
 MIGRATIONS: dict[Dialect, list[list[str]]] = {
     "sqlite": [
@@ -39,6 +45,16 @@ MIGRATIONS: dict[Dialect, list[list[str]]] = {
             "ALTER TABLE agentkit_sessions ADD COLUMN journal TEXT",
             "ALTER TABLE agentkit_sessions ADD COLUMN pause TEXT",
         ],
+        [  # 3: the epoch of a session's rows (see agentkit.sessions._cache); 0: unknown
+            "ALTER TABLE agentkit_sessions ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0",
+            "UPDATE agentkit_sessions SET epoch = token",
+            # Whoever removes or rewrites a stored message (any agentkit, or by hand), the
+            # session gets a new epoch, one never used before.
+            f"CREATE TRIGGER agentkit_messages_removed AFTER DELETE ON agentkit_messages "
+            f"BEGIN {_SQLITE_NEW_EPOCH.format(ids='OLD.session_id')} END",
+            f"CREATE TRIGGER agentkit_messages_rewritten AFTER UPDATE ON agentkit_messages "
+            f"BEGIN {_SQLITE_NEW_EPOCH.format(ids='OLD.session_id, NEW.session_id')} END",
+        ],
     ],
     "postgres": [
         [
@@ -52,6 +68,17 @@ MIGRATIONS: dict[Dialect, list[list[str]]] = {
         [
             "ALTER TABLE agentkit_sessions ADD COLUMN journal TEXT",
             "ALTER TABLE agentkit_sessions ADD COLUMN pause TEXT",
+        ],
+        [  # 3: the epoch of a session's rows (see agentkit.sessions._cache); a new row's
+            # epoch is a number never used before, whoever inserts it
+            "ALTER TABLE agentkit_sessions ADD COLUMN epoch BIGINT NOT NULL "
+            "DEFAULT nextval('agentkit_lease_tokens')",
+            "CREATE FUNCTION agentkit_new_epoch() RETURNS trigger LANGUAGE plpgsql "
+            "SET search_path FROM CURRENT AS $$ "
+            "BEGIN UPDATE agentkit_sessions SET epoch = nextval('agentkit_lease_tokens') "
+            "WHERE id IN (OLD.session_id, NEW.session_id); RETURN NULL; END $$",
+            "CREATE TRIGGER agentkit_messages_changed AFTER UPDATE OR DELETE "
+            "ON agentkit_messages FOR EACH ROW EXECUTE FUNCTION agentkit_new_epoch()",
         ],
     ],
 }

@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from agentkit.sessions._backend import Mark, Stored
 from agentkit.sessions._core import KEEP, WriteOp
 
 __all__ = [
@@ -20,8 +21,11 @@ __all__ = [
     "LIST",
     "MIGRATION_LOCK",
     "READ",
+    "READ_TAKEN",
     "RELEASE",
     "holder_key",
+    "read_args",
+    "stored",
     "write_statements",
 ]
 
@@ -44,11 +48,20 @@ ACQUIRE = (
 
 RELEASE = "UPDATE agentkit_sessions SET holder = NULL WHERE id = %s AND token = %s"
 
-# One statement, so one snapshot: the session row first (seq -1), then the messages.
-READ = (
-    "SELECT -1 AS seq, NULL::integer, journal, pause FROM agentkit_sessions WHERE id = %(id)s "
+# One statement, so one snapshot: the session row first (seq -1, with its epoch), then its
+# messages: only those after %(after)s while the epoch is still %(epoch)s, else all of them.
+_READ = (
+    "SELECT -1 AS seq, epoch, journal, pause FROM agentkit_sessions WHERE id = %(id)s{s} "
     "UNION ALL SELECT seq, format, body, NULL FROM agentkit_messages "
-    "WHERE session_id = %(id)s ORDER BY 1"
+    "WHERE session_id = %(id)s AND (seq > %(after)s OR NOT EXISTS (SELECT 1 FROM "
+    "agentkit_sessions WHERE id = %(id)s AND epoch = %(epoch)s)){m} ORDER BY 1"
+)
+READ = _READ.format(s="", m="")
+
+# READ right after ACQUIRE (one round trip): nothing is read unless this store took it.
+READ_TAKEN = _READ.format(
+    s=" AND holder = %(holder)s",
+    m=" AND EXISTS (SELECT 1 FROM agentkit_sessions WHERE id = %(id)s AND holder = %(holder)s)",
 )
 
 LIST = (
@@ -67,6 +80,31 @@ _INSERT = (
     "WHERE session_id = %(id)s), 0) + t.n, t.f, t.b "
     "FROM unnest(%(formats)s::integer[], %(bodies)s::text[]) WITH ORDINALITY AS t(f, b, n)"
 )
+
+
+def read_args(session_id: str, since: Mark | None, holder: int | None = None) -> dict[str, Any]:
+    """The parameters of ``READ`` (``since=None``: every row), or of ``READ_TAKEN``."""
+    epoch, after = since if since is not None else (None, 0)
+    return {"id": session_id, "epoch": epoch, "after": after, "holder": holder}
+
+
+def stored(rows: list[tuple[Any, ...]], since: Mark | None) -> Stored:
+    """What ``READ`` returned, as a ``Stored``."""
+    journal = pause = None
+    epoch = 0
+    messages: list[tuple[int, str]] = []
+    last = 0
+    for seq, fmt, body, p in rows:
+        if seq == -1:
+            epoch, journal, pause = int(fmt), body, p
+        else:
+            messages.append((fmt, body))
+            last = seq
+    if since is None or since[0] != epoch:
+        since = None
+    elif not messages:
+        last = since[1]
+    return Stored(messages, journal, pause, (epoch, last) if epoch else None, since)
 
 
 def holder_key() -> int:

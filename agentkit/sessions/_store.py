@@ -9,8 +9,9 @@ from typing import Any
 from agentkit.messages import Message
 from agentkit.sessions import _core
 from agentkit.sessions._backend import AsyncBackend, SyncBackend
+from agentkit.sessions._cache import HistoryCache, mark
 from agentkit.sessions._core import WriteOp
-from agentkit.sessions._lease import AsyncLease, Lease, OnBusy, aacquire, acquire, decode_history
+from agentkit.sessions._lease import AsyncLease, Lease, OnBusy, aacquire, acquire
 
 __all__ = ["Session", "SessionStore"]
 
@@ -25,18 +26,26 @@ class SessionStore:
     _sync: SyncBackend
     _async: AsyncBackend
 
+    @property
+    def _histories(self) -> HistoryCache:
+        # Made on first use, so that a subclass only has to provide its backends.
+        cache: HistoryCache | None = self.__dict__.get("_history_cache")
+        if cache is None:
+            cache = self.__dict__.setdefault("_history_cache", HistoryCache())
+        return cache
+
     def session(self, session_id: str) -> Session:
         """A handle on the session ``session_id`` (nothing is read or written yet)."""
         return Session(self, _core.check_session_id(session_id))
 
     def delete(self, session_id: str) -> None:
         """Remove a session entirely (``SessionBusyError`` if a run holds it)."""
-        with self.session(session_id).lease() as lease:
+        with self.session(session_id)._lease(read=False) as lease:
             lease._delete()
 
     async def adelete(self, session_id: str) -> None:
         """The async ``delete``."""
-        async with self.session(session_id).alease() as lease:
+        async with self.session(session_id)._alease(read=False) as lease:
             await lease._delete()
 
     def list_sessions(self) -> list[str]:
@@ -88,63 +97,88 @@ class Session:
         """The stored history as wire-format messages, repaired; with ``last_turns`` only
         the last N turns (cut before a user message, never inside a tool turn)."""
         _core.trim_turns([], last_turns)
-        history = decode_history(self._store._sync.read(self.id, None), self.id)
-        return _core.trim_turns(history, last_turns)
+        cache = self._store._histories
+        cached = cache.get(self.id)
+        stored = self._store._sync.read(self.id, None, mark(cached))
+        return _core.trim_turns(cache.history(self.id, cached, stored, shared=False), last_turns)
 
     async def amessages(self, last_turns: int | None = None) -> list[Message]:
         """The async ``messages``."""
         _core.trim_turns([], last_turns)
-        history = decode_history(await self._store._async.read(self.id, None), self.id)
-        return _core.trim_turns(history, last_turns)
+        cache = self._store._histories
+        cached = cache.get(self.id)
+        stored = await self._store._async.read(self.id, None, mark(cached))
+        return _core.trim_turns(cache.history(self.id, cached, stored, shared=False), last_turns)
 
     def pause(self) -> dict[str, Any] | None:
         """The stored paused-run state (a JSON dict), or ``None``."""
-        return _core.decode_pause(self._store._sync.read(self.id, None).pause, self.id)
+        since = mark(self._store._histories.get(self.id))  # no need to read the rows again
+        return _core.decode_pause(self._store._sync.read(self.id, None, since).pause, self.id)
 
     async def apause(self) -> dict[str, Any] | None:
         """The async ``pause``."""
-        return _core.decode_pause((await self._store._async.read(self.id, None)).pause, self.id)
+        since = mark(self._store._histories.get(self.id))
+        stored = await self._store._async.read(self.id, None, since)
+        return _core.decode_pause(stored.pause, self.id)
 
     def clear(self) -> None:
         """Forget the history, the journal and any paused run of this session."""
-        with self.lease() as lease:
+        with self._lease(read=False) as lease:
             lease._write(WriteOp(clear=True, journal=None, pause=None))
 
     async def aclear(self) -> None:
         """The async ``clear``."""
-        async with self.alease() as lease:
+        async with self._alease(read=False) as lease:
             await lease._write(WriteOp(clear=True, journal=None, pause=None))
 
     def discard_pause(self) -> None:
         """Drop the paused run kept in this session, so a new prompt is accepted."""
-        with self.lease() as lease:
+        with self._lease(read=False) as lease:
             lease.set_pause(None)
 
     async def adiscard_pause(self) -> None:
         """The async ``discard_pause``."""
-        async with self.alease() as lease:
+        async with self._alease(read=False) as lease:
             await lease.set_pause(None)
 
-    @contextlib.contextmanager
-    def lease(self, on_busy: OnBusy = "raise", timeout: float | None = None) -> Iterator[Lease]:
+    def lease(
+        self, on_busy: OnBusy = "raise", timeout: float | None = None
+    ) -> contextlib.AbstractContextManager[Lease]:
         """Hold the session for one run (for integrations; ``Agent.run`` does this).
 
         ``on_busy="raise"`` raises ``SessionBusyError`` at once when another run holds it;
         ``"wait"`` waits for it, up to ``timeout`` seconds (``None``: no limit).
         """
-        lease = Lease(self._store._sync, acquire(self._store._sync, self.id, on_busy, timeout))
+        return self._lease(on_busy, timeout)
+
+    def alease(
+        self, on_busy: OnBusy = "raise", timeout: float | None = None
+    ) -> contextlib.AbstractAsyncContextManager[AsyncLease]:
+        """The async ``lease``; the lease is released even when the task is cancelled."""
+        return self._alease(on_busy, timeout)
+
+    @contextlib.contextmanager
+    def _lease(
+        self, on_busy: OnBusy = "raise", timeout: float | None = None, *, read: bool = True
+    ) -> Iterator[Lease]:
+        # read: the lease will load the session, which the backend may read as it takes it.
+        cache = self._store._histories
+        cached = cache.get(self.id) if read else None
+        held = acquire(self._store._sync, self.id, on_busy, timeout, mark(cached), read)
+        lease = Lease(self._store._sync, held, cache, cached)
         try:
             yield lease
         finally:
             lease.release()
 
     @contextlib.asynccontextmanager
-    async def alease(
-        self, on_busy: OnBusy = "raise", timeout: float | None = None
+    async def _alease(
+        self, on_busy: OnBusy = "raise", timeout: float | None = None, *, read: bool = True
     ) -> AsyncIterator[AsyncLease]:
-        """The async ``lease``; the lease is released even when the task is cancelled."""
-        held = await aacquire(self._store._async, self.id, on_busy, timeout)
-        lease = AsyncLease(self._store._async, held)
+        cache = self._store._histories
+        cached = cache.get(self.id) if read else None
+        held = await aacquire(self._store._async, self.id, on_busy, timeout, mark(cached), read)
+        lease = AsyncLease(self._store._async, held, cache, cached)
         try:
             yield lease
         finally:

@@ -6,12 +6,15 @@ import itertools
 import threading
 from dataclasses import dataclass, field
 
-from agentkit.sessions._backend import Held, InlineAsync, Stored
+from agentkit.sessions._backend import Held, InlineAsync, Mark, Stored
 from agentkit.sessions._core import KEEP, WriteOp
 from agentkit.sessions._errors import SessionLostError
 from agentkit.sessions._store import SessionStore
 
 __all__ = ["MemoryStore"]
+
+
+_epochs = itertools.count(1)
 
 
 @dataclass(slots=True)
@@ -21,6 +24,7 @@ class _Data:
     pause: str | None = None
     token: int = 0
     held: bool = False
+    epoch: int = field(default_factory=lambda: next(_epochs))  # new whenever rows go
 
 
 def _lost(session_id: str) -> SessionLostError:
@@ -37,13 +41,13 @@ class _MemoryBackend:
         self._data: dict[str, _Data] = {}
         self._tokens = itertools.count(1)
 
-    def try_acquire(self, session_id: str) -> Held | None:
+    def try_acquire(self, session_id: str, since: Mark | None, read: bool) -> Held | None:
         with self._lock:
             data = self._data.setdefault(session_id, _Data())
             if data.held:
                 return None
             data.held, data.token = True, next(self._tokens)
-            return Held(session_id, data.token)
+            return Held(session_id, data.token, stored=self._read(data, since) if read else None)
 
     def release(self, held: Held) -> None:
         with self._lock:
@@ -51,10 +55,17 @@ class _MemoryBackend:
             if data is not None and data.token == held.token:
                 data.held = False
 
-    def read(self, session_id: str, held: Held | None) -> Stored:
+    def read(self, session_id: str, held: Held | None, since: Mark | None) -> Stored:
         with self._lock:
-            data = self._data.get(session_id) or _Data()
-            return Stored(list(data.rows), data.journal, data.pause)
+            data = self._data.get(session_id)
+            return Stored([], None, None) if data is None else self._read(data, since)
+
+    @staticmethod
+    def _read(data: _Data, since: Mark | None) -> Stored:
+        mark = (data.epoch, len(data.rows))  # a row's seq is its position, from 1
+        if since is not None and since[0] == data.epoch:
+            return Stored(data.rows[since[1] :], data.journal, data.pause, mark, since)
+        return Stored(list(data.rows), data.journal, data.pause, mark)
 
     def _owned(self, held: Held) -> _Data:
         data = self._data.get(held.session_id)
@@ -66,7 +77,7 @@ class _MemoryBackend:
         with self._lock:
             data = self._owned(held)
             if op.clear:
-                data.rows = []
+                data.rows, data.epoch = [], next(_epochs)
             data.rows.extend(op.rows)
             if op.journal is not KEEP:
                 data.journal = op.journal  # type: ignore[assignment]
@@ -77,6 +88,7 @@ class _MemoryBackend:
         with self._lock:
             data = self._owned(held)
             data.rows, data.journal, data.pause = [], None, None
+            data.epoch = next(_epochs)
 
     def list_ids(self) -> list[str]:
         with self._lock:

@@ -19,7 +19,7 @@ from psycopg import conninfo
 
 from agentkit.errors import UserError
 from agentkit.sessions import _migrations, _pgsql
-from agentkit.sessions._backend import Held, Stored
+from agentkit.sessions._backend import Held, Mark, Stored
 from agentkit.sessions._core import WriteOp
 from agentkit.sessions._errors import SessionError, SessionLostError
 from agentkit.sessions._store import SessionStore
@@ -61,17 +61,6 @@ def _lost(session_id: str) -> SessionLostError:
         "nothing was written",
         session_id=session_id,
     )
-
-
-def _rows_to_stored(rows: list[tuple[Any, ...]]) -> Stored:
-    journal = pause = None
-    messages: list[tuple[int, str]] = []
-    for seq, fmt, body, p in rows:
-        if seq == -1:
-            journal, pause = body, p
-        else:
-            messages.append((fmt, body))
-    return Stored(messages, journal, pause)
 
 
 class _SyncPostgres:
@@ -128,18 +117,28 @@ class _SyncPostgres:
                 with self._lock:
                     self._idle.append(conn)
 
-    def try_acquire(self, session_id: str) -> Held | None:
+    def try_acquire(self, session_id: str, since: Mark | None, read: bool) -> Held | None:
+        acquire = {"id": session_id, "holder": self.holder}
         with self._conn() as c:
-            row = c.execute(_pgsql.ACQUIRE, {"id": session_id, "holder": self.holder}).fetchone()
-        return None if row is None else Held(session_id, int(row[0]))
+            if not read:
+                row = c.execute(_pgsql.ACQUIRE, acquire).fetchone()
+                return None if row is None else Held(session_id, int(row[0]))
+            with c.pipeline():  # one round trip: the read runs after the token is taken
+                taken = c.execute(_pgsql.ACQUIRE, acquire)
+                got = c.execute(_pgsql.READ_TAKEN, _pgsql.read_args(session_id, since, self.holder))
+            row, rows = taken.fetchone(), got.fetchall()
+        if row is None:
+            return None
+        return Held(session_id, int(row[0]), stored=_pgsql.stored(rows, since))
 
     def release(self, held: Held) -> None:
         with contextlib.suppress(SessionError), self._conn() as c:
             c.execute(_pgsql.RELEASE, (held.session_id, held.token))
 
-    def read(self, session_id: str, held: Held | None) -> Stored:
+    def read(self, session_id: str, held: Held | None, since: Mark | None) -> Stored:
         with self._conn() as c:
-            return _rows_to_stored(c.execute(_pgsql.READ, {"id": session_id}).fetchall())
+            rows = c.execute(_pgsql.READ, _pgsql.read_args(session_id, since)).fetchall()
+        return _pgsql.stored(rows, since)
 
     def write(self, held: Held, op: WriteOp) -> None:
         (fence, args), rest = _pgsql.write_statements(held.session_id, held.token, op)
@@ -227,21 +226,31 @@ class _AsyncPostgres:
             pool = self._pools[loop] = _AsyncPool(self._t, self._size)
         return pool.conn(session_id)
 
-    async def try_acquire(self, session_id: str) -> Held | None:
+    async def try_acquire(self, session_id: str, since: Mark | None, read: bool) -> Held | None:
+        acquire = {"id": session_id, "holder": self._sync.holder}
         async with self._conn() as c:
-            cur = await c.execute(_pgsql.ACQUIRE, {"id": session_id, "holder": self._sync.holder})
-            row = await cur.fetchone()
-        return None if row is None else Held(session_id, int(row[0]))
+            if not read:
+                row = await (await c.execute(_pgsql.ACQUIRE, acquire)).fetchone()
+                return None if row is None else Held(session_id, int(row[0]))
+            async with c.pipeline():  # one round trip: the read runs after the token is taken
+                taken = await c.execute(_pgsql.ACQUIRE, acquire)
+                args = _pgsql.read_args(session_id, since, self._sync.holder)
+                got = await c.execute(_pgsql.READ_TAKEN, args)
+            row, rows = await taken.fetchone(), await got.fetchall()
+        if row is None:
+            return None
+        return Held(session_id, int(row[0]), stored=_pgsql.stored(rows, since))
 
     async def release(self, held: Held) -> None:
         with contextlib.suppress(SessionError):
             async with self._conn() as c:
                 await c.execute(_pgsql.RELEASE, (held.session_id, held.token))
 
-    async def read(self, session_id: str, held: Held | None) -> Stored:
+    async def read(self, session_id: str, held: Held | None, since: Mark | None) -> Stored:
         async with self._conn() as c:
-            cur = await c.execute(_pgsql.READ, {"id": session_id})
-            return _rows_to_stored(await cur.fetchall())
+            cur = await c.execute(_pgsql.READ, _pgsql.read_args(session_id, since))
+            rows = await cur.fetchall()
+        return _pgsql.stored(rows, since)
 
     async def write(self, held: Held, op: WriteOp) -> None:
         (fence, args), rest = _pgsql.write_statements(held.session_id, held.token, op)

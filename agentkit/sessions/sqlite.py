@@ -18,7 +18,7 @@ from typing import Literal
 
 from agentkit.errors import UserError
 from agentkit.sessions import _core, _migrations
-from agentkit.sessions._backend import Held, Stored, ThreadedAsync
+from agentkit.sessions._backend import Held, Mark, Stored, ThreadedAsync
 from agentkit.sessions._core import KEEP, WriteOp
 from agentkit.sessions._errors import SessionError, SessionLostError
 from agentkit.sessions._oslock import LockFile, open_lock_file
@@ -26,8 +26,17 @@ from agentkit.sessions._store import SessionStore
 
 __all__ = ["SQLiteStore"]
 
-_READ_SESSION = "SELECT journal, pause FROM agentkit_sessions WHERE id = ?"
-_READ_ROWS = "SELECT format, body FROM agentkit_messages WHERE session_id = ? ORDER BY seq"
+_READ_SESSION = "SELECT journal, pause, epoch FROM agentkit_sessions WHERE id = ?"
+_READ_ROWS = "SELECT seq, format, body FROM agentkit_messages WHERE session_id = ? ORDER BY seq"
+_READ_AFTER = (
+    "SELECT seq, format, body FROM agentkit_messages WHERE session_id = ? AND seq > ? "
+    "ORDER BY seq"
+)
+# Each row takes the next seq of its session (the rows before it in the batch included).
+_APPEND = (
+    "INSERT INTO agentkit_messages (session_id, seq, format, body) "
+    "SELECT ?1, COALESCE(MAX(seq), 0) + 1, ?2, ?3 FROM agentkit_messages WHERE session_id = ?1"
+)
 _LIST = (
     "SELECT id FROM agentkit_sessions s WHERE journal IS NOT NULL OR pause IS NOT NULL "
     "OR EXISTS (SELECT 1 FROM agentkit_messages m WHERE m.session_id = s.id) ORDER BY id"
@@ -40,6 +49,36 @@ def _lost(session_id: str) -> SessionLostError:
         "nothing was written",
         session_id=session_id,
     )
+
+
+def _select(c: sqlite3.Connection, session_id: str, since: Mark | None) -> Stored:
+    """Read a session inside a transaction (see ``SyncBackend.read``)."""
+    row = c.execute(_READ_SESSION, (session_id,)).fetchone()
+    journal, pause, epoch = row if row is not None else (None, None, 0)
+    if since is not None and epoch and since[0] == epoch:
+        rows = c.execute(_READ_AFTER, (session_id, since[1])).fetchall()
+    else:
+        since = None
+        rows = c.execute(_READ_ROWS, (session_id,)).fetchall()
+    last = rows[-1][0] if rows else (0 if since is None else since[1])
+    mark = (epoch, last) if epoch else None  # epoch 0: a row an older agentkit made
+    return Stored([(f, b) for _, f, b in rows], journal, pause, mark, since)
+
+
+class _Tx:
+    """One transaction: begun at once, committed by a clean exit, else rolled back."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: sqlite3.Connection, begin: str) -> None:
+        conn.execute(begin)
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        return self.conn
+
+    def __exit__(self, et: type[BaseException] | None, *_: object) -> None:
+        self.conn.execute("COMMIT" if et is None else "ROLLBACK")
 
 
 class _SQLiteBackend:
@@ -79,16 +118,25 @@ class _SQLiteBackend:
                 self._conns.append(conn)
         return conn
 
+    def _tx(self, begin: str = "BEGIN IMMEDIATE") -> _Tx:
+        return _Tx(self._conn(), begin)
+
     @contextmanager
-    def _tx(self, begin: str = "BEGIN IMMEDIATE") -> Iterator[sqlite3.Connection]:
+    def _unsynced_tx(self) -> Iterator[sqlite3.Connection]:
+        # A write whose loss on power failure harms nothing commits without an fsync, as
+        # synchronous=NORMAL does (still atomic, and durable when the process dies). WAL
+        # frames are synced in order, so the next synced commit makes it durable too.
         conn = self._conn()
-        conn.execute(begin)
+        if self._synchronous == "NORMAL":
+            with self._tx() as c:
+                yield c
+            return
+        conn.execute("PRAGMA synchronous = NORMAL")
         try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+            with self._tx() as c:
+                yield c
+        finally:
+            conn.execute(f"PRAGMA synchronous = {self._synchronous}")
 
     def _migrate(self, timeout: float) -> None:
         # Store-wide lock first: switching to WAL and creating tables must not race with
@@ -112,26 +160,29 @@ class _SQLiteBackend:
 
     # ---------------------------------------------------------------- leases
 
-    def try_acquire(self, session_id: str) -> Held | None:
+    def try_acquire(self, session_id: str, since: Mark | None, read: bool) -> Held | None:
         offset = LockFile.offset(_core.lock_key(session_id))
         if not self._locks.try_lock(offset):
             return None
         try:
-            with self._tx() as c:
+            # A lease's token need not survive a power failure: every holder dies with it.
+            with self._unsynced_tx() as c:
                 (token,) = c.execute(
                     "UPDATE agentkit_lease_counter SET value = value + 1 WHERE id = 1 "
                     "RETURNING value"
                 ).fetchone()
+                # A new session row's epoch is its first token: a number never used before.
                 c.execute(
-                    "INSERT INTO agentkit_sessions (id, token, updated_at) VALUES (?, ?, ?) "
-                    "ON CONFLICT (id) DO UPDATE SET token = excluded.token",
-                    (session_id, token, time.time()),
+                    "INSERT INTO agentkit_sessions (id, token, epoch, updated_at) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET token = excluded.token",
+                    (session_id, token, token, time.time()),
                 )
+                stored = _select(c, session_id, since) if read else None  # the first load's
         except BaseException:
             self._locks.unlock(offset)
             raise
         self._mine.add(offset)
-        return Held(session_id, token, offset)
+        return Held(session_id, token, offset, stored)
 
     def release(self, held: Held) -> None:
         self._mine.discard(held.state)
@@ -139,12 +190,9 @@ class _SQLiteBackend:
 
     # ---------------------------------------------------------------- data
 
-    def read(self, session_id: str, held: Held | None) -> Stored:
-        with self._tx("BEGIN") as c:
-            row = c.execute(_READ_SESSION, (session_id,)).fetchone()
-            rows = c.execute(_READ_ROWS, (session_id,)).fetchall()
-        journal, pause = row if row is not None else (None, None)
-        return Stored(rows, journal, pause)
+    def read(self, session_id: str, held: Held | None, since: Mark | None) -> Stored:
+        with self._tx("BEGIN") as c:  # one snapshot for the session row and its messages
+            return _select(c, session_id, since)
 
     def write(self, held: Held, op: WriteOp) -> None:
         sets, args = ["updated_at = ?"], [time.time()]
@@ -165,15 +213,7 @@ class _SQLiteBackend:
             if op.clear:
                 c.execute("DELETE FROM agentkit_messages WHERE session_id = ?", (sid,))
             if op.rows:
-                (last,) = c.execute(
-                    "SELECT COALESCE(MAX(seq), 0) FROM agentkit_messages WHERE session_id = ?",
-                    (sid,),
-                ).fetchone()
-                c.executemany(
-                    "INSERT INTO agentkit_messages (session_id, seq, format, body) "
-                    "VALUES (?, ?, ?, ?)",
-                    [(sid, last + 1 + i, fmt, body) for i, (fmt, body) in enumerate(op.rows)],
-                )
+                c.executemany(_APPEND, [(sid, fmt, body) for fmt, body in op.rows])
 
     def delete(self, held: Held) -> None:
         sid = held.session_id
@@ -213,9 +253,10 @@ class SQLiteStore(SessionStore):
     Args:
         path: The database file (created with its schema if missing).
         busy_timeout: Seconds a write waits for other writers before failing.
-        synchronous: ``"FULL"`` syncs every commit to disk (survives power loss);
-            ``"NORMAL"`` survives a crashed process but may lose the last commits on power
-            loss, and is faster.
+        synchronous: ``"FULL"`` syncs every commit of the session data to disk (survives
+            power loss; the lease's token is the one commit not synced); ``"NORMAL"``
+            survives a crashed process but may lose the last commits on power loss, and
+            is faster (see the README, "SQLite durability").
         threads: Threads that run the blocking work of the async API.
     """
 

@@ -22,7 +22,8 @@ pause state, trimming, repair of stored histories, and old and unknown row forma
 
 Modules: ``support`` (``StoreFactory``, the ``store`` fixture, helpers), ``leases`` (append,
 busy, wait, fencing), ``stored_state`` (journal, pause state, trimming, repair, row formats),
-``concurrency`` (async API, many sessions and leases, several processes, a killed holder).
+``loads`` (histories kept between loads stay exact), ``concurrency`` (async API, many
+sessions and leases, several processes, a killed holder).
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ from agentkit.testing.session_conformance.leases import (
     test_second_lease_is_busy_at_once,
     test_wait_for_a_busy_session,
 )
+from agentkit.testing.session_conformance.loads import (
+    test_a_changed_message_does_not_change_the_next_load,
+    test_a_load_sees_what_its_own_lease_wrote,
+    test_loads_follow_what_another_store_writes,
+    test_loads_repair_what_follows_an_open_call,
+)
 from agentkit.testing.session_conformance.stored_state import (
     test_commit_turn_folds_journal_and_pause_atomically,
     test_journal_survives_the_lease,
@@ -55,6 +62,8 @@ from agentkit.testing.session_conformance.support import StoreFactory, store
 __all__ = [
     "StoreFactory",
     "store",
+    "test_a_changed_message_does_not_change_the_next_load",
+    "test_a_load_sees_what_its_own_lease_wrote",
     "test_append_and_read_back",
     "test_async_api",
     "test_cancelled_write_still_lands_whole",
@@ -63,6 +72,8 @@ __all__ = [
     "test_incomplete_batch_is_refused",
     "test_journal_survives_the_lease",
     "test_killed_holder_frees_session_at_once",
+    "test_loads_follow_what_another_store_writes",
+    "test_loads_repair_what_follows_an_open_call",
     "test_lost_lease_cannot_write",
     "test_many_leases_on_one_session_never_interleave",
     "test_pause_state_and_discard",

@@ -111,7 +111,7 @@ def test_stored_orphans_are_repaired_on_load(store: SessionStore) -> None:
                 _user("again"),
             ]
         ]
-        lease._backend.write(lease._plan.held, WriteOp(rows=raw))
+        lease._write(WriteOp(rows=raw))
         loaded = lease.load()
     assert loaded == [
         _user("hi"),
@@ -127,14 +127,12 @@ def test_stored_rows_are_json_and_formats_are_checked(store: SessionStore) -> No
     s = store.session("s")
     with s.lease() as lease:
         lease.append([_user("现在")])
-        stored = lease._backend.read("s", lease._plan.held)
+        stored = lease._backend.read("s", lease._plan.held, None)
         assert stored.rows == [(1, '{"role":"user","content":"现在"}')]
         # A row as the first agentkit with sessions wrote it: format 1, other key order.
-        lease._backend.write(
-            lease._plan.held, WriteOp(rows=[(1, '{"content": "old", "role": "user"}')])
-        )
+        lease._write(WriteOp(rows=[(1, '{"content": "old", "role": "user"}')]))
     assert s.messages()[-1] == _user("old")
     with s.lease() as lease:
-        lease._backend.write(lease._plan.held, WriteOp(rows=[(99, "{}")]))
+        lease._write(WriteOp(rows=[(99, "{}")]))
     with pytest.raises(SessionFormatError, match="row format 99"):
         s.messages()
