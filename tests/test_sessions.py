@@ -247,11 +247,24 @@ def test_sqlite_session_rows_an_older_agentkit_made_are_read_whole(tmp_path: Pat
         store.close()
 
 
-def test_sqlite_full_syncs_every_write_but_the_lease_token(tmp_path: Path) -> None:
-    """With synchronous=FULL (the default) every commit of a session's data is synced; only
-    the lease's fencing token, which no one needs after a power failure, is not. The
-    session is read in the transaction that takes the token: the load reads nothing more."""
+def test_sqlite_defaults_to_wal_with_synchronous_normal(tmp_path: Path) -> None:
+    """WAL with synchronous=NORMAL, as SQLite recommends: atomic commits that survive a
+    killed process (the crash tests), synced at checkpoints."""
     store = SQLiteStore(tmp_path / "s.db")
+    try:
+        store.session("s").messages()
+        conn = store._backend._conn()
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert conn.execute("PRAGMA synchronous").fetchone() == (1,)
+    finally:
+        store.close()
+
+
+def test_sqlite_full_syncs_every_write_but_the_lease_token(tmp_path: Path) -> None:
+    """With synchronous=FULL every commit of a session's data is synced; only the lease's
+    fencing token, which no one needs after a power failure, is not. The session is read
+    in the transaction that takes the token: the load reads nothing more."""
+    store = SQLiteStore(tmp_path / "s.db", synchronous="FULL")
     try:
         conn = store._backend._conn()
         statements: list[str] = []

@@ -253,10 +253,11 @@ class SQLiteStore(SessionStore):
     Args:
         path: The database file (created with its schema if missing).
         busy_timeout: Seconds a write waits for other writers before failing.
-        synchronous: ``"FULL"`` syncs every commit of the session data to disk (survives
-            power loss; the lease's token is the one commit not synced); ``"NORMAL"``
-            survives a crashed process but may lose the last commits on power loss, and
-            is faster (see the README, "SQLite durability").
+        synchronous: ``"NORMAL"`` (the default, as SQLite recommends for WAL): every
+            commit is atomic and survives a crashed or killed process; a power failure
+            may roll back the last commits, whole. ``"FULL"`` also syncs every commit of
+            the session data to disk, so it survives power loss, for four fsyncs a run
+            (see the README, "SQLite durability").
         threads: Threads that run the blocking work of the async API.
     """
 
@@ -265,7 +266,7 @@ class SQLiteStore(SessionStore):
         path: str | os.PathLike[str],
         *,
         busy_timeout: float = 30.0,
-        synchronous: Literal["FULL", "NORMAL"] = "FULL",
+        synchronous: Literal["FULL", "NORMAL"] = "NORMAL",
         threads: int = 8,
     ) -> None:
         text = os.fspath(path)
