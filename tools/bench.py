@@ -394,8 +394,15 @@ def _client(impl: str, mode: str, base_url: str, runs: int, warmup: int, pid: in
 def _import_time(statement: str) -> float:
     """Seconds a fresh interpreter spends running ``statement`` (start-up excluded)."""
     code = f"import time\nt = time.perf_counter()\n{statement}\nprint(time.perf_counter() - t)"
+    # Not in the checkout: `-c` puts the working directory first on sys.path, which would
+    # shadow the agentkit that PYTHONPATH names (comparing two commits).
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=_env()
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=_env(),
+        cwd=tempfile.gettempdir(),
     )
     return float(out.stdout)
 
