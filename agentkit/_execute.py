@@ -20,7 +20,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from agentkit import _workers
 
@@ -49,8 +49,7 @@ class Outcome:
         return self.value
 
 
-@dataclass(frozen=True, slots=True)
-class Invocation:
+class Invocation(NamedTuple):
     """A function bound to its validated arguments, ready to run.
 
     Attributes:

@@ -6,9 +6,8 @@ public signature and the assignments of what ``configure`` returns.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from agentkit.agent import observe
 from agentkit.agent.instructions import check_instructions, system_message
@@ -26,8 +25,7 @@ from agentkit.tool import Tool
 __all__ = ["AgentSetup", "configure"]
 
 
-@dataclasses.dataclass(frozen=True)
-class AgentSetup:
+class AgentSetup(NamedTuple):
     """What an agent keeps from its arguments besides the ones it stores as given."""
 
     spec: AgentSpec

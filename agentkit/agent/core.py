@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import dataclasses
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -304,7 +303,7 @@ class Agent(Immutable, PublicRuns[OutputT, DepsT]):
     ) -> RunState:
         spec = self._spec.with_settings(model_settings)
         if usage_limits is not None:
-            spec = dataclasses.replace(spec, usage_limits=usage_limits)
+            spec = spec._replace(usage_limits=usage_limits)
         if output_type is not None:
             spec = spec.with_output(self._output_spec(output_type))
         check_deps(deps, self._deps_type, spec.tools.values(), self._name)

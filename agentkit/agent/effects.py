@@ -1,7 +1,7 @@
 """The effects a run's flow asks its driver to perform, and nothing else.
 
-The flow (``agentkit.agent.flow``) makes every decision and yields one of these frozen
-objects whenever it needs the outside world; the driver performs it and sends back the
+The flow (``agentkit.agent.flow``) makes every decision and yields one of these immutable
+records whenever it needs the outside world; the driver performs it and sends back the
 outcome (or throws back the exception it raised). Each driver (async, sync, durable) is an
 interpreter of this small vocabulary.
 """
@@ -9,8 +9,7 @@ interpreter of this small vocabulary.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TypeAlias
+from typing import NamedTuple, TypeAlias
 
 from agentkit._execute import Outcome
 from agentkit.agent.observe import NOOP_MODEL, ModelObservation
@@ -22,8 +21,7 @@ from agentkit.messages import Message
 __all__ = ["CallModel", "Effect", "Emit", "ListTools", "RunTools", "Save"]
 
 
-@dataclass(frozen=True, slots=True)
-class CallModel:
+class CallModel(NamedTuple):
     """Send one model request. Outcome: the ``ChatCompletion``.
 
     Attributes:
@@ -38,8 +36,7 @@ class CallModel:
     observation: ModelObservation = NOOP_MODEL
 
 
-@dataclass(frozen=True, slots=True)
-class ListTools:
+class ListTools(NamedTuple):
     """List the tools of the run's tool sources. Outcome: a ``Listed`` (each source with
     its tools, or the ``AgentkitError`` it failed with).
 
@@ -50,8 +47,7 @@ class ListTools:
     sources: tuple[ToolSource, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class RunTools:
+class RunTools(NamedTuple):
     """Run a turn's tool calls, concurrently. Outcome: a list with one ``Outcome`` per
     call, in the order of ``calls``.
 
@@ -65,8 +61,7 @@ class RunTools:
     journal: Callable[[PendingCall, Outcome], Message] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Emit:
+class Emit(NamedTuple):
     """Hand an event to the stream consumer (non-streamed runs drop it). Outcome: ``None``.
 
     Attributes:
@@ -76,8 +71,7 @@ class Emit:
     event: StreamEvent
 
 
-@dataclass(frozen=True, slots=True)
-class Save:
+class Save(NamedTuple):
     """Persist to the run's session, in one transaction. Outcome: ``None``.
 
     Attributes:

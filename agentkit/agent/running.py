@@ -10,8 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
 from agentkit.agent import observe
@@ -47,8 +46,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class RunArgs:
+class RunArgs(NamedTuple):
     """What a call of ``run``/``resume`` (or their twins) asked for."""
 
     prompt: str | Message | None = None
@@ -64,8 +62,7 @@ class RunArgs:
     output_type: Any = None  # the run's own output type (None: the agent's)
 
 
-@dataclass(frozen=True, slots=True)
-class Launch:
+class Launch(NamedTuple):
     """Everything a driver needs from the agent to start a run."""
 
     make_state: Callable[[RunArgs, Loaded | None], RunState]

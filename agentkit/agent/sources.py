@@ -8,7 +8,6 @@ failed with ``on_error="skip"`` is left out with a note.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from typing import Any, Literal, Protocol, TypeGuard, runtime_checkable
 
@@ -79,7 +78,7 @@ def spec_with_sources(spec: AgentSpec, listed: Listed) -> tuple[AgentSpec, list[
             tools[t.name] = t
     kwargs = build_kwargs(spec.model, tools, spec.settings, spec.output)
     tool_choice = spec.settings.tool_choice if tools else None
-    new = dataclasses.replace(spec, tools=tools, base_kwargs=kwargs, tool_choice=tool_choice)
+    new = spec._replace(tools=tools, base_kwargs=kwargs, tool_choice=tool_choice)
     return new, notes
 
 

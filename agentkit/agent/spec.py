@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from agentkit.agent.output import OutputSpec
 from agentkit.agent.settings import SETTINGS_BODY_FIELDS, ModelSettings
@@ -20,15 +18,14 @@ OnToolError = Literal["report", "raise"]
 RETRY_HINT = "Fix the problem and try again."
 
 
-@dataclass(frozen=True, slots=True)
-class AgentSpec:
+class AgentSpec(NamedTuple):
     """Everything about an agent the loop needs, computed once when the agent is built."""
 
     tools: Mapping[str, Tool[Any, Any]]
     base_kwargs: Mapping[str, Any]  # request kwargs without messages (tools, settings, format)
     tool_choice: str | dict[str, Any] | None
     model: str | None = None
-    settings: ModelSettings = ModelSettings()  # noqa: RUF009 - frozen, safe to share
+    settings: ModelSettings = ModelSettings()  # frozen: safe to share
     output: OutputSpec | None = None
     max_turns: int = 10
     usage_limits: UsageLimits | None = None
@@ -46,15 +43,14 @@ class AgentSpec:
     def with_output(self, output: OutputSpec | None) -> AgentSpec:
         """This spec asking for another structured output (``None``: text) for one run."""
         kwargs = build_kwargs(self.model, self.tools, self.settings, output)
-        return dataclasses.replace(self, output=output, base_kwargs=kwargs)
+        return self._replace(output=output, base_kwargs=kwargs)
 
     def with_settings(self, override: ModelSettings | Mapping[str, Any] | None) -> AgentSpec:
         """This spec with some model settings overridden for one run."""
         if override is None:
             return self
         settings = self.settings.merged(override)
-        return dataclasses.replace(
-            self,
+        return self._replace(
             settings=settings,
             base_kwargs=build_kwargs(self.model, self.tools, settings, self.output),
             tool_choice=settings.tool_choice if self.tools else None,
