@@ -14,16 +14,22 @@ from agentkit import _workers
 
 
 def _run(name: str = "agentkit-tool-t") -> tuple[int, str]:
-    done = threading.Event()
+    go, done = threading.Event(), threading.Event()
     seen: list[tuple[int, str]] = []
 
     def job() -> None:
         seen.append((threading.get_ident(), threading.current_thread().name))
+        go.wait(5)
         done.set()
 
     _workers.submit(job, name)
+    idle = len(_workers._idle)  # the job's worker is busy, so not in the list
+    go.set()
     assert done.wait(5)
-    time.sleep(0.01)  # let the worker go back to the idle list
+    deadline = time.monotonic() + 5
+    while len(_workers._idle) <= idle:  # the worker goes back to the idle list after its job
+        assert time.monotonic() < deadline, "the worker did not go back to the idle list"
+        time.sleep(0.001)
     return seen[0]
 
 

@@ -184,6 +184,12 @@ def run_events_sync(
     )
 
 
+def _flow(launch: Launch, state: RunState, client: Client | AsyncClient, streamed: bool) -> Flow:
+    """The run's flow, once its state and client are ready (both openings end here)."""
+    profile_defaults(state, client)
+    return run_flow(state, launch.hooks, _observe(launch, state, client, streamed))
+
+
 class AsyncOpening:
     """How an async run opens, entered by its driver (one ``async with``, so that no
     generator wraps the driver's): with a session, take its lease and build the state from
@@ -219,9 +225,7 @@ class AsyncOpening:
         except BaseException:
             await self.__aexit__(*sys.exc_info())  # `async with` does not when entering fails
             raise
-        profile_defaults(state, client)
-        observation = _observe(launch, state, client, self._streamed)
-        return run_flow(state, launch.hooks, observation), client, writer
+        return _flow(launch, state, client, self._streamed), client, writer
 
     async def __aexit__(self, *exc_info: Any) -> None:
         lease, self._lease = self._lease, None
@@ -261,9 +265,7 @@ class SyncOpening:
         except BaseException:
             self.__exit__(*sys.exc_info())
             raise
-        profile_defaults(state, client)
-        observation = _observe(launch, state, client, self._streamed)
-        return run_flow(state, launch.hooks, observation), client, writer
+        return _flow(launch, state, client, self._streamed), client, writer
 
     def __exit__(self, *exc_info: Any) -> None:
         lease, self._lease = self._lease, None

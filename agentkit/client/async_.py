@@ -229,10 +229,8 @@ class AsyncClient(BaseClient):
                 raise deadline_error()
             self._log_request(prep, attempt)
             headers: httpx.Headers | None = None
-            slot = NO_SLOT
-            if self._max_concurrent is not None:  # no coroutine, no timer when unbounded
-                with Cutoff(deadline):
-                    slot = await self._acquire()
+            with Cutoff(deadline):
+                slot = await self._acquire()
             try:
                 with Cutoff(deadline):
                     response, raw = await self._attempt(prep, stream)
