@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from agentkit._record import record
 from agentkit.agent.text_calls import text_tool_calls
 
 __all__ = ["ProbeResult", "Server", "content_probe", "models_probe", "run_probes"]
@@ -48,7 +48,7 @@ _SCHEMA = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ProbeResult:
     """One probe's outcome.
 

@@ -13,24 +13,22 @@ the function raises, ``StopIteration`` and ``GeneratorExit`` included, becomes t
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import contextvars
 import threading
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from agentkit import _workers
+from agentkit._aio import is_cancellation
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["Invocation", "Outcome", "run_all_async", "run_all_sync", "run_async", "run_sync"]
 
-# Exceptions that are not the tool's failure but the process's or the caller's business.
-_PASS_THROUGH = (KeyboardInterrupt, SystemExit, asyncio.CancelledError)
 
-
-@dataclass(slots=True)
 class Outcome:
     """What one call produced: a return value, the exception it raised, or a timeout.
 
@@ -38,9 +36,19 @@ class Outcome:
     ``TimeoutError`` raised by the tool itself is reported as the tool's error.
     """
 
-    value: Any = None
-    error: BaseException | None = None
-    timed_out: bool = False
+    # A plain class, not a dataclass: one is made per tool call, and a dataclass costs
+    # about 0.4 ms of import time to build.
+    __slots__ = ("error", "timed_out", "value")
+
+    def __init__(
+        self, value: Any = None, error: BaseException | None = None, timed_out: bool = False
+    ) -> None:
+        self.value = value
+        self.error = error
+        self.timed_out = timed_out
+
+    def __repr__(self) -> str:
+        return f"Outcome(value={self.value!r}, error={self.error!r}, timed_out={self.timed_out})"
 
     def unwrap(self) -> Any:
         """The value, or raise the error (a timeout as ``TimeoutError``)."""
@@ -90,21 +98,26 @@ class Invocation(NamedTuple):
         return TimeoutError(f"Tool {self.name!r} did not finish within {self.timeout} seconds")
 
 
+def _passes_through(exc: BaseException) -> bool:
+    """Not the tool's failure but the process's or the caller's business."""
+    return isinstance(exc, (KeyboardInterrupt, SystemExit)) or is_cancellation(exc)
+
+
 def _capture(func: Callable[[], Any]) -> Outcome:
     try:
         return Outcome(func())
-    except _PASS_THROUGH:
-        raise
-    except BaseException as exc:  # the tool's failure, whatever it raised
-        return Outcome(error=exc)
+    except BaseException as exc:
+        if _passes_through(exc):
+            raise
+        return Outcome(error=exc)  # the tool's failure, whatever it raised
 
 
 async def _capture_async(make: Callable[[], Awaitable[Any]]) -> Outcome:
     try:
         return Outcome(await make())
-    except _PASS_THROUGH:
-        raise
     except BaseException as exc:
+        if _passes_through(exc):
+            raise
         return Outcome(error=exc)
 
 
@@ -116,6 +129,8 @@ async def run_async(call: Invocation) -> Outcome:
     coro = _capture_async(call.invoke_async) if call.is_async else _in_daemon_thread(call)
     if call.timeout is None:
         return await coro
+    import asyncio  # loaded already, as in every async function here: see agentkit._aio
+
     task = asyncio.ensure_future(coro)
     try:
         done, _ = await asyncio.wait((task,), timeout=call.timeout)
@@ -131,6 +146,8 @@ async def run_async(call: Invocation) -> Outcome:
 
 
 async def _in_daemon_thread(call: Invocation) -> Outcome:
+    import asyncio
+
     loop = asyncio.get_running_loop()
     future: asyncio.Future[Outcome] = loop.create_future()
 
@@ -179,6 +196,8 @@ def run_sync(call: Invocation, *, gate: threading.Semaphore | None = None) -> Ou
     once; a call holds its slot only while it runs, and gives it back at its timeout.
     """
     if call.is_async and gate is None:
+        import asyncio  # a sync program loads it for its first async tool
+
         return asyncio.run(run_async(call))
     if call.timeout is None and gate is None:
         return _capture(call.invoke)
@@ -220,6 +239,8 @@ async def run_all_async(
     order of ``calls``. Cancellation cancels every call still running, and returns at once
     (a sync tool's thread is abandoned, not waited for). ``await on_done(i, outcome)`` runs
     as each call finishes."""
+    import asyncio
+
     limit = asyncio.Semaphore(concurrency)
 
     async def one(i: int, call: Invocation) -> Outcome:
@@ -266,6 +287,8 @@ class _SyncCall:
         self._started.set()
         call = self.call
         if call.is_async:
+            import asyncio
+
             return asyncio.run(run_async(call))
         return _capture(call.invoke)
 

@@ -19,10 +19,11 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, TypeAlias
 
 from agentkit._json import loads
+from agentkit._record import record
 from agentkit.errors import UserError
 from agentkit.messages import Message
 from agentkit.usage import Usage
@@ -56,7 +57,7 @@ def tools_fingerprint(definitions: Sequence[Mapping[str, Any]]) -> str:
     return hashlib.sha256(_canonical(ordered).encode()).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Approve:
     """Run the call; with ``arguments``, run it with these instead (validated first).
 
@@ -74,7 +75,7 @@ class Approve:
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Reject:
     """Do not run the call; the model is told it was refused, and why.
 
@@ -120,7 +121,7 @@ def decision_from_dict(data: Any) -> Decision:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ApprovalRequest:
     """One tool call waiting for a person's decision.
 
@@ -146,7 +147,7 @@ class ApprovalRequest:
         }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PausedRun:
     """A run stopped before tool calls that need a person's approval.
 

@@ -14,12 +14,13 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import httpx
 
 from agentkit._check_probes import ProbeResult, Server, content_probe, models_probe, run_probes
+from agentkit._record import record
 from agentkit.defaults import ENV_API_KEY
 from agentkit.profiles import PROFILES, TOOL_CHOICES, Profile
 
@@ -36,7 +37,7 @@ REQUIRED = (
 can be recovered)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class CheckReport:
     """What ``check_server`` found.
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Generic, TypeVar
 
+from agentkit._record import record
 from agentkit.messages import Message
 from agentkit.usage import Usage, UsageLimits
 
@@ -13,7 +14,7 @@ __all__ = ["DepsT", "RunContext"]
 DepsT = TypeVar("DepsT")
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class RunContext(Generic[DepsT]):
     """What a running agent knows when it calls a tool.
 

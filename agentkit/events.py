@@ -16,9 +16,9 @@ streams, ``turn_finished`` when it is complete, then for a tool turn one
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, TypeAlias
 
+from agentkit._record import record
 from agentkit.messages import ChatCompletion, CompletionUsage, ToolCall
 from agentkit.result import RunResult
 from agentkit.usage import Usage
@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class TextDelta:
     """New text of the assistant's answer.
 
@@ -48,7 +48,7 @@ class TextDelta:
     text: str
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ToolCallArgsDelta:
     """A fragment of a tool call's arguments as the model streams them.
 
@@ -66,7 +66,7 @@ class ToolCallArgsDelta:
     delta: str
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ToolCallStarted:
     """A tool call is about to run (or be answered with an error for the model).
 
@@ -82,7 +82,7 @@ class ToolCallStarted:
     arguments: str
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ToolCallResult:
     """A tool call's result, exactly as sent back to the model.
 
@@ -101,7 +101,7 @@ class ToolCallResult:
     is_error: bool
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ApprovalRequested:
     """The run pauses: this tool call waits for a person's decision (one event per call,
     before ``run_finished`` with the paused result).
@@ -118,7 +118,7 @@ class ApprovalRequested:
     arguments: dict[str, Any]
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class TurnFinished:
     """A model response is complete.
 
@@ -134,7 +134,7 @@ class TurnFinished:
     usage: Usage
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class RunFinished:
     """The run is over; always the last event.
 

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, TypeAlias
 
+from agentkit._record import record
 from agentkit.errors import UserError
 from agentkit.messages import CompletionUsage
 
 __all__ = ["PriceTable", "Prices", "check_prices", "response_cost", "token_details"]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Prices:
     """The prices of one model, per million tokens (in any currency, used consistently).
 

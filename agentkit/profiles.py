@@ -43,9 +43,10 @@ profile              what it changes, and why
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Literal
 
+from agentkit._record import record
 from agentkit.defaults import ENV_PROFILE
 from agentkit.errors import UserError
 
@@ -66,7 +67,7 @@ TOOL_CHOICES = frozenset({"auto", "none", "required", "named"})
 """Every ``tool_choice`` kind (``"named"``: ``{"type": "function", "function": {...}}``)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Profile:
     """How requests to one server family are shaped on the wire.
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
-from typing import Any, Generic, TypeVar, overload
+from dataclasses import asdict, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
-from agentkit.approvals import ApprovalRequest, PausedRun
+from agentkit._record import record
 from agentkit.errors import UserError
 from agentkit.messages import Message
 from agentkit.usage import Usage
+
+if TYPE_CHECKING:
+    from agentkit.approvals import ApprovalRequest, PausedRun
 
 __all__ = ["RunResult", "ToolFailure"]
 
@@ -18,7 +21,7 @@ OutputT = TypeVar("OutputT")
 T = TypeVar("T")
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ToolFailure:
     """A tool call that failed during a run (the model was told only that it failed).
 
@@ -35,7 +38,7 @@ class ToolFailure:
     error: str
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class RunResult(Generic[OutputT]):
     """The outcome of a finished agent run.
 
@@ -142,6 +145,7 @@ class RunResult(Generic[OutputT]):
             failures = [ToolFailure(**f) for f in data.get("tool_failures", [])]
         except TypeError as exc:
             raise UserError(f"RunResult.from_dict: bad tool_failures entry: {exc}") from None
+        pause = data.get("pause")
         return cls(
             output=output,
             messages=copy.deepcopy(list(data["messages"])),
@@ -149,5 +153,12 @@ class RunResult(Generic[OutputT]):
             tool_failures=failures,
             notes=list(data.get("notes", [])),
             new_messages_start=int(data.get("new_messages_start", 0)),
-            pause=PausedRun.from_dict(data["pause"]) if data.get("pause") else None,
+            pause=_paused_run(pause) if pause else None,
         )
+
+
+def _paused_run(data: dict[str, Any]) -> PausedRun:
+    # agentkit.approvals loads with the first pause or resume: most programs never pause.
+    from agentkit.approvals import PausedRun
+
+    return PausedRun.from_dict(data)

@@ -18,7 +18,6 @@ arguments in one step, runs the function and serializes its result for a tool me
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
 from collections.abc import Callable, Mapping
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 
 from pydantic_core import PydanticSerializationError, to_json
 
+from agentkit._aio import loop_running
 from agentkit._execute import Invocation, run_async, run_sync
 from agentkit.context import RunContext
 from agentkit.errors import UserError
@@ -304,9 +304,7 @@ class Tool(Generic[P, R]):
         return serialize_result(run_sync(call).unwrap())
 
     def _check_no_loop(self) -> None:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
+        if not loop_running():
             return
         raise UserError(
             f"Tool {self.name!r} is async and an event loop is running in this thread: "

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from agentkit._record import record
 from agentkit.errors import UserError
 from agentkit.messages import CompletionUsage
 
 __all__ = ["Usage", "UsageLimits"]
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Usage:
     """What a run consumed: tokens summed over its requests, requests and tool calls made.
 
@@ -114,7 +115,7 @@ def _sum_costs(a: Usage, b: Usage) -> float | None:
     return (a.cost or 0.0) + (b.cost or 0.0)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class UsageLimits:
     """Upper bounds for one run; ``None`` means unbounded.
 

@@ -33,6 +33,7 @@ KILL: str | None = None
 DURABLE: DurableAgent[str] | None = None
 QUEUE = "agent-runs"
 
+
 def _log(name: str, sku: str) -> None:
     with (STATE / "tools.log").open("a") as f:
         f.write(f"{name} {sku} {os.getpid()}\n")

@@ -81,8 +81,12 @@ def scale_out(
         ids = [f"{prefix}{i}" for i in range(runs)]
         started = time.monotonic()
         for i, wid in enumerate(ids):
-            options = {"queue_name": "agent-runs", "workflow_name": "order_run", "workflow_id": wid,
-                       "app_version": "tests-1"}
+            options = {
+                "queue_name": "agent-runs",
+                "workflow_name": "order_run",
+                "workflow_id": wid,
+                "app_version": "tests-1",
+            }
             client.enqueue(options, f"Please order SKU{i:05d} for me")  # type: ignore[arg-type]
         killed: str | None = None
         deadline = started + timeout

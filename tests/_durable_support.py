@@ -62,8 +62,17 @@ def serve() -> tuple[RecordingEmulator, EmulatorServer]:
 
 
 def worker_cmd(db: str, base_url: str, state: Path, *extra: str) -> list[str]:
-    return [sys.executable, str(APP), "--db", db, "--emulator", base_url, "--state", str(state),
-            *extra]
+    return [
+        sys.executable,
+        str(APP),
+        "--db",
+        db,
+        "--emulator",
+        base_url,
+        "--state",
+        str(state),
+        *extra,
+    ]
 
 
 def env() -> dict[str, str]:

@@ -49,8 +49,10 @@ def postgres_server() -> Iterator[str]:
     if bindir is None:
         if os.environ.get("AGENTKIT_REQUIRE_POSTGRES") == "1":
             pytest.fail("PostgreSQL is required (AGENTKIT_REQUIRE_POSTGRES=1) but not installed")
-        pytest.skip("PostgreSQL is not installed (apt-get install postgresql, or set "
-                    "AGENTKIT_TEST_POSTGRES_DSN)")
+        pytest.skip(
+            "PostgreSQL is not installed (apt-get install postgresql, or set "
+            "AGENTKIT_TEST_POSTGRES_DSN)"
+        )
     cluster = Cluster(bindir).start()
     try:
         yield cluster.dsn

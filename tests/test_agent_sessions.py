@@ -71,9 +71,7 @@ async def test_runs_load_the_history_and_save_each_message(store: SessionStore, 
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_session_and_history_together_is_a_user_error(
-    store: SessionStore, mode: str
-) -> None:
+async def test_session_and_history_together_is_a_user_error(store: SessionStore, mode: str) -> None:
     agent = weather_agent()
     with pytest.raises(UserError, match="either session= or history="):
         await run_mode(agent, mode, "hi", session=store.session("u"), history=[])
@@ -145,8 +143,10 @@ def test_a_tool_turn_writes_its_results_once(
 
 
 def _turn(call_id: str | None) -> list[dict[str, Any]]:
-    call: dict[str, Any] = {"type": "function", "function": {"name": "get_weather",
-                                                             "arguments": '{"city":"北京"}'}}
+    call: dict[str, Any] = {
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": '{"city":"北京"}'},
+    }
     if call_id is None:  # a call without an id needs no result (nor can it get one)
         return [{"role": "assistant", "content": None, "tool_calls": [call]}]
     return [{"role": "assistant", "content": None, "tool_calls": [{**call, "id": call_id}]},
@@ -186,11 +186,14 @@ def test_a_run_started_in_one_process_continues_in_another(
     shared_factory: StoreFactory,
 ) -> None:
     factory = shared_factory
-    proc = child(factory, """
+    proc = child(
+        factory,
+        """
         r = weather_agent().run_sync("查询北京天气", session=store.session("m"))
         store.close()
         print(len(r.messages))
-    """)
+    """,
+    )
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert out.strip() == "4"
@@ -370,8 +373,11 @@ async def test_a_new_prompt_keeps_the_turn_a_dead_run_journaled(
     store: SessionStore, mode: str
 ) -> None:
     session = store.session("j")
-    call = {"id": "c9", "type": "function", "function": {"name": "get_weather",
-                                                          "arguments": '{"city":"北京"}'}}
+    call = {
+        "id": "c9",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": '{"city":"北京"}'},
+    }
     call2 = {**call, "id": "c10"}
     with session.lease() as lease:  # a run that dies mid-turn leaves this behind
         lease.append([{"role": "user", "content": "查询北京天气"}])
@@ -393,8 +399,11 @@ async def test_a_new_prompt_keeps_the_turn_a_dead_run_journaled(
 @pytest.mark.parametrize("mode", MODES)
 async def test_a_dead_run_s_turn_is_folded_in_once(store: SessionStore, mode: str) -> None:
     session = store.session("j1")
-    call = {"id": "c9", "type": "function", "function": {"name": "get_weather",
-                                                          "arguments": '{"city":"北京"}'}}
+    call = {
+        "id": "c9",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": '{"city":"北京"}'},
+    }
     with session.lease() as lease:  # a run that died inside its tool call left this
         lease.append([{"role": "user", "content": "查询北京天气"}])
         lease.begin_turn({"role": "assistant", "content": None, "tool_calls": [call]})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,9 @@ LAYERS: dict[str, int] = {
     "prices": 3,
     "profiles": 3,
     "_workers": 0,
+    "_aio": 0,
+    "_lazy": 0,
+    "_record": 0,
     "_execute": 3,
     "tool": 4,
     "client": 5,
@@ -191,3 +195,70 @@ def test_submodules_and_unknown_names_on_the_package() -> None:
     with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
         agentkit.no_such_name  # noqa: B018
     assert "Agent" in dir(agentkit)
+
+
+_LOADED = (
+    "import sys; "
+    "watch = ('asyncio', 'agentkit.client.sync', 'agentkit.client.async_', "
+    "'agentkit.messages.chunk', 'agentkit.client.chunks', 'agentkit.client.sse', "
+    "'agentkit.agent.streams', 'agentkit.approvals', 'agentkit.agent.text_calls'); "
+    "print(' '.join(m for m in watch if m in sys.modules))"
+)
+
+
+def test_an_async_program_loads_neither_the_sync_client_nor_streams_nor_asyncio() -> None:
+    # asyncio itself is loaded by the program's own asyncio.run, never by agentkit's import
+    assert _fresh(f"from agentkit import Agent, AsyncClient, tool\n{_LOADED}") == (
+        "agentkit.client.async_"
+    )
+
+
+def test_a_sync_program_never_loads_asyncio_nor_the_async_client() -> None:
+    # A whole sync run, tool call included, on a scripted server (agentkit's emulator has
+    # an async side of its own, so it is not used here).
+    code = textwrap.dedent(
+        '''
+        import json, httpx
+        from agentkit import Agent, Client, tool
+
+        answers = iter([
+            {"role": "assistant", "content": None, "tool_calls": [{"id": "c1",
+             "type": "function", "function": {"name": "get_weather",
+             "arguments": json.dumps({"city": "Paris"})}}]},
+            {"role": "assistant", "content": "Sunny in Paris."},
+        ])
+
+        def reply(request):
+            message = next(answers)
+            finish = "tool_calls" if message.get("tool_calls") else "stop"
+            return httpx.Response(200, json={"choices": [
+                {"index": 0, "message": message, "finish_reason": finish}]})
+
+        @tool
+        def get_weather(city: str) -> str:
+            """Look up the weather.
+
+            Args:
+                city: The city.
+            """
+            return "sunny"
+
+        client = Client(api_key="k", transport=httpx.MockTransport(reply))
+        result = Agent(tools=[get_weather], client=client).run_sync("Weather in Paris?")
+        assert result.output == "Sunny in Paris.", result.output
+        assert [m["role"] for m in result.messages][-2:] == ["tool", "assistant"]
+        '''
+    )
+    assert _fresh(f"{code}\n{_LOADED}") == "agentkit.client.sync"
+
+
+def test_streams_and_approvals_load_when_used() -> None:
+    code = (
+        "import agentkit\n"
+        "agentkit.ChatCompletionChunk, agentkit.PausedRun, agentkit.AgentStream\n"
+        "agentkit.AsyncChatStream, agentkit.ChatStream\n"
+        f"{_LOADED}"
+    )
+    out = _fresh(code).split()
+    for module in ("agentkit.messages.chunk", "agentkit.approvals", "agentkit.agent.streams"):
+        assert module in out

@@ -64,8 +64,11 @@ DURABLE: DurableAgent[str] | None = None
 
 
 def _out(r: Any) -> dict[str, Any]:
-    return {"output": r.output, "messages": r.messages,
-            "failures": [f.error_type for f in r.tool_failures]}
+    return {
+        "output": r.output,
+        "messages": r.messages,
+        "failures": [f.error_type for f in r.tool_failures],
+    }
 
 
 @DBOS.workflow(name="test_durable.order")
@@ -91,8 +94,11 @@ def launched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordingEmul
     agent = Agent("gpt-5.4-mini", tools=[check_stock, check_price, reserve], client=client)
     DURABLE = DurableAgent(agent, name="shop")
     db = tmp_path_factory.mktemp("dbos") / "dbos.sqlite"
-    DBOS(config=durable_config("test-durable", f"sqlite:///{db}", application_version="t1",
-                               log_level="WARNING"))
+    DBOS(
+        config=durable_config(
+            "test-durable", f"sqlite:///{db}", application_version="t1", log_level="WARNING"
+        )
+    )
     DBOS.launch()
     yield emulator
     DBOS.destroy()

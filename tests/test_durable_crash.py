@@ -109,9 +109,18 @@ def test_the_example_worker_runs_queued_runs(tmp_path: Path) -> None:
     from _durable_support import ROOT, env
 
     done = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "durable_worker.py"),
-         "--db", f"sqlite:///{tmp_path / 'w.sqlite'}", "--demo", "2"],
-        capture_output=True, text=True, timeout=60, env=env(),
+        [
+            sys.executable,
+            str(ROOT / "examples" / "durable_worker.py"),
+            "--db",
+            f"sqlite:///{tmp_path / 'w.sqlite'}",
+            "--demo",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env(),
     )
     assert done.returncode == 0, done.stderr[-2000:]
     answers = [line for line in done.stdout.splitlines() if " -> " in line]

@@ -139,8 +139,10 @@ def test_every_test_the_readme_cites_exists() -> None:
     """The Reliability section proves each guarantee by naming a test; it must exist."""
     cited = set(re.findall(r"`(test_\w+)`", README.read_text(encoding="utf-8")))
     # The session conformance suite's tests live in the package, run by tests/.
-    files = [*(README.parent / "tests").glob("test_*.py"),
-             *(README.parent / "agentkit" / "testing" / "session_conformance").glob("*.py")]
+    files = [
+        *(README.parent / "tests").glob("test_*.py"),
+        *(README.parent / "agentkit" / "testing" / "session_conformance").glob("*.py"),
+    ]
     sources = "\n".join(p.read_text(encoding="utf-8") for p in files)
     defined = set(re.findall(r"def (test_\w+)", sources))
     assert cited, "the README cites no test"

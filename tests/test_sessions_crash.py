@@ -131,9 +131,7 @@ print(json.dumps({{"messages": result.messages, "output": result.output}}))
     import json
     import sys
 
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
-    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     store = SQLiteStore(path)

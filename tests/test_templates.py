@@ -124,8 +124,7 @@ def test_sandboxed_templates_cannot_allocate_without_bound(attack: str) -> None:
 @pytest.mark.parametrize("sandboxed", [True, False])
 def test_rendered_text_is_limited_to_max_chars(sandboxed: bool) -> None:
     loops = (
-        "{% for i in range(100000) %}{% for j in range(100000) %}0123456789"
-        "{% endfor %}{% endfor %}"
+        "{% for i in range(100000) %}{% for j in range(100000) %}0123456789{% endfor %}{% endfor %}"
     )
     with pytest.raises(UserError, match="more than max_chars=1,000,000"):
         Template(loops, sandboxed=sandboxed).render({})

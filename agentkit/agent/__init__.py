@@ -8,9 +8,26 @@ decisions, no I/O), ``effects`` and ``flow`` (the run as a generator of effects)
 ``core`` (the public ``Agent``).
 """
 
-from agentkit.agent.capture import RunCapture, capture_run
-from agentkit.agent.core import Agent
-from agentkit.agent.settings import ModelSettings
-from agentkit.agent.streams import AgentStream, SyncAgentStream
+from typing import TYPE_CHECKING
+
+from agentkit._lazy import exports
+
+if TYPE_CHECKING:
+    from agentkit.agent.capture import RunCapture, capture_run
+    from agentkit.agent.core import Agent
+    from agentkit.agent.settings import ModelSettings
+    from agentkit.agent.streams import AgentStream, SyncAgentStream
 
 __all__ = ["Agent", "AgentStream", "ModelSettings", "RunCapture", "SyncAgentStream", "capture_run"]
+
+__getattr__ = exports(
+    __name__,
+    {
+        "Agent": "agentkit.agent.core",
+        "AgentStream": "agentkit.agent.streams",
+        "ModelSettings": "agentkit.agent.settings",
+        "RunCapture": "agentkit.agent.capture",
+        "SyncAgentStream": "agentkit.agent.streams",
+        "capture_run": "agentkit.agent.capture",
+    },
+)

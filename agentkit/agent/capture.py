@@ -16,9 +16,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from agentkit import _record
 from agentkit.messages import Message
 from agentkit.result import RunResult
 from agentkit.usage import Usage
@@ -26,7 +27,7 @@ from agentkit.usage import Usage
 __all__ = ["RunCapture", "capture_run", "record"]
 
 
-@dataclass(slots=True)
+@_record.record(slots=True)  # this module's own `record` is the capture's
 class RunCapture:
     """What the last run that ended inside a ``capture_run()`` block left behind.
 

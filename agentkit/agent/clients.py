@@ -8,13 +8,17 @@ request with ``asyncio.run(agent.run(...))`` leaks no socket and no pool.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import weakref
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agentkit.client import AsyncClient, Client
+from agentkit.client.base import is_async
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from agentkit.client import AsyncClient, Client
 
 __all__ = ["ClientCache"]
 
@@ -24,7 +28,7 @@ class ClientCache:
 
     def __init__(self, client: Client | AsyncClient | None) -> None:
         self.given = client
-        self._sync: Client | None = client if isinstance(client, Client) else None
+        self._sync: Client | None = None if client is None or is_async(client) else client
         self._async: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, tuple[AsyncClient, AsyncGenerator[None, None]]
         ] = weakref.WeakKeyDictionary()
@@ -36,16 +40,20 @@ class ClientCache:
         if c is None:
             with self._lock:
                 if self._sync is None:
+                    from agentkit.client import Client  # loaded by the first sync run
+
                     base = self.given
-                    self._sync = base.to_sync() if isinstance(base, AsyncClient) else Client()
+                    self._sync = base.to_sync() if is_async(base) else Client()
                 c = self._sync
         return c
 
     async def get_async(self) -> AsyncClient:
         """The client of async runs on the running loop."""
         base = self.given
-        if isinstance(base, AsyncClient):
+        if is_async(base):
             return base
+        import asyncio  # loaded by now, as in every async method here (agentkit._aio)
+
         loop = asyncio.get_running_loop()
         entry = self._async.get(loop)
         if entry is None:
@@ -55,7 +63,9 @@ class ClientCache:
                     self._async.pop(old, None)
                 entry = self._async.get(loop)
                 if entry is None:
-                    client = base.to_async() if isinstance(base, Client) else AsyncClient()
+                    from agentkit.client import AsyncClient  # loaded by the first async run
+
+                    client = AsyncClient() if base is None else base.to_async()
                     entry = (client, _closer(self._async, loop, client))
                     self._async[loop] = entry
             # Started on this loop, the closer is closed by `loop.shutdown_asyncgens()`.
@@ -70,6 +80,8 @@ class ClientCache:
 
     async def aclose(self) -> None:
         """Close the async client built for the running loop, and ``close()``."""
+        import asyncio
+
         entry = self._async.pop(asyncio.get_running_loop(), None)
         if entry is not None:
             await entry[1].aclose()

@@ -7,7 +7,7 @@ public signature and the assignments of what ``configure`` returns.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from agentkit.agent import observe
 from agentkit.agent.instructions import check_instructions, system_message
@@ -16,11 +16,14 @@ from agentkit.agent.output import OutputMode, OutputSpec
 from agentkit.agent.settings import ModelSettings
 from agentkit.agent.sources import ToolSource, split_tools
 from agentkit.agent.spec import AgentSpec, OnToolError
-from agentkit.client import AsyncClient, Client
+from agentkit.client.base import BaseClient
 from agentkit.errors import UserError
 from agentkit.messages import Message
 from agentkit.prices import Prices, PriceTable, check_prices
 from agentkit.tool import Tool
+
+if TYPE_CHECKING:
+    from agentkit.client import AsyncClient, Client
 
 __all__ = ["AgentSetup", "configure"]
 
@@ -33,6 +36,12 @@ class AgentSetup(NamedTuple):
     system: Message | None  # the shared system message of static instructions
     observer: RunObserver | None
     prices: Prices | Mapping[str, Prices] | None
+
+
+def check_client(client: object) -> None:
+    """``UserError`` unless ``client`` is a ``Client`` or an ``AsyncClient``."""
+    if not isinstance(client, BaseClient):
+        raise UserError(f"client must be a Client or AsyncClient, got {type(client).__name__}")
 
 
 def configure(
@@ -101,8 +110,8 @@ def _checked_output(
     check_instructions(instructions)
     if retry_hint is not None and not isinstance(retry_hint, str):
         raise UserError(f"retry_hint must be a str or None, got {type(retry_hint).__name__}")
-    if client is not None and not isinstance(client, (Client, AsyncClient)):
-        raise UserError(f"client must be a Client or AsyncClient, got {type(client).__name__}")
+    if client is not None:
+        check_client(client)
     if on_tool_error not in ("report", "raise"):
         raise UserError(f"on_tool_error must be 'report' or 'raise', not {on_tool_error!r}")
     if max_turns < 1 or tool_concurrency < 1:

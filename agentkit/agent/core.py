@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from agentkit.agent.clients import ClientCache
-from agentkit.agent.config import configure
+from agentkit.agent.config import check_client, configure
 from agentkit.agent.deps import check_deps
 from agentkit.agent.immutable import Immutable
 from agentkit.agent.instructions import InstructionsFunction, start_instructions
@@ -25,8 +25,6 @@ from agentkit.agent.settings import ModelSettings
 from agentkit.agent.sources import ToolSource
 from agentkit.agent.spec import RETRY_HINT, OnToolError
 from agentkit.agent.state import RunState
-from agentkit.approvals import PausedRun
-from agentkit.client import AsyncClient, Client
 from agentkit.context import RunContext
 from agentkit.errors import UsageLimitExceeded, UserError
 from agentkit.events import Hooks, RunFinished
@@ -38,6 +36,8 @@ from agentkit.usage import UsageLimits
 
 if TYPE_CHECKING:
     from agentkit.agent.session_io import Loaded
+    from agentkit.approvals import PausedRun
+    from agentkit.client import AsyncClient, Client
 
 __all__ = ["Agent"]
 
@@ -198,8 +198,7 @@ class Agent(Immutable, PublicRuns[OutputT, DepsT]):
         Tools, instructions and settings are shared (they are immutable); only the client
         differs. Handy to point an agent defined elsewhere at the emulator or another server.
         """
-        if not isinstance(client, (Client, AsyncClient)):
-            raise UserError(f"client must be a Client or AsyncClient, got {type(client).__name__}")
+        check_client(client)
         twin = copy.copy(self)
         twin._bind_client(client)
         return twin
@@ -346,6 +345,8 @@ class Agent(Immutable, PublicRuns[OutputT, DepsT]):
             return state_for_session(make, args, loaded, args.session.id)
         if not args.resume:
             return make(args.prompt, args.history, None, None)
+        from agentkit.approvals import PausedRun
+
         if not isinstance(args.paused, PausedRun):
             raise UserError(
                 "resume needs the PausedRun (result.pause or PausedRun.from_json(text)) or "

@@ -9,19 +9,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agentkit._execute import Outcome, run_all_async, run_all_sync
 from agentkit.agent.effects import CallModel, Emit, ListTools, RunTools, Save
 from agentkit.agent.flow import Flow, chunk_events
 from agentkit.agent.sources import ToolSource
 from agentkit.agent.stepper import Stepper
-from agentkit.agent.text_calls import TextHold
-from agentkit.client import AsyncClient, Client
 from agentkit.errors import AgentkitError
 from agentkit.events import RunFinished, StreamEvent
-from agentkit.messages import ChatCompletion, ChatCompletionChunk
 from agentkit.tool import Tool
+
+if TYPE_CHECKING:
+    from agentkit.client import AsyncClient, Client
+    from agentkit.messages import ChatCompletion, ChatCompletionChunk
 
 __all__ = ["AsyncWriter", "SyncWriter", "drive_async", "drive_sync"]
 
@@ -70,6 +71,8 @@ class _StreamedAnswer:
     __slots__ = ("_first", "_hold", "_observation")
 
     def __init__(self, effect: CallModel) -> None:
+        from agentkit.agent.text_calls import TextHold  # streams only
+
         self._hold = TextHold(effect.request.hold_text)
         self._observation = effect.observation
         self._first = True

@@ -15,10 +15,10 @@ is taken here or in ``RunState``; a driver only performs ``CallModel``, ``RunToo
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from agentkit._aio import is_timeout
 from agentkit._execute import Outcome
 from agentkit.agent import capture
 from agentkit.agent.effects import CallModel, Effect, Emit, ListTools, RunTools, Save
@@ -37,9 +37,11 @@ from agentkit.events import (
     ToolCallStarted,
     TurnFinished,
 )
-from agentkit.messages import ChatCompletion, ChatCompletionChunk
 from agentkit.result import RunResult
 from agentkit.usage import Usage
+
+if TYPE_CHECKING:
+    from agentkit.messages import ChatCompletion, ChatCompletionChunk
 
 __all__ = ["Flow", "chunk_events", "run_flow"]
 
@@ -220,7 +222,7 @@ def _end_of_turn(state: RunState) -> Save:
 def _failure(state: RunState, exc: BaseException) -> BaseException:
     """What the caller gets: a timeout past the run's deadline is ``RunTimeoutError``."""
     deadline_hit = state.deadline is not None and (state.remaining() or 0) <= 0
-    if deadline_hit and isinstance(exc, (APITimeoutError, asyncio.TimeoutError)):
+    if deadline_hit and (isinstance(exc, APITimeoutError) or is_timeout(exc)):
         return RunTimeoutError(
             f"The run exceeded its time limit of {state.spec.run_timeout} s",
             messages=state.snapshot(),

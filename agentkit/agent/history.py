@@ -11,6 +11,7 @@ from agentkit.messages import Message
 
 __all__ = ["INTERRUPTED", "coerce_history", "repair_history"]
 
+
 def coerce_history(history: Iterable[Message]) -> list[Message]:
     """Check a ``history=`` argument and return a list the server accepts.
 

@@ -8,7 +8,6 @@ awaitable) is kept on the state and awaited by the driver before the first reque
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
@@ -110,6 +109,8 @@ def render_pending_sync(state: RunState) -> None:
     """``render_pending`` for sync runs: the coroutine runs on an event loop of its own."""
     if state.pending_instructions is None:
         return
+    import asyncio  # only a sync run with async instructions needs it
+
     asyncio.run(render_pending(state))
 
 

@@ -90,4 +90,3 @@ class Limits(StateBase):
         model = self._kwargs.get("model")
         self.usage.add_cost(response_cost(self.prices, completion.usage, completion.model, model))
         self._check_budget(before_request=False)
-

@@ -9,7 +9,6 @@ from typing import Any, Literal
 
 from agentkit._pydantic_errors import compact_errors
 from agentkit.errors import UserError
-from agentkit.jsonanswer import parse_json_answer
 
 __all__ = ["OutputMode", "OutputSpec"]
 
@@ -64,6 +63,8 @@ class OutputSpec:
     def validate(self, content: str) -> Any:
         """Parse and validate the model's answer; ``ValueError`` with a compact message."""
         from pydantic import ValidationError
+
+        from agentkit.jsonanswer import parse_json_answer  # structured output only
 
         try:
             # The same parser as ``create_json``: both accept exactly the same answers.

@@ -6,6 +6,9 @@ that the state is the one that was shown (the tools' fingerprint, each request's
 and their hash), that every request has exactly one decision and no decision is for an
 unknown call, then runs the approved calls (with replaced arguments, validated) and tells
 the model about the refused ones. The paused turn's tool messages end in the model's order.
+
+``agentkit.approvals`` is imported where a pause or a resume needs it: a run that never
+pauses never loads it.
 """
 
 from __future__ import annotations
@@ -13,24 +16,21 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentkit._json import loads
-from agentkit.approvals import (
-    ApprovalRequest,
-    Approve,
-    Decision,
-    PausedRun,
-    Reject,
-    arguments_hash,
-    decision_from_dict,
-    tools_fingerprint,
-)
 from agentkit.context import RunContext
 from agentkit.errors import ToolArgumentsError, UserError
 from agentkit.messages import Message, ToolCall
 from agentkit.tool import Tool
 from agentkit.usage import Usage
+
+if TYPE_CHECKING:
+    from agentkit.approvals import (
+        ApprovalRequest,
+        Decision,
+        PausedRun,
+    )
 
 __all__ = [
     "canonical",
@@ -50,6 +50,8 @@ logger = logging.getLogger("agentkit")
 
 def fingerprint(tools: Mapping[str, Tool[Any, Any]]) -> str:
     """The fingerprint of a run's tools (names, descriptions and schemas)."""
+    from agentkit.approvals import tools_fingerprint
+
     return tools_fingerprint([t.to_openai() for t in tools.values()])
 
 
@@ -100,6 +102,8 @@ def paused_turn(
     refused: list[list[str]],
 ) -> PausedRun:
     """The ``PausedRun`` of a turn whose ``waiting`` calls need a decision."""
+    from agentkit.approvals import ApprovalRequest, PausedRun, arguments_hash
+
     requests = []
     for call in waiting:
         args = loads(call.arguments or "{}")
@@ -145,6 +149,8 @@ def check_decisions(
             duplicate request id, a decision for an unknown call, a missing decision,
             replacement arguments that do not fit the tool's schema.
     """
+    from agentkit.approvals import decision_from_dict
+
     if not recovering and paused.fingerprint != fingerprint(tools):
         raise UserError(
             "this paused run was written for a different set of tools (their names or "
@@ -177,6 +183,8 @@ def _check_requests(paused: PausedRun) -> set[str]:
         UserError: A duplicate id, a call not in the paused turn, or arguments changed
             since they were shown for approval.
     """
+    from agentkit.approvals import arguments_hash
+
     index = last_tool_turn(paused.messages)
     shown = {
         tc.get("id"): tc.get("function") or {}
@@ -207,6 +215,8 @@ def _approved_kwargs(
     r: ApprovalRequest, decision: Decision, tool: Tool[Any, Any]
 ) -> dict[str, Any] | None:
     """For an approval, the validated keyword arguments to run with (``None`` for a reject)."""
+    from agentkit.approvals import Approve, Reject
+
     if not isinstance(decision, Approve):
         assert isinstance(decision, Reject)
         return None

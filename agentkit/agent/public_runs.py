@@ -7,18 +7,16 @@ hands them to the drivers; building the run's state is the agent's (``_state``).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, overload
 
 from typing_extensions import TypeVar
 
+from agentkit._aio import loop_running
 from agentkit.agent.running import Launch, RunArgs, run_events, run_events_sync
 from agentkit.agent.settings import ModelSettings
 from agentkit.agent.state import RunState
-from agentkit.agent.streams import AgentStream, SyncAgentStream
-from agentkit.approvals import Decision, PausedRun
 from agentkit.errors import UserError
 from agentkit.events import RunFinished
 from agentkit.messages import Message
@@ -29,6 +27,8 @@ __all__ = ["DepsT", "OutputT", "PublicRuns"]
 
 if TYPE_CHECKING:
     from agentkit.agent.session_io import Loaded
+    from agentkit.agent.streams import AgentStream, SyncAgentStream
+    from agentkit.approvals import Decision, PausedRun
     from agentkit.sessions import Session
 
 OutputT = TypeVar("OutputT", default=str)
@@ -196,6 +196,8 @@ class PublicRuns(Generic[OutputT, DepsT]):
             prompt, history, deps, variables, model_settings, usage_limits, session,
             output_type=output_type,
         )  # fmt: skip
+        from agentkit.agent.streams import AgentStream  # loaded by the first stream
+
         return AgentStream(run_events(self._launch, self._prepare(args), streamed=True))
 
     def stream_sync(
@@ -217,6 +219,8 @@ class PublicRuns(Generic[OutputT, DepsT]):
             prompt, history, deps, variables, model_settings, usage_limits, session,
             output_type=output_type,
         )  # fmt: skip
+        from agentkit.agent.streams import SyncAgentStream
+
         return SyncAgentStream(run_events_sync(self._launch, self._prepare(args), streamed=True))
 
     @overload
@@ -337,11 +341,15 @@ class PublicRuns(Generic[OutputT, DepsT]):
 
     async def _result(self, start: RunState | RunArgs) -> RunResult[Any]:
         # Closed at once: a session run's lease is released when the run returns, not
-        # whenever the abandoned generator is collected.
-        async with contextlib.aclosing(run_events(self._launch, start, streamed=False)) as ev:
+        # whenever the abandoned generator is collected. (try/finally, not aclosing: no
+        # object more per run in flight.)
+        ev = run_events(self._launch, start, streamed=False)
+        try:
             async for event in ev:
                 if isinstance(event, RunFinished):
                     return event.result
+        finally:
+            await ev.aclose()
         raise AssertionError("a run always ends with RunFinished")  # pragma: no cover
 
     def _result_sync(self, start: RunState | RunArgs) -> RunResult[Any]:
@@ -368,9 +376,7 @@ class PublicRuns(Generic[OutputT, DepsT]):
 
 
 def _require_no_loop(method: str, instead: str) -> None:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
+    if not loop_running():
         return
     raise UserError(
         f"Agent.{method}() cannot be called while an event loop is running in this thread; "

@@ -152,4 +152,3 @@ class ToolResults(StateBase):
                 exc_info=(type(err), err, err.__traceback__),
             )
         return err if self.spec.on_tool_error == "raise" else None
-

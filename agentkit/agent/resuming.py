@@ -20,7 +20,6 @@ from agentkit.agent.pausing import (
     reorder_turn,
     replace_arguments,
 )
-from agentkit.approvals import Approve, Reject
 from agentkit.messages import ToolCall
 
 if TYPE_CHECKING:
@@ -39,9 +38,7 @@ class Resuming(StateBase):
         waiting = [pc.call for pc in calls if pc.awaiting]
         if not waiting:
             return False
-        self.pause = paused_turn(
-            self.messages, waiting, self.spec.tools, self.usage, self._refused
-        )
+        self.pause = paused_turn(self.messages, waiting, self.spec.tools, self.usage, self._refused)
         self.done = True
         self.notes.append(f"The run paused: {len(waiting)} tool call(s) wait for approval.")
         return True
@@ -54,6 +51,8 @@ class Resuming(StateBase):
     def resume_calls(self) -> list[PendingCall]:
         """The paused turn's calls with their decisions (raises ``UserError`` on a state or
         decisions that do not check out); apply their outcomes with ``apply_results``."""
+        from agentkit.approvals import Approve, Reject
+
         assert self._resume is not None
         decisions = dict(self._decisions)
         if self.pause_undecided:  # crash recovery: a call that may run twice runs again
@@ -82,9 +81,7 @@ class Resuming(StateBase):
             else:
                 assert isinstance(decision, Approve)
                 if decision.arguments is not None:
-                    replaced = replace_arguments(
-                        self.messages[index], call.id, decision.arguments
-                    )
+                    replaced = replace_arguments(self.messages[index], call.id, decision.arguments)
                     self.messages[index] = replaced
                 call.arguments = json.dumps(
                     dict(decision.arguments or request.arguments), ensure_ascii=False

@@ -22,8 +22,6 @@ from agentkit.agent.observe import RunInfo, RunObservation
 from agentkit.agent.pausing import last_tool_turn
 from agentkit.agent.settings import ModelSettings
 from agentkit.agent.state import RunState
-from agentkit.approvals import PausedRun
-from agentkit.client import AsyncClient, Client
 from agentkit.errors import UserError
 from agentkit.events import Hooks, StreamEvent
 from agentkit.messages import Message
@@ -32,6 +30,8 @@ from agentkit.usage import UsageLimits
 if TYPE_CHECKING:
     from agentkit.agent.clients import ClientCache
     from agentkit.agent.session_io import AsyncLeaseWriter, Loaded, SyncLeaseWriter
+    from agentkit.approvals import PausedRun
+    from agentkit.client import AsyncClient, Client
     from agentkit.sessions import AsyncLease, Lease, Session
 
 __all__ = [
@@ -105,6 +105,8 @@ def state_for_session(
     elif loaded.pause is not None:
         if args.decisions is None:
             raise UserError("resuming a paused run needs decisions={tool_call_id: ...}")
+        from agentkit.approvals import PausedRun
+
         state = make(None, None, PausedRun.from_dict(loaded.pause), args.decisions)
         state.saved = last_tool_turn(state.messages)
     elif loaded.journal is not None:

@@ -7,10 +7,10 @@ Which messages are saved, and when, is the flow's decision; these adapters map e
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agentkit._json import loads
+from agentkit._record import record
 from agentkit.agent.effects import Save
 from agentkit.approvals import ApprovalRequest, PausedRun, arguments_hash
 from agentkit.messages import Message
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["AsyncLeaseWriter", "Loaded", "SyncLeaseWriter", "interrupted_turn"]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Loaded:
     """What a session holds when a run takes it.
 

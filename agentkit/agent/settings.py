@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from agentkit._record import record
 from agentkit.errors import UserError
 from agentkit.params import MODEL_PARAMS
 
@@ -24,7 +24,7 @@ SETTINGS_BODY_FIELDS: tuple[str, ...] = tuple(
 ``agentkit.params.MODEL_PARAMS``."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ModelSettings:
     """Sampling and tool-calling settings sent with every request of a run.
 

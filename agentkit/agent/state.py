@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentkit._execute import Invocation, Outcome
 from agentkit._history import trim_turns
+from agentkit._record import record
 from agentkit.agent import forced_choice
 from agentkit.agent.history import coerce_history, repair_history
 from agentkit.agent.limits import Limits
@@ -26,8 +26,6 @@ from agentkit.agent.results import TOOL_FAILED, TOOL_TIMED_OUT, ToolResults
 from agentkit.agent.resuming import Resuming
 from agentkit.agent.sources import Listed, ToolSource, spec_with_sources
 from agentkit.agent.spec import AgentSpec
-from agentkit.agent.text_calls import recovered_calls, recovery_note
-from agentkit.approvals import PausedRun
 from agentkit.context import RunContext
 from agentkit.errors import (
     AgentkitError,
@@ -46,6 +44,9 @@ from agentkit.result import RunResult, ToolFailure
 from agentkit.tool import Tool
 from agentkit.usage import Usage
 
+if TYPE_CHECKING:
+    from agentkit.approvals import PausedRun
+
 __all__ = [
     "TOOL_FAILED",
     "TOOL_TIMED_OUT",
@@ -62,7 +63,7 @@ CallOutcome = Outcome
 """What running one call produced (kept under its old name)."""
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Request:
     """One model request: the messages (with instructions) and the other create() kwargs."""
 
@@ -73,7 +74,7 @@ class Request:
     hold_text: frozenset[str] | None = None
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class PendingCall:
     """A tool call of the current turn.
 
@@ -314,6 +315,8 @@ class RunState(Resuming, Limits, ToolResults):
         """Tool calls the model wrote as text, when recovery is on (see text_calls)."""
         if not self.recover_text_calls or self._choice_sent == "none":
             return None
+        from agentkit.agent.text_calls import recovered_calls, recovery_note  # when on only
+
         calls = recovered_calls(completion, self.spec.tools)
         if calls is not None:
             self.notes.append(recovery_note(calls))

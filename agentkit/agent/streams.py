@@ -8,12 +8,15 @@ object cannot hold a connection and a concurrency slot for ever.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from agentkit.errors import UserError
 from agentkit.events import StreamEvent
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["AgentStream", "SyncAgentStream"]
 
@@ -45,6 +48,8 @@ class AgentStream(AsyncIterator[StreamEvent]):
                 f"This stream was closed after {self.idle_timeout} s without being read; "
                 "read it to the end or use `async with agent.stream(...) as events:`"
             )
+        import asyncio  # loaded by now; this module is also the sync streams' (agentkit._aio)
+
         loop = asyncio.get_running_loop()
         try:
             event = await self._events.__anext__()

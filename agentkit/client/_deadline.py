@@ -12,7 +12,6 @@ read restarts httpx's timer), so the attempt is also cut from outside:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import heapq
 import itertools
@@ -21,11 +20,15 @@ import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from agentkit._aio import is_cancellation
 from agentkit.client.retry import deadline_error
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["Cutoff", "Watch", "clamp", "expired", "watch_response"]
 
@@ -162,6 +165,8 @@ class Cutoff:
     def __enter__(self) -> Cutoff:
         if self._deadline is None:
             return self
+        import asyncio  # loaded by now; the sync client shares this module (agentkit._aio)
+
         self._task = asyncio.current_task()
         if self._task is None:
             return self
@@ -185,7 +190,7 @@ class Cutoff:
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
-        if self._fired and exc_type is asyncio.CancelledError:
+        if self._fired and exc is not None and is_cancellation(exc):
             self._fired = False
             uncancel = getattr(self._task, "uncancel", None)
             if uncancel is not None:

@@ -7,7 +7,6 @@ old one belongs to a loop that is gone.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import time
@@ -18,9 +17,9 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 import httpx
 from typing_extensions import Unpack
 
+from agentkit._lazy import exports
 from agentkit.client._deadline import Cutoff, clamp, expired
 from agentkit.client._gate import NO_SLOT, Slot
-from agentkit.client.async_stream import AsyncChatStream
 from agentkit.client.base import BaseClient
 from agentkit.client.request import Prepared
 from agentkit.client.response import (
@@ -29,12 +28,10 @@ from agentkit.client.response import (
     detach,
     is_json,
     mapped,
-    parse_completion,
     redact_error,
     too_large,
 )
 from agentkit.client.retry import deadline_error
-from agentkit.client.sync import Client
 from agentkit.defaults import DEFAULT_MAX_RESPONSE_BYTES
 from agentkit.errors import APIError, UserError
 from agentkit.messages import ChatCompletion, Message, ModelInfo
@@ -42,6 +39,10 @@ from agentkit.params import ChatParams
 from agentkit.profiles import Profile
 
 if TYPE_CHECKING:
+    import asyncio
+
+    from agentkit.client.async_stream import AsyncChatStream
+    from agentkit.client.sync import Client
     from agentkit.images import ImagePartShape
 
 __all__ = ["AsyncChatStream", "AsyncClient"]
@@ -60,6 +61,8 @@ class AsyncClient(BaseClient):
     gets its own connection pool. Your own ``http_client`` cannot be moved that way; using
     it from a second loop raises ``UserError``.
     """
+
+    _async_io = True
 
     def __init__(
         self,
@@ -106,7 +109,7 @@ class AsyncClient(BaseClient):
         elif self._recorder is not None:
             http_client._transport = self._recorder.wrap(http_client._transport)
         self._http = http_client
-        self._sleep: Callable[[float], Any] = asyncio.sleep
+        self._sleep: Callable[[float], Any] = _sleep
         # Made on first use in each event loop: an asyncio.Semaphore that ever had to make a
         # waiter is bound to that loop, and a client may outlive one ``asyncio.run``.
         self._gate: asyncio.Semaphore | None = None
@@ -122,6 +125,8 @@ class AsyncClient(BaseClient):
     async def aclose(self) -> None:
         """Close the pooled HTTP client (a client you passed in is left open)."""
         if self._owns_http:
+            import asyncio  # as in every method here that runs on a loop: see agentkit._aio
+
             loop = self._http_loop
             if loop is not None and loop is not asyncio.get_running_loop() and loop.is_closed():
                 _drop_pool(self._http)  # its connections belong to a loop that is gone
@@ -150,12 +155,16 @@ class AsyncClient(BaseClient):
                 "to_sync() cannot copy a custom http_client; pass transport= instead, "
                 "or build the Client yourself"
             )
+        from agentkit.client.sync import Client  # an async program never loads it otherwise
+
         return Client(**self._twin_kwargs(), transport=self._transport)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ I/O
 
     def _http_for_loop(self) -> httpx.AsyncClient:
         """The pool of the running loop: a loop that is gone takes its pool with it."""
+        import asyncio
+
         loop = asyncio.get_running_loop()
         old = self._http_loop
         if old is not loop:
@@ -168,6 +177,8 @@ class AsyncClient(BaseClient):
     async def _acquire(self) -> Slot:
         if self._max_concurrent is None:
             return NO_SLOT
+        import asyncio
+
         loop = asyncio.get_running_loop()
         if self._gate is None or self._gate_loop is not loop:
             self._gate, self._gate_loop = asyncio.Semaphore(self._max_concurrent), loop
@@ -262,12 +273,6 @@ class AsyncClient(BaseClient):
     async def _request_json(self, prep: Prepared) -> Any:
         return (await self._send(prep, stream=False))[1]
 
-    async def _request_completion(self, prep: Prepared) -> ChatCompletion:
-        _, data, attempt, _ = await self._send(prep, stream=False)
-        completion = parse_completion(data, prep.redactor)
-        completion.retries = attempt
-        return completion
-
     @overload
     async def create(
         self,
@@ -289,8 +294,10 @@ class AsyncClient(BaseClient):
         prep = self._prepare_chat_kwargs(messages, params, stream=stream, caller="create")
         del params  # a traceback printed with locals must not show extra_headers
         if stream:
-            return await AsyncChatStream(self, prep)._open()
-        return await self._request_completion(prep)
+            return await _stream_class()(self, prep)._open()
+        # Awaited here, not in a helper: one coroutine less held by every request in flight.
+        _, data, attempt, _ = await self._send(prep, stream=False)
+        return self._completion(data, attempt, prep)
 
     def stream(self, messages: Sequence[Message], **params: Unpack[ChatParams]) -> AsyncChatStream:
         """A streamed completion, opened on ``async with``, ``await`` or the first ``async for``.
@@ -300,14 +307,15 @@ class AsyncClient(BaseClient):
         """
         prep = self._prepare_chat_kwargs(messages, params, stream=True, caller="stream")
         del params
-        return AsyncChatStream(self, prep)
+        return _stream_class()(self, prep)
 
     async def create_json(self, messages: Sequence[Message], **params: Unpack[ChatParams]) -> Any:
         """Ask in JSON mode and return the parsed content; see ``Client.create_json``."""
         params.setdefault("response_format", {"type": "json_object"})
         prep = self._prepare_chat_kwargs(messages, params, stream=False, caller="create_json")
         del params
-        completion = await self._request_completion(prep)
+        _, data, attempt, _ = await self._send(prep, stream=False)
+        completion = self._completion(data, attempt, prep)
         try:
             return self._parse_json_content(completion)
         except APIError as err:
@@ -316,6 +324,23 @@ class AsyncClient(BaseClient):
     async def list_models(self) -> list[ModelInfo]:
         """``GET /models``: the models the server offers."""
         return self._parse_models(await self._request_json(self._prepare("GET", "/models", None)))
+
+
+async def _sleep(seconds: float) -> None:
+    import asyncio  # loaded by now: this runs on a loop
+
+    await asyncio.sleep(seconds)
+
+
+def _stream_class() -> type[AsyncChatStream]:
+    # Loaded with the first stream: a program that never streams never pays for the decoders.
+    from agentkit.client.async_stream import AsyncChatStream
+
+    return AsyncChatStream
+
+
+# Still importable from here, as it always was.
+__getattr__ = exports(__name__, {"AsyncChatStream": "agentkit.client.async_stream"})
 
 
 def _drop_pool(http: httpx.AsyncClient) -> None:

@@ -12,9 +12,10 @@ import os
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
+from typing_extensions import TypeIs
 
 from agentkit.client._redact import Redactor, secrets_of
 from agentkit.client.request import (
@@ -28,9 +29,8 @@ from agentkit.client.request import (
     encode_body,
     to_timeout,
 )
-from agentkit.client.response import redact_error
+from agentkit.client.response import parse_completion, redact_error
 from agentkit.client.retry import RetryPolicy
-from agentkit.client.stream_core import StreamCore
 from agentkit.defaults import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -41,18 +41,19 @@ from agentkit.defaults import (
     ENV_MODEL,
 )
 from agentkit.errors import APIError, APIResponseError, JSONContentError, UserError
-from agentkit.jsonanswer import parse_json_answer
 from agentkit.messages import ChatCompletion, Message, ModelInfo
 from agentkit.params import TimeoutTypes
 from agentkit.profiles import Profile, resolve_profile
 
 if TYPE_CHECKING:
+    from agentkit.client.async_ import AsyncClient
     from agentkit.client.recording import CassetteRecorder
+    from agentkit.client.stream_core import StreamCore
     from agentkit.images import ImageInput, ImagePartShape
 
 logger = logging.getLogger("agentkit.client")
 
-__all__ = ["BaseClient", "logger"]
+__all__ = ["BaseClient", "is_async", "logger"]
 
 
 def _check_limit(name: str, value: object, *, allow_none: bool) -> Any:
@@ -96,10 +97,17 @@ def _redactor(api_key: str | None, headers: Mapping[str, str]) -> Redactor:
     return Redactor(secrets)
 
 
+def is_async(client: object) -> TypeIs[AsyncClient]:
+    """Whether ``client`` is an ``AsyncClient``: asked without loading the async client (or,
+    asked of a ``Client``, the sync one), which ``isinstance`` would need."""
+    return isinstance(client, BaseClient) and client._async_io
+
+
 class BaseClient:
     """Configuration and the pure logic of ``Client`` and ``AsyncClient``."""
 
     _rand: Callable[[], float] = random.random
+    _async_io: ClassVar[bool] = False  # True on AsyncClient: see ``is_async``
 
     def __init__(
         self,
@@ -434,10 +442,19 @@ class BaseClient:
         return [ModelInfo.from_dict(item) for item in items]
 
     @staticmethod
+    def _completion(data: Any, attempt: int, prep: Prepared) -> ChatCompletion:
+        """The parsed answer to a chat request that took ``attempt`` retries."""
+        completion = parse_completion(data, prep.redactor)
+        completion.retries = attempt
+        return completion
+
+    @staticmethod
     def _parse_json_content(completion: ChatCompletion) -> Any:
         content = completion.message.content
         if content is None:
             raise JSONContentError("JSON mode answered with no content", content="")
+        from agentkit.jsonanswer import parse_json_answer  # JSON mode only
+
         try:
             return parse_json_answer(content)
         except ValueError as exc:

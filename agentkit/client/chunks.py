@@ -7,10 +7,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from agentkit._json import loads
+from agentkit._record import record
 from agentkit.errors import APIResponseError, error_from_body
 from agentkit.messages import (
     AssistantMessage,
@@ -43,7 +44,7 @@ def parse_chunk(payload: str) -> ChatCompletionChunk:
     return ChatCompletionChunk.from_dict(data)
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class _CallState:
     id: str = ""
     name: str = ""
@@ -51,7 +52,7 @@ class _CallState:
     type: str = "function"
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class _ChoiceState:
     content: list[str] = field(default_factory=list)
     got_content: bool = False

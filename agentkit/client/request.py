@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from agentkit._record import record
 from agentkit.client._redact import MASK, Redactor, is_secret_header, secrets_of
 from agentkit.errors import UserError
 from agentkit.messages import Message
@@ -59,7 +59,7 @@ class SecretHeaders(Mapping[str, str]):
         return self._items
 
 
-@dataclass(slots=True, repr=False)
+@record(slots=True, repr=False)
 class Prepared:
     """A request ready to send (and to resend on retry)."""
 

@@ -12,8 +12,8 @@ import email.utils
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from agentkit._record import record
 from agentkit.errors import (
     APIConnectionError,
     APIError,
@@ -68,7 +68,7 @@ def deadline_error(cause: BaseException | None = None) -> APITimeoutError:
     return err
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class RetryPolicy:
     """When and how long to wait before retrying a failed request.
 

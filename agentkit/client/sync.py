@@ -2,7 +2,7 @@
 
 Every decision is made elsewhere: ``RetryPolicy`` (retry or raise, how long to wait, the
 deadline), ``response`` (what a response means), ``StreamCore`` (what the bytes mean).
-Its streams are ``ChatStream`` (``sync_stream``), re-exported here.
+Its streams are ``ChatStream`` (``sync_stream``), loaded with the first stream.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 import httpx
 from typing_extensions import Unpack
 
+from agentkit._lazy import exports
 from agentkit.client._deadline import Watch, clamp, expired, watch_response
 from agentkit.client._gate import NO_SLOT, Slot
 from agentkit.client.base import BaseClient
@@ -27,12 +28,10 @@ from agentkit.client.response import (
     detach,
     is_json,
     mapped,
-    parse_completion,
     redact_error,
     too_large,
 )
 from agentkit.client.retry import deadline_error
-from agentkit.client.sync_stream import ChatStream
 from agentkit.defaults import DEFAULT_MAX_RESPONSE_BYTES
 from agentkit.errors import APIError, UserError
 from agentkit.messages import ChatCompletion, Message, ModelInfo
@@ -41,6 +40,7 @@ from agentkit.profiles import Profile
 
 if TYPE_CHECKING:
     from agentkit.client.async_ import AsyncClient
+    from agentkit.client.sync_stream import ChatStream
     from agentkit.images import ImagePartShape
 
 __all__ = ["ChatStream", "Client"]
@@ -272,12 +272,6 @@ class Client(BaseClient):
     def _request_json(self, prep: Prepared) -> Any:
         return self._send(prep, stream=False)[1]
 
-    def _request_completion(self, prep: Prepared) -> ChatCompletion:
-        _, data, attempt, _, _ = self._send(prep, stream=False)
-        completion = parse_completion(data, prep.redactor)
-        completion.retries = attempt
-        return completion
-
     @overload
     def create(
         self,
@@ -318,8 +312,9 @@ class Client(BaseClient):
         prep = self._prepare_chat_kwargs(messages, params, stream=stream, caller="create")
         del params  # a traceback printed with locals must not show extra_headers
         if stream:
-            return ChatStream(self, prep)._open()
-        return self._request_completion(prep)
+            return _stream_class()(self, prep)._open()
+        _, data, attempt, _, _ = self._send(prep, stream=False)
+        return self._completion(data, attempt, prep)
 
     def stream(self, messages: Sequence[Message], **params: Unpack[ChatParams]) -> ChatStream:
         """``create(..., stream=True)``: a ``ChatStream`` to iterate, used as a context manager.
@@ -328,7 +323,7 @@ class Client(BaseClient):
         """
         prep = self._prepare_chat_kwargs(messages, params, stream=True, caller="stream")
         del params
-        return ChatStream(self, prep)._open()
+        return _stream_class()(self, prep)._open()
 
     def create_json(self, messages: Sequence[Message], **params: Unpack[ChatParams]) -> Any:
         """Ask in JSON mode and return the parsed content.
@@ -344,7 +339,8 @@ class Client(BaseClient):
         params.setdefault("response_format", {"type": "json_object"})
         prep = self._prepare_chat_kwargs(messages, params, stream=False, caller="create_json")
         del params
-        completion = self._request_completion(prep)
+        _, data, attempt, _, _ = self._send(prep, stream=False)
+        completion = self._completion(data, attempt, prep)
         try:
             return self._parse_json_content(completion)
         except APIError as err:
@@ -353,3 +349,14 @@ class Client(BaseClient):
     def list_models(self) -> list[ModelInfo]:
         """``GET /models``: the models the server offers."""
         return self._parse_models(self._request_json(self._prepare("GET", "/models", None)))
+
+
+def _stream_class() -> type[ChatStream]:
+    # Loaded with the first stream: a program that never streams never pays for the decoders.
+    from agentkit.client.sync_stream import ChatStream
+
+    return ChatStream
+
+
+# Still importable from here, as it always was.
+__getattr__ = exports(__name__, {"ChatStream": "agentkit.client.sync_stream"})

@@ -18,12 +18,12 @@ import asyncio
 import contextvars
 import threading
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from dbos import DBOS
 
 from agentkit._execute import Outcome, run_async, run_sync
+from agentkit._record import record
 from agentkit.agent.effects import CallModel, ListTools, RunTools
 from agentkit.agent.flow import Flow
 from agentkit.agent.state import PendingCall
@@ -41,7 +41,7 @@ from agentkit.result import RunResult
 __all__ = ["StepNames", "drive_durable_async", "drive_durable_sync"]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class StepNames:
     """The stable step names of one durable agent (they key the checkpoints)."""
 

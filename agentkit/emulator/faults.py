@@ -16,9 +16,9 @@ import json
 import random
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from agentkit._record import record
 from agentkit.emulator.wire import (
     Reply,
     dumps,
@@ -71,7 +71,7 @@ class FaultSpecError(ValueError):
     """A fault spec that cannot be parsed (unknown kind, bad number, unknown parameter)."""
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class Fault:
     """One fault to inject.
 

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from agentkit._record import record
 from agentkit.emulator.faults import Fault
 from agentkit.emulator.policy import choose_tool, generate, plain_reply, results_reply
 from agentkit.emulator.scenarios import Scenario, render
 from agentkit.emulator.wire import count_tokens, dumps, text_of
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Turn:
     """What the model needs to know about the conversation's current turn."""
 

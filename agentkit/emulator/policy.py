@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from agentkit._record import record
 from agentkit.emulator.samples import datetime_text, sample_string
 from agentkit.emulator.wire import dumps, has_cjk
 
@@ -207,7 +207,7 @@ def generate(
     return _Generator(root, _Extractor(text), all_properties).value(schema, name, 0)
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class _Generator:
     """One ``generate`` call: the document, the extractor (it consumes the text as values
     are taken from it) and whether optional properties are filled."""

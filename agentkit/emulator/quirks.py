@@ -48,9 +48,10 @@ choice``           named function forces a call, the model answers in text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Literal
 
+from agentkit._record import record
 from agentkit.errors import UserError
 
 __all__ = ["PRESETS", "TEXT_CALL_STYLES", "Quirks", "resolve_quirks"]
@@ -62,7 +63,7 @@ _BOTH_IMAGE_PARTS = frozenset({"image", "image_url"})
 _OPENAI_IMAGE_PARTS = frozenset({"image_url"})
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Quirks:
     """How the emulator deviates from its default (provider + OpenAI) behaviour.
 

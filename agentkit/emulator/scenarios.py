@@ -38,10 +38,11 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
+from agentkit._record import record
 from agentkit.emulator.faults import Fault, FaultSpecError, parse_faults
 from agentkit.errors import UserError
 
@@ -96,7 +97,7 @@ def render(value: Any, context: Mapping[str, Any]) -> Any:
     return value
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class Scenario:
     """One scripted exchange: a matcher, tool-call rounds, a reply template and faults.
 

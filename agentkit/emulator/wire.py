@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
+
+from agentkit._record import record
 
 CREATED = 1780470861
 """Fixed ``created`` timestamp: the emulator's answers are deterministic."""
@@ -25,7 +27,7 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-
 _PIECE = re.compile(r"\s*\S+")
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Reply:
     """One HTTP answer as the pure core decided it, before any shell sends it.
 

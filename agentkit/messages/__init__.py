@@ -19,7 +19,9 @@ readers). Import the names from ``agentkit.messages``.
 
 from __future__ import annotations
 
-from agentkit.messages.chunk import ChatCompletionChunk, ChunkChoice, Delta, ToolCallDelta
+from typing import TYPE_CHECKING
+
+from agentkit._lazy import exports
 from agentkit.messages.completion import (
     AssistantMessage,
     ChatCompletion,
@@ -49,6 +51,9 @@ from agentkit.messages.wire import (
     FunctionCallParam as FunctionCallParam,
 )
 
+if TYPE_CHECKING:
+    from agentkit.messages.chunk import ChatCompletionChunk, ChunkChoice, Delta, ToolCallDelta
+
 __all__ = [
     "AssistantMessage",
     "AssistantMessageParam",
@@ -76,3 +81,11 @@ __all__ = [
     "tool_message",
     "user_message",
 ]
+
+# The chunk types load with the first stream: a program that never streams never pays.
+__getattr__ = exports(
+    __name__,
+    dict.fromkeys(
+        ("ChatCompletionChunk", "ChunkChoice", "Delta", "ToolCallDelta"), f"{__name__}.chunk"
+    ),
+)

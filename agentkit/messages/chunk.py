@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from agentkit._record import record
 from agentkit.messages._parse import finish, json_text, obj, opt_int, opt_str, rest
 from agentkit.messages.completion import CompletionUsage
 from agentkit.messages.wire import FinishReason
@@ -12,7 +13,7 @@ from agentkit.messages.wire import FinishReason
 __all__ = ["ChatCompletionChunk", "ChunkChoice", "Delta", "ToolCallDelta"]
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ToolCallDelta:
     """A fragment of a streamed tool call.
 
@@ -41,7 +42,7 @@ class ToolCallDelta:
         )
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Delta:
     """The ``delta`` of a streamed choice."""
 
@@ -66,7 +67,7 @@ class Delta:
         )
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ChunkChoice:
     """One choice of a streamed chunk."""
 
@@ -85,7 +86,7 @@ class ChunkChoice:
         )
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ChatCompletionChunk:
     """One server-sent event of a streamed response."""
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from agentkit._record import record
 from agentkit.errors import APIResponseError
 from agentkit.messages._parse import (
     AnyValue,
@@ -28,7 +29,7 @@ __all__ = [
 ]
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class CompletionUsage:
     """Token counts the server reported for one request."""
 
@@ -70,7 +71,7 @@ class CompletionUsage:
         }
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ToolCall:
     """One function call requested by the model.
 
@@ -114,7 +115,7 @@ class ToolCall:
         return out
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class AssistantMessage:
     """The assistant message of a choice."""
 
@@ -158,7 +159,7 @@ class AssistantMessage:
         return out
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Choice:
     """One choice of a non-streamed response."""
 
@@ -181,7 +182,7 @@ class Choice:
         )
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ChatCompletion:
     """A non-streamed ``POST /chat/completions`` response.
 
@@ -230,7 +231,7 @@ class ChatCompletion:
         return self.choices[0].finish_reason if self.choices else None
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ModelInfo:
     """One entry of ``GET /models``."""
 

@@ -11,7 +11,6 @@ import inspect
 import keyword
 import typing
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Annotated, Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
@@ -19,13 +18,14 @@ from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from agentkit._record import record
 from agentkit.errors import UserError
 from agentkit.schema.validation import Default
 
 __all__ = ["ModelFields", "build_model", "model_fields"]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ModelFields:
     """The argument model's fields, and what validation must undo or fill in afterwards.
 

@@ -10,12 +10,12 @@ validates them fully anyway.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from agentkit._json import loads
+from agentkit._record import record
 from agentkit.errors import ToolArgumentsError, UserError
 from agentkit.schema.signature import TOOL_NAME
 from agentkit.schema.strict import STRICT_KEYWORDS
@@ -40,7 +40,7 @@ class _AnyArguments(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class RawSchema(FunctionSchema):
     """A ``FunctionSchema`` whose ``parameters`` were given, validated with cheap checks."""
 

@@ -12,9 +12,9 @@ import inspect
 import re
 import typing
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Annotated, Any
 
+from agentkit._record import record
 from agentkit.errors import UserError
 from agentkit.schema.type_fixes import modern_typed_dicts
 
@@ -31,7 +31,7 @@ __all__ = [
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Target:
     """What a callable's schema is read from: the function behind a partial, a callable
     object's ``__call__``, and the keyword arguments a partial already binds."""

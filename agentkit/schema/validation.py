@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticSerializationError, to_json
 
+from agentkit._record import record
 from agentkit.errors import ToolArgumentsError
 from agentkit.schema.argument_errors import describe_errors
 from agentkit.schema.type_fixes import drain
@@ -18,7 +18,7 @@ __all__ = ["Default", "FunctionSchema"]
 _EMPTY_OBJECT = b"{}"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Default:
     """A parameter's default: a value, or a factory called for each use."""
 
@@ -30,7 +30,7 @@ class Default:
         return self.factory() if self.factory is not None else self.value
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class FunctionSchema:
     """Everything derived from a function's signature and docstring, built once.
 

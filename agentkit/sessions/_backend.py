@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, Protocol, TypeAlias, TypeVar
 
+from agentkit._record import record
 from agentkit.sessions._core import WriteOp
 
 __all__ = [
@@ -30,7 +30,7 @@ Mark: TypeAlias = tuple[int, int]
 """``(epoch, last_seq)``: one exact list of stored rows (see ``agentkit.sessions._cache``)."""
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Stored:
     """What a session holds: ``(format, text)`` message rows, journal and pause texts.
 
@@ -46,7 +46,7 @@ class Stored:
     since: Mark | None = None
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Held:
     """A lease a backend granted: the session, its fencing token and backend state.
 

@@ -20,11 +20,11 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 from sys import intern
 from typing import Any
 
 from agentkit._history import CheckedHistory, unique_call_ids
+from agentkit._record import record
 from agentkit.messages import Message
 from agentkit.sessions import _core
 from agentkit.sessions._backend import Mark, Stored
@@ -48,9 +48,7 @@ def _interned(value: Any) -> Any:
     # json.loads makes a new string for every key; the run looks each message up by key
     # ("role", "content", ...) many times, which is fastest when the key is the interned one.
     if type(value) is dict:
-        return {
-            intern(k): v if type(v) not in _NESTED else _interned(v) for k, v in value.items()
-        }
+        return {intern(k): v if type(v) not in _NESTED else _interned(v) for k, v in value.items()}
     if type(value) is list:
         return [v if type(v) not in _NESTED else _interned(v) for v in value]
     return value
@@ -67,7 +65,7 @@ def decode_all(stored: Stored, session_id: str, start: int = 0) -> list[Message]
     ]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Cached:
     """One session's decoded history as of ``mark`` (immutable: updates make a new one)."""
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from agentkit._history import INTERRUPTED, repair_history, trim_turns
+from agentkit._record import record
 from agentkit.errors import UserError
 from agentkit.messages import Message
 from agentkit.sessions._errors import SessionFormatError
@@ -62,7 +63,7 @@ class _Keep:
 KEEP = _Keep()
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class WriteOp:
     """One fenced transaction a backend must apply atomically.
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import itertools
 import threading
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from agentkit._record import record
 from agentkit.sessions._backend import Held, InlineAsync, Mark, Stored
 from agentkit.sessions._core import KEEP, WriteOp
 from agentkit.sessions._errors import SessionLostError
@@ -17,7 +18,7 @@ __all__ = ["MemoryStore"]
 _epochs = itertools.count(1)
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class _Data:
     rows: list[tuple[int, str]] = field(default_factory=list)
     journal: str | None = None

@@ -29,8 +29,7 @@ __all__ = ["SQLiteStore"]
 _READ_SESSION = "SELECT journal, pause, epoch FROM agentkit_sessions WHERE id = ?"
 _READ_ROWS = "SELECT seq, format, body FROM agentkit_messages WHERE session_id = ? ORDER BY seq"
 _READ_AFTER = (
-    "SELECT seq, format, body FROM agentkit_messages WHERE session_id = ? AND seq > ? "
-    "ORDER BY seq"
+    "SELECT seq, format, body FROM agentkit_messages WHERE session_id = ? AND seq > ? ORDER BY seq"
 )
 # Each row takes the next seq of its session (the rows before it in the batch included).
 _APPEND = (

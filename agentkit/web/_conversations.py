@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from agentkit._record import record
 from agentkit.approvals import Decision
 from agentkit.errors import AgentkitError, UserError
 from agentkit.messages import Message
@@ -72,7 +72,7 @@ async def _failed(exc: BaseException, events: Any) -> AsyncIterator[Any]:
     yield  # pragma: no cover - makes this an async generator
 
 
-@dataclass
+@record
 class Conversations:
     """The agent's runs on the sessions of one store."""
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from dataclasses import dataclass
 from typing import Any, Literal
 
+from agentkit._record import record
 from agentkit.approvals import Approve, Decision, Reject, decision_from_dict
 from agentkit.errors import UserError
 
@@ -35,7 +35,7 @@ class BadRequest(Exception):
         self.code = code
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ChatRequest:
     """A validated chat request."""
 

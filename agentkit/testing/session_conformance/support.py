@@ -7,10 +7,10 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import pytest
 
+from agentkit._record import record
 from agentkit.messages import Message
 from agentkit.sessions import (
     AsyncLease,
@@ -21,7 +21,7 @@ from agentkit.sessions import (
 __all__ = ["StoreFactory", "store"]
 
 
-@dataclass
+@record
 class StoreFactory:
     """How the suite reaches one fresh database of a backend.
 
