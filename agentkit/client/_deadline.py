@@ -4,21 +4,16 @@
 connect, a write and a server that sends nothing, but not a body dripped byte by byte (each
 read restarts httpx's timer), so the attempt is also cut from outside:
 
-- sync: ``Watchdog`` (one daemon thread for the process) shuts the response's socket down
-  at the deadline, which wakes the blocked read; the send loop then sees ``fired``.
+- sync: the watchdog (``_watchdog``, one daemon thread for the process) shuts the
+  response's socket down at the deadline, which wakes the blocked read; the send loop then
+  sees ``fired``.
 - async: ``Cutoff`` cancels the awaiting task at the deadline (``loop.call_at``) and turns
   that cancellation, and only that one, into ``APITimeoutError``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import heapq
-import itertools
-import socket
-import threading
 import time
-from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +25,9 @@ from agentkit.client.retry import deadline_error
 if TYPE_CHECKING:
     import asyncio
 
-__all__ = ["Cutoff", "Watch", "clamp", "expired", "watch_response"]
+    from agentkit.client._watchdog import Watch
+
+__all__ = ["Cutoff", "clamp", "expired"]
 
 
 def clamp(timeout: httpx.Timeout, deadline: float | None, now: float) -> httpx.Timeout:
@@ -55,97 +52,6 @@ def expired(deadline: float | None, watch: Watch | None = None) -> bool:
     if watch is not None and watch.fired:
         return True
     return deadline is not None and time.monotonic() >= deadline
-
-
-class Watch:
-    """One armed deadline: ``fired`` once its action ran; ``cancel()`` disarms it."""
-
-    __slots__ = ("action", "cancelled", "fired")
-
-    def __init__(self, action: Callable[[], None]) -> None:
-        self.action = action
-        self.cancelled = False
-        self.fired = False
-
-    def cancel(self) -> None:
-        """Disarm (the action will not run)."""
-        self.cancelled = True
-
-
-class _Watchdog:
-    """A heap of deadlines served by one lazily started daemon thread."""
-
-    def __init__(self) -> None:
-        self._heap: list[tuple[float, int, Watch]] = []
-        self._cond = threading.Condition()
-        self._ids = itertools.count()
-        self._thread: threading.Thread | None = None
-
-    def arm(self, deadline: float, action: Callable[[], None]) -> Watch:
-        watch = Watch(action)
-        with self._cond:
-            heapq.heappush(self._heap, (deadline, next(self._ids), watch))
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="agentkit-deadline", daemon=True
-                )
-                self._thread.start()
-            self._cond.notify()
-        return watch
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while self._heap and self._heap[0][2].cancelled:
-                    heapq.heappop(self._heap)
-                if not self._heap:
-                    self._cond.wait()
-                    continue
-                when, _, watch = self._heap[0]
-                left = when - time.monotonic()
-                if left > 0:
-                    self._cond.wait(left)
-                    continue
-                heapq.heappop(self._heap)
-            if not watch.cancelled:
-                watch.fired = True
-                with contextlib.suppress(OSError):  # the socket may already be gone
-                    watch.action()
-
-
-_WATCHDOG = _Watchdog()
-
-
-def _socket_of(response: httpx.Response) -> socket.socket | None:
-    stream = response.extensions.get("network_stream")
-    get = getattr(stream, "get_extra_info", None)
-    if get is None:
-        return None
-    try:
-        sock = get("socket")
-    except Exception:
-        return None
-    return sock if isinstance(sock, socket.socket) else None
-
-
-def watch_response(response: httpx.Response, deadline: float | None) -> Watch | None:
-    """Arm the watchdog to cut ``response``'s connection at ``deadline`` (sync clients).
-
-    Without a socket (an in-process transport) nothing is armed: the send loop's checks
-    between reads and the clamped read timeout bound the attempt instead.
-    """
-    if deadline is None:
-        return None
-    sock = _socket_of(response)
-    if sock is None:
-        return None
-
-    def cut() -> None:
-        # The base class's shutdown: on a TLS socket this cuts the TCP stream under it
-        # without touching the TLS object the reading thread is using.
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-    return _WATCHDOG.arm(deadline, cut)
 
 
 class Cutoff:

@@ -18,8 +18,9 @@ import httpx
 from typing_extensions import Unpack
 
 from agentkit._lazy import exports
-from agentkit.client._deadline import Watch, clamp, expired, watch_response
+from agentkit.client._deadline import clamp, expired
 from agentkit.client._gate import NO_SLOT, Slot
+from agentkit.client._watchdog import Watch, watch_response
 from agentkit.client.base import BaseClient
 from agentkit.client.request import Prepared
 from agentkit.client.response import (

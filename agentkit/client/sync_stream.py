@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from agentkit.client._deadline import Watch, expired
+from agentkit.client._deadline import expired
 from agentkit.client._gate import NO_SLOT
+from agentkit.client._watchdog import Watch
 from agentkit.client.chunks import ChunkAccumulator
 from agentkit.client.request import Prepared
 from agentkit.client.response import HTTPX_ERRORS, mapped
