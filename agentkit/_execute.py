@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from agentkit import _workers
 from agentkit._aio import is_cancellation
+from agentkit._turns import TurnGate
 
 if TYPE_CHECKING:
     import asyncio
@@ -187,7 +188,7 @@ def start_daemon_thread(call: Invocation, deliver: Callable[[Outcome], None]) ->
 # ----------------------------------------------------------------------------------- sync
 
 
-def run_sync(call: Invocation, *, gate: threading.Semaphore | None = None) -> Outcome:
+def run_sync(call: Invocation, *, gate: TurnGate | None = None) -> Outcome:
     """Run ``call`` from sync code (no running event loop in this thread).
 
     A sync function without a timeout (and without a ``gate``) runs in this thread; with a
@@ -215,10 +216,10 @@ def run_all_sync(
     if len(calls) == 1 and calls[0].timeout is None and not calls[0].is_async:
         outcomes = [run_sync(calls[0])]
     elif len(calls) == 1:
-        outcomes = [run_sync(calls[0], gate=threading.BoundedSemaphore(concurrency))]
+        outcomes = [run_sync(calls[0], gate=TurnGate(concurrency))]
     else:
-        gate = threading.BoundedSemaphore(concurrency)
-        handles = [_SyncCall(c, gate) for c in calls]
+        gate = TurnGate(concurrency)
+        handles = [_SyncCall(c, gate) for c in calls]  # tickets taken in the model's order
         outcomes = []
         for i, h in enumerate(handles):
             outcomes.append(h.wait())
@@ -269,9 +270,10 @@ class _SyncCall:
     or the caller giving up at the timeout), so a hung tool cannot block other calls.
     """
 
-    def __init__(self, call: Invocation, gate: threading.Semaphore | None) -> None:
+    def __init__(self, call: Invocation, gate: TurnGate | None) -> None:
         self.call = call
         self._gate = gate
+        self._ticket = gate.ticket() if gate is not None else 0
         self._lock = threading.Lock()
         self._holding = False
         self._started = threading.Event()
@@ -281,7 +283,7 @@ class _SyncCall:
 
     def _gated(self) -> Outcome:
         if self._gate is not None:
-            self._gate.acquire()
+            self._gate.enter(self._ticket)
             with self._lock:
                 self._holding = True
         self._started.set()
@@ -303,7 +305,7 @@ class _SyncCall:
         with self._lock:
             if self._holding and self._gate is not None:
                 self._holding = False
-                self._gate.release()
+                self._gate.leave()
 
     def wait(self) -> Outcome:
         timeout = self.call.timeout

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -30,6 +31,7 @@ from _agent_support import (
 from pydantic import BaseModel
 from typing_extensions import TypedDict
 
+from agentkit import _workers
 from agentkit.agent import Agent, ModelSettings, capture_run
 from agentkit.agent.history import INTERRUPTED
 from agentkit.agent.state import TOOL_TIMED_OUT
@@ -183,6 +185,40 @@ async def test_concurrency_cap(mode: str) -> None:
     assert [m["content"] for m in result.messages if m["role"] == "tool"] == [
         str(i) for i in range(6)
     ]
+
+
+async def test_one_at_a_time_calls_run_in_the_models_order(
+    mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In a sync run each call waits for its slot on a thread of its own; here the first
+    # call's thread starts last, and the calls must still run in the model's order.
+    real_submit = _workers.submit
+    submitted = 0
+
+    def late_first(job: Callable[[], None], name: str) -> None:
+        nonlocal submitted
+        submitted += 1
+        delay = 0.05 if submitted == 1 else 0.0
+
+        def run() -> None:
+            time.sleep(delay)
+            job()
+
+        real_submit(run, name)
+
+    monkeypatch.setattr(_workers, "submit", late_first)
+    order: list[int] = []
+
+    @tool
+    def step(i: int) -> int:
+        """Step."""
+        order.append(i)
+        return i
+
+    script = ScriptedModel([calls(*[("step", {"i": i}) for i in range(4)]), text("ok")])
+    agent = Agent(tools=[step], client=client_for(script), tool_concurrency=1)
+    await run_mode(agent, mode, "go")
+    assert order == [0, 1, 2, 3]
 
 
 async def test_async_tools_run_concurrently(mode: str) -> None:

@@ -40,6 +40,7 @@ LAYERS: dict[str, int] = {
     "_aio": 0,
     "_lazy": 0,
     "_record": 0,
+    "_turns": 0,
     "_execute": 3,
     "tool": 4,
     "client": 5,

@@ -24,6 +24,7 @@ from dbos import DBOS
 
 from agentkit._execute import Outcome, run_async, run_sync
 from agentkit._record import record
+from agentkit._turns import TurnGate
 from agentkit.agent.effects import CallModel, ListTools, RunTools
 from agentkit.agent.flow import Flow
 from agentkit.agent.state import PendingCall
@@ -163,22 +164,26 @@ def _model_sync(client: Callable[[], Client], effect: CallModel) -> Any:
     return completion_to_wire(completion)
 
 
-def _tool_sync(pc: PendingCall, gate: threading.Semaphore, numbered: threading.Event) -> Any:
+def _tool_sync(pc: PendingCall, gate: TurnGate, ticket: int, numbered: threading.Event) -> Any:
     numbered.set()
-    with gate:
+    gate.enter(ticket)
+    try:
         outcome = run_sync(pc.bind(sync=True))
+    finally:
+        gate.leave()
     return outcome_to_json(outcome)
 
 
 class _Slot:
     """One tool step on a thread of its own, in a copy of the workflow's context."""
 
-    def __init__(self, pc: PendingCall, name: str, gate: threading.Semaphore) -> None:
+    def __init__(self, pc: PendingCall, name: str, gate: TurnGate) -> None:
         self.numbered = threading.Event()
         self.result: Any = None
         self.error: BaseException | None = None
         context = contextvars.copy_context()
-        args = (pc, gate, self.numbered)
+        self._gate, self._ticket = gate, gate.ticket()  # taken in the model's order
+        args = (pc, gate, self._ticket, self.numbered)
         self.thread = threading.Thread(
             target=context.run, args=(self._run, name, args), name=f"agentkit-{name}", daemon=True
         )
@@ -192,6 +197,7 @@ class _Slot:
             self.error = exc
         finally:
             self.numbered.set()  # replayed from its checkpoint: the body never ran
+            self._gate.give_up(self._ticket)  # (a no-op once the body entered)
 
     def outcome(self) -> Outcome:
         self.thread.join()
@@ -203,11 +209,12 @@ class _Slot:
 def _tools_sync(
     calls: tuple[PendingCall, ...], names: StepNames, concurrency: int
 ) -> list[Outcome]:
-    gate = threading.BoundedSemaphore(concurrency)
+    gate = TurnGate(concurrency)
     if len(calls) == 1:
         pc = calls[0]
         numbered = threading.Event()
-        data = DBOS.run_step(_options(names.tool(pc.call.name)), _tool_sync, pc, gate, numbered)
+        step = _options(names.tool(pc.call.name))
+        data = DBOS.run_step(step, _tool_sync, pc, gate, gate.ticket(), numbered)
         return [outcome_from_json(data)]
     slots = [_Slot(pc, names.tool(pc.call.name), gate) for pc in calls]
     return [s.outcome() for s in slots]
