@@ -20,7 +20,10 @@ takes ``city="北京"`` from the prompt). Every figure is measured in fresh clie
 
 The floor does the same requests and the tool dispatch, nothing more: no validation, no
 retries, no events. It sends the same tool schema that agentkit builds (checked at start).
-The figures and ratios are printed as a table and written to ``bench-results.json``.
+Each figure is the median over its fresh processes; each ratio is the median of the ratios
+of pairs measured back to back (a floor process, then an agentkit one), since the load of a
+shared machine comes and goes between pairs but hits both halves of one alike. The figures
+and ratios are printed as a table and written to ``bench-results.json``.
 """
 
 from __future__ import annotations
@@ -411,6 +414,28 @@ def _median_of(samples: list[dict[str, Any]], key: str) -> float:
     return float(statistics.median(s[key] for s in samples))
 
 
+# Each import ratio: which statement is agentkit's and which the floor's.
+IMPORT_PAIRS = {
+    "import": ("agentkit", "floor"),
+    "import_names": ("agentkit_names", "floor"),
+    "import_with_asyncio": ("agentkit_names_asyncio", "floor_asyncio"),
+    "startup": ("agentkit_startup", "floor_startup"),
+}
+
+
+def _paired(agentkit: list[float], floor: list[float]) -> float:
+    """The median of the ratios of samples taken back to back.
+
+    A shared machine's load comes and goes over minutes; the two halves of a pair see the
+    same load, so their ratio cancels it where a ratio of two medians would not.
+    """
+    return float(statistics.median(a / f for a, f in zip(agentkit, floor, strict=True)))
+
+
+def _paired_of(got: dict[str, list[dict[str, Any]]], key: str) -> float:
+    return _paired([s[key] for s in got["agentkit"]], [s[key] for s in got["floor"]])
+
+
 def _check_schema() -> None:
     import agentkit
 
@@ -439,6 +464,7 @@ def main() -> None:
         "processes_per_figure": repeat,
     }
     started = time.perf_counter()
+    paired: dict[str, float] = results.setdefault("paired", {})
     try:
         statements = {
             "floor": "import httpx, pydantic",
@@ -462,6 +488,8 @@ def main() -> None:
             for key, statement in statements.items():
                 samples[key].append(_import_time(statement))
         med = {k: statistics.median(v) for k, v in samples.items()}
+        for name, (a, f) in IMPORT_PAIRS.items():
+            paired[name] = _paired(samples[a], samples[f])
         results["import"] = {"floor": med["floor"], "agentkit": med["agentkit"]}
         results["import_names"] = {"floor": med["floor"], "agentkit": med["agentkit_names"]}
         results["import_with_asyncio"] = {
@@ -478,6 +506,8 @@ def main() -> None:
                 impl: {k: _median_of(v, k) for k in ("cpu_per_run", "wall_per_run")}
                 for impl, v in got.items()
             }
+            for k in ("cpu_per_run", "wall_per_run"):
+                paired[f"{key}.{k}"] = _paired_of(got, k)
         for n in conc:
             got = {"floor": [], "agentkit": []}
             for _ in range(repeat if n <= 200 else min(repeat, 2)):
@@ -487,6 +517,8 @@ def main() -> None:
             results[f"c{n}"] = {
                 impl: {k: _median_of(v, k) for k in keys} for impl, v in got.items()
             }
+            for k in ("wall", "peak_rss", "mem_per_run"):
+                paired[f"c{n}.{k}"] = _paired_of(got, k)
     finally:
         server.terminate()
         server.wait(10)
@@ -499,6 +531,9 @@ def main() -> None:
 
 def _ratios(r: dict[str, Any]) -> dict[str, float]:
     def ratio(section: str, key: str | None) -> float:
+        name = section if key is None else f"{section}.{key}"
+        if name in r.get("paired", {}):
+            return float(r["paired"][name])
         s = r[section]
         if key is None:
             return float(s["agentkit"] / s["floor"])
