@@ -13,7 +13,7 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
@@ -142,7 +142,10 @@ def build_model(
         )
     except (PydanticSchemaGenerationError, PydanticUserError, TypeError) as exc:
         error: Exception = exc
-    # Rare path: find which parameter pydantic could not handle, to name it.
+    # Rare path: find which parameter pydantic could not handle, to name it. (TypeAdapter
+    # is imported here: pydantic loads its module on first use, and only this path needs it.)
+    from pydantic import TypeAdapter
+
     for param in params:
         try:
             TypeAdapter(hints[param.name])
