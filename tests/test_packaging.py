@@ -25,14 +25,14 @@ else:  # pytest depends on tomli before 3.11
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 
-# An interpreter whose setuptools can build a PEP 660 editable wheel offline (setuptools
-# before 70.1 needs the `wheel` package for it); pip would fetch one into an isolated build.
+# An interpreter whose setuptools can build the project (the build-system's minimum) as a
+# PEP 660 editable wheel offline, as pip's isolated build would with a fetched setuptools.
+(_SETUPTOOLS,) = PYPROJECT["build-system"]["requires"]
+_MINIMUM = tuple(int(x) for x in _SETUPTOOLS.removeprefix("setuptools>=").split("."))
 _PROBE = (
-    "import setuptools, sys\n"
-    "major, minor = (int(x) for x in setuptools.__version__.split('.')[:2])\n"
-    "if (major, minor) < (70, 1):\n"
-    "    import wheel\n"
-    "assert (major, minor) >= (64, 0)\n"
+    "import setuptools\n"
+    "version = tuple(int(x) for x in setuptools.__version__.split('.')[:2])\n"
+    f"assert version >= {_MINIMUM!r}, version\n"
 )
 
 
@@ -76,7 +76,7 @@ def test_editable_install_is_a_path_entry_mypy_follows(tmp_path: Path) -> None:
         pytest.skip("no interpreter here can build a PEP 660 wheel offline")
     project = tmp_path / "project"
     project.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, project / name)
     skip = shutil.ignore_patterns("__pycache__")
     shutil.copytree(ROOT / "agentkit", project / "agentkit", ignore=skip)
