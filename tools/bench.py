@@ -17,6 +17,10 @@ takes ``city="北京"`` from the prompt). Every figure is measured in fresh clie
 - 200 and 1,000 concurrent runs: wall, peak RSS, memory per in-flight run, and how busy the
   emulator's process was (it must not be the bottleneck);
 - the sync API's CPU per run (``agent.run_sync`` vs a loop on ``httpx.Client``).
+- informative, at 200 concurrent runs: the peak RSS of the raw loop plus what a validated
+  tool needs of pydantic (the argument model built from the signature and docstring, its
+  JSON schema made, each call's arguments validated), which says how much of agentkit's
+  memory is pydantic's and how much its own.
 
 The floor does the same requests and the tool dispatch, nothing more: no validation, no
 retries, no events. It sends the same tool schema that agentkit builds (checked at start).
@@ -143,8 +147,37 @@ def _cpu_of(pid: int) -> float:
 Runner = Callable[[], Awaitable[str]]
 
 
-def _floor_async(base_url: str, streamed: bool) -> tuple[Runner, Callable[[], Awaitable[None]]]:
+def _argument_model() -> Callable[[str], dict[str, Any]]:
+    """What a validated tool needs of pydantic, and nothing of agentkit: the argument model
+    of ``get_weather`` (described from its docstring, its JSON schema built) and a validator
+    of each call's arguments with it."""
+    import docstring_parser
+    from pydantic import ConfigDict, Field, create_model
+
+    params = docstring_parser.parse(get_weather.__doc__ or "").params
+    described = {p.arg_name: p.description for p in params}
+    model = create_model(
+        "get_weather_arguments",
+        __config__=ConfigDict(extra="forbid"),
+        city=(str, Field(description=described["city"])),
+    )
+    model.model_json_schema()
+
+    def validate(arguments: str) -> dict[str, Any]:
+        return model.model_validate_json(arguments).model_dump()
+
+    return validate
+
+
+def _floor_async(
+    base_url: str, streamed: bool, validated: bool = False
+) -> tuple[Runner, Callable[[], Awaitable[None]]]:
     import httpx
+
+    if validated:
+        arguments: Callable[[str], dict[str, Any]] = _argument_model()
+    else:
+        arguments = json.loads
 
     client = httpx.AsyncClient(
         base_url=base_url, headers={"Authorization": f"Bearer {KEY}"}, timeout=60.0
@@ -198,7 +231,7 @@ def _floor_async(base_url: str, streamed: bool) -> tuple[Runner, Callable[[], Aw
             if not message.get("tool_calls"):
                 return str(message["content"])
             for call in message["tool_calls"]:
-                result = get_weather(**json.loads(call["function"]["arguments"]))
+                result = get_weather(**arguments(call["function"]["arguments"]))
                 content = json.dumps(result, ensure_ascii=False)
                 messages.append({"role": "tool", "tool_call_id": call["id"], "content": content})
 
@@ -274,8 +307,10 @@ def _check(output: str) -> None:
 
 async def _measure_async(opts: argparse.Namespace) -> dict[str, Any]:
     streamed = opts.mode == "stream"
-    make = _floor_async if opts.impl == "floor" else _agentkit_async
-    run, close = make(opts.base_url, streamed)
+    if opts.impl == "agentkit":
+        run, close = _agentkit_async(opts.base_url, streamed)
+    else:
+        run, close = _floor_async(opts.base_url, streamed, opts.impl == "floor_pydantic")
     for _ in range(opts.warmup):
         _check(await run())
     gc.collect()
@@ -328,7 +363,7 @@ def _measure_sync(opts: argparse.Namespace) -> dict[str, Any]:
 
 def client_main(argv: list[str]) -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("impl", choices=("floor", "agentkit"))
+    p.add_argument("impl", choices=("floor", "agentkit", "floor_pydantic"))
     p.add_argument("mode", choices=("seq", "stream", "conc", "sync"))
     p.add_argument("--base-url", required=True)
     p.add_argument("--runs", type=int, required=True)
@@ -510,15 +545,24 @@ def main() -> None:
                 paired[f"{key}.{k}"] = _paired_of(got, k)
         for n in conc:
             got = {"floor": [], "agentkit": []}
+            # informative, at 200 only: the floor plus what a validated tool needs of pydantic
+            impls = ("floor", "agentkit", "floor_pydantic") if n == 200 else ("floor", "agentkit")
             for _ in range(repeat if n <= 200 else min(repeat, 2)):
-                for impl in ("floor", "agentkit"):
-                    got[impl].append(_client(impl, "conc", base_url, n, 20, server.pid))
+                for impl in impls:
+                    got.setdefault(impl, []).append(
+                        _client(impl, "conc", base_url, n, 20, server.pid)
+                    )
             keys = ("wall", "cpu", "server_cpu_share", "rss_before", "peak_rss", "mem_per_run")
             results[f"c{n}"] = {
                 impl: {k: _median_of(v, k) for k in keys} for impl, v in got.items()
             }
             for k in ("wall", "peak_rss", "mem_per_run"):
                 paired[f"c{n}.{k}"] = _paired_of(got, k)
+            if "floor_pydantic" in got:
+                paired[f"c{n}.peak_rss_vs_pydantic"] = _paired(
+                    [x["peak_rss"] for x in got["agentkit"]],
+                    [x["peak_rss"] for x in got["floor_pydantic"]],
+                )
     finally:
         server.terminate()
         server.wait(10)
@@ -613,6 +657,15 @@ def _table(r: dict[str, Any], ratios: dict[str, float]) -> str:
         for n in (200, 1000)
     )
     lines.append(f"\nEmulator process busy during the concurrent runs (floor / agentkit): {share}")
+    with_pydantic = r["c200"].get("floor_pydantic")
+    if with_pydantic:
+        lines.append(
+            "200 concurrent, the raw loop plus the tool's pydantic argument model (built, "
+            "its JSON schema made, each call validated): peak RSS "
+            f"{with_pydantic['peak_rss'] * mb:.1f} MiB, "
+            f"{with_pydantic['peak_rss'] / r['c200']['floor']['peak_rss']:.2f}× the raw loop; "
+            f"agentkit {r['paired']['c200.peak_rss_vs_pydantic']:.2f}× that"
+        )
     busiest = max(r[f"c{n}"][impl]["server_cpu_share"] for n in (200, 1000) for impl in IMPLS)
     if busiest > 0.8:  # one core of two: the emulator, not the client, may set the pace
         lines.append("WARNING: the emulator was nearly saturated; the concurrent walls are suspect")
