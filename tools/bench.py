@@ -611,12 +611,15 @@ def _table(r: dict[str, Any], ratios: dict[str, float]) -> str:
         target = f"≤ {TARGETS[rk]}×" if rk in TARGETS else ""
         mark = "" if rk not in TARGETS else (" ok" if ratios[rk] <= TARGETS[rk] else " MISS")
         fmt = "{:,.0f}" if f * scale >= 100 else "{:,.1f}"
+        shown = f"{ratios[rk]:.2f}"
+        if rk in TARGETS and float(shown) == TARGETS[rk] != ratios[rk]:
+            shown = f"{ratios[rk]:.3f}"  # two digits would hide which side of the target
         rows.append(
             (
                 f"{label} ({unit})",
                 fmt.format(f * scale),
                 fmt.format(a * scale),
-                f"{ratios[rk]:.2f}×{mark}",
+                f"{shown}×{mark}",
                 target,
             )
         )
