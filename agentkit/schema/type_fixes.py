@@ -17,7 +17,6 @@ import operator
 import sys
 import types
 import typing
-from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ValidationError
@@ -99,7 +98,9 @@ def has_lazy_items(model: type[BaseModel]) -> bool:
 
 
 def _mentions_generator(node: Any) -> bool:
-    if isinstance(node, Mapping):
+    # A core schema is plain dicts and lists. Checking against the ``Mapping`` ABC instead
+    # would fill its subclass caches with every type met on the way (about 20 KiB).
+    if isinstance(node, dict):
         if node.get("type") == "generator":
             return True
         return any(_mentions_generator(v) for v in node.values())
