@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import subprocess
 import sys
@@ -292,6 +293,60 @@ def test_sqlite_store_refuses_memory_paths_and_closed_use(tmp_path: Path) -> Non
     store.close()
     with pytest.raises(SessionError, match="closed"):
         store.session("s").messages()
+
+
+def test_a_closed_sqlite_store_says_closed_to_every_run(tmp_path: Path) -> None:
+    # Not "busy": with on_busy="wait" that sent a run into waiting for good.
+    store = SQLiteStore(tmp_path / "c.db")
+    session = store.session("s")
+    store.close()
+    with pytest.raises(SessionError, match="is closed") as caught, session.lease():
+        pass
+    assert type(caught.value) is SessionError
+    with pytest.raises(SessionError, match="is closed"), session.lease("wait", timeout=30):
+        pass
+
+    async def leased() -> None:
+        async with session.alease(on_busy="wait", timeout=30):
+            pass
+
+    started = time.monotonic()
+    with pytest.raises(SessionError, match="is closed"):
+        asyncio.run(leased())
+    assert time.monotonic() - started < 5
+
+
+_HOLDS = """
+import sys
+from agentkit.sessions import SessionBusyError, SQLiteStore
+try:
+    with SQLiteStore(sys.argv[1]).session("user-42").lease():
+        print("got the lease")
+except SessionBusyError:
+    print("busy")
+"""
+
+
+def test_a_closed_stores_handles_never_touch_another_stores_locks(tmp_path: Path) -> None:
+    # The closed store's lock-file descriptor number is free for the next file opened: a
+    # stale handle locking and unlocking through it would drop the live store's lock.
+    old = SQLiteStore(tmp_path / "old.db")
+    stale = old.session("user-42")
+    old.close()
+    live = SQLiteStore(tmp_path / "live.db")
+    path = str(tmp_path / "live.db")
+    with live.session("user-42").lease() as lease:
+        with pytest.raises(SessionError, match="is closed"), stale.lease():
+            pass
+        with pytest.raises(SessionError, match="is closed"):
+            stale.messages()
+        other = subprocess.run(
+            [sys.executable, "-c", _HOLDS, path], capture_output=True, text=True, check=True
+        )
+        assert other.stdout.strip() == "busy"
+        lease.append([{"role": "user", "content": "hi"}])
+    live.close()
+    assert SQLiteStore(path).session("user-42").messages() == [{"role": "user", "content": "hi"}]
 
 
 # ----------------------------------------------------------------------------- PostgreSQL

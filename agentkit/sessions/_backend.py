@@ -13,6 +13,7 @@ from typing import Any, Protocol, TypeAlias, TypeVar
 
 from agentkit._record import record
 from agentkit.sessions._core import WriteOp
+from agentkit.sessions._errors import SessionError
 
 __all__ = [
     "AsyncBackend",
@@ -151,12 +152,21 @@ class ThreadedAsync:
     """An async face for a blocking backend: each call runs on the store's own threads,
     so a busy database never stalls the event loop."""
 
-    def __init__(self, sync: SyncBackend, threads: int) -> None:
+    def __init__(self, sync: SyncBackend, threads: int, *, closed: str) -> None:
         self._sync = sync
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="agentkit-session")
+        self._closed = closed  # the SessionError's message once the store is closed
+        self._stopped = False
 
     async def _run(self, fn: Any, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        if self._stopped:
+            raise SessionError(self._closed)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        except RuntimeError:  # "cannot schedule new futures after shutdown": closed meanwhile
+            if self._stopped:
+                raise SessionError(self._closed) from None
+            raise
 
     async def try_acquire(self, session_id: str, since: Mark | None, read: bool) -> Held | None:
         """See ``SyncBackend.try_acquire``."""
@@ -191,4 +201,5 @@ class ThreadedAsync:
 
     def shutdown(self) -> None:
         """Stop the threads, waiting for calls in flight (the backend stays open)."""
+        self._stopped = True
         self._pool.shutdown(wait=True)

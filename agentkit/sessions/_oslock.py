@@ -13,6 +13,7 @@ kernel lock between processes.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import threading
@@ -46,9 +47,11 @@ class LockFile:
             if offset in self._held:
                 return False
             try:
-                fcntl.lockf(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset)
-            except OSError:
-                return False
+                fcntl.lockf(self._open_fd(), fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset)
+            except OSError as exc:
+                if exc.errno in (errno.EACCES, errno.EAGAIN):
+                    return False  # another process holds it
+                raise
             self._held.add(offset)
             return True
 
@@ -67,8 +70,15 @@ class LockFile:
         """Drop the lock at ``offset`` (no-op if not held)."""
         with self._mutex:
             if offset in self._held:
-                fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, offset)
+                fcntl.lockf(self._open_fd(), fcntl.LOCK_UN, 1, offset)
                 self._held.discard(offset)
+
+    def _open_fd(self) -> int:
+        # Once closed, the descriptor's number may belong to another file (a new store's
+        # lock file): locking through it would take or drop that file's locks.
+        if self._fd < 0:
+            raise ValueError("This lock file is closed")
+        return self._fd
 
     def release_ref(self) -> None:
         """One store stopped using the file; the last one closes it."""
@@ -76,7 +86,8 @@ class LockFile:
             self.refs -= 1
             if self.refs == 0:
                 _FILES.pop(self._key, None)
-                os.close(self._fd)
+                fd, self._fd = self._fd, -1
+                os.close(fd)
 
 
 def open_lock_file(path: str) -> LockFile:

@@ -42,6 +42,10 @@ _LIST = (
 )
 
 
+def _closed_message(path: str) -> str:
+    return f"The SQLiteStore of {path!r} is closed"
+
+
 def _lost(session_id: str) -> SessionLostError:
     return SessionLostError(
         f"The lease on session {session_id!r} was lost (another run took over); "
@@ -99,9 +103,12 @@ class _SQLiteBackend:
 
     # ---------------------------------------------------------------- connections
 
-    def _conn(self) -> sqlite3.Connection:
+    def _check_open(self) -> None:
         if self._closed:
-            raise SessionError(f"The SQLiteStore of {self._path!r} is closed")
+            raise SessionError(_closed_message(self._path))
+
+    def _conn(self) -> sqlite3.Connection:
+        self._check_open()
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(
@@ -160,9 +167,15 @@ class _SQLiteBackend:
     # ---------------------------------------------------------------- leases
 
     def try_acquire(self, session_id: str, since: Mark | None, read: bool) -> Held | None:
+        # Checked first: a closed store's lock file may be closed too, and "busy" would
+        # send an on_busy="wait" caller into waiting for good.
+        self._check_open()
         offset = LockFile.offset(_core.lock_key(session_id))
-        if not self._locks.try_lock(offset):
-            return None
+        try:
+            if not self._locks.try_lock(offset):
+                return None
+        except OSError as exc:
+            raise SessionError(f"Could not lock session {session_id!r}: {exc}") from None
         try:
             # A lease's token need not survive a power failure: every holder dies with it.
             with self._unsynced_tx() as c:
@@ -184,6 +197,8 @@ class _SQLiteBackend:
         return Held(session_id, token, offset, stored)
 
     def release(self, held: Held) -> None:
+        if self._closed:
+            return  # close() dropped every lock this store held
         self._mine.discard(held.state)
         self._locks.unlock(held.state)
 
@@ -278,7 +293,9 @@ class SQLiteStore(SessionStore):
             raise UserError(f"synchronous must be 'FULL' or 'NORMAL', got {synchronous!r}")
         self.path = os.path.abspath(text)
         self._sync = self._backend = _SQLiteBackend(self.path, busy_timeout, synchronous)
-        self._async = self._threads = ThreadedAsync(self._backend, threads)
+        self._async = self._threads = ThreadedAsync(
+            self._backend, threads, closed=_closed_message(self.path)
+        )
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
