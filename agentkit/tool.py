@@ -20,15 +20,17 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 
-from pydantic_core import PydanticSerializationError, to_json
+from pydantic_core import PydanticSerializationError, to_json, to_jsonable_python
 
 from agentkit._aio import loop_running
 from agentkit._execute import Invocation, run_async, run_sync
+from agentkit._text import lone_surrogate
 from agentkit.context import RunContext
 from agentkit.errors import UserError
 
@@ -418,19 +420,42 @@ def serialize_result(value: Any) -> str:
 
     A ``str`` is returned unchanged. Everything else (pydantic models, dataclasses, dicts,
     lists, numbers, ``None``, and the values inside them: enums, datetimes, UUIDs...) becomes
-    compact JSON, non-ASCII text kept as is so that Chinese stays readable.
+    compact JSON, non-ASCII text kept as is so that Chinese stays readable. JSON has no
+    NaN or infinity: they become ``null``, as ``JSON.stringify`` does. A lone surrogate
+    (what ``errors="surrogateescape"`` makes of undecodable bytes) cannot travel in a
+    UTF-8 request; it is shown as its escape (``\\udce9``) instead of failing the run.
 
     Raises:
         UserError: The value (or something inside it) has a type with no JSON form.
     """
     if type(value) is str:
-        return value
+        return _sendable(value)
     if isinstance(value, str) and not isinstance(value, Enum):
-        return str.__str__(value)
+        return _sendable(str.__str__(value))
     try:
-        return to_json(value).decode()
+        return to_json(value, inf_nan_mode="null").decode()
     except PydanticSerializationError as exc:
+        error = exc
+    try:
+        # pydantic refuses to encode a lone surrogate as UTF-8; Python's encoder writes it,
+        # and _sendable escapes it. A value with no JSON form fails here again.
+        plain = to_jsonable_python(value, inf_nan_mode="null")
+        text = json.dumps(plain, ensure_ascii=False, separators=(",", ":"))
+    except (PydanticSerializationError, TypeError, ValueError):
         raise UserError(
-            f"Cannot serialize a tool result of type {type(value).__name__!r}: {exc}; "
+            f"Cannot serialize a tool result of type {type(value).__name__!r}: {error}; "
             "return a str, a dict, a list, a dataclass or a pydantic model"
-        ) from exc
+        ) from error
+    return _sendable(text)
+
+
+def _sendable(text: str) -> str:
+    """``text``, with any lone surrogate written as its escape (``\\udce9``)."""
+    if lone_surrogate(text) is None:
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text

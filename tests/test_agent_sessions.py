@@ -78,6 +78,40 @@ async def test_session_and_history_together_is_a_user_error(store: SessionStore,
     assert store.session("u").messages() == []
 
 
+@pytest.mark.parametrize("mode", MODES)
+async def test_lone_surrogates_never_reach_a_session(store: SessionStore, mode: str) -> None:
+    # Bytes read with errors="surrogateescape" hold lone surrogates, which no UTF-8 request
+    # or database takes: a tool's result is sent with them escaped, a prompt is refused
+    # before anything is stored, and the session stays usable either way.
+    @tool
+    def read_file(name: str) -> str:
+        """Read a file.
+
+        Args:
+            name: The file.
+        """
+        return b"caf\xe9".decode("utf-8", "surrogateescape")
+
+    def script(body: dict[str, Any]) -> Any:
+        last = body["messages"][-1]
+        if last["role"] == "tool":
+            return f"it says {last['content']}"
+        return {"tool_calls": [{"name": "read_file", "arguments": {"name": "a.txt"}}]}
+
+    agent = weather_agent(ScriptedModel(script), tools=[read_file])
+    session = store.session("u")
+    result, _ = await run_mode(agent, mode, "read a.txt", session=session)
+    assert result.output == "it says caf\\udce9"
+    stored = session.messages()
+    assert stored[2] == {"role": "tool", "tool_call_id": stored[1]["tool_calls"][0]["id"],
+                         "content": "caf\\udce9"}  # fmt: skip
+    with pytest.raises(UserError, match="lone surrogate"):
+        await run_mode(agent, mode, "caf\udce9?", session=session)
+    assert session.messages() == stored
+    again, _ = await run_mode(agent, mode, "read a.txt again", session=session)
+    assert again.output == "it says caf\\udce9"
+
+
 async def test_a_run_saves_the_user_message_before_the_model_answers(
     store: SessionStore,
 ) -> None:

@@ -20,6 +20,7 @@ PACKAGE = Path(agentkit.__file__).parent
 LAYERS: dict[str, int] = {
     "errors": 0,
     "_json": 0,
+    "_text": 0,
     "defaults": 0,
     "_pydantic_errors": 0,
     "jsonanswer": 1,

@@ -111,6 +111,23 @@ def test_unknown_formats_are_clear_errors() -> None:
         _migrations.pending("sqlite", 99)
 
 
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+def test_a_lone_surrogate_is_refused_before_it_is_stored(backend: str, tmp_path: Path) -> None:
+    # json.dumps writes one, but neither a database nor a later request could take it.
+    from agentkit.sessions import MemoryStore
+
+    store = MemoryStore() if backend == "memory" else SQLiteStore(tmp_path / "s.db")
+    session = store.session("s")
+    with session.lease() as lease:
+        lease.append([{"role": "user", "content": "ok"}])
+        with pytest.raises(UserError, match=r"message 0: .*lone surrogate"):
+            lease.append([{"role": "user", "content": "caf\udce9"}])
+    assert session.messages() == [{"role": "user", "content": "ok"}]
+    with pytest.raises(UserError, match="lone surrogate"), session.lease() as lease:
+        lease.set_pause({"note": "\ud800"})
+    assert session.pause() is None
+
+
 def test_session_ids_are_checked() -> None:
     from agentkit.sessions import MemoryStore
 

@@ -9,6 +9,7 @@ import datetime as dt
 import enum
 import gc
 import json
+import math
 import os
 import threading
 import time
@@ -695,6 +696,20 @@ SERIALIZED = [
         {"items": [Forecast(city="a", when=dt.date(2026, 1, 1))]},
         '{"items":[{"city":"a","when":"2026-01-01"}]}',
     ),
+    # JSON has no NaN or infinity: null, as JSON.stringify writes them.
+    (
+        "nan and infinities",
+        {"mean": math.nan, "max": [math.inf, -math.inf]},
+        '{"mean":null,"max":[null,null]}',
+    ),
+    ("nan", math.nan, "null"),
+    # Lone surrogates (undecodable bytes read with surrogateescape) go as their escapes.
+    ("str with a lone surrogate", "caf\udce9 é", "caf\\udce9 é"),
+    (
+        "json with a lone surrogate",
+        {"name": "caf\udce9", "城市": "北京"},
+        '{"name":"caf\\udce9","城市":"北京"}',
+    ),
 ]
 
 
@@ -703,6 +718,14 @@ def test_serialize_result(value: Any, expected: str) -> None:
     out = serialize_result(value)
     assert out == expected
     assert type(out) is str
+
+
+def test_serialized_results_are_valid_json_in_utf_8() -> None:
+    for value in ({"x": math.nan, "s": "a\udcff"}, [math.inf], "b\ud800"):
+        out = serialize_result(value)
+        out.encode("utf-8")  # sendable
+        if not isinstance(value, str):
+            assert json.loads(out, parse_constant=lambda c: pytest.fail(f"bare {c}"))
 
 
 def test_unserializable_result_is_a_user_error_naming_the_type() -> None:

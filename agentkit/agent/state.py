@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from agentkit._execute import Invocation, Outcome
 from agentkit._history import trim_turns
 from agentkit._record import record
+from agentkit._text import lone_surrogate
 from agentkit.agent import forced_choice
 from agentkit.agent.history import coerce_history, repair_history
 from agentkit.agent.limits import Limits
@@ -187,6 +188,7 @@ class RunState(Resuming, Limits, ToolResults):
         self.new_messages_start = len(msgs)
         if prompt is not None:
             if isinstance(prompt, str):
+                _check_text(prompt, "prompt")
                 msgs.append({"role": "user", "content": prompt})
             elif isinstance(prompt, dict) and "role" in prompt:
                 msgs.append(prompt)
@@ -476,3 +478,13 @@ class RunState(Resuming, Limits, ToolResults):
         if isinstance(exc, AgentkitError) and not exc.messages:
             exc.messages = self.snapshot()
         return exc
+
+
+def _check_text(text: str, what: str) -> None:
+    """``UserError`` if ``text`` holds a lone surrogate, which no UTF-8 request can carry."""
+    at = lone_surrogate(text)
+    if at is not None:
+        raise UserError(
+            f"The {what} holds {text[at]!r} at index {at}, a lone surrogate (not valid "
+            "Unicode; text decoded with errors='surrogateescape' has them)"
+        )

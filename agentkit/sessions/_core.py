@@ -18,6 +18,7 @@ from typing import Any
 
 from agentkit._history import INTERRUPTED, repair_history, trim_turns
 from agentkit._record import record
+from agentkit._text import lone_surrogate
 from agentkit.errors import UserError
 from agentkit.messages import Message
 from agentkit.sessions._errors import SessionFormatError
@@ -94,7 +95,16 @@ def check_session_id(session_id: object) -> str:
 
 # One encoder for every row: ``json.dumps`` with options builds a new encoder per call.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-_dumps = _ENCODER.encode
+
+
+def _dumps(value: object) -> str:
+    text = _ENCODER.encode(value)
+    # json writes a lone surrogate, but no database (or request body) takes it: caught
+    # here, a stored message could never be sent or read back whole.
+    at = lone_surrogate(text)
+    if at is not None:
+        raise ValueError(f"it holds {text[at]!r}, a lone surrogate, which is not valid Unicode")
+    return text
 
 
 def encode_message(message: object, where: str) -> tuple[int, str]:
