@@ -809,6 +809,71 @@ async def test_cancellation_mid_tool_leaves_valid_history() -> None:
     assert leftover == [] or all(t is asyncio.current_task() for t in leftover)
 
 
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_cancelling_a_turn_keeps_the_results_of_calls_that_finished(streamed: bool) -> None:
+    # The refund happened: a history saying "interrupted" would have the model repeat it.
+    refunds: list[str] = []
+    started, refunded = asyncio.Event(), asyncio.Event()
+
+    @tool
+    async def refund(order: str) -> str:
+        """Refund an order."""
+        refunds.append(order)
+        refunded.set()
+        return f"refunded {order}"
+
+    @tool
+    async def lookup(order: str) -> str:
+        """Look an order up."""
+        started.set()
+        await asyncio.sleep(60)
+        return "found"
+
+    script = ScriptedModel([calls(("refund", {"order": "A1"}), ("lookup", {"order": "A1"}))])
+    agent = Agent(tools=[refund, lookup], client=async_client_for(script))
+
+    async def consume() -> None:
+        if streamed:
+            async for _ in agent.stream("refund A1"):
+                pass
+        else:
+            await agent.run("refund A1")
+
+    with capture_run() as run:
+        task = asyncio.create_task(consume())
+    await started.wait()
+    await refunded.wait()
+    await asyncio.sleep(0.05)  # the finished call's outcome reaches the flow
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    msgs = cancelled_messages(run)
+    assert_valid_history(msgs)
+    assert [m["content"] for m in msgs if m["role"] == "tool"] == ["refunded A1", INTERRUPTED]
+    assert refunds == ["A1"]
+
+
+async def test_a_run_timeout_during_a_turn_keeps_the_finished_results(mode: str) -> None:
+    @tool
+    def refund(order: str) -> str:
+        """Refund an order."""
+        return f"refunded {order}"
+
+    @tool
+    async def lookup(order: str) -> str:
+        """Look an order up."""
+        await asyncio.sleep(5)
+        return "found"
+
+    script = ScriptedModel([calls(("refund", {"order": "B2"}), ("lookup", {"order": "B2"}))])
+    agent = Agent(tools=[refund, lookup], client=client_for(script), run_timeout=0.3)
+    with pytest.raises(RunTimeoutError) as info:
+        await run_mode(agent, mode, "refund B2")
+    msgs = info.value.messages
+    assert_valid_history(msgs)
+    assert [m["content"] for m in msgs if m["role"] == "tool"] == ["refunded B2", TOOL_TIMED_OUT]
+
+
 async def test_cancellation_mid_request() -> None:
     # The server would answer only after 10 s; the run is cancelled while it waits.
     script = ScriptedModel([{"fault": "latency=10"}, text("late")])

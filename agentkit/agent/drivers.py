@@ -27,26 +27,40 @@ if TYPE_CHECKING:
 __all__ = ["AsyncWriter", "SyncWriter", "drive_async", "drive_sync"]
 
 
-def _journal_async(
+def _on_done_async(
     effect: RunTools, writer: AsyncWriter | None
 ) -> Callable[[int, Outcome], Awaitable[None]] | None:
-    journal = effect.journal
-    if journal is None or writer is None:
+    """What a driver does as each call of ``effect`` finishes: tell the flow, journal it."""
+    journal = effect.journal if writer is not None else None
+    finished = effect.finished
+    if journal is None and finished is None:
         return None
 
-    async def record(i: int, outcome: Outcome) -> None:
-        await writer.journal_result(journal(effect.calls[i], outcome))
+    async def done(i: int, outcome: Outcome) -> None:
+        if finished is not None:
+            finished(i, outcome)
+        if journal is not None and writer is not None:
+            await writer.journal_result(journal(effect.calls[i], outcome))
 
-    return record
+    return done
 
 
-def _journal_sync(
+def _on_done_sync(
     effect: RunTools, writer: SyncWriter | None
 ) -> Callable[[int, Outcome], None] | None:
-    journal = effect.journal
-    if journal is None or writer is None:
+    """The sync ``_on_done_async``."""
+    journal = effect.journal if writer is not None else None
+    finished = effect.finished
+    if journal is None and finished is None:
         return None
-    return lambda i, outcome: writer.journal_result(journal(effect.calls[i], outcome))
+
+    def done(i: int, outcome: Outcome) -> None:
+        if finished is not None:
+            finished(i, outcome)
+        if journal is not None and writer is not None:
+            writer.journal_result(journal(effect.calls[i], outcome))
+
+    return done
 
 
 async def _listed_async(source: ToolSource) -> list[Tool[Any, Any]] | BaseException:
@@ -144,7 +158,7 @@ async def drive_async(
                     elif isinstance(effect, RunTools):
                         calls = [pc.bind(sync=False) for pc in effect.calls]
                         steps.outcome = await run_all_async(
-                            calls, concurrency, _journal_async(effect, writer)
+                            calls, concurrency, _on_done_async(effect, writer)
                         )
                     elif isinstance(effect, ListTools):
                         steps.outcome = [(s, await _listed_async(s)) for s in effect.sources]
@@ -184,7 +198,7 @@ def drive_sync(
                         )
                 elif isinstance(effect, RunTools):
                     calls = [pc.bind(sync=True) for pc in effect.calls]
-                    steps.outcome = run_all_sync(calls, concurrency, _journal_sync(effect, writer))
+                    steps.outcome = run_all_sync(calls, concurrency, _on_done_sync(effect, writer))
                 elif isinstance(effect, ListTools):
                     steps.outcome = [(s, _listed_sync(s)) for s in effect.sources]
                 elif isinstance(effect, Save) and writer is not None:

@@ -55,10 +55,13 @@ class RunTools(NamedTuple):
         calls: The calls to run (each has ``kwargs``), in the model's order.
         journal: For a session run: the tool message of a finished call, which the driver
             journals as each call finishes (crash recovery); ``None``: no journal.
+        finished: Told ``(i, outcome)`` as the i-th call finishes, so that a batch cut
+            short (the run cancelled) keeps the results it has; ``None``: not told.
     """
 
     calls: tuple[PendingCall, ...]
     journal: Callable[[PendingCall, Outcome], Message] | None = None
+    finished: Callable[[int, Outcome], None] | None = None
 
 
 class Emit(NamedTuple):

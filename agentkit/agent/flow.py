@@ -159,7 +159,15 @@ def _run_turn(
         runnable = tuple(pc for pc in calls if pc.kwargs is not None and not pc.awaiting)
         if runnable:
             journal = state.journal_message if _journals(state, calls, runnable) else None
-            outcomes: list[Outcome] = yield RunTools(runnable, journal)
+            finished: dict[int, Outcome] = {}
+            try:
+                outcomes: list[Outcome] = yield RunTools(runnable, journal, finished.__setitem__)
+            except BaseException:
+                # Cut short (cancelled, interrupted): a call that did finish keeps its
+                # result, lest a model told "interrupted" repeat a side effect.
+                done = {id(runnable[i]): o for i, o in finished.items()}
+                state.keep_finished([done.get(id(pc)) for pc in calls])
+                raise
             done = {id(pc): o for pc, o in zip(runnable, outcomes, strict=True)}
         state.apply_results([done.get(id(pc)) for pc in calls])
     finally:

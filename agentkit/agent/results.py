@@ -45,28 +45,9 @@ class ToolResults(StateBase):
         pending, self._pending = self._pending, []
         if len(outcomes) != len(pending):
             raise ValueError("apply_results needs one outcome per pending call")
+        exhausted, to_raise = self._append_results(pending, outcomes)
         if any(o is not None and o.timed_out for o in outcomes):
             self.check_deadline()  # a call cut by the run's deadline ends the run
-        exhausted: PendingCall | None = None
-        to_raise: tuple[PendingCall, BaseException] | None = None
-        for pc, outcome in zip(pending, outcomes, strict=True):
-            if pc.awaiting:
-                continue  # answered when the run resumes
-            if pc.kwargs is not None:
-                if outcome is None:
-                    pc.content, pc.is_error = INTERRUPTED, True
-                else:
-                    err = self._classify(pc, outcome)
-                    if err is not None and to_raise is None:
-                        to_raise = (pc, err)
-            content = pc.content if pc.content is not None else ""
-            self.messages.append({"role": "tool", "tool_call_id": pc.call.id, "content": content})
-            if pc.retry_error:
-                name = pc.call.name
-                used = self._retries[name] = self._retries.get(name, 0) + 1
-                budget = pc.tool.max_retries if pc.tool else self.spec.unknown_tool_retries
-                if used > budget and exhausted is None:
-                    exhausted = pc
         ran = [pc for pc in pending if not pc.awaiting]
         self._last_failed = bool(ran) and all(pc.retry_error for pc in ran)
         forced = self._tool_choice is not None and self._tool_choice not in ("auto", "none")
@@ -90,6 +71,39 @@ class ToolResults(StateBase):
                 messages=self.snapshot(),
             )
         return pending
+
+    def keep_finished(self, outcomes: Sequence[CallOutcome | None]) -> None:
+        """A turn cut short (cancelled): append the results of the calls that finished,
+        and answer the others as interrupted; nothing is raised."""
+        pending, self._pending = self._pending, []
+        self._append_results(pending, outcomes)
+
+    def _append_results(
+        self, pending: list[PendingCall], outcomes: Sequence[CallOutcome | None]
+    ) -> tuple[PendingCall | None, tuple[PendingCall, BaseException] | None]:
+        """Append the calls' tool messages; returns the call whose tool used up its retry
+        budget, and the error to raise under ``on_tool_error="raise"`` (first of each)."""
+        exhausted: PendingCall | None = None
+        to_raise: tuple[PendingCall, BaseException] | None = None
+        for pc, outcome in zip(pending, outcomes, strict=True):
+            if pc.awaiting:
+                continue  # answered when the run resumes
+            if pc.kwargs is not None:
+                if outcome is None:
+                    pc.content, pc.is_error = INTERRUPTED, True
+                else:
+                    err = self._classify(pc, outcome)
+                    if err is not None and to_raise is None:
+                        to_raise = (pc, err)
+            content = pc.content if pc.content is not None else ""
+            self.messages.append({"role": "tool", "tool_call_id": pc.call.id, "content": content})
+            if pc.retry_error:
+                name = pc.call.name
+                used = self._retries[name] = self._retries.get(name, 0) + 1
+                budget = pc.tool.max_retries if pc.tool else self.spec.unknown_tool_retries
+                if used > budget and exhausted is None:
+                    exhausted = pc
+        return exhausted, to_raise
 
     def _content(
         self, pc: PendingCall, outcome: CallOutcome
