@@ -874,6 +874,36 @@ async def test_a_run_timeout_during_a_turn_keeps_the_finished_results(mode: str)
     assert [m["content"] for m in msgs if m["role"] == "tool"] == ["refunded B2", TOOL_TIMED_OUT]
 
 
+@pytest.mark.parametrize("sync", [False, True])
+async def test_a_stream_left_early_still_leaves_its_history_to_capture_run(sync: bool) -> None:
+    # A Stop button: the consumer breaks out after the tool call started.
+    script = ScriptedModel([calls(("get_weather", {"city": "北京"})), text("晴")])
+    agent = Agent(tools=[get_weather], client=client_for(script))
+
+    def leave_sync() -> None:
+        with agent.stream_sync("天气?") as events:
+            for event in events:
+                if event.type == "tool_call_started":
+                    break
+
+    async def leave_async() -> None:
+        async with agent.stream("天气?") as events:
+            async for event in events:
+                if event.type == "tool_call_started":
+                    break
+
+    with capture_run() as run:
+        if sync:
+            await asyncio.to_thread(leave_sync)  # copies the context: the capture
+        else:
+            await leave_async()
+    assert run.result is None and run.error is None
+    assert run.messages is not None
+    assert_valid_history(run.messages)
+    assert [m["role"] for m in run.messages] == ["user", "assistant", "tool"]
+    assert run.usage.requests == 1
+
+
 async def test_cancellation_mid_request() -> None:
     # The server would answer only after 10 s; the run is cancelled while it waits.
     script = ScriptedModel([{"fault": "latency=10"}, text("late")])

@@ -45,6 +45,7 @@ class StateBase:
         "deps",
         "depth",
         "done",
+        "ended",
         "messages",
         "new_messages_start",
         "notes",

@@ -36,7 +36,8 @@ class RunCapture:
             ``None`` while no run has ended.
         usage: What it consumed, also when it failed.
         result: Its ``RunResult`` when it finished, else ``None``.
-        error: The exception it ended with, else ``None``.
+        error: The exception it ended with, else ``None`` (also for a stream its consumer
+            left before the end: then ``result`` is ``None`` too).
     """
 
     messages: list[Message] | None = None

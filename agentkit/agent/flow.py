@@ -57,11 +57,14 @@ def run_flow(
         result = yield from _loop(state, hooks, obs)
     except GeneratorExit as exc:
         # Closed early (a consumer stopped reading, or at RunFinished, which every
-        # non-streamed run does): nothing to save or record. No local may keep `exc`:
-        # its traceback holds this frame, and the cycle would keep the whole run alive
-        # until a full garbage collection.
+        # non-streamed run does): nothing to save. A stream left before its end still
+        # leaves its history to capture_run(). No local may keep `exc`: its traceback
+        # holds this frame, and the cycle would keep the whole run alive until a full
+        # garbage collection.
         state.saving = False
         obs.end(None, exc)
+        if not state.ended:
+            capture.record(state.snapshot(), state.usage)
         raise
     except BaseException as exc:
         failure = _failure(state, exc)
@@ -137,6 +140,7 @@ def _loop(
     # Recorded before the last event: a consumer may stop reading at `run_finished`.
     obs.end(result, None)
     capture.record(result.messages, result.usage, result=result)
+    state.ended = True
     yield Emit(RunFinished(result))
     return result
 

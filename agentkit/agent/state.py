@@ -133,6 +133,7 @@ class RunState(Resuming, Limits, ToolResults):
         self.notes: list[str] = []
         self.tool_failures: list[ToolFailure] = []
         self.done = False
+        self.ended = False  # the run's end is recorded (capture_run, observation)
         self.output: Any = None
         self._kwargs = spec.base_kwargs
         self._tool_choice = spec.tool_choice
