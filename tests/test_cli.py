@@ -609,6 +609,34 @@ def test_emulator_port_zero_prints_the_real_port_and_a_busy_port_is_a_clear_erro
             proc.stderr.close()
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["serve", "examples/weather_agent.py:agent", "--port", "0"],
+        ["chat", "--session", "me"],
+    ],
+)
+def test_a_store_in_a_missing_folder_is_a_one_line_usage_error(
+    command: list[str], tmp_path: Path
+) -> None:
+    store = tmp_path / "missing" / "chat.db"
+    proc = run_cli(*command, "--store", str(store), stdin="hello\n")
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines()[-1] == (
+        f"agentkit: error: --store {str(store)!r}: no such directory {str(store.parent)!r}"
+    )
+    assert "Traceback" not in proc.stderr and "Ctrl-C" not in proc.stderr
+
+
+def test_a_store_that_cannot_be_opened_is_a_one_line_usage_error(tmp_path: Path) -> None:
+    folder = tmp_path / "a-folder"
+    folder.mkdir()  # a directory where the database file should be
+    proc = run_cli("chat", "--session", "me", "--store", str(folder), stdin="hello\n")
+    assert proc.returncode == 2
+    assert f"agentkit: error: --store {str(folder)!r}: cannot open it" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
 def test_vars_and_deps_reach_the_run(tmp_path: Path) -> None:
     (tmp_path / "bot.py").write_text(
         textwrap.dedent(

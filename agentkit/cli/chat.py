@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentkit.cli import DEFAULT_CHAT_STORE, PROG
 from agentkit.cli.connect import client_for
-from agentkit.cli.loading import as_tools, load, load_agent, run_kwargs
+from agentkit.cli.loading import as_tools, load, load_agent, open_store, run_kwargs
 from agentkit.cli.output import CLIError, clean, describe, render_events
 
 if TYPE_CHECKING:
@@ -131,11 +131,12 @@ def _chat_session(args: argparse.Namespace) -> Any:
             raise CLIError("--store keeps a --session: give --session NAME too", 2)
         return None
     from agentkit.errors import AgentkitError
-    from agentkit.sessions import SQLiteStore
 
+    store = open_store(args.store or DEFAULT_CHAT_STORE)
     try:
-        return SQLiteStore(args.store or DEFAULT_CHAT_STORE).session(args.session)
+        return store.session(args.session)
     except AgentkitError as exc:
+        store.close()
         raise CLIError(f"--session {args.session!r}: {clean(str(exc))}", 2) from None
 
 

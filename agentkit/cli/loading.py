@@ -1,5 +1,6 @@
 """The user's code a command names: ``module:attr`` (a module or a ``.py`` file, loaded under
-a private name), tools and agents checked for what they are, and ``--var``/``--deps``."""
+a private name), tools and agents checked for what they are, ``--var``/``--deps``, and the
+SQLite file of ``--store``."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from agentkit.cli.output import CLIError, clean
 
 if TYPE_CHECKING:
     from agentkit.agent import Agent
+    from agentkit.sessions import SQLiteStore
     from agentkit.tool import Tool
 
 
@@ -137,3 +139,24 @@ def run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
                 f"--deps {args.deps!r} failed: {type(exc).__name__}: {clean(str(exc))}"
             ) from None
     return kwargs
+
+
+def open_store(path: str) -> SQLiteStore:
+    """The SQLite file of ``--store PATH``, created if missing.
+
+    Raises:
+        CLIError: The file cannot be created or opened (2, as for other bad paths).
+    """
+    import sqlite3
+
+    from agentkit.errors import AgentkitError
+    from agentkit.sessions import SQLiteStore
+
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):  # said plainly: the store's lock file would be named
+        raise CLIError(f"--store {path!r}: no such directory {folder!r}", 2)
+    try:
+        return SQLiteStore(path)
+    except (OSError, sqlite3.Error, AgentkitError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise CLIError(f"--store {path!r}: cannot open it: {clean(reason)}", 2) from None

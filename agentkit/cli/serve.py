@@ -7,7 +7,7 @@ import sys
 
 from agentkit.cli import PROG
 from agentkit.cli.connect import client_for
-from agentkit.cli.loading import load_agent
+from agentkit.cli.loading import load_agent, open_store
 from agentkit.cli.output import CLIError
 
 
@@ -23,11 +23,7 @@ def serve_agent(args: argparse.Namespace) -> int:
     from agentkit.web import chat_app
 
     agent = load_agent(args.agent).with_client(client_for(args))
-    store = None
-    if args.store:
-        from agentkit.sessions import SQLiteStore
-
-        store = SQLiteStore(args.store)
+    store = open_store(args.store) if args.store else None
     app = chat_app(agent, store=store, api_key=args.auth_token or None)
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(
