@@ -571,6 +571,8 @@ def test_subcommand_usage_errors_show_the_subcommand_usage() -> None:
         (["emulator", "--port", "99999"], "must be a TCP port 0-65535"),
         (["chat", "--timeout", "0"], "must be a number of seconds > 0"),
         (["run", "--var", "no-equals", "m:a", "x"], "must look like KEY=VALUE"),
+        (["serve", "m:a", "--port", "99999"], "argument --port: must be a TCP port 0-65535"),
+        (["serve", "m:a", "--port", "-1"], "argument --port: must be a TCP port 0-65535"),
     ],
 )
 def test_bad_option_values_are_one_line_usage_errors(args: list[str], message: str) -> None:
@@ -579,29 +581,37 @@ def test_bad_option_values_are_one_line_usage_errors(args: list[str], message: s
     assert message in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_emulator_port_zero_prints_the_real_port_and_a_busy_port_is_a_clear_error() -> None:
+@pytest.mark.parametrize(
+    ("command", "path", "probe"),
+    [
+        (["emulator"], "/v1", "/v1/models"),
+        (["serve", "examples/weather_agent.py:agent"], "/", "/health"),
+    ],
+)
+def test_port_zero_prints_the_real_port_and_a_busy_port_is_a_clear_error(
+    command: list[str], path: str, probe: str
+) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agentkit", "emulator", "--port", "0"],
-        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+        [sys.executable, "-m", "agentkit", *command, "--port", "0"],
+        stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
     )  # fmt: skip
     try:
         assert proc.stderr is not None
-        banner = proc.stderr.readline()
-        port = int(re.search(r"http://127\.0\.0\.1:(\d+)/v1", banner).group(1))  # type: ignore[union-attr]
+        banner = next(line for line in proc.stderr if "Ctrl-C stops it" in line)
+        found = re.search(rf"http://127\.0\.0\.1:(\d+){path} ", banner)
+        assert found is not None, banner
+        port = int(found.group(1))
         assert port != 0
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                assert httpx.get(f"http://127.0.0.1:{port}/v1/models").status_code in (200, 401)
-                break
-            except httpx.ConnectError:
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
-        busy = run_cli("emulator", "--port", str(port))
+        # The socket listens before the banner: no retry loop is needed.
+        assert httpx.get(f"http://127.0.0.1:{port}{probe}").status_code in (200, 401)
+        busy = run_cli(*command, "--port", str(port))
         assert busy.returncode == 1
-        assert busy.stderr == (
-            f"agentkit: error: port {port} on 127.0.0.1 is in use; pick another with --port\n"
-        )
+        # One line, and no banner: it is printed only once the port is bound.
+        assert busy.stderr.splitlines()[-1:] == [
+            f"agentkit: error: port {port} on 127.0.0.1 is in use; pick another with --port"
+        ]
+        assert "Ctrl-C" not in busy.stderr and "Traceback" not in busy.stderr
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -3,8 +3,9 @@ serve the emulator, and a demo.
 
 With ``AGENTKIT_API_KEY`` set, commands talk to the real API; without it they say so on
 stderr and run on the in-process emulator. Exit codes: 0 success, 1 a runtime error (the
-API failed, the run stopped, ``agentkit emulator``'s port is in use), 2 a usage error (bad
-arguments, a wrong ``module:attr``, no key with ``--no-emulator``), 130 interrupted.
+API failed, the run stopped, the port of ``agentkit emulator`` or ``serve`` is in use), 2 a
+usage error (bad arguments or paths, a wrong ``module:attr``, no key with ``--no-emulator``),
+130 interrupted.
 
 Text the model chose (answers, tool names and arguments, tool results) is printed with
 terminal control characters removed, so an answer cannot move the cursor, retitle the window

@@ -159,6 +159,14 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _listen_options(parser: argparse.ArgumentParser) -> None:
+    """Where a command that serves HTTP listens."""
+    parser.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
+    parser.add_argument(
+        "--port", type=_port, default=8000, help="TCP port (default: 8000; 0: any free port)"
+    )
+
+
 def _scenario_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--scenarios",
@@ -247,10 +255,7 @@ def _emulator(command: _AddCommand) -> None:
         serve_emulator,
         client=False,
     )
-    sub.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
-    sub.add_argument(
-        "--port", type=_port, default=8000, help="TCP port (default: 8000; 0: any free port)"
-    )
+    _listen_options(sub)
     _scenario_option(sub)
     sub.add_argument("--replay", metavar="CASSETTE", help="answer from a JSONL cassette")
     sub.add_argument(
@@ -285,8 +290,7 @@ def _serve(command: _AddCommand) -> None:
     sub.add_argument(
         "agent", metavar="MODULE:AGENT", help="the Agent to serve, e.g. app.bots:agent"
     )
-    sub.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
-    sub.add_argument("--port", type=int, default=8000, help="TCP port (default: 8000)")
+    _listen_options(sub)
     sub.add_argument("--store", metavar="PATH", help="keep conversations in this SQLite file")
     sub.add_argument(
         "--auth-token",

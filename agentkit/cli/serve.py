@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import sys
+from typing import Any
 
-from agentkit.cli import PROG
 from agentkit.cli.connect import client_for
+from agentkit.cli.listen import announce, listen
 from agentkit.cli.loading import load_agent, open_store
 from agentkit.cli.output import CLIError
 
 
 def serve_agent(args: argparse.Namespace) -> int:
-    """Run ``agentkit serve`` until interrupted."""
+    """Run ``agentkit serve`` until interrupted; the port is bound before the banner."""
     import importlib.util
 
     for needed in ("starlette", "uvicorn"):
@@ -20,16 +20,18 @@ def serve_agent(args: argparse.Namespace) -> int:
             raise CLIError(f"`agentkit serve` needs {needed}: pip install 'agentkit-lean[web]'")
     import uvicorn
 
+    app = _app(args)
+    with listen(args.host, args.port) as sock:
+        announce("serve", "chat page and API", sock, "/")
+        config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level)
+        uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+def _app(args: argparse.Namespace) -> Any:
+    """The ASGI app of ``agentkit serve``: the agent, its store and the token."""
     from agentkit.web import chat_app
 
     agent = load_agent(args.agent).with_client(client_for(args))
     store = open_store(args.store) if args.store else None
-    app = chat_app(agent, store=store, api_key=args.auth_token or None)
-    host = f"[{args.host}]" if ":" in args.host else args.host
-    print(
-        f"{PROG} serve: chat page and API at http://{host}:{args.port}/ — Ctrl-C stops it",
-        file=sys.stderr,
-        flush=True,
-    )
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
-    return 0
+    return chat_app(agent, store=store, api_key=args.auth_token or None)

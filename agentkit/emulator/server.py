@@ -44,6 +44,7 @@ def serve(
     *,
     emulator: Emulator | None = None,
     log_level: str = "warning",
+    sock: socket.socket | None = None,
     **options: Any,
 ) -> None:
     """Run the emulator as an HTTP server until interrupted (blocking; Ctrl-C stops it).
@@ -53,13 +54,15 @@ def serve(
         port: TCP port.
         emulator: The emulator to serve; by default one built from ``options``.
         log_level: uvicorn's log level.
+        sock: A socket already bound (to ``host:port``) to serve on instead of binding one.
         **options: :class:`Emulator` keyword arguments when ``emulator`` is not given.
 
     Raises:
         UserError: uvicorn is not installed.
     """
     app = emulator if emulator is not None else Emulator(**options)
-    _uvicorn().Server(_config(app, log_level, host=host, port=port)).run()
+    server = _uvicorn().Server(_config(app, log_level, host=host, port=port))
+    server.run(sockets=None if sock is None else [sock])
 
 
 class EmulatorServer:
