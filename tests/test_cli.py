@@ -573,6 +573,8 @@ def test_subcommand_usage_errors_show_the_subcommand_usage() -> None:
         (["run", "--var", "no-equals", "m:a", "x"], "must look like KEY=VALUE"),
         (["serve", "m:a", "--port", "99999"], "argument --port: must be a TCP port 0-65535"),
         (["serve", "m:a", "--port", "-1"], "argument --port: must be a TCP port 0-65535"),
+        (["serve", "m:a", "--log-level", "bogus"], "(choose from 'critical', 'error', 'warning'"),
+        (["emulator", "--log-level", "bogus"], "argument --log-level: invalid choice: 'bogus'"),
     ],
 )
 def test_bad_option_values_are_one_line_usage_errors(args: list[str], message: str) -> None:
@@ -617,6 +619,14 @@ def test_port_zero_prints_the_real_port_and_a_busy_port_is_a_clear_error(
         proc.wait(timeout=30)
         if proc.stderr is not None:
             proc.stderr.close()
+
+
+def test_log_levels_are_uvicorns() -> None:
+    from uvicorn.config import LOG_LEVELS
+
+    from agentkit.cli.parser import _LOG_LEVELS
+
+    assert tuple(LOG_LEVELS) == _LOG_LEVELS
 
 
 @pytest.mark.parametrize(

@@ -167,6 +167,20 @@ def _listen_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# uvicorn's names, spelled here so that parsing a command line does not import uvicorn
+_LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+
+def _log_level_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--log-level",
+        type=str.lower,
+        choices=_LOG_LEVELS,
+        default="warning",
+        help="uvicorn's log level (default: warning)",
+    )
+
+
 def _scenario_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--scenarios",
@@ -280,7 +294,7 @@ def _emulator(command: _AddCommand) -> None:
         "openai, llama.cpp, vllm, ollama, litellm, text-tool-calls, ignores-tool-choice, "
         "always-usage",
     )
-    sub.add_argument("--log-level", default="warning", help="uvicorn's log level")
+    _log_level_option(sub)
 
 
 def _serve(command: _AddCommand) -> None:
@@ -297,7 +311,7 @@ def _serve(command: _AddCommand) -> None:
         default=os.environ.get("AGENTKIT_SERVE_TOKEN"),
         help="require 'Authorization: Bearer TOKEN' (default: AGENTKIT_SERVE_TOKEN)",
     )
-    sub.add_argument("--log-level", default="warning", help="uvicorn's log level")
+    _log_level_option(sub)
     _scenario_option(sub)
 
 
