@@ -575,6 +575,7 @@ def test_subcommand_usage_errors_show_the_subcommand_usage() -> None:
         (["serve", "m:a", "--port", "-1"], "argument --port: must be a TCP port 0-65535"),
         (["serve", "m:a", "--log-level", "bogus"], "(choose from 'critical', 'error', 'warning'"),
         (["emulator", "--log-level", "bogus"], "argument --log-level: invalid choice: 'bogus'"),
+        (["chat", "--mcp-url", "ftp://x"], "--mcp-url: MCPServer.http needs an http:// or"),
     ],
 )
 def test_bad_option_values_are_one_line_usage_errors(args: list[str], message: str) -> None:

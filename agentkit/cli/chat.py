@@ -70,7 +70,13 @@ def _mcp_servers(args: argparse.Namespace) -> list[Any]:
         if not words:
             raise CLIError("--mcp needs a command, e.g. --mcp 'python -m my_server'", 2)
         servers.append(MCPServer.stdio(words[0], words[1:], cwd=os.getcwd()))
-    servers.extend(MCPServer.http(url) for url in args.mcp_url)
+    from agentkit.errors import UserError
+
+    for url in args.mcp_url:
+        try:
+            servers.append(MCPServer.http(url))
+        except UserError as exc:  # a bad value of an option: a usage error, as argparse's
+            raise CLIError(f"--mcp-url: {exc}", 2) from None
     return servers
 
 
