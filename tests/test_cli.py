@@ -658,6 +658,15 @@ def test_a_store_that_cannot_be_opened_is_a_one_line_usage_error(tmp_path: Path)
     assert "Traceback" not in proc.stderr
 
 
+def test_chat_catches_unknown_commands_and_sends_paths_to_the_model() -> None:
+    lines = "/bogus\n/etc/hosts is what?\n/ 2\nhello\n"
+    proc = run_cli("chat", stdin=lines)
+    assert proc.returncode == 0, proc.stderr
+    assert "agentkit: unknown command /bogus; /help lists them\n" in proc.stderr
+    said = re.findall(r"You said: (.*)", proc.stdout)
+    assert said == ["/etc/hosts is what?", "/ 2", "hello"]  # /bogus never reached the model
+
+
 def test_vars_and_deps_reach_the_run(tmp_path: Path) -> None:
     (tmp_path / "bot.py").write_text(
         textwrap.dedent(

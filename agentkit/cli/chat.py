@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +25,13 @@ _CHAT_HELP = """commands (not sent to the model):
   /reset        forget the conversation
   /help         this list
   /exit, /quit  leave (Ctrl-D too)
+a line of one word such as /name is a command, never a message; a line with more words,
+or a path such as /etc/hosts, is sent to the model
 empty lines are ignored; arrow keys edit the line and recall earlier ones"""
+
+# One word: a slash, then no space and no other slash. A mistyped command is caught, while
+# "/etc/hosts is what?" or "/ 2" is still a message.
+_COMMAND = re.compile(r"/[^\s/]+")
 
 
 def chat(args: argparse.Namespace) -> int:
@@ -104,16 +111,18 @@ def _chat_loop(
         text = line.strip()
         if not text:
             continue  # an empty Enter is not the end of the conversation
-        if text in ("/exit", "/quit"):
-            return 0
-        if text == "/reset":
-            history = []
-            if session is not None:
-                session.clear()
-            print("(conversation forgotten)", flush=True)
-            continue
-        if text in ("/help", "/?"):
-            print(_CHAT_HELP, flush=True)
+        if _COMMAND.fullmatch(text):
+            if text in ("/exit", "/quit"):
+                return 0
+            if text == "/reset":
+                history = []
+                if session is not None:
+                    session.clear()
+                print("(conversation forgotten)", flush=True)
+            elif text in ("/help", "/?"):
+                print(_CHAT_HELP, flush=True)
+            else:
+                print(f"{PROG}: unknown command {clean(text)}; /help lists them", file=sys.stderr)
             continue
         if session is None:
             kwargs["history"] = history
