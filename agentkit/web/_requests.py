@@ -23,6 +23,8 @@ _REFUSED = "refused by the user"
 
 Format = Literal["agentkit", "vercel", "ag-ui"]
 FORMATS: tuple[Format, ...] = ("agentkit", "vercel", "ag-ui")
+MAX_JSON_DEPTH = 64
+"""The deepest nesting of lists and objects a request body may have."""
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")
 
 
@@ -56,12 +58,38 @@ def check_session_id(value: Any, where: str = "session_id") -> str:
     return value
 
 
+def _depth(value: Any) -> int:
+    """How deeply ``value``'s lists and objects nest (iterative: no recursion to exhaust)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in item)
+    return deepest
+
+
 def load_json(body: bytes) -> Any:
-    """The body parsed as JSON, or ``BadRequest``."""
+    """The body parsed as JSON, or ``BadRequest``.
+
+    Nesting deeper than ``MAX_JSON_DEPTH`` is refused too: the parser itself fails with a
+    ``RecursionError`` near Python's recursion limit, and a value only a little shallower
+    than that would exhaust the stack later, when the run copies or stores it.
+    """
+    too_deep = BadRequest(
+        f"the body's JSON nests deeper than {MAX_JSON_DEPTH} levels", code="bad_json"
+    )
     try:
-        return json.loads(body.decode("utf-8"))
+        data = json.loads(body.decode("utf-8"))
+    except RecursionError:
+        raise too_deep from None
     except (UnicodeDecodeError, ValueError):
         raise BadRequest("the body must be JSON (UTF-8)", code="bad_json") from None
+    if _depth(data) > MAX_JSON_DEPTH:
+        raise too_deep
+    return data
 
 
 def _text_of_ui_message(message: dict[str, Any]) -> str | None:
