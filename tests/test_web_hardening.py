@@ -38,3 +38,65 @@ async def test_nesting_within_the_limit_is_still_parsed(
         nested = [nested]
     r = await http.post("/chat", json={"message": "查询北京天气", "extra": nested})
     assert r.status_code == 200, r.text
+
+
+LONE = b"hi \\ud800"  # valid JSON for a str that UTF-8 cannot encode
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b'{"session_id": "s1", "message": "' + LONE + b'"}', '"message"'),
+        (
+            b'{"id": "s1", "messages": [{"role": "user", "parts": [{"type": "text", "text": "'
+            + LONE
+            + b'"}]}]}',
+            "the last user message",
+        ),
+        (b'{"threadId": "s1", "runId": "r\\udfff", "messages": []}', "runId"),
+    ],
+)
+@pytest.mark.parametrize("path", ["/chat", "/chat/stream"])
+async def test_text_that_is_not_unicode_is_a_400_and_the_session_stays_usable(
+    http: httpx.AsyncClient,  # noqa: F811
+    path: str,
+    body: bytes,
+    field: str,
+) -> None:
+    r = await http.post(path, content=body, headers=JSON)
+    assert _error(r) == (400, "bad_request")
+    assert r.json()["error"]["message"].startswith(f"{field} is not valid Unicode")
+    assert (await http.get("/sessions/s1")).json()["messages"] == []
+    ok = await http.post("/chat", json={"session_id": "s1", "message": "查询北京天气"})
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["output"] == "北京今天晴，气温 25°C。"
+    assert len((await http.get("/sessions/s1")).json()["messages"]) == 4
+
+
+@pytest.mark.parametrize(
+    ("decision", "field"),
+    [
+        (b'{"approve": true, "arguments": {"order_id": "' + LONE + b'"}}', ".arguments.order_id"),
+        (b'{"approve": false, "reason": "' + LONE + b'"}', ".reason"),
+        (b'{"type": "approve", "arguments": {"order_id": ["' + LONE + b'"]}}', ".arguments"),
+    ],
+)
+async def test_decisions_that_are_not_unicode_are_a_400_and_keep_the_pause(
+    http: httpx.AsyncClient,  # noqa: F811
+    refunded: list[str],  # noqa: F811
+    decision: bytes,
+    field: str,
+) -> None:
+    paused = await http.post("/chat", json={"session_id": "s1", "message": "请退款 ORD7"})
+    [pending] = paused.json()["approvals"]
+    call_id = pending["tool_call_id"].encode()
+    body = b'{"decisions": {"' + call_id + b'": ' + decision + b"}}"
+    r = await http.post("/sessions/s1/approve", content=body, headers=JSON)
+    assert _error(r) == (400, "bad_request")
+    assert f"{field}" in r.json()["error"]["message"]
+    assert (await http.get("/sessions/s1")).json()["approvals"] == [pending]
+    ok = await http.post(
+        "/sessions/s1/approve", json={"decisions": {pending["tool_call_id"]: True}}
+    )
+    assert ok.status_code == 200, ok.text
+    assert refunded == ["ORD7"] and ok.json()["paused"] is False

@@ -92,6 +92,35 @@ def load_json(body: bytes) -> Any:
     return data
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_text(value: Any, where: str) -> None:
+    """``BadRequest`` naming the field when a string in ``value`` cannot be stored as UTF-8.
+
+    JSON may carry a lone surrogate (``"\\ud800"``) that Python decodes into a ``str``
+    no store, stream or model request can encode: refused here, before a run starts and
+    before anything reaches the session. ``where`` names ``value``; the error names the
+    string inside it (``decisions['c'].arguments.city``).
+    """
+    stack: list[tuple[Any, str]] = [(value, where)]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str) and not _encodable(item):
+            raise BadRequest(f"{path} is not valid Unicode text (it holds a lone surrogate)")
+        if isinstance(item, dict):
+            for key, child in item.items():
+                stack.append((key, f"{path} (a key)"))
+                stack.append((child, f"{path}.{key}" if _encodable(str(key)) else path))
+        elif isinstance(item, list):
+            stack.extend((child, f"{path}[{n}]") for n, child in enumerate(item))
+
+
 def _text_of_ui_message(message: dict[str, Any]) -> str | None:
     parts = message.get("parts")
     if isinstance(parts, list):
@@ -133,6 +162,7 @@ def parse_chat(data: Any, *, max_chars: int, header_format: Format | None = None
         raise BadRequest('the body must be a JSON object such as {"message": "..."}')
     fmt = _format(data, header_format)
     run_id = data.get("runId") if isinstance(data.get("runId"), str) else None
+    check_text(run_id, "runId")
     raw_id = data.get("session_id", data.get("threadId", data.get("id")))
     session_id = uuid.uuid4().hex if raw_id is None else check_session_id(raw_id)
     message = data.get("message")
@@ -142,6 +172,7 @@ def parse_chat(data: Any, *, max_chars: int, header_format: Format | None = None
             raise BadRequest("messages holds no user message with text")
     if not isinstance(message, str):
         raise BadRequest('"message" is required and must be a string', code="bad_message")
+    check_text(message, '"message"' if "message" in data else "the last user message")
     if not message.strip():
         raise BadRequest('"message" is empty', code="bad_message")
     if len(message) > max_chars:
@@ -157,6 +188,7 @@ def _decision(call_id: str, value: Any) -> Decision:
     where = f"decisions[{call_id!r}]"
     if isinstance(value, bool):
         return Approve() if value else Reject(_REFUSED)
+    check_text(value, where)
     if isinstance(value, dict) and "type" in value:
         try:
             return decision_from_dict(value)  # agentkit's own JSON form
@@ -198,5 +230,6 @@ def parse_decisions(data: Any) -> dict[str, Decision]:
             raise BadRequest(
                 "a decision's tool_call_id must be 1-256 characters", code="bad_decisions"
             )
+        check_text(call_id, "a decision's tool_call_id")
         out[call_id] = _decision(call_id, value)
     return out
