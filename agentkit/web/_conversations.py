@@ -17,7 +17,7 @@ from agentkit.approvals import Decision
 from agentkit.errors import AgentkitError, UserError
 from agentkit.messages import Message
 from agentkit.sessions import Session, SessionBusyError
-from agentkit.web._requests import BadRequest
+from agentkit.web._errors import BadRequest
 
 __all__ = ["Conversations", "pending_from_pause"]
 
@@ -104,7 +104,7 @@ class Conversations:
             return _paused(session.id)
         return None
 
-    async def stream(self, session_id: str, prompt: str) -> AsyncIterator[Any]:
+    async def stream(self, session_id: str, prompt: str | Message) -> AsyncIterator[Any]:
         """The run's events. Its first event is awaited here, so that a busy or paused
         session is refused (``BadRequest`` 409) before a response starts."""
         session = self._session(session_id)
@@ -124,7 +124,7 @@ class Conversations:
             raise
         return _prepend(first, events)
 
-    async def run(self, session_id: str, prompt: str) -> Any:
+    async def run(self, session_id: str, prompt: str | Message) -> Any:
         """Run ``prompt`` on the session; the ``RunResult``."""
         session = self._session(session_id)
         try:

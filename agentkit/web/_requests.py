@@ -16,6 +16,9 @@ from typing import Any, Literal
 from agentkit._record import record
 from agentkit.approvals import Approve, Decision, Reject, decision_from_dict
 from agentkit.errors import UserError
+from agentkit.messages import Message
+from agentkit.web._errors import BadRequest
+from agentkit.web._parts import prompt_from_parts, prompt_text
 
 __all__ = ["BadRequest", "ChatRequest", "parse_chat", "parse_decisions"]
 
@@ -28,21 +31,13 @@ MAX_JSON_DEPTH = 64
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")
 
 
-class BadRequest(Exception):
-    """A request the API refuses; becomes a 4xx JSON answer ``{"error": {code, message}}``."""
-
-    def __init__(self, message: str, *, status: int = 400, code: str = "bad_request") -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-
-
 @record(frozen=True, slots=True)
 class ChatRequest:
-    """A validated chat request."""
+    """A validated chat request; ``message`` is the prompt (a user message dict when the
+    request sent images)."""
 
     session_id: str
-    message: str
+    message: str | Message
     format: Format | None
     run_id: str | None = None
 
@@ -121,22 +116,25 @@ def check_text(value: Any, where: str) -> None:
             stack.extend((child, f"{path}[{n}]") for n, child in enumerate(item))
 
 
-def _text_of_ui_message(message: dict[str, Any]) -> str | None:
+def _prompt_of_ui_message(message: dict[str, Any]) -> str | Message | None:
     parts = message.get("parts")
-    if isinstance(parts, list):
+    if isinstance(parts, list):  # the AI SDK's UIMessage: its text parts
         texts = [p.get("text") for p in parts if isinstance(p, dict) and p.get("type") == "text"]
         if texts and all(isinstance(t, str) for t in texts):
             return "".join(str(t) for t in texts)
     content = message.get("content")
+    if isinstance(content, list):  # AG-UI's content parts
+        check_text(content, "the last user message")
+        return prompt_from_parts(content)
     return content if isinstance(content, str) else None
 
 
-def _last_user_text(messages: Any) -> str | None:
+def _last_user_prompt(messages: Any) -> str | Message | None:
     if not isinstance(messages, list):
         return None
     for message in reversed(messages):
         if isinstance(message, dict) and message.get("role") == "user":
-            return _text_of_ui_message(message)
+            return _prompt_of_ui_message(message)
     return None
 
 
@@ -167,21 +165,26 @@ def parse_chat(data: Any, *, max_chars: int, header_format: Format | None = None
     session_id = uuid.uuid4().hex if raw_id is None else check_session_id(raw_id)
     message = data.get("message")
     if message is None and "messages" in data:
-        message = _last_user_text(data["messages"])
+        message = _last_user_prompt(data["messages"])
         if message is None:
             raise BadRequest("messages holds no user message with text")
-    if not isinstance(message, str):
+    elif not isinstance(message, str):
         raise BadRequest('"message" is required and must be a string', code="bad_message")
-    check_text(message, '"message"' if "message" in data else "the last user message")
-    if not message.strip():
-        raise BadRequest('"message" is empty', code="bad_message")
-    if len(message) > max_chars:
+    _check_prompt(message, '"message"' if "message" in data else "the last user message", max_chars)
+    return ChatRequest(session_id=session_id, message=message, format=fmt, run_id=run_id)
+
+
+def _check_prompt(prompt: str | Message, where: str, max_chars: int) -> None:
+    text = prompt_text(prompt)
+    check_text(text, where)
+    if isinstance(prompt, str) and not text.strip():
+        raise BadRequest(f"{where} is empty", code="bad_message")
+    if len(text) > max_chars:
         raise BadRequest(
-            f'"message" has {len(message)} characters; the limit is {max_chars}',
+            f"{where} has {len(text)} characters; the limit is {max_chars}",
             status=413,
             code="message_too_long",
         )
-    return ChatRequest(session_id=session_id, message=message, format=fmt, run_id=run_id)
 
 
 def _decision(call_id: str, value: Any) -> Decision:
