@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from agentkit.web._common import result_json, sse
+from agentkit.web._origins import LOOPBACK_HOSTS, loopback_hosts
 from agentkit.web.agentkit_events import AgentkitEncoder, event_json
 from agentkit.web.agui import AGUIEncoder
 from agentkit.web.encoder import StreamEncoder, encode_stream
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from agentkit.web.app import chat_app
 
 __all__ = [
+    "LOOPBACK_HOSTS",
     "VERCEL_HEADER",
     "AGUIEncoder",
     "AgentkitEncoder",
@@ -28,6 +30,7 @@ __all__ = [
     "chat_app",
     "encode_stream",
     "event_json",
+    "loopback_hosts",
     "result_json",
     "sse",
 ]

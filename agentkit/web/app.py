@@ -22,6 +22,11 @@ A session busy with another run, or holding a paused run when a new message come
 
 With ``api_key`` every endpoint but the page and ``/health`` needs ``Authorization: Bearer
 <key>`` (compared in constant time).
+
+Pages of other sites cannot drive the agent: the JSON endpoints refuse the bodies a page
+may POST cross-site without a preflight (``text/plain``, forms: 415), a request whose
+``Origin`` is not the server's own or in ``allowed_origins`` is a 403, and with
+``allowed_hosts`` a foreign ``Host`` (DNS rebinding) is a 400.
 """
 
 from __future__ import annotations
@@ -29,12 +34,14 @@ from __future__ import annotations
 import contextlib
 import hmac
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from importlib import resources
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -43,6 +50,8 @@ from agentkit.errors import AgentkitError, UserError
 from agentkit.sessions import MemoryStore
 from agentkit.web._common import jsonable, result_json
 from agentkit.web._conversations import Conversations
+from agentkit.web._guard import HostGuard, OriginGuard, error_response
+from agentkit.web._origins import host_patterns, origin_set
 from agentkit.web._requests import BadRequest, Format, load_json, parse_chat, parse_decisions
 from agentkit.web._requests import check_session_id as _check_id
 from agentkit.web._response import EventStreamResponse
@@ -64,14 +73,16 @@ _PAGE_CSP = (
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+_SIMPLE_TYPES = frozenset(
+    {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data"}
+)
+"""Content types a page on another site may POST without a CORS preflight."""
 
 
 def _run_error(exc: AgentkitError) -> JSONResponse:
     if isinstance(exc, UserError):
-        return _error(400, "user_error", str(exc))
-    return _error(502, type(exc).__name__, str(exc))
+        return error_response(400, "user_error", str(exc))
+    return error_response(502, type(exc).__name__, str(exc))
 
 
 def _encoder(fmt: Format | None, session_id: str, run_id: str | None) -> StreamEncoder:
@@ -138,6 +149,15 @@ class _App:
             )
 
     async def _json(self, request: Request) -> Any:
+        media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+        if media_type in _SIMPLE_TYPES:
+            # A form or a no-cors fetch on any site can send these without a preflight.
+            raise BadRequest(
+                f"a {media_type} body is not accepted: send JSON with "
+                "'Content-Type: application/json'",
+                status=415,
+                code="unsupported_media_type",
+            )
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             raise BadRequest(self._too_large(), status=413, code="body_too_large")
@@ -207,7 +227,7 @@ class _App:
 async def _bad_request(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, BadRequest)
     headers = {"www-authenticate": "Bearer"} if exc.status == 401 else None
-    response = _error(exc.status, exc.code, str(exc))
+    response = error_response(exc.status, exc.code, str(exc))
     if headers:
         response.headers.update(headers)
     return response
@@ -216,12 +236,12 @@ async def _bad_request(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return _error(exc.status_code, code, str(exc.detail))
+    return error_response(exc.status_code, code, str(exc.detail))
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
     log.error("agentkit.web: %s %s failed", request.method, request.url.path, exc_info=exc)
-    return _error(500, "internal_error", "the server failed while answering")
+    return error_response(500, "internal_error", "the server failed while answering")
 
 
 def chat_app(
@@ -231,6 +251,8 @@ def chat_app(
     api_key: str | None = None,
     max_body_bytes: int = 1_000_000,
     max_message_chars: int = 32_000,
+    allowed_origins: Sequence[str] = (),
+    allowed_hosts: Sequence[str] | None = None,
 ) -> Starlette:
     """An ASGI app serving ``agent``: the chat API, streams in three formats, the chat page.
 
@@ -242,6 +264,13 @@ def chat_app(
         api_key: When given, the API needs ``Authorization: Bearer <api_key>``.
         max_body_bytes: Larger request bodies are refused with 413.
         max_message_chars: Longer user messages are refused with 413.
+        allowed_origins: Origins (``"https://app.example"``) of pages on other sites that
+            may call the API, with CORS headers for them; ``["*"]``: any page (only with
+            ``api_key``). A request whose ``Origin`` is neither the server's own nor listed
+            is refused with 403, so another site's page cannot run the agent.
+        allowed_hosts: The ``Host`` names served (``"*.example.com"`` patterns allowed);
+            others get 400, which stops DNS rebinding. ``None``: any host. For a server on
+            loopback pass ``loopback_hosts(bind_host)``.
 
     Returns:
         A Starlette app; serve it with uvicorn or mount it in FastAPI/Starlette.
@@ -273,4 +302,31 @@ def chat_app(
         HTTPException: _http_error,
         Exception: _internal_error,
     }
-    return Starlette(routes=routes, exception_handlers=handlers)
+    return Starlette(
+        routes=routes,
+        exception_handlers=handlers,
+        middleware=_middleware(allowed_origins, allowed_hosts),
+    )
+
+
+def _middleware(origins: Sequence[str], hosts: Sequence[str] | None) -> list[Middleware]:
+    """Host check first (outermost), then the origin check, then CORS for allowed origins.
+
+    Both lists are checked here: Starlette builds middleware only on the first request.
+    """
+    origin_set(origins)
+    if hosts is not None:
+        host_patterns(hosts)
+    stack = [] if hosts is None else [Middleware(HostGuard, allowed_hosts=hosts)]
+    stack.append(Middleware(OriginGuard, allowed_origins=origins))
+    if origins:
+        stack.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["authorization", "content-type", VERCEL_HEADER],
+                expose_headers=["x-agentkit-session-id"],
+            )
+        )
+    return stack
