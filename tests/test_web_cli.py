@@ -52,6 +52,13 @@ def test_serve_runs_the_weather_agent_offline(tmp_path: Path) -> None:
         assert httpx.post(url + "/chat", json=body).status_code == 401
         answer = httpx.post(url + "/chat", json=body, headers={"authorization": "Bearer t"})
         assert answer.json()["output"] == "北京今天晴，气温 25°C。"
+        # DNS rebinding: another site's name pointed at 127.0.0.1 is not answered.
+        auth = {"authorization": "Bearer t"}
+        rebound = httpx.post(url + "/chat", json=body, headers={**auth, "host": "evil.example"})
+        assert rebound.status_code == 400
+        assert rebound.json()["error"]["code"] == "bad_host"
+        local = httpx.get(url + "/health", headers={"host": f"localhost:{port}"})
+        assert local.status_code == 200
     finally:
         proc.terminate()
         _, err = proc.communicate(timeout=10)

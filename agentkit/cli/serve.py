@@ -29,9 +29,18 @@ def serve_agent(args: argparse.Namespace) -> int:
 
 
 def _app(args: argparse.Namespace) -> Any:
-    """The ASGI app of ``agentkit serve``: the agent, its store and the token."""
-    from agentkit.web import chat_app
+    """The ASGI app of ``agentkit serve``: the agent, its store and the token.
+
+    On a loopback address only loopback ``Host`` names are answered: a page on another
+    site that rebinds its own name to 127.0.0.1 cannot reach the tools (DNS rebinding).
+    """
+    from agentkit.web import chat_app, loopback_hosts
 
     agent = load_agent(args.agent).with_client(client_for(args))
     store = open_store(args.store) if args.store else None
-    return chat_app(agent, store=store, api_key=args.auth_token or None)
+    return chat_app(
+        agent,
+        store=store,
+        api_key=args.auth_token or None,
+        allowed_hosts=loopback_hosts(args.host),
+    )

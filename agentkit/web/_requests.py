@@ -14,6 +14,7 @@ import uuid
 from typing import Any, Literal
 
 from agentkit._record import record
+from agentkit._text import lone_surrogate
 from agentkit.approvals import Approve, Decision, Reject, decision_from_dict
 from agentkit.errors import UserError
 from agentkit.messages import Message
@@ -87,14 +88,6 @@ def load_json(body: bytes) -> Any:
     return data
 
 
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def check_text(value: Any, where: str) -> None:
     """``BadRequest`` naming the field when a string in ``value`` cannot be stored as UTF-8.
 
@@ -106,12 +99,12 @@ def check_text(value: Any, where: str) -> None:
     stack: list[tuple[Any, str]] = [(value, where)]
     while stack:
         item, path = stack.pop()
-        if isinstance(item, str) and not _encodable(item):
+        if isinstance(item, str) and lone_surrogate(item) is not None:
             raise BadRequest(f"{path} is not valid Unicode text (it holds a lone surrogate)")
         if isinstance(item, dict):
             for key, child in item.items():
                 stack.append((key, f"{path} (a key)"))
-                stack.append((child, f"{path}.{key}" if _encodable(str(key)) else path))
+                stack.append((child, f"{path}.{key}" if lone_surrogate(str(key)) is None else path))
         elif isinstance(item, list):
             stack.extend((child, f"{path}[{n}]") for n, child in enumerate(item))
 
