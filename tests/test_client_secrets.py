@@ -51,6 +51,15 @@ def _echo_everything(request: httpx.Request) -> httpx.Response:
         return httpx.Response(
             200, text=f"data: not json {text}\n\n", headers={"content-type": "text/event-stream"}
         )
+    bare = rid.removeprefix("Bearer ")
+    echoed = {"message": "bad key", "type": bare, "code": escaped(HDR), "param": rid}
+    if kind == "codes":  # the key as error.type / error.code: attributes of the error
+        return httpx.Response(401, json={"error": echoed})
+    if kind == "streamcodes":
+        event = json.dumps({"error": echoed})
+        return httpx.Response(
+            200, text=f"data: {event}\n\n", headers={"content-type": "text/event-stream"}
+        )
     return httpx.Response(
         401,
         json={"error": {"message": text, "type": "authentication_error"}},
@@ -58,7 +67,9 @@ def _echo_everything(request: httpx.Request) -> httpx.Response:
     )
 
 
-@pytest.mark.parametrize("case", ["nonjson", "nochoices", "stream", "status"])
+@pytest.mark.parametrize(
+    "case", ["nonjson", "nochoices", "stream", "status", "codes", "streamcodes"]
+)
 def test_no_path_from_server_bytes_leaks_a_credential(
     case: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -74,7 +85,7 @@ def test_no_path_from_server_bytes_leaks_a_credential(
     )
     extra = {"x-case": case, "X-Other-Token": "tok-extra-secret-555"}
     with caplog.at_level(logging.DEBUG), pytest.raises(APIError) as info:
-        if case == "stream":
+        if case.startswith("stream"):
             with client.stream(USER, extra_headers=extra) as s:
                 list(s)
         else:
@@ -84,8 +95,7 @@ def test_no_path_from_server_bytes_leaks_a_credential(
         [
             str(err),
             repr(err),
-            repr(getattr(err, "body", None)),
-            str(getattr(err, "request_id", "")),
+            repr(vars(err)),  # every attribute: .body, .code, .error_type, .request_id...
             caplog.text,
             cassette.read_text(encoding="utf-8") if cassette.exists() else "",
         ]

@@ -1,8 +1,8 @@
 """Pure classification of responses and transport failures into agentkit's errors.
 
-Every error built here passes through the request's ``Redactor``: its message, ``.body``
-and ``.request_id`` never hold a credential the request carried, however the server
-echoed it (verbatim, JSON-escaped, in a header).
+Every error built here passes through the request's ``Redactor``: its message and none of
+its attributes (``.body``, ``.code``, ``.error_type``, ``.request_id``...) hold a credential
+the request carried, however the server echoed it (verbatim, JSON-escaped, in a header).
 """
 
 from __future__ import annotations
@@ -59,16 +59,17 @@ def too_large(limit: int) -> APIResponseError:
 
 
 def redact_error(err: APIError, redactor: Redactor) -> APIError:
-    """``err`` with every secret masked in its message and attributes (in place)."""
+    """``err`` with every secret masked in its message and every attribute (in place).
+
+    Every instance attribute is walked, not a list of known ones: a server may echo a
+    credential in any field (``error.code``, ``error.type``...) that lands on an error.
+    """
     if not redactor.secrets:
         return err
-    err.args = tuple(redactor.text(a) if isinstance(a, str) else a for a in err.args)
-    body = getattr(err, "body", None)
-    if body is not None:
-        err.body = redactor.value(body)  # type: ignore[attr-defined]
-    request_id = getattr(err, "request_id", None)
-    if isinstance(request_id, str):
-        err.request_id = redactor.text(request_id)  # type: ignore[attr-defined]
+    err.args = tuple(redactor.value(a) for a in err.args)
+    for name, value in list(vars(err).items()):
+        if isinstance(value, (str, dict, list)):
+            setattr(err, name, redactor.value(value))
     return err
 
 
