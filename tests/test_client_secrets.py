@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import traceback
@@ -10,8 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
+from _raw_server import RawServer, response_head
 
-from agentkit.client import Client
+from agentkit.client import AsyncClient, Client
 from agentkit.errors import AgentkitError, APIError, UserError
 
 KEY = "sk-secret-key-abcdef-123456"
@@ -128,3 +130,60 @@ def test_no_object_repr_holds_headers() -> None:
     prep = client._prepare_chat_kwargs(USER, {}, stream=False, caller="create")
     for obj in (client, prep, prep.headers, prep.redactor):
         assert KEY not in repr(obj) and HDR not in repr(obj)
+
+
+# ------------------------------------------------- echoes in httpx's and httpcore's own logs
+
+
+async def _echo_in_headers(writer: asyncio.StreamWriter) -> None:
+    """A 401 echoing the key in a response header and in its reason phrase."""
+    body = b'{"error": {"message": "bad key", "type": "authentication_error"}}'
+    writer.write(
+        response_head(
+            f"401 Bad {KEY}",
+            content_type="application/json",
+            content_length=str(len(body)),
+            x_echo_authorization=f"Bearer {KEY}",
+            x_echo_other=EXTRA,
+        )
+        + body
+    )
+
+
+async def _echo_in_a_bad_chunk(writer: asyncio.StreamWriter) -> None:
+    """A chunked stream whose next chunk header h11 quotes in its exception: the key."""
+    writer.write(response_head(content_type="text/event-stream", transfer_encoding="chunked"))
+    event = b"data: {}\n\n"
+    writer.write(b"%x\r\n" % len(event) + event + b"\r\n" + KEY.encode() + b"\r\n")
+    await writer.drain()
+
+
+@pytest.mark.parametrize("script", [_echo_in_headers, _echo_in_a_bad_chunk])
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_an_echo_in_response_bytes_stays_out_of_httpx_and_httpcore_logs(
+    kind: str, script: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    extra = {"X-Other-Token": EXTRA}
+    with RawServer(script) as server, caplog.at_level(logging.DEBUG), pytest.raises(APIError):
+        if kind == "sync":
+            with (
+                Client(KEY, server.url, max_retries=0) as client,
+                client.stream(USER, extra_headers=extra) as s,
+            ):
+                list(s)
+        else:
+
+            async def go() -> None:
+                async with (
+                    AsyncClient(KEY, server.url, max_retries=0) as client,
+                    client.stream(USER, extra_headers=extra) as s,
+                ):
+                    async for _ in s:
+                        pass
+
+            asyncio.run(go())
+    names = {r.name for r in caplog.records}
+    assert {"httpx", "httpcore.http11"} <= names  # the libraries did log the exchange
+    log = "\n".join(f"{r.name} {r.getMessage()}" for r in caplog.records)
+    assert "***" in log  # the echo reached their records, masked
+    assert KEY not in log and EXTRA not in log

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import httpx
 from typing_extensions import TypeIs
 
+from agentkit.client._logmask import install as install_log_masking
 from agentkit.client._redact import Redactor, secrets_of
 from agentkit.client.request import (
     Prepared,
@@ -153,6 +154,7 @@ class BaseClient:
             log_bodies if log_bodies is not None else os.environ.get(ENV_LOG_BODIES) == "1"
         )
         self._redactor = _redactor(self._api_key, self._default_headers)
+        install_log_masking()
         self._recorder: CassetteRecorder | None = None
         if record_to is not None:
             from agentkit.client.recording import CassetteRecorder  # only cassettes need it

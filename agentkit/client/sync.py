@@ -20,6 +20,7 @@ from typing_extensions import Unpack
 from agentkit._lazy import exports
 from agentkit.client._deadline import clamp, expired
 from agentkit.client._gate import NO_SLOT, Slot
+from agentkit.client._logmask import masking_logs
 from agentkit.client._watchdog import Watch, watch_response
 from agentkit.client.base import BaseClient
 from agentkit.client.request import Prepared
@@ -244,7 +245,8 @@ class Client(BaseClient):
             headers: httpx.Headers | None = None
             slot = self._acquire(deadline)
             try:
-                response, raw, watch = self._attempt(prep, stream)
+                with masking_logs(prep.redactor):
+                    response, raw, watch = self._attempt(prep, stream)
             except APIError as err:
                 slot.release()
                 failure = err

@@ -1,0 +1,75 @@
+"""Masking credentials in the log records of httpx and httpcore.
+
+httpcore logs each step of an exchange at DEBUG with its arguments, return value or
+exception formatted into the message: the response headers
+(``receive_response_headers.complete return_value=(..., [(b'x-echo', b'Bearer sk-...')])``),
+a malformed chunk quoted by h11 (``.failed exception=...``). httpx logs the reason phrase at
+INFO. A server that echoes a credential back puts it there, and neither library has a hook
+to change what it logs. So a filter on their loggers masks each record with the redactor
+of the request this thread or task is exchanging, which the send loops and streams name
+with ``masking_logs`` around every send and read.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from agentkit.client._redact import Redactor
+
+__all__ = ["LOGGERS", "install", "masking_logs"]
+
+LOGGERS = (
+    "httpx",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "httpcore.socks",
+)
+"""Every logger httpx and httpcore log an exchange on (a filter sees only its own records)."""
+
+_current: ContextVar[Redactor | None] = ContextVar("agentkit_log_redactor", default=None)
+
+
+class _MaskFilter(logging.Filter):
+    """Masks the credentials of the request in progress in every record; drops none."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        redactor = _current.get()
+        if redactor is None or not redactor.secrets:
+            return True
+        message = record.getMessage()
+        masked = redactor.text(message)
+        if masked != message:
+            # Formatted once here: a handler must not format the original arguments again.
+            record.msg, record.args = masked, None
+        return True
+
+
+_FILTER = _MaskFilter()
+_installed = False
+
+
+def install() -> None:
+    """Put the masking filter on every logger of ``LOGGERS`` (once; idempotent)."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    for name in LOGGERS:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
+
+
+@contextmanager
+def masking_logs(redactor: Redactor) -> Iterator[None]:
+    """Within the block, httpx's and httpcore's records in this context are masked."""
+    token = _current.set(redactor)
+    try:
+        yield
+    finally:
+        _current.reset(token)
