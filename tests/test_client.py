@@ -1187,3 +1187,69 @@ def test_async_gate_works_on_a_second_event_loop() -> None:
 
     for _ in range(2):
         assert len(asyncio.run(burst())) == 3
+
+
+# --------------------------------------------------------------------------- option checks
+
+BAD_SECONDS = [-1, 0, float("nan"), float("inf"), "x", True, [1]]
+
+
+@pytest.mark.parametrize("bad", [*BAD_SECONDS, httpx.Timeout(5, read=-1)])
+def test_a_bad_client_timeout_is_a_user_error_naming_it(bad: Any) -> None:
+    for cls in (Client, AsyncClient):
+        with pytest.raises(UserError, match=r"^timeout.* must be a finite number of seconds > 0"):
+            cls(api_key=KEY, timeout=bad)
+
+
+@pytest.mark.parametrize("bad", [*BAD_SECONDS, httpx.Timeout(5, connect=float("nan"))])
+async def test_a_bad_call_timeout_is_a_user_error_before_anything_is_sent(
+    kind: str, bad: Any
+) -> None:
+    api = Api(kind, lambda r: js(PLAIN_RESPONSE))
+    for method in ("create", "stream"):
+        with pytest.raises(UserError, match=r"^timeout.* must be a finite number of seconds > 0"):
+            await api.call(method, USER, timeout=bad)
+    assert api.requests == []
+
+
+def test_good_timeouts_are_kept() -> None:
+    assert Client(api_key=KEY, timeout=None).timeout == httpx.Timeout(None)  # no limit
+    assert Client(api_key=KEY, timeout=2).timeout == httpx.Timeout(2)
+    custom = httpx.Timeout(5, connect=1, pool=None)
+    assert AsyncClient(api_key=KEY, timeout=custom).timeout is custom
+
+
+@pytest.mark.parametrize("bad", [-1, float("nan"), float("inf"), "60", None, True])
+def test_a_bad_max_retry_delay_is_a_user_error(bad: Any) -> None:
+    for cls in (Client, AsyncClient):
+        with pytest.raises(UserError, match=r"^max_retry_delay must be a finite number"):
+            cls(api_key=KEY, max_retry_delay=bad)
+    client = Client(api_key=KEY, max_retry_delay=0)  # 0: retry at once, never wait
+    with pytest.raises(UserError, match=r"^max_retry_delay"):
+        client.max_retry_delay = bad
+    assert client.max_retry_delay == 0
+
+
+@pytest.mark.parametrize(
+    ("option", "bad", "match"),
+    [
+        ("max_retries", -1, "max_retries must be an int >= 0"),
+        ("max_retries", 1.5, "max_retries must be an int >= 0"),
+        ("max_image_bytes", 0, "max_image_bytes must be an int >= 1"),
+        ("max_image_bytes", "20MB", "max_image_bytes must be an int >= 1"),
+        ("log_bodies", "yes", "log_bodies must be a bool or None"),
+    ],
+)
+def test_other_bad_numeric_options_are_user_errors(option: str, bad: Any, match: str) -> None:
+    for cls in (Client, AsyncClient):
+        with pytest.raises(UserError, match=match):
+            cls(api_key=KEY, **{option: bad})
+
+
+def test_a_bad_retry_policy_is_a_user_error() -> None:
+    from agentkit.client import RetryPolicy
+
+    with pytest.raises(UserError, match="jitter must be a fraction from 0 to 1"):
+        RetryPolicy(jitter=1.5)
+    with pytest.raises(UserError, match="backoff_initial must be a finite number"):
+        RetryPolicy(backoff_initial=-0.5)

@@ -27,6 +27,7 @@ from agentkit.client.request import (
     check_api_key,
     check_chat_kwargs,
     check_headers,
+    check_timeout,
     encode_body,
     to_timeout,
 )
@@ -135,8 +136,6 @@ class BaseClient:
         self._base_url, self._base_path = _base_url(base_url)
         self._urls: dict[str, httpx.URL] = {}  # path -> parsed URL; a client uses only a few
         self._model = model or os.environ.get(ENV_MODEL) or DEFAULT_MODEL
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise UserError(f"max_retries must be an int >= 0, not {max_retries!r}")
         self._profile = _profile(profile, image_part)
         self._max_concurrent: int | None = _check_limit(
             "max_concurrent_requests", max_concurrent_requests, allow_none=True
@@ -144,11 +143,15 @@ class BaseClient:
         self._max_response_bytes: int = _check_limit(
             "max_response_bytes", max_response_bytes, allow_none=False
         )
-        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._timeout = check_timeout(timeout, "timeout")
         self._default_headers = check_headers(default_headers or {}, "default_headers")
         self._image_part: ImagePartShape = self._profile.image_part
-        self._policy = RetryPolicy(max_retries=max_retries, max_retry_delay=float(max_retry_delay))
-        self.max_image_bytes = max_image_bytes
+        self._policy = RetryPolicy(max_retries=max_retries, max_retry_delay=max_retry_delay)
+        self.max_image_bytes: int = _check_limit(
+            "max_image_bytes", max_image_bytes, allow_none=False
+        )
+        if log_bodies is not None and not isinstance(log_bodies, bool):
+            raise UserError(f"log_bodies must be a bool or None, not {log_bodies!r}")
         self._record_to = record_to
         self._log_bodies = (
             log_bodies if log_bodies is not None else os.environ.get(ENV_LOG_BODIES) == "1"
@@ -185,7 +188,7 @@ class BaseClient:
 
     @max_retry_delay.setter
     def max_retry_delay(self, value: float) -> None:
-        self._policy = RetryPolicy(max_retries=self._policy.max_retries, max_retry_delay=value)
+        self._policy = dataclasses.replace(self._policy, max_retry_delay=value)
 
     @property
     def retry_policy(self) -> RetryPolicy:

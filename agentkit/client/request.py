@@ -14,6 +14,7 @@ import httpx
 
 from agentkit._record import record
 from agentkit.client._redact import MASK, Redactor, is_secret_header, secrets_of
+from agentkit.client.retry import check_seconds
 from agentkit.errors import UserError
 from agentkit.messages import Message
 from agentkit.params import CHAT_PARAM_NAMES, MODEL_PARAMS, TimeoutTypes
@@ -28,6 +29,7 @@ __all__ = [
     "check_api_key",
     "check_chat_kwargs",
     "check_headers",
+    "check_timeout",
     "encode_body",
     "tool_definitions",
 ]
@@ -159,11 +161,27 @@ def encode_body(body: Mapping[str, Any] | None) -> bytes | None:
         raise UserError(f"The request body is not JSON-serializable: {exc}") from None
 
 
+def check_timeout(value: object, name: str) -> httpx.Timeout:
+    """``value`` (seconds, ``None`` for no limit, or an ``httpx.Timeout``) as a Timeout.
+
+    Each limit must be a finite number of seconds > 0 or ``None``: a negative, zero, NaN or
+    string one would otherwise fail only inside the socket layer, as a raw ``ValueError``
+    (or, in the async client, as an ``APITimeoutError`` that never waited).
+    """
+    if isinstance(value, httpx.Timeout):
+        for part in ("connect", "read", "write", "pool"):
+            limit = getattr(value, part)
+            if limit is not None:
+                check_seconds(f"{name} ({part})", limit)
+        return value
+    return httpx.Timeout(None if value is None else check_seconds(name, value))
+
+
 def to_timeout(value: TimeoutTypes, default: httpx.Timeout) -> httpx.Timeout:
-    """``value`` as an ``httpx.Timeout`` (``None``: the client's default)."""
+    """``value`` as an ``httpx.Timeout`` (``None``: the client's default), checked."""
     if value is None:
         return default
-    return value if isinstance(value, httpx.Timeout) else httpx.Timeout(value)
+    return check_timeout(value, "timeout")
 
 
 def check_chat_kwargs(kwargs: Mapping[str, Any], *, stream: bool, caller: str) -> None:

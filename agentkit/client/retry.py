@@ -21,9 +21,17 @@ from agentkit.errors import (
     APITimeoutError,
     InternalServerError,
     RateLimitError,
+    UserError,
 )
 
-__all__ = ["BACKOFF_INITIAL", "BACKOFF_MAX", "RetryPolicy", "deadline_error", "retry_after"]
+__all__ = [
+    "BACKOFF_INITIAL",
+    "BACKOFF_MAX",
+    "RetryPolicy",
+    "check_seconds",
+    "deadline_error",
+    "retry_after",
+]
 
 BACKOFF_INITIAL = 0.5
 BACKOFF_MAX = 8.0
@@ -60,6 +68,22 @@ def retry_after(headers: Mapping[str, str] | None, now: float | None = None) -> 
     return value if math.isfinite(value) and value >= 0 else None
 
 
+def check_seconds(name: str, value: object, *, zero: bool = False) -> float:
+    """``value`` as a finite number of seconds > 0 (>= 0 with ``zero``), else ``UserError``.
+
+    Booleans, NaN and infinity are refused: none of them is a duration one meant.
+    """
+    if (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and (value >= 0 if zero else value > 0)
+    ):
+        return float(value)
+    bound = ">= 0" if zero else "> 0"
+    raise UserError(f"{name} must be a finite number of seconds {bound}, not {value!r}")
+
+
 def deadline_error(cause: BaseException | None = None) -> APITimeoutError:
     """The error of a request that reached its deadline."""
     detail = f" (last failure: {cause})" if cause is not None else ""
@@ -85,6 +109,18 @@ class RetryPolicy:
     backoff_initial: float = BACKOFF_INITIAL
     backoff_max: float = BACKOFF_MAX
     jitter: float = 0.25
+
+    def __post_init__(self) -> None:
+        # A bad value would otherwise surface only at the first retry, as a raw
+        # TypeError or a negative sleep.
+        count = self.max_retries
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise UserError(f"max_retries must be an int >= 0, not {count!r}")
+        for name in ("max_retry_delay", "backoff_initial", "backoff_max"):
+            check_seconds(name, getattr(self, name), zero=True)
+        jitter = self.jitter
+        if isinstance(jitter, bool) or not isinstance(jitter, (int, float)) or not 0 <= jitter <= 1:
+            raise UserError(f"jitter must be a fraction from 0 to 1, not {jitter!r}")
 
     @staticmethod
     def retryable(err: APIError) -> bool:
