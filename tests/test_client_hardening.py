@@ -27,6 +27,7 @@ from agentkit.errors import (
     APIConnectionError,
     APIError,
     APIResponseError,
+    APIStatusError,
     APITimeoutError,
     UserError,
 )
@@ -152,6 +153,10 @@ def test_a_retry_that_would_wait_past_the_deadline_is_not_attempted(kind: str) -
         assert isinstance(exc, APITimeoutError), exc
         assert took < 0.5, "slept into the deadline instead of giving up"
         assert len(server.requests) == 1
+    # truthful: the deadline has not passed; the wait asked for would pass it
+    assert str(exc).startswith("The request was not retried: the server asked to wait 1.5 s")
+    assert "s left before its deadline (last failure: HTTP 503 (server_error): busy)" in str(exc)
+    assert isinstance(exc.__cause__, APIStatusError) and exc.__cause__.status_code == 503
 
 
 def test_a_deadline_already_passed_sends_nothing(kind: str) -> None:

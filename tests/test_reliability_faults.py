@@ -27,6 +27,7 @@ from agentkit.errors import (
     MaxTurnsExceeded,
     RateLimitError,
     ResponseTruncatedError,
+    RunTimeoutError,
     ToolExecutionError,
     ToolRetriesExceeded,
 )
@@ -107,6 +108,29 @@ def test_429_past_the_retry_budget_is_a_rate_limit_error(mode: Mode) -> None:
     assert exc.status_code == 429 and exc.error_type == "rate_limit_error"
     assert sleeps == [0.0, 0.0]  # two retries, then the typed error
     assert weather.calls == [] and exc.messages == USER
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("status", ["429", "503"])
+def test_a_retry_after_longer_than_the_run_has_left_ends_the_run_in_time(
+    mode: Mode, status: str
+) -> None:
+    # The run's deadline is its requests' deadline: the retry that would sleep past it is
+    # not attempted, and the run ends with RunTimeoutError, at once and saying why.
+    start = time.monotonic()
+    exc, weather, sleeps = _fails(
+        mode, f"{status};retry-after=5", RunTimeoutError, run_timeout=2.0, max_retries=2
+    )
+    assert time.monotonic() - start < 1.5  # well before the deadline: nothing slept
+    assert sleeps == [] and weather.calls == [] and exc.messages == USER
+    message = str(exc)
+    assert message.startswith("The run was stopped by its time limit of 2.0 s: ")
+    assert "the server asked to wait 5 s, more than the" in message
+    assert f"last failure: HTTP {status}" in message
+    client_error = exc.__cause__
+    assert isinstance(client_error, APITimeoutError)
+    assert isinstance(client_error.__cause__, APIStatusError)
+    assert client_error.__cause__.status_code == int(status)
 
 
 @pytest.mark.parametrize("status", ["500", "502", "503"])

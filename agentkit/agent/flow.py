@@ -25,6 +25,7 @@ from agentkit.agent.effects import CallModel, Effect, Emit, ListTools, RunTools,
 from agentkit.agent.observe import NOOP_RUN, RunObservation
 from agentkit.agent.sources import Listed
 from agentkit.agent.state import PendingCall, RunState
+from agentkit.client.retry import is_deadline_error
 from agentkit.errors import AgentkitError, APITimeoutError, RunTimeoutError
 from agentkit.events import (
     ApprovalRequested,
@@ -232,11 +233,18 @@ def _end_of_turn(state: RunState) -> Save:
 
 
 def _failure(state: RunState, exc: BaseException) -> BaseException:
-    """What the caller gets: a timeout past the run's deadline is ``RunTimeoutError``."""
-    deadline_hit = state.deadline is not None and (state.remaining() or 0) <= 0
-    if deadline_hit and (isinstance(exc, APITimeoutError) or is_timeout(exc)):
+    """What the caller gets: a timeout past the run's deadline is ``RunTimeoutError``, and
+    so is a request the deadline ended early (a retry that would have waited past it)."""
+    if state.deadline is None:
+        return state.fail(exc)
+    if (state.remaining() or 0) <= 0 and (isinstance(exc, APITimeoutError) or is_timeout(exc)):
         return RunTimeoutError(
             f"The run exceeded its time limit of {state.spec.run_timeout} s",
+            messages=state.snapshot(),
+        )
+    if is_deadline_error(exc):  # a model request's deadline is always the run's
+        return RunTimeoutError(
+            f"The run was stopped by its time limit of {state.spec.run_timeout} s: {exc}",
             messages=state.snapshot(),
         )
     return state.fail(exc)

@@ -17,6 +17,7 @@ from agentkit.client._logmask import masking_logs
 from agentkit.client.chunks import ChunkAccumulator
 from agentkit.client.request import Prepared
 from agentkit.client.response import HTTPX_ERRORS, mapped
+from agentkit.client.retry import is_deadline_error
 from agentkit.client.stream_core import StreamCore
 from agentkit.errors import APIError
 from agentkit.messages import ChatCompletion, ChatCompletionChunk
@@ -92,7 +93,7 @@ class AsyncChatStream:
             with Cutoff(self._prep.deadline):
                 return await self._next()
         except APIError as err:
-            if getattr(err, "_deadline", False) and not self._closed:
+            if is_deadline_error(err) and not self._closed:
                 await self.aclose()
             raise
 

@@ -30,6 +30,7 @@ __all__ = [
     "RetryPolicy",
     "check_seconds",
     "deadline_error",
+    "is_deadline_error",
     "retry_after",
 ]
 
@@ -84,12 +85,45 @@ def check_seconds(name: str, value: object, *, zero: bool = False) -> float:
     raise UserError(f"{name} must be a finite number of seconds {bound}, not {value!r}")
 
 
-def deadline_error(cause: BaseException | None = None) -> APITimeoutError:
-    """The error of a request that reached its deadline."""
+def deadline_error(
+    cause: BaseException | None = None,
+    *,
+    wait: float | None = None,
+    left: float | None = None,
+    asked: float | None = None,
+) -> APITimeoutError:
+    """The error of a request that its deadline ended.
+
+    Without ``wait`` the deadline passed. With it, the deadline has not passed yet but the
+    retry after ``cause`` would wait ``wait`` s, more than the ``left`` s before it, so it
+    is not attempted; ``asked`` is the server's ``Retry-After`` wish, if that set the wait.
+    The last failure is also the error's ``__cause__``.
+    """
     detail = f" (last failure: {cause})" if cause is not None else ""
-    err = APITimeoutError(f"The request's deadline passed{detail}")
+    if wait is None or left is None:
+        message = f"The request's deadline passed{detail}"
+    else:
+        if asked is None:
+            why = f"its backoff would wait {wait:.3g} s"
+        elif asked > wait:
+            why = f"the server asked to wait {asked:.3g} s (capped at {wait:.3g} s)"
+        else:
+            why = f"the server asked to wait {wait:.3g} s"
+        message = (
+            f"The request was not retried: {why}, more than the {max(left, 0):.3g} s left "
+            f"before its deadline{detail}"
+        )
+    err = APITimeoutError(message)
     err._deadline = True  # type: ignore[attr-defined]
+    if cause is not None:
+        err.__cause__ = cause
+        err.__suppress_context__ = True
     return err
+
+
+def is_deadline_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is the error of a request that its deadline ended (``deadline_error``)."""
+    return isinstance(exc, APITimeoutError) and getattr(exc, "_deadline", False) is True
 
 
 @record(frozen=True, slots=True)
@@ -159,11 +193,13 @@ class RetryPolicy:
 
         ``delivered`` says a stream already handed a chunk to the caller (it cannot be
         resumed). A retry whose wait would reach ``deadline`` is not attempted: the answer
-        is then an ``APITimeoutError``.
+        is then an ``APITimeoutError`` saying so (``deadline_error``), whose ``__cause__``
+        is ``err``.
         """
         if delivered or attempt >= self.max_retries or not self.retryable(err):
             return err
         wait = self.delay(attempt, headers, rand)
         if deadline is not None and now + wait >= deadline:
-            return deadline_error(err)
+            asked = retry_after(headers)
+            return deadline_error(err, wait=wait, left=deadline - now, asked=asked)
         return wait

@@ -8,6 +8,7 @@ from typing import Any
 
 from agentkit.client.chunks import ChunkAccumulator, parse_chunk
 from agentkit.client.response import too_large
+from agentkit.client.retry import is_deadline_error
 from agentkit.client.sse import DONE, SSEDecoder
 from agentkit.errors import APIConnectionError, APIError
 from agentkit.messages import ChatCompletionChunk
@@ -111,11 +112,7 @@ class StreamCore:
         Only a connection failure is rewritten; an error object in the stream, a body that
         cannot be understood and the request's deadline keep their type.
         """
-        if (
-            not self.delivered
-            or not isinstance(err, APIConnectionError)
-            or getattr(err, "_deadline", False)
-        ):
+        if not self.delivered or not isinstance(err, APIConnectionError) or is_deadline_error(err):
             return err
         return APIConnectionError(
             f"The stream broke after {self.delivered} chunks and cannot be retried: {err}"
