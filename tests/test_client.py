@@ -1253,3 +1253,51 @@ def test_a_bad_retry_policy_is_a_user_error() -> None:
         RetryPolicy(jitter=1.5)
     with pytest.raises(UserError, match="backoff_initial must be a finite number"):
         RetryPolicy(backoff_initial=-0.5)
+
+
+# ------------------------------------------------ streamed and non-streamed answers agree
+
+
+def _as_events(*chunks: object) -> str:
+    return "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_no_choices_list_is_an_api_response_error_streamed_or_not(
+    kind: str, streamed: bool
+) -> None:
+    usage = {"prompt_tokens": 1, "completion_tokens": 0, "total_tokens": 1}
+    reply = sse(_as_events({"id": "a", "usage": usage})) if streamed else js('{"id": "a"}')
+    api = Api(kind, [reply])
+    with pytest.raises(APIResponseError, match="no 'choices' list"):
+        await (api.stream(USER) if streamed else api.create(USER))
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_an_empty_choices_list_is_a_completion_without_choices(
+    kind: str, streamed: bool
+) -> None:
+    # "choices": [] is an answer with no choices (EmptyResponseError in a run), not junk
+    body = {"id": "a", "choices": []}
+    api = Api(kind, [sse(_as_events(body)) if streamed else js(json.dumps(body))])
+    result = await (api.stream(USER) if streamed else api.create(USER))
+    completion = result[1] if streamed else result
+    assert completion.choices == []
+
+
+@pytest.mark.parametrize("content", [5, {"text": "hi"}, True])
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_content_that_is_not_text_is_an_api_response_error_naming_it(
+    kind: str, streamed: bool, content: object
+) -> None:
+    if streamed:
+        delta = {"role": "assistant", "content": content}
+        reply = sse(_as_events({"choices": [{"delta": delta, "finish_reason": "stop"}]}))
+        where = r"choices\[\]\.delta\.content"
+    else:
+        message = {"role": "assistant", "content": content}
+        reply = js(json.dumps({"choices": [{"message": message, "finish_reason": "stop"}]}))
+        where = r"choices\[\]\.message\.content"
+    api = Api(kind, [reply])
+    with pytest.raises(APIResponseError, match=f"Expected a string or null for {where}, got"):
+        await (api.stream(USER) if streamed else api.create(USER))

@@ -111,9 +111,9 @@ class AsyncChatStream:
                     await self.aclose()
                 raise StopAsyncIteration
             if self._core.finished:
-                incomplete = self._core.incomplete()
-                if incomplete is not None:
-                    await self._fail(incomplete)
+                failure = self._core.end_error()
+                if failure is not None:
+                    await self._fail(failure)
                     continue
                 await self.aclose()
                 raise StopAsyncIteration

@@ -23,7 +23,7 @@ from agentkit.messages import (
     ToolCall,
 )
 
-__all__ = ["ChunkAccumulator", "parse_chunk"]
+__all__ = ["ChunkAccumulator", "decode_chunk", "parse_chunk"]
 
 
 def parse_chunk(payload: str) -> ChatCompletionChunk:
@@ -33,6 +33,16 @@ def parse_chunk(payload: str) -> ChatCompletionChunk:
         APIStatusError: (the matching subclass) for an ``{"error": ...}`` payload.
         APIResponseError: when the payload is not a JSON object.
     """
+    return ChatCompletionChunk.from_dict(decode_chunk(payload))
+
+
+def decode_chunk(payload: str) -> Any:
+    """One event payload as decoded JSON (``parse_chunk`` without building the chunk).
+
+    Raises:
+        APIStatusError: (the matching subclass) for an ``{"error": ...}`` payload.
+        APIResponseError: when the payload is not JSON.
+    """
     try:
         data = loads(payload)
     except ValueError:
@@ -41,7 +51,7 @@ def parse_chunk(payload: str) -> ChatCompletionChunk:
         ) from None
     if isinstance(data, dict) and data.get("error"):
         raise error_from_body(data)
-    return ChatCompletionChunk.from_dict(data)
+    return data
 
 
 @record(slots=True)

@@ -6,11 +6,11 @@ import json
 from collections import deque
 from typing import Any
 
-from agentkit.client.chunks import ChunkAccumulator, parse_chunk
+from agentkit.client.chunks import ChunkAccumulator, decode_chunk
 from agentkit.client.response import too_large
 from agentkit.client.retry import is_deadline_error
 from agentkit.client.sse import DONE, SSEDecoder
-from agentkit.errors import APIConnectionError, APIError
+from agentkit.errors import APIConnectionError, APIError, APIResponseError
 from agentkit.messages import ChatCompletionChunk
 
 __all__ = ["StreamCore"]
@@ -24,6 +24,7 @@ class StreamCore:
         "_done",
         "_eof",
         "_limit",
+        "_listed",
         "_payloads",
         "_size",
         "accumulator",
@@ -37,6 +38,7 @@ class StreamCore:
         self._done = False
         self._limit = limit
         self._size = 0
+        self._listed = False  # some chunk had a `choices` list (maybe empty)
         self.accumulator = ChunkAccumulator()
         self.delivered = 0
 
@@ -68,19 +70,26 @@ class StreamCore:
         self._payloads.extend(self._decoder.flush())
         self._eof = True
 
-    def incomplete(self) -> APIConnectionError | None:
-        """At the end: the error of a stream that ended before it was complete, if it did.
+    def end_error(self) -> APIError | None:
+        """At the end: the error of a stream that was not a whole answer, if it was not.
 
         A stream is complete at ``[DONE]`` or once a choice carried a finish reason; one
         that just stops (a close-delimited response cut short looks exactly like that) is
-        not, and the half-received message must not be acted on.
+        not, and the half-received message must not be acted on. A complete stream in
+        which no chunk had a ``choices`` list is not a completion at all: the same
+        ``APIResponseError`` as a non-streamed body without one (``"choices": []`` is an
+        answer with no choices, in both).
         """
-        if self._done or self.accumulator.any_finished:
-            return None
-        return APIConnectionError(
-            f"The stream ended after {self.delivered} chunks without a finish reason "
-            "or [DONE]: the response is incomplete"
-        )
+        if not (self._done or self.accumulator.any_finished):
+            return APIConnectionError(
+                f"The stream ended after {self.delivered} chunks without a finish reason "
+                "or [DONE]: the response is incomplete"
+            )
+        if not self._listed:
+            return APIResponseError(
+                f"The stream has no 'choices' list in any of its {self.delivered} chunks"
+            )
+        return None
 
     @property
     def finished(self) -> bool:
@@ -100,7 +109,10 @@ class StreamCore:
                 self._payloads.clear()
                 self._done = True
                 return None
-            chunk = parse_chunk(payload)
+            data = decode_chunk(payload)
+            if not self._listed and isinstance(data, dict):
+                self._listed = isinstance(data.get("choices"), list)
+            chunk = ChatCompletionChunk.from_dict(data)
             self.accumulator.add(chunk)
             self.delivered += 1
             return chunk

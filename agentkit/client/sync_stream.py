@@ -99,9 +99,9 @@ class ChatStream:
             if self._closed:
                 raise StopIteration
             if self._core.finished:
-                incomplete = self._core.incomplete()
-                if incomplete is not None:
-                    self._fail(incomplete)
+                failure = self._core.end_error()
+                if failure is not None:
+                    self._fail(failure)
                     continue
                 self.close()
                 raise StopIteration

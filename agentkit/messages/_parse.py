@@ -8,7 +8,16 @@ from typing import Any, cast
 from agentkit.errors import APIResponseError
 from agentkit.messages.wire import FinishReason
 
-__all__ = ["finish", "json_text", "obj", "opt_int", "opt_str", "rest", "token_detail"]
+__all__ = [
+    "content_text",
+    "finish",
+    "json_text",
+    "obj",
+    "opt_int",
+    "opt_str",
+    "rest",
+    "token_detail",
+]
 
 # `object` is shadowed by the wire field of the same name in some classes.
 AnyValue = object
@@ -27,6 +36,25 @@ def obj(value: object, where: str) -> dict[str, Any]:
             body=repr(value)[:200],
         )
     return value
+
+
+def content_text(value: object, where: str) -> str | None:
+    """A message's (or delta's) ``content``: text, ``None``, or the text of content parts.
+
+    Anything else (a number, an object) is ``APIResponseError`` naming ``where``: turning
+    it into ``""`` would pass a broken answer off as an empty one.
+    """
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        # A few compatible servers answer with content parts; keep the text.
+        return "".join(
+            p.get("text", "") for p in value if isinstance(p, dict) and p.get("type") == "text"
+        )
+    raise APIResponseError(
+        f"Expected a string or null for {where}, got {type(value).__name__}",
+        body=repr(value)[:200],
+    )
 
 
 def opt_str(value: object) -> str | None:

@@ -6,7 +6,7 @@ from dataclasses import field
 from typing import Any
 
 from agentkit._record import record
-from agentkit.messages._parse import finish, json_text, obj, opt_int, opt_str, rest
+from agentkit.messages._parse import content_text, finish, json_text, obj, opt_int, opt_str, rest
 from agentkit.messages.completion import CompletionUsage
 from agentkit.messages.wire import FinishReason
 
@@ -60,7 +60,7 @@ class Delta:
             return cls()
         raw = data.get("tool_calls")
         return cls(
-            content=opt_str(data.get("content")),
+            content=content_text(data.get("content"), "choices[].delta.content"),
             tool_calls=[ToolCallDelta.from_dict(c) for c in raw] if isinstance(raw, list) else [],
             role=opt_str(data.get("role")),
             extra=rest(data, cls._KEYS),

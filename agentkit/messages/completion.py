@@ -9,6 +9,7 @@ from agentkit._record import record
 from agentkit.errors import APIResponseError
 from agentkit.messages._parse import (
     AnyValue,
+    content_text,
     finish,
     json_text,
     obj,
@@ -133,16 +134,8 @@ class AssistantMessage:
         d = obj(data, "choices[].message")
         raw_calls = d.get("tool_calls")
         calls = [ToolCall.from_dict(c) for c in raw_calls] if isinstance(raw_calls, list) else []
-        content = d.get("content")
-        if isinstance(content, list):
-            # A few compatible servers answer with content parts; keep the text.
-            content = "".join(
-                p.get("text", "")
-                for p in content
-                if isinstance(p, dict) and p.get("type") == "text"
-            )
         return cls(
-            content=content if isinstance(content, str) else None,
+            content=content_text(d.get("content"), "choices[].message.content"),
             tool_calls=calls,
             role=opt_str(d.get("role")) or "assistant",
             refusal=opt_str(d.get("refusal")),
