@@ -7,19 +7,17 @@ a malformed chunk quoted by h11 (``.failed exception=...``). httpx logs the reas
 INFO. A server that echoes a credential back puts it there, and neither library has a hook
 to change what it logs. So a filter on their loggers masks each record with the redactor
 of the request this thread or task is exchanging, which the send loops and streams name
-with ``masking_logs`` around every send and read.
+with ``MaskedLogs`` around every send and read.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
 from agentkit.client._redact import Redactor
 
-__all__ = ["LOGGERS", "install", "masking_logs"]
+__all__ = ["LOGGERS", "MaskedLogs", "install"]
 
 LOGGERS = (
     "httpx",
@@ -65,11 +63,37 @@ def install() -> None:
             logger.addFilter(_FILTER)
 
 
-@contextmanager
-def masking_logs(redactor: Redactor) -> Iterator[None]:
-    """Within the block, httpx's and httpcore's records in this context are masked."""
-    token = _current.set(redactor)
-    try:
-        yield
-    finally:
-        _current.reset(token)
+class MaskedLogs:
+    """Within the block, httpx's and httpcore's records in this context are masked.
+
+    A class, not a generator: it is entered around every send and every streamed chunk,
+    and with none of those loggers enabled (the usual case) it does nothing at all.
+    """
+
+    __slots__ = ("_redactor", "_token")
+
+    def __init__(self, redactor: Redactor) -> None:
+        self._redactor = redactor
+        self._token: Token[Redactor | None] | None = None
+
+    def __enter__(self) -> None:
+        if _logging():
+            self._token = _current.set(self._redactor)
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._token is not None:
+            _current.reset(self._token)
+            self._token = None
+
+
+_LOGGERS = tuple(logging.getLogger(name) for name in LOGGERS)
+
+
+def _logging() -> bool:
+    """Whether any of those loggers would emit an exchange's record (httpx logs at INFO)."""
+    if _LOGGERS[0].isEnabledFor(logging.INFO):
+        return True
+    for logger in _LOGGERS[1:]:  # noqa: SIM110 - a loop: no generator made per request
+        if logger.isEnabledFor(logging.DEBUG):
+            return True
+    return False

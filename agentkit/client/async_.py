@@ -20,7 +20,7 @@ from typing_extensions import Unpack
 from agentkit._lazy import exports
 from agentkit.client._deadline import Cutoff, clamp, expired
 from agentkit.client._gate import NO_SLOT, Slot
-from agentkit.client._logmask import masking_logs
+from agentkit.client._logmask import MaskedLogs
 from agentkit.client.base import BaseClient
 from agentkit.client.request import Prepared
 from agentkit.client.response import (
@@ -244,7 +244,7 @@ class AsyncClient(BaseClient):
             with Cutoff(deadline):
                 slot = await self._acquire()
             try:
-                with Cutoff(deadline), masking_logs(prep.redactor):
+                with Cutoff(deadline), MaskedLogs(prep.redactor):
                     response, raw = await self._attempt(prep, stream)
             except APIError as err:
                 slot.release()

@@ -13,7 +13,7 @@ import httpx
 
 from agentkit.client._deadline import Cutoff
 from agentkit.client._gate import NO_SLOT
-from agentkit.client._logmask import masking_logs
+from agentkit.client._logmask import MaskedLogs
 from agentkit.client.chunks import ChunkAccumulator
 from agentkit.client.request import Prepared
 from agentkit.client.response import HTTPX_ERRORS, mapped
@@ -119,7 +119,7 @@ class AsyncChatStream:
                 raise StopAsyncIteration
             try:
                 assert self._bytes is not None
-                with masking_logs(self._prep.redactor):
+                with MaskedLogs(self._prep.redactor):
                     data = await self._bytes.__anext__()
                 self._core.feed(data)
             except StopAsyncIteration:

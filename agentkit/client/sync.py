@@ -20,7 +20,7 @@ from typing_extensions import Unpack
 from agentkit._lazy import exports
 from agentkit.client._deadline import clamp, expired
 from agentkit.client._gate import NO_SLOT, Slot
-from agentkit.client._logmask import masking_logs
+from agentkit.client._logmask import MaskedLogs
 from agentkit.client._watchdog import Watch, watch_response
 from agentkit.client.base import BaseClient
 from agentkit.client.request import Prepared
@@ -245,7 +245,7 @@ class Client(BaseClient):
             headers: httpx.Headers | None = None
             slot = self._acquire(deadline)
             try:
-                with masking_logs(prep.redactor):
+                with MaskedLogs(prep.redactor):
                     response, raw, watch = self._attempt(prep, stream)
             except APIError as err:
                 slot.release()

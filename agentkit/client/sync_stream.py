@@ -14,7 +14,7 @@ import httpx
 
 from agentkit.client._deadline import expired
 from agentkit.client._gate import NO_SLOT
-from agentkit.client._logmask import masking_logs
+from agentkit.client._logmask import MaskedLogs
 from agentkit.client._watchdog import Watch
 from agentkit.client.chunks import ChunkAccumulator
 from agentkit.client.request import Prepared
@@ -106,7 +106,7 @@ class ChatStream:
                 self.close()
                 raise StopIteration
             try:
-                with masking_logs(self._prep.redactor):
+                with MaskedLogs(self._prep.redactor):
                     data = next(self._bytes)
                 if expired(deadline, self._watch):
                     raise deadline_error()
