@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import field
 from typing import Any
 
+from agentkit._checks import check_count
 from agentkit._record import record
 from agentkit.errors import UserError
 from agentkit.messages import CompletionUsage
@@ -131,3 +133,19 @@ class UsageLimits:
     tool_calls_limit: int | None = None
     total_tokens_limit: int | None = None
     cost_limit: float | None = None
+
+    def __post_init__(self) -> None:
+        # Checked here, not when a run meets the limit: a str would fail mid-run, after a
+        # request was already sent.
+        for name in ("request_limit", "tool_calls_limit", "total_tokens_limit"):
+            check_count(f"UsageLimits({name}=...)", getattr(self, name), minimum=0, none=True)
+        cost = self.cost_limit
+        if cost is not None and (
+            isinstance(cost, bool)
+            or not isinstance(cost, (int, float))
+            or not math.isfinite(cost)
+            or cost < 0
+        ):
+            raise UserError(
+                f"UsageLimits(cost_limit=...) must be a finite number >= 0 or None, not {cost!r}"
+            )

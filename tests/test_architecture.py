@@ -21,6 +21,7 @@ LAYERS: dict[str, int] = {
     "errors": 0,
     "_json": 0,
     "_text": 0,
+    "_checks": 1,
     "defaults": 0,
     "_pydantic_errors": 0,
     "jsonanswer": 1,

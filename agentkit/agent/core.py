@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from agentkit.agent.clients import ClientCache
-from agentkit.agent.config import check_client, configure
+from agentkit.agent.config import check_agent_waits, check_client, check_usage_limits, configure
 from agentkit.agent.deps import check_deps
 from agentkit.agent.immutable import Immutable
 from agentkit.agent.instructions import InstructionsFunction, start_instructions
@@ -155,6 +155,7 @@ class Agent(Immutable, PublicRuns[OutputT, DepsT]):
         deps_type: type[DepsT] | None = None,
         retry_hint: str | None = RETRY_HINT,
     ) -> None:
+        check_agent_waits(busy_timeout, max_depth)
         setup = configure(
             model, instructions=instructions, tools=tools, client=client,
             output_type=output_type, output_mode=output_mode, model_settings=model_settings,
@@ -302,6 +303,7 @@ class Agent(Immutable, PublicRuns[OutputT, DepsT]):
     ) -> RunState:
         spec = self._spec.with_settings(model_settings)
         if usage_limits is not None:
+            check_usage_limits(usage_limits)
             spec = spec._replace(usage_limits=usage_limits)
         if output_type is not None:
             spec = spec.with_output(self._output_spec(output_type))

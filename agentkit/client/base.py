@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import httpx
 from typing_extensions import TypeIs
 
+from agentkit._checks import check_count
 from agentkit.client._logmask import install as install_log_masking
 from agentkit.client._redact import Redactor, secrets_of
 from agentkit.client.request import (
@@ -56,15 +57,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("agentkit.client")
 
 __all__ = ["BaseClient", "is_async", "logger"]
-
-
-def _check_limit(name: str, value: object, *, allow_none: bool) -> Any:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        more = " or None" if allow_none else ""
-        raise UserError(f"{name} must be an int >= 1{more}, not {value!r}")
-    return int(value)
 
 
 def _base_url(given: str | None) -> tuple[str, str]:
@@ -137,19 +129,15 @@ class BaseClient:
         self._urls: dict[str, httpx.URL] = {}  # path -> parsed URL; a client uses only a few
         self._model = model or os.environ.get(ENV_MODEL) or DEFAULT_MODEL
         self._profile = _profile(profile, image_part)
-        self._max_concurrent: int | None = _check_limit(
-            "max_concurrent_requests", max_concurrent_requests, allow_none=True
+        self._max_concurrent: int | None = check_count(
+            "max_concurrent_requests", max_concurrent_requests, none=True
         )
-        self._max_response_bytes: int = _check_limit(
-            "max_response_bytes", max_response_bytes, allow_none=False
-        )
+        self._max_response_bytes: int = check_count("max_response_bytes", max_response_bytes)
         self._timeout = check_timeout(timeout, "timeout")
         self._default_headers = check_headers(default_headers or {}, "default_headers")
         self._image_part: ImagePartShape = self._profile.image_part
         self._policy = RetryPolicy(max_retries=max_retries, max_retry_delay=max_retry_delay)
-        self.max_image_bytes: int = _check_limit(
-            "max_image_bytes", max_image_bytes, allow_none=False
-        )
+        self.max_image_bytes: int = check_count("max_image_bytes", max_image_bytes)
         if log_bodies is not None and not isinstance(log_bodies, bool):
             raise UserError(f"log_bodies must be a bool or None, not {log_bodies!r}")
         self._record_to = record_to

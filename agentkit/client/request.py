@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 
+from agentkit._checks import check_seconds
 from agentkit._record import record
 from agentkit.client._redact import MASK, Redactor, is_secret_header, secrets_of
-from agentkit.client.retry import check_seconds
 from agentkit.errors import UserError
 from agentkit.messages import Message
 from agentkit.params import CHAT_PARAM_NAMES, MODEL_PARAMS, TimeoutTypes

@@ -13,6 +13,7 @@ import math
 import time
 from collections.abc import Mapping
 
+from agentkit._checks import check_seconds
 from agentkit._record import record
 from agentkit.errors import (
     APIConnectionError,
@@ -28,7 +29,6 @@ __all__ = [
     "BACKOFF_INITIAL",
     "BACKOFF_MAX",
     "RetryPolicy",
-    "check_seconds",
     "deadline_error",
     "is_deadline_error",
     "retry_after",
@@ -67,22 +67,6 @@ def retry_after(headers: Mapping[str, str] | None, now: float | None = None) -> 
         value = when.timestamp() - (time.time() if now is None else now)
         return max(value, 0.0)
     return value if math.isfinite(value) and value >= 0 else None
-
-
-def check_seconds(name: str, value: object, *, zero: bool = False) -> float:
-    """``value`` as a finite number of seconds > 0 (>= 0 with ``zero``), else ``UserError``.
-
-    Booleans, NaN and infinity are refused: none of them is a duration one meant.
-    """
-    if (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and (value >= 0 if zero else value > 0)
-    ):
-        return float(value)
-    bound = ">= 0" if zero else "> 0"
-    raise UserError(f"{name} must be a finite number of seconds {bound}, not {value!r}")
 
 
 def deadline_error(

@@ -14,6 +14,7 @@ from collections.abc import Awaitable
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
+from agentkit._checks import check_seconds
 from agentkit.errors import UserError
 from agentkit.messages import Message
 from agentkit.sessions import _core
@@ -31,13 +32,8 @@ T = TypeVar("T")
 def _check_wait(on_busy: object, timeout: object) -> float | None:
     if on_busy not in ("raise", "wait"):
         raise UserError(f"on_busy must be 'raise' or 'wait', got {on_busy!r}")
-    if timeout is not None and (
-        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0
-    ):
-        raise UserError(
-            f"timeout must be a non-negative number of seconds or None, got {timeout!r}"
-        )
-    return None if timeout is None else time.monotonic() + float(timeout)
+    seconds = check_seconds("timeout", timeout, zero=True, none=True)
+    return None if seconds is None else time.monotonic() + seconds
 
 
 def _busy(session_id: str, waited: bool) -> SessionBusyError:
