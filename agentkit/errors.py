@@ -23,6 +23,8 @@ AgentkitError                      root of everything agentkit raises
     ├── ToolRetriesExceeded        a tool used up its retry budget
     ├── OutputValidationError      structured output stayed invalid after its retries
     ├── ResponseTruncatedError     ``finish_reason`` was ``length`` with no usable content
+    ├── ContentFilterError         the provider's content filter withheld the answer
+    ├── ModelRefusalError          the model refused where a structured output was asked for
     ├── EmptyResponseError         the response had no choices
     ├── RepeatedToolCallError      the model kept repeating the same tool call
     └── ToolExecutionError         a tool raised and ``on_tool_error="raise"`` was set
@@ -57,11 +59,13 @@ __all__ = [
     "AgentkitError",
     "AuthenticationError",
     "BadRequestError",
+    "ContentFilterError",
     "EmptyResponseError",
     "ImmutableAgentError",
     "InternalServerError",
     "JSONContentError",
     "MaxTurnsExceeded",
+    "ModelRefusalError",
     "ModelRetry",
     "NotFoundError",
     "OutputValidationError",
@@ -295,6 +299,26 @@ class OutputValidationError(AgentRunError):
 
 class ResponseTruncatedError(AgentRunError):
     """The model stopped at its token limit (``finish_reason="length"``) with no content."""
+
+
+class ContentFilterError(AgentRunError):
+    """The provider's content filter stopped the answer (``finish_reason="content_filter"``)
+    before any content."""
+
+
+class ModelRefusalError(AgentRunError):
+    """The model refused to answer (its message held a ``refusal`` and no content) where
+    the run asked for a structured output.
+
+    Attributes:
+        refusal: The model's refusal text.
+    """
+
+    def __init__(
+        self, message: str, *, refusal: str, messages: list[dict[str, Any]] | None = None
+    ) -> None:
+        super().__init__(message, messages=messages)
+        self.refusal = refusal
 
 
 class EmptyResponseError(AgentRunError):

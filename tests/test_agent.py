@@ -39,8 +39,10 @@ from agentkit.context import RunContext
 from agentkit.errors import (
     APIStatusError,
     BadRequestError,
+    ContentFilterError,
     EmptyResponseError,
     MaxTurnsExceeded,
+    ModelRefusalError,
     ModelRetry,
     OutputValidationError,
     RepeatedToolCallError,
@@ -902,6 +904,40 @@ async def test_a_stream_left_early_still_leaves_its_history_to_capture_run(sync:
     assert_valid_history(run.messages)
     assert [m["role"] for m in run.messages] == ["user", "assistant", "tool"]
     assert run.usage.requests == 1
+
+
+async def test_a_refusal_is_a_text_runs_answer_with_a_note(mode: str) -> None:
+    refusal = {"role": "assistant", "content": None, "refusal": "I can't help with that."}
+    agent = Agent(client=client_for(ScriptedModel([refusal])))
+    result, _ = await run_mode(agent, mode, "x")
+    assert result.output == "I can't help with that."
+    assert result.notes == ["The model refused to answer; its refusal is the output."]
+    assert result.messages[-1] == {"role": "assistant", "content": "I can't help with that."}
+
+
+async def test_a_refusal_where_structured_output_was_asked_is_not_retried(mode: str) -> None:
+    class Answer(BaseModel):
+        value: int
+
+    refusal = {"role": "assistant", "content": None, "refusal": "No."}
+    script = ScriptedModel([refusal, text('{"value": 1}')])
+    agent = Agent(client=client_for(script), output_type=Answer)
+    with pytest.raises(ModelRefusalError, match="refused to answer: No") as info:
+        await run_mode(agent, mode, "x")
+    assert info.value.refusal == "No."
+    assert_valid_history(info.value.messages)
+    assert len(script.requests) == 1  # not sent back as "not valid JSON"
+
+
+async def test_the_content_filter_is_an_error_or_a_note(mode: str) -> None:
+    withheld = ScriptedModel([{"content": "", "finish_reason": "content_filter"}])
+    with pytest.raises(ContentFilterError, match="content_filter") as info:
+        await run_mode(Agent(client=client_for(withheld)), mode, "x")
+    assert info.value.messages[0] == {"role": "user", "content": "x"}
+    cut = ScriptedModel([{"content": "part of it", "finish_reason": "content_filter"}])
+    result, _ = await run_mode(Agent(client=client_for(cut)), mode, "x")
+    assert result.output == "part of it"
+    assert "content filter stopped the answer part way" in result.notes[0]
 
 
 async def test_cancellation_mid_request() -> None:

@@ -12,6 +12,7 @@ from agentkit._history import trim_turns
 from agentkit._record import record
 from agentkit._text import lone_surrogate
 from agentkit.agent import forced_choice
+from agentkit.agent.answers import Answers
 from agentkit.agent.history import coerce_history, repair_history
 from agentkit.agent.limits import Limits
 from agentkit.agent.observe import ToolObservation
@@ -32,9 +33,7 @@ from agentkit.errors import (
     AgentkitError,
     EmptyResponseError,
     MaxTurnsExceeded,
-    OutputValidationError,
     RepeatedToolCallError,
-    ResponseTruncatedError,
     ToolArgumentsError,
     UsageLimitExceeded,
     UserError,
@@ -103,7 +102,7 @@ class PendingCall:
         return self.tool.bind(self.kwargs, self.ctx, timeout=self.timeout, sync=sync, around=around)
 
 
-class RunState(Resuming, Limits, ToolResults):
+class RunState(Resuming, Limits, ToolResults, Answers):
     """The state of one run and every decision of its loop (no I/O, not thread-safe)."""
 
     __slots__ = ()  # the attributes' slots are declared on StateBase
@@ -271,48 +270,11 @@ class RunState(Resuming, Limits, ToolResults):
             self._forced_choice_ignored(message.content)
             return []
 
+        if not message.content and message.refusal:
+            self._refusal_answer(message.refusal)
+            return []
         self._final_answer(message.content, choice.finish_reason)
         return []
-
-    def _final_answer(self, content: str | None, finish_reason: str | None) -> None:
-        """An answer without tool calls: the run is done, or (structured output that does
-        not validate) the model is asked to fix it."""
-        self.messages.append({"role": "assistant", "content": content or ""})
-        self._check_tokens()
-        if finish_reason == "length":
-            if not content:
-                raise ResponseTruncatedError(
-                    "The model hit its token limit (finish_reason='length') before writing "
-                    "any answer; raise max_completion_tokens",
-                    messages=self.snapshot(),
-                )
-            self.notes.append("The answer was cut off at the token limit (finish_reason='length').")
-        output = self.spec.output
-        if output is None:
-            self.output = content or ""
-            self.done = True
-            logger.debug("final answer (%d chars)", len(self.output))
-            return
-        try:
-            self.output = output.validate(content or "")
-        except ValueError as exc:
-            self._output_retries += 1
-            if self._output_retries > self.spec.output_retries:
-                raise OutputValidationError(
-                    f"The structured output stayed invalid after {self.spec.output_retries} "
-                    f"retries: {exc}",
-                    content=content,
-                    messages=self.snapshot(),
-                ) from None
-            logger.debug("invalid structured output, asking again: %s", exc)
-            self.messages.append(
-                {
-                    "role": "user",
-                    "content": f"{exc}\nReply again with only the corrected JSON object.",
-                }
-            )
-            return
-        self.done = True
 
     def _recovered(self, completion: ChatCompletion) -> list[ToolCall] | None:
         """Tool calls the model wrote as text, when recovery is on (see text_calls)."""

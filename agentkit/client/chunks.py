@@ -175,8 +175,15 @@ class ChunkAccumulator:
         content: str | None = "".join(state.content)
         if not state.got_content and calls:
             content = None
+        extra = dict(state.extra)
+        # A refusal streams as "refusal" fragments, which the extra fields concatenated.
+        refusal = extra.pop("refusal", None)
         return AssistantMessage(
-            content=content, tool_calls=calls, role=state.role, extra=dict(state.extra)
+            content=content,
+            tool_calls=calls,
+            role=state.role,
+            refusal=refusal if isinstance(refusal, str) else None,
+            extra=extra,
         )
 
     def message(self) -> AssistantMessage:

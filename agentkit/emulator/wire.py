@@ -234,11 +234,13 @@ def _chunk_head(body: Mapping[str, Any], bare: bool) -> dict[str, Any]:
 
 
 def _message_deltas(message: Mapping[str, Any], whole_tool_calls: bool) -> Iterator[dict[str, Any]]:
-    """The deltas of a message: its content in word-sized pieces, then each tool call."""
-    content = message.get("content")
-    if isinstance(content, str):
-        for piece in split_text(content):
-            yield {"content": piece}
+    """The deltas of a message: its content (or refusal, as OpenAI streams one) in
+    word-sized pieces, then each tool call."""
+    for key in ("content", "refusal"):
+        text = message.get(key)
+        if isinstance(text, str):
+            for piece in split_text(text):
+                yield {key: piece}
     tool_calls = message.get("tool_calls")
     for index, call in enumerate(tool_calls if isinstance(tool_calls, list) else []):
         if not isinstance(call, dict):
