@@ -187,3 +187,31 @@ def test_an_echo_in_response_bytes_stays_out_of_httpx_and_httpcore_logs(
     log = "\n".join(f"{r.name} {r.getMessage()}" for r in caplog.records)
     assert "***" in log  # the echo reached their records, masked
     assert KEY not in log and EXTRA not in log
+
+
+@pytest.mark.parametrize("sync", [True, False])
+def test_the_httpx_error_kept_as_cause_holds_no_key(sync: bool) -> None:
+    # The cause is kept for its type and message; its request must not carry the key.
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    headers = {"x-api-key": "sk-extra-secret-999"}
+    msgs = [{"role": "user", "content": "hi"}]
+    with pytest.raises(APIError) as info:
+        if sync:
+            with Client(api_key=KEY, transport=httpx.MockTransport(refuse), max_retries=0) as c:
+                c.create(msgs, extra_headers=headers)
+        else:
+
+            async def call() -> None:
+                transport = httpx.MockTransport(refuse)
+                async with AsyncClient(api_key=KEY, transport=transport, max_retries=0) as c:
+                    await c.create(msgs, extra_headers=headers)
+
+            asyncio.run(call())
+    cause = info.value.__cause__
+    assert isinstance(cause, httpx.ConnectError)
+    assert cause.request.headers["authorization"] == "***"
+    assert cause.request.headers["x-api-key"] == "***"
+    assert cause.request.url.path.endswith("/chat/completions")
+    assert KEY not in repr(cause.request.headers.raw)

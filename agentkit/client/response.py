@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from agentkit._json import loads
-from agentkit.client._redact import Redactor
+from agentkit.client._redact import MASK, Redactor, is_secret_header
 from agentkit.errors import (
     APIConnectionError,
     APIError,
@@ -133,7 +133,9 @@ def transport_error(exc: Exception, redactor: Redactor) -> APIError:
 
 
 def detach(exc: BaseException) -> BaseException:
-    """``exc`` (and its causes) without traceback frames, whose locals hold the headers.
+    """``exc`` (and its causes) without traceback frames, whose locals hold the headers,
+    and with any request an httpx error holds replaced by one whose secret headers are
+    masked (``err.__cause__.request.headers["authorization"]`` must not be the key).
 
     The httpx exception stays ``__cause__`` of agentkit's error, for its type and message.
     """
@@ -142,8 +144,19 @@ def detach(exc: BaseException) -> BaseException:
     while node is not None and id(node) not in seen:
         seen.add(id(node))
         node.__traceback__ = None
+        if isinstance(node, httpx.HTTPError):
+            _mask_request(node)
         node = node.__cause__ or node.__context__
     return exc
+
+
+def _mask_request(err: httpx.HTTPError) -> None:
+    try:
+        request = err.request
+    except RuntimeError:  # httpx raises this for an error made without a request
+        return
+    headers = [(k, MASK if is_secret_header(k) else v) for k, v in request.headers.multi_items()]
+    err.request = httpx.Request(request.method, request.url, headers=headers)
 
 
 def mapped(exc: Exception, redactor: Redactor) -> APIError:
