@@ -204,7 +204,7 @@ TYPES: list[tuple[str, Any, dict[str, Any], Any, Any, Any]] = [
     (
         "model",
         Address,
-        ADDRESS,
+        closed(ADDRESS),
         ADDRESS_STRICT,
         {"street": "Main"},
         Address(street="Main"),
@@ -288,26 +288,6 @@ TYPES: list[tuple[str, Any, dict[str, Any], Any, Any, Any]] = [
                         "meows": {"type": "boolean"},
                     },
                     "required": ["kind", "meows"],
-                },
-                {
-                    "type": "object",
-                    "properties": {
-                        "kind": {"type": "string", "const": "dog"},
-                        "barks": {"type": "boolean"},
-                    },
-                    "required": ["kind", "barks"],
-                },
-            ]
-        },
-        {
-            "anyOf": [
-                {
-                    "type": "object",
-                    "properties": {
-                        "kind": {"type": "string", "const": "cat"},
-                        "meows": {"type": "boolean"},
-                    },
-                    "required": ["kind", "meows"],
                     "additionalProperties": False,
                 },
                 {
@@ -321,6 +301,7 @@ TYPES: list[tuple[str, Any, dict[str, Any], Any, Any, Any]] = [
                 },
             ]
         },
+        SAME,
         {"kind": "dog", "barks": True},
         Dog(kind="dog", barks=True),
     ),
@@ -442,6 +423,7 @@ def test_recursive_types_keep_defs_and_refs() -> None:
                 "children": {"type": "array", "items": {"$ref": "#/$defs/Node"}, "default": []},
             },
             "required": ["value"],
+            "additionalProperties": False,
         }
     }
     kwargs = schema.validate('{"x": {"value": 1, "children": [{"value": 2}]}}')
@@ -454,7 +436,7 @@ def test_recursive_types_keep_defs_and_refs() -> None:
 
 def test_nested_non_recursive_models_are_inlined_even_inside_lists() -> None:
     schema = schema_of(list[Address])
-    assert schema.parameters["properties"]["x"] == {"type": "array", "items": ADDRESS}
+    assert schema.parameters["properties"]["x"] == {"type": "array", "items": closed(ADDRESS)}
     assert "$defs" not in schema.parameters
 
 
@@ -997,3 +979,133 @@ def test_a_tool_without_a_description_is_logged_as_a_warning(
     assert len(caplog.records) == 1  # only the tool without a description
     assert caplog.records[0].levelname == "WARNING"
     assert re.search(r"Tool 'quiet' .* has no description", caplog.records[0].getMessage())
+
+
+# Nested pydantic models and extra keys: a model that leaves `extra` unset is validated as
+# forbidding them (like a nested dataclass or TypedDict); one that sets it keeps its choice.
+
+
+class Order(BaseModel):
+    """An order."""
+
+    to: Address
+    gift: Annotated[Address | None, Field(description="Where a gift goes.")] = None
+    count: int = Field(1, ge=1, alias="n")
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    street: str
+
+
+class Ignoring(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    street: str
+    inner: Address | None = None
+
+
+class Allowing(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    street: str
+
+
+EXTRA_CASES = [
+    pytest.param(Address, {"street": "a", "evil": 1}, "x.evil", id="model"),
+    pytest.param(
+        list[Address], [{"street": "a"}, {"street": "b", "evil": 1}], "x[1].evil", id="list"
+    ),
+    # Under a union the message stops at the union (as for dataclasses): "x: unexpected field".
+    pytest.param(Optional[Address], {"street": "a", "evil": 1}, "x", id="Optional"),  # noqa: UP045
+    pytest.param(dict[str, Address], {"k": {"street": "a", "evil": 1}}, "x.k.evil", id="dict"),
+    pytest.param(Order, {"to": {"street": "a", "evil": 1}}, "x.to.evil", id="model in model"),
+    pytest.param(
+        Order,
+        {"to": {"street": "a"}, "gift": {"street": "b", "evil": 1}},
+        "x.gift",
+        id="Annotated Optional field",
+    ),
+    pytest.param(
+        Node,
+        {"value": 1, "children": [{"value": 2, "children": [{"value": 3, "evil": 1}]}]},
+        "x.children[0].children[0].evil",
+        id="recursive",
+    ),
+    pytest.param(
+        Ignoring,
+        {"street": "a", "inner": {"street": "b", "evil": 1}},
+        "x.inner",
+        id="inside a model that ignores extras",
+    ),
+]
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["normal", "strict"])
+@pytest.mark.parametrize(("annotation", "value", "where"), EXTRA_CASES)
+def test_extra_keys_in_nested_models_are_rejected(
+    annotation: Any, value: Any, where: str, strict: bool
+) -> None:
+    if strict and annotation in (dict[str, Address], Ignoring):
+        pytest.skip("not expressible in strict mode")
+    schema = schema_of(annotation, strict=strict)
+    with pytest.raises(ToolArgumentsError) as info:
+        schema.validate({"x": value})
+    assert f"{where}: unexpected field" in str(info.value)
+
+
+def test_validated_nested_models_are_the_users_classes_in_all_but_extras() -> None:
+    kwargs = schema_of(Order).validate('{"x": {"to": {"street": "a"}, "n": 2}}')
+    order = kwargs["x"]
+    assert isinstance(order, Order) and isinstance(order.to, Address)
+    assert type(order).__name__ == "Order" and type(order).__qualname__ == Order.__qualname__
+    assert type(order).__module__ == Order.__module__ and type(order).__doc__ == Order.__doc__
+    # Equal to, and hashing like, the same value built by the user.
+    assert (
+        order == Order(to=Address(street="a"), n=2) and Order(to=Address(street="a"), n=2) == order
+    )
+    assert order != Order(to=Address(street="b"), n=2)
+    frozen = schema_of(Frozen).validate('{"x": {"street": "a"}}')["x"]
+    assert frozen == Frozen(street="a") and hash(frozen) == hash(Frozen(street="a"))
+    # The redeclared fields keep their defaults, aliases and constraints.
+    with pytest.raises(ToolArgumentsError, match=r"x\.n"):
+        schema_of(Order).validate('{"x": {"to": {"street": "a"}, "n": 0}}')
+    assert schema_of(Order).validate('{"x": {"to": {"street": "a"}}}')["x"].count == 1
+    # The user's own classes are left alone.
+    assert "extra" not in Address.model_config
+    assert Address.model_validate({"street": "a", "evil": 1}) == Address(street="a")
+
+
+def test_nested_model_schema_only_gains_additional_properties_false() -> None:
+    x = schema_of(Order).parameters["properties"]["x"]
+    assert x["description"] == "An order." and x["additionalProperties"] is False
+    assert x["properties"]["to"] == closed(ADDRESS)
+    assert x["properties"]["gift"]["description"] == "Where a gift goes."
+    assert x["properties"]["n"] == {"type": "integer", "default": 1, "minimum": 1}
+
+
+def test_models_that_set_extra_keep_their_choice() -> None:
+    kwargs = schema_of(Ignoring).validate({"x": {"street": "a", "evil": 1}})
+    assert kwargs["x"] == Ignoring(street="a")
+    kwargs = schema_of(Allowing).validate({"x": {"street": "a", "more": 1}})
+    assert kwargs["x"].more == 1
+    assert "additionalProperties" not in schema_of(Ignoring).parameters["properties"]["x"]
+
+
+@pytest.mark.parametrize("model", [Ignoring, Allowing, list[Ignoring]])
+def test_strict_mode_refuses_models_that_accept_extra_keys(model: Any) -> None:
+    with pytest.raises(UserError) as info:
+        schema_of(model, strict=True)
+    message = str(info.value)
+    assert "function 'make.<locals>.f'" in message and "extra=" in message
+    assert ("'Ignoring'" in message) or ("'Allowing'" in message)
+
+
+def test_forbid_extras_subclasses_are_built_once_and_flat_hints_are_untouched() -> None:
+    from agentkit.schema.type_fixes import forbid_extras
+
+    assert forbid_extras(Address) is forbid_extras(list[Address]).__args__[0]
+    assert forbid_extras(int) is int and forbid_extras(Point) is Point
+    hint = dict[str, int]
+    assert forbid_extras(hint) is hint

@@ -24,7 +24,7 @@ from agentkit.schema.signature import (
     tool_name_and_place,
 )
 from agentkit.schema.strict import Strictifier
-from agentkit.schema.type_fixes import has_lazy_items
+from agentkit.schema.type_fixes import has_lazy_items, models_keeping_extras
 from agentkit.schema.validation import FunctionSchema
 
 __all__ = ["function_schema"]
@@ -113,5 +113,20 @@ def _parameters(
                 shown = to_jsonable_python(default.value)
                 parameters["properties"][param_name]["default"] = shown
     if strict:
+        _refuse_kept_extras(model, where)
         Strictifier(parameters, where).run()
     return parameters
+
+
+def _refuse_kept_extras(model: type[BaseModel], where: str) -> None:
+    # Strict mode gives every object additionalProperties: false, which would be untrue of
+    # a model that accepts extra keys on purpose.
+    kept = models_keeping_extras(model)
+    if kept:
+        names = ", ".join(repr(k) for k in kept)
+        raise UserError(
+            f"Cannot make {where} strict: model {names} sets extra='allow' or 'ignore' in "
+            "its model_config, so it accepts keys that strict mode says are refused; remove "
+            "extra= from its model_config (agentkit then rejects extra keys), or use "
+            "strict=False"
+        )

@@ -1,8 +1,10 @@
 """Turn each parameter into a pydantic field, and the fields into the argument model.
 
 Pydantic ``Field(...)`` objects, in ``Annotated`` or as the default, are merged into one
-field; a description in the type wins over the docstring's. A parameter whose name clashes
-with a ``BaseModel`` attribute gets a free field name and keeps its own as the alias.
+field; a description in the type wins over the docstring's. Nested pydantic models that
+leave ``extra`` unset are made to forbid extra keys, as the argument model itself does. A
+parameter whose name clashes with a ``BaseModel`` attribute gets a free field name and
+keeps its own as the alias.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pydantic_core import PydanticUndefined
 
 from agentkit._record import record
 from agentkit.errors import UserError
+from agentkit.schema.type_fixes import forbid_extras
 from agentkit.schema.validation import Default
 
 __all__ = ["ModelFields", "build_model", "model_fields"]
@@ -72,7 +75,7 @@ def _field(
     Pydantic ``Field(...)`` objects, in ``Annotated`` or as the parameter's default, are
     merged into one field so that their constraints, descriptions and defaults all count.
     """
-    base, infos = _split_field_infos(hint)
+    base, infos = _split_field_infos(forbid_extras(hint))
     if isinstance(param.default, FieldInfo):
         infos.append(param.default)
     elif param.default is not inspect.Parameter.empty:
