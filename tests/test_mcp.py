@@ -11,10 +11,11 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from agentkit import UserError, tool
+from agentkit import Tool, UserError, tool
 from agentkit.mcp import MCPError, MCPServer
 from tests._mcp_support import (
     MODES,
@@ -221,6 +222,74 @@ def test_a_name_clash_across_sources_names_both(shared_stdio: MCPServer, http_ur
             agent_for(echo_model("add", {}), add, shared_stdio).run_sync("go")
     finally:
         other.close()
+
+
+def _names_seen(remote: list[str], prefix: str | None = None) -> dict[str, str]:
+    """Server-side name -> the name the model sees, as a server listing ``remote`` gives."""
+    import mcp.types as mt
+
+    server = MCPServer.stdio(sys.executable, ["-c", "pass"], name="odd", prefix=prefix)
+    listed = [mt.Tool(name=n, inputSchema={"type": "object"}) for n in remote]
+    # The handler is named after the server-side tool it calls.
+    return {t._func.__name__[4:]: t.name for t in server._build_tools(listed)}
+
+
+def test_names_that_clash_within_one_server_are_told_apart_by_a_stable_suffix() -> None:
+    names = _names_seen(["get.weather", "get_weather", "other"])
+    assert names == {"get.weather": "get_weather_f65d43", "get_weather": "get_weather",
+                     "other": "other"}  # fmt: skip
+    # The suffix depends on the tool's own name, not on the listing order.
+    assert _names_seen(["get_weather", "get.weather"]) == {
+        "get_weather": "get_weather",
+        "get.weather": "get_weather_f65d43",
+    }
+    # With a prefix, the tool whose prefixed name needed no change keeps it.
+    prefixed = _names_seen(["get.weather", "get_weather"], prefix="w")
+    assert prefixed == {"get.weather": "w_get_weather_f65d43", "get_weather": "w_get_weather"}
+
+
+def test_names_cut_to_64_characters_that_clash_both_get_a_suffix() -> None:
+    long_a, long_b = "a" * 70 + "_one", "a" * 70 + "_two"
+    names = _names_seen([long_a, long_b])
+    assert len(set(names.values())) == 2
+    assert all(len(n) == 64 and n.startswith("a" * 57 + "_") for n in names.values())
+
+
+def test_a_clash_left_after_the_suffix_names_both_tools_and_the_server() -> None:
+    with pytest.raises(UserError) as info:
+        _names_seen(["get.weather", "get_weather", "get_weather_f65d43"])
+    message = str(info.value)
+    assert "'odd'" in message and "'get.weather'" in message
+    assert "'get_weather_f65d43'" in message and "deny=" in message
+    assert "prefix=" not in message
+
+
+def test_a_source_giving_two_tools_one_name_is_told_so() -> None:
+    class Twice:
+        source_name = "twice"
+        on_error = "raise"
+
+        def _tools(self) -> list[Any]:
+            schema = {"type": "object", "properties": {}}
+            return [Tool.from_schema("t", "T.", schema, lambda: "x") for _ in range(2)]
+
+        async def list_tools(self) -> list[Any]:
+            return self._tools()
+
+        def list_tools_sync(self) -> list[Any]:
+            return self._tools()
+
+        async def aclose(self) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    with pytest.raises(UserError) as info:
+        agent_for(echo_model("t", {}), Twice()).run_sync("go")
+    message = str(info.value)
+    assert "tool source 'twice' gives two tools named 't'" in message
+    assert "prefix=" not in message
 
 
 # ---------------------------------------------------------------- concurrency

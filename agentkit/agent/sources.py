@@ -69,6 +69,11 @@ def spec_with_sources(spec: AgentSpec, listed: Listed) -> tuple[AgentSpec, list[
             notes.append(f"The {where} was left out of this run: {found}")
             continue
         for t in found:
+            if owner.get(t.name) == where:
+                raise UserError(
+                    f"The {where} gives two tools named {t.name!r}; a source must name its "
+                    "tools apart (leave one out with the source's deny=)"
+                )
             if t.name in owner:
                 raise UserError(
                     f"Two tools are named {t.name!r}: one from {owner[t.name]}, one from "

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import hashlib
 import logging
 import re
 import threading
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -349,16 +351,13 @@ class MCPServer:
         return list(state.tools)
 
     def _build_tools(self, listed: list[mt.Tool]) -> list[Tool[..., Any]]:
+        selected = [t for t in listed if self._selected(t.name)]
+        public = _public_names([t.name for t in selected], self._prefix, self.source_name)
         tools = []
-        for t in listed:
-            if not self._selected(t.name):
-                continue
-            public = _BAD_NAME_CHARS.sub("_", t.name)
-            if self._prefix:
-                public = f"{self._prefix}_{public}"
+        for t in selected:
             tools.append(
                 Tool.from_schema(
-                    public[:64],
+                    public[t.name],
                     t.description or "",
                     t.input_schema,
                     self._handler(t.name, _per_tool(self._timeout, t.name, None)),
@@ -418,6 +417,41 @@ async def _shutdown(state: _State) -> None:
 
 def _mark_stale(state: _State) -> None:
     state.stale = True
+
+
+def _public_names(remote: list[str], prefix: str | None, source: str) -> dict[str, str]:
+    """Each server-side tool name -> the name the model sees (sanitized, prefixed, cut).
+
+    Sanitizing and cutting can give two tools one name (``get.weather``, ``get_weather``).
+    The one already named so keeps the name; the others get ``_`` and 6 hex digits of a
+    hash of their own server-side name, so each name depends on that tool alone (not on
+    the listing order) and stays the same across listings and restarts.
+
+    Raises:
+        UserError: Two tools still share a name; the message names both and the source.
+    """
+    public: dict[str, str] = {}
+    for name in remote:
+        plain = f"{prefix}_{name}" if prefix else name
+        public[name] = _BAD_NAME_CHARS.sub("_", plain)[:64]
+    counts = Counter(public.values())
+    for name, plain in public.items():
+        if counts[plain] > 1 and plain != (f"{prefix}_{name}" if prefix else name):
+            digest = hashlib.sha256(name.encode()).hexdigest()[:6]
+            public[name] = f"{plain[:57]}_{digest}"
+            logger.warning(
+                "MCP tool %r of %r is named %r: %r would clash with another of its tools",
+                name, source, public[name], plain,
+            )  # fmt: skip
+    owner: dict[str, str] = {}
+    for name, shown in public.items():
+        if shown in owner:
+            raise UserError(
+                f"MCP server {source!r} has two tools that would both be named {shown!r}: "
+                f"{owner[shown]!r} and {name!r}; leave one out with deny=[{name!r}]"
+            )
+        owner[shown] = name
+    return public
 
 
 def _per_tool(value: Any, name: str, default: Any) -> Any:
