@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import field
 from typing import Any, TypeAlias
 
@@ -67,6 +67,11 @@ class Approve:
 
     arguments: Mapping[str, Any] | None = None
 
+    def __post_init__(self) -> None:
+        # Checked here, not when the call runs: a list would fail deep in dict().
+        if self.arguments is not None:
+            _check_object(self.arguments, "Approve(arguments=...)")
+
     def to_dict(self) -> dict[str, Any]:
         """The decision as JSON-ready data (see ``decision_from_dict``)."""
         out: dict[str, Any] = {"type": "approve"}
@@ -84,6 +89,13 @@ class Reject:
     """
 
     reason: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.reason, str):
+            raise UserError(
+                f"Reject(reason=...) must be a string (what the model is told), "
+                f"got {type(self.reason).__name__}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """The decision as JSON-ready data (see ``decision_from_dict``)."""
@@ -107,18 +119,51 @@ def decision_from_dict(data: Any) -> Decision:
         kind = data.get("type")
         if kind == "approve":
             args = data.get("arguments")
-            if args is not None and not isinstance(args, Mapping):
-                raise UserError("an approve decision's 'arguments' must be an object")
+            if args is not None:
+                _check_object(args, "an approve decision's 'arguments'")
             return Approve(arguments=args)
         if kind == "reject":
-            reason = data.get("reason", "")
-            if not isinstance(reason, str):
-                raise UserError("a reject decision's 'reason' must be a string")
-            return Reject(reason)
+            return Reject(data.get("reason", ""))
     raise UserError(
         'a decision is {"type": "approve", "arguments"?: {...}} or '
         f'{{"type": "reject", "reason": "..."}}, got {data!r:.80}'
     )
+
+
+def check_decisions_argument(decisions: object) -> dict[str, Decision]:
+    """``decisions`` as given to ``resume``: ``{tool_call_id: decision}``, each decision
+    read with ``decision_from_dict``.
+
+    Raises:
+        UserError: Not a mapping, a key that is not a string, or a value that is no decision.
+    """
+    if not isinstance(decisions, Mapping):
+        raise UserError(
+            "decisions must be a mapping {tool_call_id: Approve() | Reject(...)}, "
+            f"got {type(decisions).__name__}"
+        )
+    out: dict[str, Decision] = {}
+    for key, value in decisions.items():
+        if not isinstance(key, str):
+            raise UserError(
+                f"decisions are keyed by the tool_call_id string, got the key {key!r} "
+                f"({type(key).__name__})"
+            )
+        try:
+            out[key] = decision_from_dict(value)
+        except UserError as exc:
+            raise UserError(f"the decision for call {key!r}: {exc}") from None
+    return out
+
+
+def _check_object(value: object, what: str) -> None:
+    """``UserError`` unless ``value`` is a JSON object: a mapping with string keys."""
+    if not isinstance(value, Mapping):
+        kind = type(value).__name__
+        raise UserError(f"{what} must be a mapping of argument names to values, got {kind}")
+    bad = [k for k in value if not isinstance(k, str)]
+    if bad:
+        raise UserError(f"{what} must have string keys (argument names), got {bad[0]!r}")
 
 
 @record(frozen=True, slots=True)
@@ -184,9 +229,10 @@ class PausedRun:
     def to_json(self, *, secret: str | bytes | None = None) -> str:
         """Versioned JSON; with ``secret``, signed (HMAC-SHA256) so ``from_json`` can tell
         whether it was changed."""
+        key = _key(secret)
         data = self.to_dict()
-        if secret is not None:
-            data["signature"] = _sign(data, secret)
+        if key is not None:
+            data["signature"] = _sign(data, key)
         return json.dumps(data, ensure_ascii=False)
 
     @classmethod
@@ -197,6 +243,12 @@ class PausedRun:
             UserError: Not a paused run of a known version, or — with ``secret`` — a
                 missing or wrong signature.
         """
+        if not isinstance(text, (str, bytes, bytearray)):
+            raise UserError(
+                f"PausedRun.from_json takes the text to_json wrote (str or bytes), "
+                f"got {type(text).__name__}"
+            )
+        _key(secret)  # a bad secret is reported as such, before the text is read
         try:
             data = loads(text)
         except ValueError:
@@ -207,41 +259,106 @@ class PausedRun:
     def from_dict(cls, data: Any, *, secret: str | bytes | None = None) -> PausedRun:
         """Read ``to_dict()`` (or a signed ``to_json`` decoded) back; see ``from_json``."""
         if not isinstance(data, dict):
-            raise UserError("a paused run must be a JSON object")
-        if secret is not None:
+            raise UserError(f"a paused run must be a JSON object, got {type(data).__name__}")
+        key = _key(secret)
+        if key is not None:
             signature = data.get("signature")
             unsigned = {k: v for k, v in data.items() if k != "signature"}
             if not isinstance(signature, str) or not hmac.compare_digest(
-                signature, _sign(unsigned, secret)
+                signature, _sign(unsigned, key)
             ):
                 raise UserError("the paused run's signature is missing or wrong: refused")
         version = data.get("version")
         if version != FORMAT_VERSION:
             raise UserError(f"unknown paused-run format version {version!r}")
         try:
-            requests = [
-                ApprovalRequest(
-                    str(r["tool_call_id"]),
-                    str(r["tool_name"]),
-                    dict(r["arguments"]),
-                    str(r.get("arguments_hash", "")),
-                )
-                for r in data["requests"]
-            ]
-            messages = data["messages"]
-            if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
-                raise TypeError("messages")
             return cls(
-                messages=messages,
-                requests=requests,
-                fingerprint=str(data["fingerprint"]),
-                usage=Usage.from_dict(data.get("usage") or {}),
-                refused=[[str(x) for x in r] for r in data.get("refused") or []],
+                messages=_field(data, "messages", _messages),
+                requests=_field(data, "requests", _requests),
+                fingerprint=_field(data, "fingerprint", _string),
+                usage=_field(data, "usage", Usage.from_dict, {}),
+                refused=_field(data, "refused", _refused, []),
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise UserError(f"not a valid paused run ({exc})") from None
+        except UserError as exc:
+            raise UserError(f"not a valid paused run: {exc}") from None
 
 
-def _sign(data: Mapping[str, Any], secret: str | bytes) -> str:
-    key = secret.encode() if isinstance(secret, str) else secret
+def _field(data: Mapping[str, Any], name: str, read: Callable[[Any], Any], *default: Any) -> Any:
+    """``read(data[name])`` (``default`` when absent or null), its error naming the field."""
+    value = data.get(name)
+    if value is None:
+        if not default:
+            raise UserError(f"the field {name!r} is missing")
+        value = default[0]
+    try:
+        return read(value)
+    except (KeyError, TypeError, ValueError, UserError) as exc:
+        raise UserError(f"the field {name!r}: {exc}") from None
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list, got {type(value).__name__}")
+    return value
+
+
+def _messages(value: Any) -> list[Message]:
+    if not all(isinstance(m, dict) for m in _list(value)):
+        raise TypeError("expected a list of message objects")
+    return list(value)
+
+
+def _requests(value: Any) -> list[ApprovalRequest]:
+    out = []
+    for r in _list(value):
+        if not isinstance(r, dict):
+            raise TypeError(f"expected a list of objects, got a {type(r).__name__} in it")
+        arguments = r.get("arguments")
+        if not isinstance(arguments, dict):
+            raise TypeError(f"a request's 'arguments' must be an object, got {arguments!r:.40}")
+        out.append(
+            ApprovalRequest(
+                _field(r, "tool_call_id", _string),
+                _field(r, "tool_name", _string),
+                arguments,
+                _field(r, "arguments_hash", _string, ""),
+            )
+        )
+    return out
+
+
+def _refused(value: Any) -> list[list[str]]:
+    out = []
+    for entry in _list(value):
+        if not (isinstance(entry, list) and len(entry) == 3):
+            raise TypeError("expected [tool name, canonical arguments, reason] entries")
+        out.append([_string(x) for x in entry])
+    return out
+
+
+def _key(secret: object) -> bytes | None:
+    """The HMAC key of ``secret`` (``None``: unsigned).
+
+    Raises:
+        UserError: Not a non-empty str or bytes.
+    """
+    if secret is None:
+        return None
+    if isinstance(secret, str):
+        secret = secret.encode()
+    if not isinstance(secret, (bytes, bytearray)):
+        kind = type(secret).__name__
+        raise UserError(f"secret must be a str or bytes (the signing key), got {kind}")
+    if not secret:
+        raise UserError("secret must not be empty: an empty key signs nothing")
+    return bytes(secret)
+
+
+def _sign(data: Mapping[str, Any], key: bytes) -> str:
     return hmac.new(key, _canonical(data).encode(), hashlib.sha256).hexdigest()

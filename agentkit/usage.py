@@ -50,8 +50,12 @@ class Usage:
         """Rebuild a ``Usage`` from ``to_dict()``'s output (missing counts are 0).
 
         Raises:
-            UserError: A count is not a non-negative int, or a key is unknown.
+            UserError: Not a mapping, a count is not a non-negative int, or a key is unknown.
         """
+        if not isinstance(data, Mapping):
+            raise UserError(
+                f"Usage.from_dict: expected an object of token counts, got {type(data).__name__}"
+            )
         unknown = set(data) - set(_FIELDS)
         if unknown:
             raise UserError(f"Usage.from_dict: unknown keys {sorted(unknown)}")

@@ -149,6 +149,16 @@ DECISIONS = {
     "missing decision": ({}, "no decision for call"),
     "lookup is not pending": ({"c_refund": Approve(), "c_lookup": Approve()}, "unknown call"),
     "not a decision": ({"c_refund": "yes"}, "a decision is"),
+    "arguments not an object": (
+        {"c_refund": {"type": "approve", "arguments": ["ORD1"]}},
+        r"decision for call 'c_refund': an approve decision's 'arguments' must be a mapping",
+    ),
+    "reason not a string": (
+        {"c_refund": {"type": "reject", "reason": 5}},
+        r"Reject\(reason=...\) must be a string",
+    ),
+    "key not a call id": ({1: Approve()}, "keyed by the tool_call_id string, got the key 1"),
+    "not a mapping": ([("c_refund", Approve())], "decisions must be a mapping"),
 }
 
 
@@ -311,6 +321,83 @@ def test_bad_paused_texts_are_clear_errors() -> None:
     agent = make_agent("run_sync", scripted(), [Ledger().refund()])
     with pytest.raises(UserError, match="resume needs the PausedRun"):
         agent.resume_sync(json.dumps({"version": 1}), {})  # type: ignore[arg-type]
+
+
+_STATE = '{"version": 1, "requests": [], "messages": [], "fingerprint": "f"}'
+BAD_CALLS: dict[str, tuple[Any, str]] = {
+    "Approve(arguments=list)": (
+        lambda: Approve(arguments=["A"]),
+        r"Approve\(arguments=...\) must be a mapping of argument names to values, got list",
+    ),
+    "Approve(arguments=non-str keys)": (
+        lambda: Approve(arguments={1: "A"}),
+        r"Approve\(arguments=...\) must have string keys",
+    ),
+    "Reject(123)": (lambda: Reject(123), r"Reject\(reason=...\) must be a string .*got int"),
+    "Reject(None)": (lambda: Reject(None), r"Reject\(reason=...\) must be a string .*got NoneType"),
+    "from_json(None)": (
+        lambda: PausedRun.from_json(None),
+        r"PausedRun.from_json takes the text to_json wrote \(str or bytes\), got NoneType",
+    ),
+    "from_json(secret=123)": (
+        lambda: PausedRun.from_json(_STATE, secret=123),
+        r"secret must be a str or bytes \(the signing key\), got int",
+    ),
+    "from_json(secret='')": (
+        lambda: PausedRun.from_json(_STATE, secret=""),
+        "secret must not be empty",
+    ),
+    "from_dict(list)": (lambda: PausedRun.from_dict([]), "must be a JSON object, got list"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CALLS))
+def test_bad_arguments_to_the_approval_api_are_user_errors_naming_them(case: str) -> None:
+    call, message = BAD_CALLS[case]
+    with pytest.raises(UserError, match=message):
+        call()
+
+
+BAD_FIELDS = {
+    "usage a string": ({"usage": "zz"}, "'usage': Usage.from_dict: expected an object of token"),
+    "requests not a list": ({"requests": {}}, "'requests': expected a list, got dict"),
+    "call id not a string": (
+        {"requests": [{"tool_call_id": 7, "tool_name": "refund", "arguments": {}}]},
+        "'requests': the field 'tool_call_id': expected a string, got int",
+    ),
+    "arguments not an object": (
+        {"requests": [{"tool_call_id": "c", "tool_name": "refund", "arguments": "x"}]},
+        "'requests': a request's 'arguments' must be an object, got 'x'",
+    ),
+    "fingerprint missing": ({"fingerprint": None}, "'fingerprint' is missing"),
+    "messages not objects": ({"messages": ["hi"]}, "'messages': expected a list of message"),
+    "refused entry malformed": ({"refused": [["refund"]]}, r"'refused': expected \[tool name"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FIELDS))
+def test_a_malformed_paused_state_names_the_bad_field(case: str) -> None:
+    fields, message = BAD_FIELDS[case]
+    text = json.dumps({**json.loads(_STATE), **fields})
+    with pytest.raises(UserError, match="not a valid paused run: the field " + message):
+        PausedRun.from_json(text)
+
+
+def test_signing_with_a_bad_secret_is_a_user_error() -> None:
+    ran = run("run_sync", make_agent("run_sync", scripted(calls(REFUND)), [Ledger().refund()]))
+    with pytest.raises(UserError, match=r"secret must be a str or bytes \(the signing key\)"):
+        ran.result.pause.to_json(secret=123)
+    assert PausedRun.from_json(_STATE).requests == []  # the good state it was checked on
+
+
+def test_durable_approve_checks_decisions_in_the_caller() -> None:
+    from agentkit.durable._agent import _decisions_json
+
+    assert _decisions_json({"c": Reject("no")}) == {"c": {"type": "reject", "reason": "no"}}
+    with pytest.raises(UserError, match="keyed by the tool_call_id string"):
+        _decisions_json({3: Approve()})
+    with pytest.raises(UserError, match="a decision is"):
+        _decisions_json({"c": "yes"})
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -362,6 +362,10 @@ class PublicRuns(Generic[OutputT, DepsT]):
     def _prepare(self, args: RunArgs) -> RunState | RunArgs:
         """The run's state now (argument errors raise here), or, for a session run, the
         arguments to build it from once the session's lease is held."""
+        if args.decisions is not None:
+            from agentkit.approvals import check_decisions_argument
+
+            args = args._replace(decisions=check_decisions_argument(args.decisions))
         if args.session is None:
             return self._state(args, None)
         if args.history is not None:

@@ -14,7 +14,7 @@ from agentkit.agent.flow import run_flow
 from agentkit.agent.running import profile_defaults
 from agentkit.agent.settings import ModelSettings
 from agentkit.agent.state import RunState
-from agentkit.approvals import Approve, PausedRun, Reject
+from agentkit.approvals import PausedRun, check_decisions_argument
 from agentkit.client import AsyncClient, Client
 from agentkit.durable._driver import StepNames, drive_durable_async, drive_durable_sync
 from agentkit.errors import UserError
@@ -268,7 +268,6 @@ class DurableAgent(Generic[OutputT]):
 
 
 def _decisions_json(decisions: Mapping[str, Any]) -> dict[str, Any]:
-    """Decisions as JSON (the portable serializer carries no objects)."""
-    return {
-        str(k): v.to_dict() if isinstance(v, (Approve, Reject)) else v for k, v in decisions.items()
-    }
+    """Decisions as JSON (the portable serializer carries no objects), checked here so that
+    bad ones are refused in the caller's process, not inside the waiting workflow."""
+    return {k: d.to_dict() for k, d in check_decisions_argument(decisions).items()}
