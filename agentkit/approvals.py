@@ -175,21 +175,28 @@ class ApprovalRequest:
         tool_name: The tool.
         arguments: The validated arguments the call would run with.
         arguments_hash: ``arguments_hash(arguments)``, to which a decision binds.
+        interrupted: The call started before and left no result (its run crashed or was
+            cancelled, maybe after a person approved it): it may have run already, so an
+            ``idempotent=False`` tool waits for a decision taken knowing that.
     """
 
     tool_call_id: str
     tool_name: str
     arguments: dict[str, Any]
     arguments_hash: str = ""
+    interrupted: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data."""
-        return {
+        out: dict[str, Any] = {
             "tool_call_id": self.tool_call_id,
             "tool_name": self.tool_name,
             "arguments": self.arguments,
             "arguments_hash": self.arguments_hash or arguments_hash(self.arguments),
         }
+        if self.interrupted:  # absent otherwise: states written before it read the same
+            out["interrupted"] = True
+        return out
 
 
 @record(frozen=True)
@@ -302,6 +309,12 @@ def _string(value: Any) -> str:
     return value
 
 
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected true or false, got {value!r:.40}")
+    return value
+
+
 def _list(value: Any) -> list[Any]:
     if not isinstance(value, list):
         raise TypeError(f"expected a list, got {type(value).__name__}")
@@ -328,6 +341,7 @@ def _requests(value: Any) -> list[ApprovalRequest]:
                 _field(r, "tool_name", _string),
                 arguments,
                 _field(r, "arguments_hash", _string, ""),
+                _field(r, "interrupted", _bool, False),
             )
         )
     return out

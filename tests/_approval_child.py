@@ -92,6 +92,7 @@ def _report(result: Any, model: ScriptedModel | None, session: Any = None) -> di
         "output": result.output,
         "approvals": [r.to_dict() for r in result.approvals],
         "messages": result.messages,
+        "notes": result.notes,
     }
     if model is not None:
         out["requests"] = model.requests

@@ -295,3 +295,65 @@ def test_a_second_approval_of_the_same_pause_is_refused_without_a_model_call(
         resume(mode, agent, None, None, session=session)  # the run had finished
     assert len(model.requests) == 2 and runs(log) == {"refund": 1}
     store.close()
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+def test_an_approved_call_killed_while_it_runs_is_asked_again_flagged_interrupted(
+    log: Path, tmp_path: Path, asynchronous: bool
+) -> None:
+    db = str(tmp_path / "chat.db")
+    options: dict[str, Any] = dict(db=db, session="u1", log=str(log), idempotent=False,
+                                   **{"async": asynchronous})  # fmt: skip
+    child("pause", prompt=PROMPT, script=[calls(LOOKUP, REFUND)], **options)
+    approve = {"c_refund": {"type": "approve"}}
+    child("resume", expect_exit=1, kill="refund", decisions=approve, **options)
+    assert runs(log) == {"lookup_order": 1, "refund": 1}  # killed inside the payment
+
+    # The operator's approval, sent again (a retry, a double click), does not run it again:
+    # the call comes back as a request saying that it may have run.
+    out = child("resume", decisions=approve, script=[], **options)
+    assert out["paused"] and out["requests"] == [] and runs(log)["refund"] == 1
+    (request,) = out["approvals"]
+    assert (request["tool_call_id"], request["interrupted"]) == ("c_refund", True)
+    assert out["pause"]["requests"][0]["interrupted"] is True  # what the session shows
+    assert any("may have run already" in note for note in out["notes"])
+    assert no_orphans(out["stored"]) and [m["role"] for m in out["stored"]] == ["user"]
+
+    # Approved again, knowing that, it runs; the call run before the pause is kept.
+    out = child("resume", decisions=approve, script=["已退款 50 元。"], **options)
+    assert out["output"] == "已退款 50 元。" and out["pause"] is None
+    assert runs(log) == {"lookup_order": 1, "refund": 2}
+    assert [m["role"] for m in out["stored"]] == ["user", "assistant", "tool", "tool", "assistant"]
+    assert no_orphans(out["stored"])
+
+
+def test_an_approved_idempotent_call_killed_while_it_runs_simply_runs_again(
+    log: Path, tmp_path: Path
+) -> None:
+    db = str(tmp_path / "chat.db")
+    options: dict[str, Any] = dict(db=db, session="u1", log=str(log))
+    child("pause", prompt=PROMPT, script=[calls(LOOKUP, REFUND)], **options)
+    approve = {"c_refund": {"type": "approve"}}
+    child("resume", expect_exit=1, kill="refund", decisions=approve, **options)
+    out = child("resume", decisions=approve, script=["已退款 50 元。"], **options)
+    assert out["output"] == "已退款 50 元。" and not out["paused"]
+    assert runs(log) == {"lookup_order": 1, "refund": 2}
+    assert no_orphans(out["stored"]) and out["pause"] is None
+
+
+def test_a_rejection_decided_with_an_approval_that_was_killed_stays_refused(
+    log: Path, tmp_path: Path
+) -> None:
+    """The decided turn is journaled whole: the recovery does not take a rejected call for
+    an interrupted one and run it."""
+    db = str(tmp_path / "chat.db")
+    options: dict[str, Any] = dict(db=db, session="u1", log=str(log))
+    both = calls(("c_a", "refund", {"order_id": "A", "amount": 1}),
+                 ("c_b", "refund", {"order_id": "B", "amount": 2}))  # fmt: skip
+    child("pause", prompt=PROMPT, script=[both], **options)
+    decisions = {"c_a": {"type": "approve"}, "c_b": {"type": "reject", "reason": "不退"}}
+    child("resume", expect_exit=1, kill="refund", decisions=decisions, **options)
+    out = child("resume", decisions=decisions, script=["好。"], **options)
+    assert out["output"] == "好。" and runs(log) == {"refund": 2}  # c_a twice, c_b never
+    stored = out["stored"]
+    assert "不退" in stored[3]["content"] and no_orphans(stored)

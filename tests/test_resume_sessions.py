@@ -1,23 +1,33 @@
-"""Resuming a paused run kept in a session: right after the run that paused, and after a
-resume refused for bad decisions (regressions found serving agents on the web)."""
+"""Resuming a paused run kept in a session: right after the run that paused, after a
+resume refused for bad decisions (regressions found serving agents on the web), and after a
+resume cancelled while its approved call ran."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from _web_support import shop_agent
+from test_sessions_conformance import _memory, _postgres, _sqlite
 
-from agentkit import Approve
+from agentkit import Agent, Approve, tool
+from agentkit.client import AsyncClient
 from agentkit.errors import UserError
-from agentkit.sessions import MemoryStore, SQLiteStore
+from agentkit.testing import ScriptedModel, tool_call
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    s: Any = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "s.db")
+    if request.param == "memory":
+        factory = _memory()
+    elif request.param == "sqlite":
+        factory = _sqlite(tmp_path / "s.db")
+    else:
+        factory = _postgres(request.getfixturevalue("postgres_dsn"))
+    s: Any = factory.open()
     yield s
     s.close()
 
@@ -50,3 +60,56 @@ async def test_refused_decisions_keep_the_paused_run(store: Any) -> None:
         "tool",
         "assistant",
     ]
+
+
+def _slow_refund_agent(ran: list[str], started: asyncio.Event, idempotent: bool) -> Agent[str]:
+    @tool(needs_approval=True, idempotent=idempotent)
+    async def refund(order_id: str) -> str:
+        """Refund an order.
+
+        Args:
+            order_id: The order.
+        """
+        ran.append(order_id)
+        started.set()
+        await asyncio.sleep(30)  # the payment API hangs: the resume is cancelled
+        return "refunded " + order_id
+
+    def script(body: dict[str, Any]) -> Any:
+        last = body["messages"][-1]
+        return tool_call("refund", {"order_id": "A"}, id="c1") if last["role"] == "user" else "ok"
+
+    client = AsyncClient(api_key="k", transport=ScriptedModel(script), max_retries=0)
+    return Agent(tools=[refund], client=client)
+
+
+@pytest.mark.parametrize("idempotent", [False, True])
+async def test_a_resume_cancelled_while_its_approved_call_runs(
+    store: Any, idempotent: bool
+) -> None:
+    ran: list[str] = []
+    started = asyncio.Event()
+    agent, session = _slow_refund_agent(ran, started, idempotent), store.session("c")
+    assert (await agent.run("refund A", session=session)).paused
+    task = asyncio.ensure_future(agent.resume(session=session, decisions={"c1": Approve()}))
+    await asyncio.wait_for(started.wait(), 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert ran == ["A"] and await session.apause() is None  # the decision was taken
+    assert [m["role"] for m in await session.amessages()] == ["user"]  # the turn: journaled
+
+    started.clear()
+    again = asyncio.ensure_future(agent.resume(session=session, decisions={"c1": Approve()}))
+    if idempotent:  # it may simply run again
+        await asyncio.wait_for(started.wait(), 10)
+        again.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await again
+        assert ran == ["A", "A"]
+        return
+    result = await again  # the same approval, retried: asked again, not run
+    assert ran == ["A"] and result.paused
+    (request,) = result.approvals
+    assert request.tool_call_id == "c1" and request.interrupted
+    assert (await session.apause())["requests"][0]["interrupted"] is True

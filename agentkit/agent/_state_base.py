@@ -46,6 +46,7 @@ class StateBase:
         "depth",
         "done",
         "ended",
+        "journal_kept",
         "messages",
         "new_messages_start",
         "notes",
@@ -77,6 +78,7 @@ class StateBase:
         prices: Prices | Mapping[str, Prices] | None
         pause: PausedRun | None
         pause_undecided: bool
+        journal_kept: bool
         _pending: list[PendingCall]
         _kwargs: Mapping[str, Any]
         _retries: dict[str, int]

@@ -81,12 +81,14 @@ class Save(NamedTuple):
         messages: Messages to append to the stored history (a whole turn at most).
         begin_turn: The assistant message of a tool turn in progress, to journal before
             its tools run (crash recovery), or ``None``.
+        results: With ``begin_turn``: the results the turn has already, journaled with it.
         end_turn: Whether this write completes the journaled turn (clearing the journal).
         pause: The paused-run state to store (``{}`` clears it), or ``None``: unchanged.
     """
 
     messages: tuple[Message, ...] = ()
     begin_turn: Message | None = None
+    results: tuple[Message, ...] = ()
     end_turn: bool = False
     pause: dict[str, object] | None = None
 

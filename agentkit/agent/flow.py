@@ -75,6 +75,7 @@ def run_flow(
             state.persist
             and state.pause is None
             and not state.resuming  # refused decisions: the stored pause stays as it was
+            and not state.journal_kept  # left to crash recovery (see decided_turn)
             and not saving_failed
             and isinstance(failure, AgentkitError)
         ):
@@ -100,10 +101,15 @@ def _loop(
     if state.resuming:
         # The paused turn goes on from the stored assistant message: no model call.
         calls = state.resume_calls()
+        if state.persist and state.was_paused and any(pc.kwargs is not None for pc in calls):
+            # The decisions are stored before an approved call runs, never after.
+            assistant, results = state.decided_turn()
+            yield from _persist(state, Save(begin_turn=assistant, results=tuple(results), pause={}))
         paused = yield from _run_turn(state, calls, obs)
         state.finish_resumed_turn()
         if state.persist:
             yield from _persist(state, _end_of_turn(state))
+            state.journal_kept = False
         yield from _report_turn(calls, hooks, state, paused)
     elif state.persist:
         # The user's message is stored before the first model call (after the turn a dead

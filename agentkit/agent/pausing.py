@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from agentkit._json import loads
@@ -100,14 +100,18 @@ def paused_turn(
     tools: Mapping[str, Tool[Any, Any]],
     usage: Usage,
     refused: list[list[str]],
+    interrupted: Collection[str] = (),
 ) -> PausedRun:
-    """The ``PausedRun`` of a turn whose ``waiting`` calls need a decision."""
+    """The ``PausedRun`` of a turn whose ``waiting`` calls need a decision (those whose id
+    is in ``interrupted`` may have run already)."""
     from agentkit.approvals import ApprovalRequest, PausedRun, arguments_hash
 
     requests = []
     for call in waiting:
         args = loads(call.arguments or "{}")
-        requests.append(ApprovalRequest(call.id, call.name, args, arguments_hash(args)))
+        requests.append(
+            ApprovalRequest(call.id, call.name, args, arguments_hash(args), call.id in interrupted)
+        )
     return PausedRun(
         messages=list(messages),
         requests=requests,

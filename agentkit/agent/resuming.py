@@ -20,7 +20,7 @@ from agentkit.agent.pausing import (
     reorder_turn,
     replace_arguments,
 )
-from agentkit.messages import ToolCall
+from agentkit.messages import Message, ToolCall
 
 if TYPE_CHECKING:
     from agentkit.agent.state import PendingCall
@@ -38,9 +38,20 @@ class Resuming(StateBase):
         waiting = [pc.call for pc in calls if pc.awaiting]
         if not waiting:
             return False
-        self.pause = paused_turn(self.messages, waiting, self.spec.tools, self.usage, self._refused)
+        # Call ids are unique in a run, so only the resumed turn's calls can match.
+        earlier = self._resume.requests if self._resume is not None else ()
+        interrupted = [r.tool_call_id for r in earlier if r.interrupted]
+        self.pause = paused_turn(
+            self.messages, waiting, self.spec.tools, self.usage, self._refused, interrupted
+        )
         self.done = True
         self.notes.append(f"The run paused: {len(waiting)} tool call(s) wait for approval.")
+        flagged = [r.tool_call_id for r in self.pause.requests if r.interrupted]
+        if flagged:
+            self.notes.append(
+                f"Call(s) {flagged} started before and left no result (the run crashed or "
+                "was cancelled, perhaps after they were approved): they may have run already."
+            )
         return True
 
     @property
@@ -55,10 +66,18 @@ class Resuming(StateBase):
 
         assert self._resume is not None
         decisions = dict(self._decisions)
-        if self.pause_undecided:  # crash recovery: a call that may run twice runs again
+        if self.pause_undecided:
+            # Crash recovery: a call that may run twice runs again; one that may not waits
+            # for a person, even if decisions came with this resume: they were taken
+            # before anyone could know that it may have run (a retried approval), and
+            # those for calls the journal answered already are spent.
+            for m in self.messages[last_tool_turn(self.messages) + 1 :]:
+                decisions.pop(str(m.get("tool_call_id")), None)
             for r in self._resume.requests:
                 tool = self.spec.tools.get(r.tool_name)
-                if r.tool_call_id not in decisions and tool is not None and tool.idempotent:
+                if tool is not None and not tool.idempotent:
+                    decisions.pop(r.tool_call_id, None)
+                elif r.tool_call_id not in decisions and tool is not None:
                     decisions[r.tool_call_id] = Approve()
         checked = check_decisions(
             self._resume, decisions, self.spec.tools, recovering=self.pause_undecided
@@ -97,6 +116,22 @@ class Resuming(StateBase):
         )
         self._repeats = 1
         return pending
+
+    def decided_turn(self) -> tuple[Message, list[Message]]:
+        """The resumed turn as decided, for the session's journal before its approved calls
+        run: the assistant message (with the arguments that will run) and the results it
+        has (the calls run before the pause, the refused ones). The pause goes with that
+        write, so a crash or a cancellation from here on leaves the turn to crash recovery,
+        which asks again for a call that may not run twice, flagged ``interrupted``."""
+        assert self._resumed_index is not None
+        index = self._resumed_index
+        refused = [
+            {"role": "tool", "tool_call_id": pc.call.id, "content": pc.content}
+            for pc in self._pending
+            if pc.kwargs is None and not pc.awaiting and pc.content is not None
+        ]
+        self.journal_kept = True
+        return self.messages[index], [*self.messages[index + 1 :], *refused]
 
     def finish_resumed_turn(self) -> None:
         """The paused turn is complete: its tool messages back in the model's order."""

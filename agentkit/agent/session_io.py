@@ -43,7 +43,7 @@ def _save_call(effect: Save) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
     """
     pause = {} if effect.pause is None else {"pause": effect.pause or None}
     if effect.begin_turn is not None:
-        return "begin_turn", (effect.begin_turn,), {}
+        return "begin_turn", (effect.begin_turn,), {"results": list(effect.results), **pause}
     if effect.end_turn:
         return "commit_turn", (list(effect.messages),), pause
     if effect.messages:
@@ -98,7 +98,7 @@ class AsyncLeaseWriter:
 
 def interrupted_turn(loaded: Loaded, fingerprint: str) -> PausedRun:
     """A dead run's journaled turn as a paused run whose requests are the calls that have
-    no stored result (see ``Agent.resume(session=...)``)."""
+    no stored result, each ``interrupted`` (see ``Agent.resume(session=...)``)."""
     assert loaded.journal is not None
     assistant, results = loaded.journal
     done = {m.get("tool_call_id") for m in results}
@@ -114,7 +114,9 @@ def interrupted_turn(loaded: Loaded, fingerprint: str) -> PausedRun:
         if not isinstance(args, dict):
             args = {}
         requests.append(
-            ApprovalRequest(str(tc.get("id")), str(fn.get("name")), args, arguments_hash(args))
+            ApprovalRequest(
+                str(tc.get("id")), str(fn.get("name")), args, arguments_hash(args), True
+            )
         )
     return PausedRun(
         messages=[*loaded.history, assistant, *results],

@@ -155,6 +155,9 @@ class RunState(Resuming, Limits, ToolResults, Answers):
         self._resumed_index: int | None = None
         self.was_paused = resume is not None and bool(resume.fingerprint)
         self.pause_undecided = False  # crash recovery: undecided calls pause again
+        # The session's journal holds the resumed turn as decided (see decided_turn): a
+        # failure leaves it there, for crash recovery, instead of answering "interrupted".
+        self.journal_kept = False
         self.persist = False  # the run has a session: the flow yields Save effects
         self.saved = 0  # messages[:saved] are stored in the session
         self.saving = False  # a Save effect is being performed

@@ -163,11 +163,13 @@ class _Plan:
         op.pause = self.pause_text(pause)
         return op
 
-    def begin(self, assistant: Message) -> WriteOp:
-        state = self.journal or JournalState(None)
+    def begin(self, assistant: Message, results: list[Message], pause: Any) -> WriteOp:
+        state = JournalState(None)
         text = state.begin(assistant)
-        self.journal = state
-        return WriteOp(journal=text)
+        for result in results:
+            text = state.record(result)
+        self.journal = state  # only once every result was accepted: a refused call changes nothing
+        return WriteOp(journal=text, pause=self.pause_text(pause))
 
     def record(self, result: Message) -> WriteOp:
         assert self.journal is not None
@@ -241,9 +243,17 @@ class Lease:
         """Append complete messages in one fenced transaction (``SessionLostError`` if lost)."""
         self._write(self._plan.append(messages, "append()"))
 
-    def begin_turn(self, assistant_msg: Message) -> None:
-        """Journal the model's tool-call answer of the turn now in progress."""
-        self._write(self._plan.begin(assistant_msg))
+    def begin_turn(
+        self,
+        assistant_msg: Message,
+        *,
+        results: list[Message] | None = None,
+        pause: dict[str, Any] | Any | None = KEEP,
+    ) -> None:
+        """Journal the model's tool-call answer of the turn now in progress, with the
+        ``results`` it has already (a resumed turn's), and set or clear the pause state
+        when ``pause`` is given, all in one transaction."""
+        self._write(self._plan.begin(assistant_msg, list(results or ()), pause))
 
     def record_result(self, tool_msg: Message) -> None:
         """Journal one finished tool result of the turn in progress."""
@@ -335,9 +345,12 @@ class AsyncLease:
         """Append complete messages in one fenced transaction (``SessionLostError`` if lost)."""
         await self._write(self._plan.append(messages, "append()"))
 
-    async def begin_turn(self, assistant_msg: Message) -> None:
-        """Journal the model's tool-call answer of the turn now in progress."""
-        await self._write(self._plan.begin(assistant_msg))
+    async def begin_turn(
+        self, assistant_msg: Message, *, results: list[Message] | None = None, pause: Any = KEEP
+    ) -> None:
+        """``Lease.begin_turn``: journal the turn in progress (with the ``results`` it has,
+        and the pause set or cleared when ``pause`` is given) in one transaction."""
+        await self._write(self._plan.begin(assistant_msg, list(results or ()), pause))
 
     async def record_result(self, tool_msg: Message) -> None:
         """Journal one finished tool result of the turn in progress."""
