@@ -110,12 +110,15 @@ class ApprovalRequested:
         tool_call_id: The model's id of the call (the key of its decision).
         tool_name: The tool.
         arguments: The validated arguments it would run with.
+        interrupted: The call was approved and started before, and left no result (its
+            run crashed or was cancelled): it may have run (see ``ApprovalRequest``).
     """
 
     type: ClassVar[Literal["approval_requested"]] = "approval_requested"
     tool_call_id: str
     tool_name: str
     arguments: dict[str, Any]
+    interrupted: bool = False
 
 
 @record(slots=True)

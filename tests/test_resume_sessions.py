@@ -17,6 +17,7 @@ from agentkit import Agent, Approve, tool
 from agentkit.client import AsyncClient
 from agentkit.errors import UserError
 from agentkit.testing import ScriptedModel, tool_call
+from agentkit.web._common import approval_json
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgres"])
@@ -113,3 +114,4 @@ async def test_a_resume_cancelled_while_its_approved_call_runs(
     (request,) = result.approvals
     assert request.tool_call_id == "c1" and request.interrupted
     assert (await session.apause())["requests"][0]["interrupted"] is True
+    assert approval_json(request)["interrupted"] is True  # what the web API answers

@@ -211,7 +211,7 @@ def _report_turn(
     if paused:
         assert state.pause is not None
         for r in state.pause.requests:
-            yield Emit(ApprovalRequested(r.tool_call_id, r.tool_name, r.arguments))
+            yield Emit(ApprovalRequested(r.tool_call_id, r.tool_name, r.arguments, r.interrupted))
 
 
 def _persist(state: RunState, save: Save) -> Generator[Effect, Any, None]:

@@ -47,12 +47,16 @@ def parse_json_text(text: str) -> Any:
 
 def approval_json(request: Any) -> dict[str, Any]:
     """An ``ApprovalRequest`` or an ``ApprovalRequested`` event as JSON (the call's id, tool
-    and arguments: what a person decides on)."""
-    return {
+    and arguments: what a person decides on; ``"interrupted": true`` when the call was
+    approved before and may have run)."""
+    out = {
         "tool_call_id": request.tool_call_id,
         "tool_name": request.tool_name,
         "arguments": jsonable(request.arguments),
     }
+    if request.interrupted:
+        out["interrupted"] = True
+    return out
 
 
 def result_json(result: Any) -> dict[str, Any]:

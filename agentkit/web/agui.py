@@ -150,7 +150,12 @@ class AGUIEncoder(StreamEncoder):
                 "id": event.tool_call_id,
                 "reason": "tool_approval",
                 "toolCallId": event.tool_call_id,
-                "message": f"{event.tool_name} needs approval before it runs",
+                "message": (
+                    f"{event.tool_name} was approved and interrupted: it may have run; "
+                    "it needs approval again"
+                    if event.interrupted
+                    else f"{event.tool_name} needs approval before it runs"
+                ),
             }
         )
         return self._call_complete(event.tool_call_id, event.tool_name, event.arguments)
