@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import stat
 from pathlib import Path
 from typing import Any, Literal, Union, get_args
 
@@ -58,11 +59,7 @@ def detect_mime(data: bytes) -> str | None:
 
 
 def _check(data: bytes, where: str, max_bytes: int) -> str:
-    if len(data) > max_bytes:
-        raise UserError(
-            f"Image {where} is {len(data):,} bytes, over the limit of {max_bytes:,} bytes; "
-            "resize it or raise max_image_bytes"
-        )
+    _over(len(data), where, max_bytes)
     mime = detect_mime(data)
     if mime is None:
         raise UserError(
@@ -81,7 +78,7 @@ def to_data_url(image: ImageInput, *, max_bytes: int = DEFAULT_MAX_IMAGE_BYTES) 
     """
     if isinstance(image, (bytes, bytearray, memoryview)):
         data = bytes(image)
-        where = f"given as {len(data):,} bytes"
+        where = "given as bytes"
     elif isinstance(image, str) and image[:5].lower() == "data:":
         data = _decode_data_url(image)
         where = "given as a data URL"
@@ -91,24 +88,37 @@ def to_data_url(image: ImageInput, *, max_bytes: int = DEFAULT_MAX_IMAGE_BYTES) 
             "path (the provider accepts base64 images only)"
         )
     elif isinstance(image, (str, os.PathLike)):
-        path = Path(image)
-        where = repr(str(path))
-        try:
-            size = path.stat().st_size
-            if size > max_bytes:
-                raise UserError(
-                    f"Image {where} is {size:,} bytes, over the limit of {max_bytes:,} bytes; "
-                    "resize it or raise max_image_bytes"
-                )
-            data = path.read_bytes()
-        except OSError as exc:
-            raise UserError(f"Cannot read image {where}: {exc.strerror or exc}") from None
+        where = repr(str(image))
+        data = _read_file(Path(image), where, max_bytes)
     else:
         raise UserError(
             f"An image must be a path, bytes or a data URL, not {type(image).__name__!r}"
         )
     mime = _check(data, where, max_bytes)
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def _read_file(path: Path, where: str, max_bytes: int) -> bytes:
+    """The bytes of a regular file, never more than ``max_bytes`` + 1 of them read."""
+    try:
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            # /dev/zero reports size 0 and never ends; opening a FIFO blocks for a writer.
+            raise UserError(f"Image {where} is not a regular file")
+        _over(st.st_size, where, max_bytes)
+        with path.open("rb") as f:
+            data = f.read(max_bytes + 1)  # a file that grew since its stat stays bounded
+    except OSError as exc:
+        raise UserError(f"Cannot read image {where}: {exc.strerror or exc}") from None
+    return data
+
+
+def _over(size: int, where: str, max_bytes: int) -> None:
+    if size > max_bytes:
+        raise UserError(
+            f"Image {where} is {size:,} bytes, over the limit of {max_bytes:,} bytes; "
+            "resize it or raise max_image_bytes"
+        )
 
 
 def _decode_data_url(url: str) -> bytes:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import field
 from typing import Any
 
-from agentkit._checks import check_count
+from agentkit._checks import check_amount, check_count
 from agentkit._record import record
 from agentkit.errors import UserError
 from agentkit.messages import CompletionUsage
@@ -33,9 +32,10 @@ class Usage:
     reasoning_tokens: int = 0
     """Completion tokens spent on reasoning (included in ``completion_tokens``)."""
 
-    def to_dict(self) -> dict[str, int]:
-        """The counts as a JSON-ready dict; ``Usage(**usage.to_dict())`` rebuilds it."""
-        return {
+    def to_dict(self) -> dict[str, int | float]:
+        """The counts (and ``cost``, when priced) as a JSON-ready dict;
+        ``Usage(**usage.to_dict())`` rebuilds it."""
+        out: dict[str, int | float] = {
             "requests": self.requests,
             "tool_calls": self.tool_calls,
             "prompt_tokens": self.prompt_tokens,
@@ -44,6 +44,9 @@ class Usage:
             "cached_tokens": self.cached_tokens,
             "reasoning_tokens": self.reasoning_tokens,
         }
+        if self.cost is not None:  # absent when unpriced: dicts written before read the same
+            out["cost"] = self.cost
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Usage:
@@ -56,13 +59,16 @@ class Usage:
             raise UserError(
                 f"Usage.from_dict: expected an object of token counts, got {type(data).__name__}"
             )
-        unknown = set(data) - set(_FIELDS)
+        counts = {k: v for k, v in data.items() if k != "cost"}
+        unknown = set(counts) - set(_FIELDS)
         if unknown:
             raise UserError(f"Usage.from_dict: unknown keys {sorted(unknown)}")
-        for key, value in data.items():
+        for key, value in counts.items():
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise UserError(f"Usage.from_dict: {key!r} must be an int >= 0, got {value!r}")
-        return cls(**data)
+        usage = cls(**counts)
+        usage.cost = check_amount("Usage.from_dict: 'cost'", data.get("cost"), none=True)
+        return usage
 
     # --- cost (prices.py): None when the run has no prices or a response was unpriceable.
     # Out of the repr: printed usage stays as it was; RunResult.cost is the way to read it.
@@ -143,13 +149,4 @@ class UsageLimits:
         # request was already sent.
         for name in ("request_limit", "tool_calls_limit", "total_tokens_limit"):
             check_count(f"UsageLimits({name}=...)", getattr(self, name), minimum=0, none=True)
-        cost = self.cost_limit
-        if cost is not None and (
-            isinstance(cost, bool)
-            or not isinstance(cost, (int, float))
-            or not math.isfinite(cost)
-            or cost < 0
-        ):
-            raise UserError(
-                f"UsageLimits(cost_limit=...) must be a finite number >= 0 or None, not {cost!r}"
-            )
+        check_amount("UsageLimits(cost_limit=...)", self.cost_limit, none=True)

@@ -940,6 +940,26 @@ async def test_the_content_filter_is_an_error_or_a_note(mode: str) -> None:
     assert "content filter stopped the answer part way" in result.notes[0]
 
 
+async def test_calls_to_a_tool_with_no_parameters_are_counted_and_limited(mode: str) -> None:
+    # Their arguments are {}: falsy, and once not counted at all.
+    @tool
+    def ping() -> str:
+        """Ping."""
+        return "pong"
+
+    script = ScriptedModel([calls(("ping", {})), calls(("ping", {})), text("done")])
+    agent = Agent(tools=[ping], client=client_for(script))
+    result, _ = await run_mode(agent, mode, "x")
+    assert result.usage.tool_calls == 2
+    limited = Agent(
+        tools=[ping],
+        client=client_for(ScriptedModel([calls(("ping", {})), calls(("ping", {}))])),
+        usage_limits=UsageLimits(tool_calls_limit=1),
+    )
+    with pytest.raises(UsageLimitExceeded, match="tool call limit of 1"):
+        await run_mode(limited, mode, "x")
+
+
 async def test_cancellation_mid_request() -> None:
     # The server would answer only after 10 s; the run is cancelled while it waits.
     script = ScriptedModel([{"fault": "latency=10"}, text("late")])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,24 @@ def test_size_limit(tmp_path: Path) -> None:
         to_data_url(path, max_bytes=10)
     with pytest.raises(UserError, match="over the limit"):
         to_data_url(f"data:image/png;base64,{b64(PNG)}", max_bytes=10)
+
+
+def test_special_files_are_refused_before_they_are_read(tmp_path: Path) -> None:
+    # /dev/zero stats as 0 bytes and never ends; opening a FIFO waits for a writer.
+    with pytest.raises(UserError, match=r"'/dev/zero' is not a regular file"):
+        to_data_url("/dev/zero", max_bytes=1024)
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    with pytest.raises(UserError, match="is not a regular file"):
+        to_data_url(fifo)
+    with pytest.raises(UserError, match="is not a regular file"):
+        to_data_url(tmp_path)
+
+
+def test_the_size_message_says_the_size_once() -> None:
+    with pytest.raises(UserError) as info:
+        to_data_url(PNG, max_bytes=10)
+    assert str(info.value).startswith(f"Image given as bytes is {len(PNG):,} bytes, over")
 
 
 def test_missing_file(tmp_path: Path) -> None:

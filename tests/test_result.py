@@ -44,7 +44,24 @@ def test_usage_to_dict_round_trips() -> None:
     with pytest.raises(UserError, match="'requests' must be an int"):
         Usage.from_dict({"requests": "2"})
     with pytest.raises(UserError, match="unknown keys"):
-        Usage.from_dict({"cost": 1})
+        Usage.from_dict({"price": 1})
+
+
+def test_a_priced_usage_keeps_its_cost_through_a_round_trip() -> None:
+    # RunResult.to_dict() is "the whole result": cost included, when the run was priced.
+    usage = Usage(requests=1, total_tokens=10)
+    usage.cost = 0.25
+    data = json.loads(json.dumps(usage.to_dict()))
+    assert data["cost"] == 0.25
+    back = Usage.from_dict(data)
+    assert back.cost == 0.25 and back == usage
+    assert "cost" not in Usage(requests=1).to_dict()  # unpriced: as before
+    assert Usage.from_dict({"requests": 1}).cost is None
+    for bad in ("1", -1, float("nan"), True):
+        with pytest.raises(UserError, match="'cost' must be a finite number >= 0"):
+            Usage.from_dict({"cost": bad})
+    result = RunResult(output="x", messages=[], usage=usage)
+    assert RunResult.from_dict(json.loads(json.dumps(result.to_dict()))).cost == 0.25
 
 
 def test_a_real_run_result_round_trips_through_json() -> None:

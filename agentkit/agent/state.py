@@ -313,7 +313,8 @@ class RunState(Resuming, Limits, ToolResults, Answers):
                 "in a row; agentkit did not run it again and asked for a final answer "
                 "(tool_choice='none')."
             )
-        self._count_tool_calls(sum(1 for pc in pending if pc.kwargs and not pc.awaiting))
+        to_run = sum(1 for pc in pending if pc.kwargs is not None and not pc.awaiting)
+        self._count_tool_calls(to_run)  # a call with no arguments has kwargs {}: it counts
         self._pending = pending
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("tool turn: %s", ", ".join(f"{c.name}({c.id})" for c in calls))
