@@ -909,10 +909,12 @@ async def test_a_stream_left_early_still_leaves_its_history_to_capture_run(sync:
 async def test_a_refusal_is_a_text_runs_answer_with_a_note(mode: str) -> None:
     refusal = {"role": "assistant", "content": None, "refusal": "I can't help with that."}
     agent = Agent(client=client_for(ScriptedModel([refusal])))
-    result, _ = await run_mode(agent, mode, "x")
+    result, events = await run_mode(agent, mode, "x")
     assert result.output == "I can't help with that."
     assert result.notes == ["The model refused to answer; its refusal is the output."]
     assert result.messages[-1] == {"role": "assistant", "content": "I can't help with that."}
+    if mode.endswith("stream"):  # a UI showing text deltas shows the refusal
+        assert "".join(e.text for e in events if e.type == "text_delta") == result.output
 
 
 async def test_a_refusal_where_structured_output_was_asked_is_not_retried(mode: str) -> None:

@@ -269,6 +269,12 @@ def chunk_events(chunk: ChatCompletionChunk) -> list[StreamEvent]:
         delta = choice.delta
         if delta.content:
             events.append(TextDelta(delta.content))
+        elif delta.extra:
+            # A refusal streams in its own field; it is a text run's answer, so a UI that
+            # shows text deltas shows it too.
+            refusal = delta.extra.get("refusal")
+            if isinstance(refusal, str) and refusal:
+                events.append(TextDelta(refusal))
         for tc in delta.tool_calls:
             events.append(ToolCallArgsDelta(tc.index, tc.id, tc.name, tc.arguments or ""))
     return events
