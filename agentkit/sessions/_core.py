@@ -90,6 +90,14 @@ def check_session_id(session_id: object) -> str:
             f"A session id must be at most {_MAX_ID_LENGTH} characters without NUL, "
             f"got one of {len(session_id)} characters"
         )
+    # A lone surrogate is a Python str but no database key: refused here, every store
+    # (the in-memory one too) says so alike instead of failing when the id is encoded.
+    at = lone_surrogate(session_id)
+    if at is not None:
+        raise UserError(
+            f"A session id must be valid Unicode, got one holding {session_id[at]!r} "
+            f"(a lone surrogate) at index {at}"
+        )
     return session_id
 
 

@@ -38,6 +38,7 @@ from agentkit.testing.session_conformance.concurrency import (
 )
 from agentkit.testing.session_conformance.leases import (
     test_append_and_read_back,
+    test_bad_session_ids_are_refused_alike,
     test_incomplete_batch_is_refused,
     test_lost_lease_cannot_write,
     test_second_lease_is_busy_at_once,
@@ -66,6 +67,7 @@ __all__ = [
     "test_a_load_sees_what_its_own_lease_wrote",
     "test_append_and_read_back",
     "test_async_api",
+    "test_bad_session_ids_are_refused_alike",
     "test_cancelled_write_still_lands_whole",
     "test_commit_turn_folds_journal_and_pause_atomically",
     "test_hundreds_of_concurrent_sessions",

@@ -45,6 +45,14 @@ def test_append_and_read_back(store: SessionStore) -> None:
     assert "user-42" not in store.list_sessions()
 
 
+def test_bad_session_ids_are_refused_alike(store: SessionStore) -> None:
+    """Every store refuses an id it could not key a row by with one ``UserError``."""
+    for bad in ("", "x" * 513, "a\x00b", "user-\ud800", "\udce9"):
+        with pytest.raises(UserError, match="session id"):
+            store.session(bad)
+    assert store.list_sessions() == []
+
+
 def test_incomplete_batch_is_refused(store: SessionStore) -> None:
     """A batch holding a tool call without its result is refused whole; nothing is stored."""
     s = store.session("s")
