@@ -85,6 +85,10 @@ class Cluster:
             "UTF8",
             "--locale=C",
         )
+        self._pg_ctl_start()
+        return self
+
+    def _pg_ctl_start(self) -> None:
         opts = (
             f"-c listen_addresses='' -c unix_socket_directories='{self.root}' "
             f"-c max_connections={self.max_connections} -c fsync={'on' if self.fsync else 'off'} "
@@ -103,7 +107,11 @@ class Cluster:
             "60",
             "start",
         )
-        return self
+
+    def restart(self) -> None:
+        """Stop the server (every connection to it ends) and start it again, data kept."""
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+        self._pg_ctl_start()
 
     def stop(self) -> None:
         """Stop the server and remove its files."""

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from _postgres import Cluster
 
 _STRIPPED = (
     "AGENTKIT_API_KEY",
@@ -34,17 +39,12 @@ def _offline_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 # makes that a failure.
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    """A DSN of a PostgreSQL server the tests may create schemas on."""
+def _postgres_bindir() -> Path:
+    """Where PostgreSQL's programs are; the test is skipped (or fails, if required) if not."""
     import os
 
-    from _postgres import Cluster, find_bindir
+    from _postgres import find_bindir
 
-    dsn = os.environ.get("AGENTKIT_TEST_POSTGRES_DSN")
-    if dsn:
-        yield dsn
-        return
     bindir = find_bindir()
     if bindir is None:
         if os.environ.get("AGENTKIT_REQUIRE_POSTGRES") == "1":
@@ -53,9 +53,35 @@ def postgres_server() -> Iterator[str]:
             "PostgreSQL is not installed (apt-get install postgresql, or set "
             "AGENTKIT_TEST_POSTGRES_DSN)"
         )
-    cluster = Cluster(bindir).start()
+    return bindir
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A DSN of a PostgreSQL server the tests may create schemas on."""
+    import os
+
+    from _postgres import Cluster
+
+    dsn = os.environ.get("AGENTKIT_TEST_POSTGRES_DSN")
+    if dsn:
+        yield dsn
+        return
+    cluster = Cluster(_postgres_bindir()).start()
     try:
         yield cluster.dsn
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def postgres_cluster() -> Iterator[Cluster]:
+    """A throwaway cluster of the test's own, which it may stop and restart."""
+    from _postgres import Cluster
+
+    cluster = Cluster(_postgres_bindir()).start()
+    try:
+        yield cluster
     finally:
         cluster.stop()
 

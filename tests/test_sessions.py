@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
@@ -22,6 +23,9 @@ from agentkit.sessions import (
     _core,
     _migrations,
 )
+
+if TYPE_CHECKING:
+    from _postgres import Cluster
 
 
 def _call(cid: str) -> dict[str, object]:
@@ -431,3 +435,28 @@ def test_postgres_refuses_a_newer_schema(postgres_dsn: str) -> None:
         conn.execute("INSERT INTO agentkit_schema (version) VALUES (99)")
     with pytest.raises(SessionFormatError, match="version 99"):
         PostgresStore(postgres_dsn)
+
+
+def test_postgres_pooled_connections_survive_a_server_restart(
+    postgres_cluster: Cluster, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Idle pooled connections the restart ended are replaced, not handed out to fail."""
+
+    async def main(store: PostgresStore) -> None:
+        await store.session("s").amessages()  # leaves an idle connection in the loop's pool
+        postgres_cluster.restart()
+        assert [m["content"] for m in await store.session("s").amessages()] == ["one", "two"]
+        await store.aclose()
+
+    store = PostgresStore(postgres_cluster.dsn)
+    try:
+        with store.session("s").lease() as lease:
+            lease.append([{"role": "user", "content": "one"}])
+        postgres_cluster.restart()
+        assert store.session("s").messages() == [{"role": "user", "content": "one"}]
+        with store.session("s").lease() as lease:  # reads as it takes the lease: a pipeline
+            lease.append([{"role": "user", "content": "two"}])
+        asyncio.run(main(store))
+    finally:
+        store.close()
+    assert not [r for r in caplog.records if r.name.startswith("psycopg")]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import selectors
 import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -63,6 +64,23 @@ def _lost(session_id: str) -> SessionLostError:
     )
 
 
+def _ended(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> bool:
+    """Whether an idle connection looks ended by the server, without a round trip.
+
+    An idle connection gets nothing unasked but the server's goodbye (a restart,
+    ``pg_terminate_backend``) or, rarely, a notice: anything waiting on its socket says it
+    is probably gone. A connection cut without a word (a lost network) still looks fine.
+    """
+    if conn.closed:
+        return True
+    try:
+        with selectors.DefaultSelector() as sel:
+            sel.register(conn.pgconn.socket, selectors.EVENT_READ)
+            return bool(sel.select(0))
+    except (psycopg.OperationalError, OSError, ValueError):
+        return True  # closed meanwhile (by another thread)
+
+
 class _SyncPostgres:
     def __init__(self, target: _Target, size: int) -> None:
         self._t = target
@@ -102,6 +120,9 @@ class _SyncPostgres:
         with self._slots:
             with self._lock:
                 conn = self._idle.pop() if self._idle else None
+            if conn is not None and _ended(conn):
+                conn.close()  # ended while idle (a server restart): a new one, not a failure
+                conn = None
             conn = conn or self._connect()
             try:
                 yield conn
@@ -177,6 +198,9 @@ class _AsyncPool:
     async def conn(self, session_id: str | None) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
         async with self._slots:
             conn = self._idle.pop() if self._idle else None
+            if conn is not None and _ended(conn):
+                await conn.close()  # ended while idle (a server restart): take a new one
+                conn = None
             if conn is None:
                 try:
                     conn = await psycopg.AsyncConnection.connect(self._t.dsn, autocommit=True)
