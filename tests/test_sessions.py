@@ -17,8 +17,10 @@ from agentkit._history import unique_call_ids
 from agentkit.errors import UserError
 from agentkit.sessions import (
     PostgresStore,
+    SessionBusyError,
     SessionError,
     SessionFormatError,
+    SessionLostError,
     SQLiteStore,
     _core,
     _migrations,
@@ -460,3 +462,55 @@ def test_postgres_pooled_connections_survive_a_server_restart(
     finally:
         store.close()
     assert not [r for r in caplog.records if r.name.startswith("psycopg")]
+
+
+def test_postgres_leases_stay_exclusive_over_a_server_restart(postgres_cluster: Cluster) -> None:
+    """A lease held when the server restarts is lost; leases taken after are exclusive
+    again, whichever store takes them (each retakes its lease lock)."""
+    a, b = PostgresStore(postgres_cluster.dsn), PostgresStore(postgres_cluster.dsn)
+    try:
+        with a.session("s").lease() as old:
+            old.append([{"role": "user", "content": "one"}])
+            postgres_cluster.restart()
+            with pytest.raises(SessionLostError, match="lost"):
+                old.append([{"role": "user", "content": "two"}])
+            for first, second in ((a, b), (b, a)):
+                with first.session("s").lease() as new:
+                    for store in (a, b):
+                        with pytest.raises(SessionBusyError), store.session("s").lease():
+                            pass
+                    new.append([{"role": "user", "content": "after"}])
+                with second.session("s").lease():
+                    pass  # released: free again
+        assert [m["content"] for m in b.session("s").messages()] == ["one", "after", "after"]
+    finally:
+        a.close()
+        b.close()
+
+
+def test_postgres_async_leases_stay_exclusive_over_a_server_restart(
+    postgres_cluster: Cluster,
+) -> None:
+    """The async API: the same, the lease lock retaken off the event loop."""
+
+    async def main(store: PostgresStore, other: PostgresStore) -> None:
+        async with store.session("s").alease() as old:
+            await old.append([{"role": "user", "content": "one"}])
+            postgres_cluster.restart()
+            with pytest.raises(SessionLostError):
+                await old.append([{"role": "user", "content": "two"}])
+            async with store.session("s").alease() as new:
+                for s in (store, other):
+                    with pytest.raises(SessionBusyError):
+                        async with s.session("s").alease():
+                            pass
+                await new.append([{"role": "user", "content": "after"}])
+        await store.aclose()
+
+    a, b = PostgresStore(postgres_cluster.dsn), PostgresStore(postgres_cluster.dsn)
+    try:
+        asyncio.run(main(a, b))
+        assert [m["content"] for m in b.session("s").messages()] == ["one", "after"]
+    finally:
+        a.close()
+        b.close()

@@ -4,7 +4,9 @@ Leases: each open store holds one connection with a session-level advisory lock 
 random key (its *holder* key). A session's row names its holder; a lease may be taken when
 the row has no holder or the holder's advisory lock is gone from ``pg_locks`` — which
 happens the moment the holding process or its connection dies. Taking a lease draws a new
-fencing token from a sequence; every write checks it.
+fencing token from a sequence; every write checks it, and that the holder's lock is still
+held (a store whose lock connection died retakes it under a new key, so a lease taken
+under the old one can never write again).
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ LIST = (
 )
 
 DELETE = [
-    "DELETE FROM agentkit_sessions WHERE id = %s AND token = %s",
+    f"DELETE FROM agentkit_sessions AS s WHERE id = %s AND token = %s AND {_HOLDER_ALIVE}",
     "DELETE FROM agentkit_messages WHERE session_id = %s",
 ]
 
@@ -125,7 +127,8 @@ def write_statements(
         sets.append("pause = %(pause)s")
         args["pause"] = op.pause
     fence = (
-        f"UPDATE agentkit_sessions SET {', '.join(sets)} WHERE id = %(id)s AND token = %(token)s",
+        f"UPDATE agentkit_sessions AS s SET {', '.join(sets)} "
+        f"WHERE id = %(id)s AND token = %(token)s AND {_HOLDER_ALIVE}",
         args,
     )
     rest: list[tuple[str, dict[str, Any]]] = []

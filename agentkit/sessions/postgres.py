@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import selectors
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import psycopg
@@ -58,8 +58,8 @@ class _Target:
 
 def _lost(session_id: str) -> SessionLostError:
     return SessionLostError(
-        f"The lease on session {session_id!r} was lost (another run took over); "
-        "nothing was written",
+        f"The lease on session {session_id!r} was lost (another run took over, or this "
+        "store's connection holding its lease lock was lost); nothing was written",
         session_id=session_id,
     )
 
@@ -81,6 +81,77 @@ def _ended(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> bool
         return True  # closed meanwhile (by another thread)
 
 
+class _HolderLock:
+    """The connection whose session-level advisory lock on a random key makes this store's
+    leases exclusive (see ``_pgsql``).
+
+    When that connection dies (a server restart) its lock is gone for good, and with it
+    every lease taken under its key: their writes are refused (``SessionLostError``). The
+    next lease reconnects under a fresh key, never the old one, so those leases stay lost
+    while new ones are exclusive again.
+    """
+
+    def __init__(self, target: _Target, connect: Callable[[], psycopg.Connection[Any]]) -> None:
+        self._t = target
+        self._connect = connect
+        self._mutex = threading.Lock()
+        # (connection, key) in one attribute: a lock-free reader never sees them mixed.
+        self._held: tuple[psycopg.Connection[Any], int] | None = None
+        self._closed = False
+
+    def current(self) -> int | None:
+        """The key if its connection looks alive (no I/O, no waiting), else ``None``."""
+        held = self._held
+        return None if held is None or _ended(held[0]) else held[1]
+
+    def key(self) -> int:
+        """The key of a lock held now, reconnecting under a fresh key if it was lost."""
+        key = self.current()
+        if key is not None:
+            return key
+        with self._mutex:
+            if self._closed:
+                raise SessionError(f"The PostgresStore ({self._t.shown}) is closed")
+            if self._held is not None and self._alive(self._held[0]):
+                return self._held[1]
+            self._drop()
+            conn, key = self._connect(), _pgsql.holder_key()
+            try:
+                conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+            except psycopg.Error as exc:
+                conn.close()
+                raise self._t.error("Could not take the lease lock", exc) from None
+            self._held = (conn, key)
+            return key
+
+    @staticmethod
+    def _alive(conn: psycopg.Connection[Any]) -> bool:
+        # Something arrived on the socket: only a round trip tells a notice from a goodbye,
+        # and dropping a live lock would lose every lease of this store.
+        try:
+            conn.execute("SELECT 1")
+        except psycopg.Error:
+            return False
+        return True
+
+    def _drop(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            held[0].close()
+
+    def pid(self) -> int:
+        """The server pid of the connection holding the lock."""
+        self.key()
+        assert self._held is not None
+        return int(self._held[0].info.backend_pid)
+
+    def close(self) -> None:
+        """Drop the lock (this store's leases are free now); no key is taken after."""
+        with self._mutex:
+            self._closed = True
+            self._drop()
+
+
 class _SyncPostgres:
     def __init__(self, target: _Target, size: int) -> None:
         self._t = target
@@ -88,10 +159,9 @@ class _SyncPostgres:
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(size)
         self._closed = False
-        self.holder = _pgsql.holder_key()
-        self._live = self._connect()
+        self.holder = _HolderLock(target, self._connect)
         try:
-            self._live.execute("SELECT pg_advisory_lock(%s)", (self.holder,))
+            self.holder.key()
             self._migrate()
         except BaseException:
             self.close()
@@ -139,14 +209,15 @@ class _SyncPostgres:
                     self._idle.append(conn)
 
     def try_acquire(self, session_id: str, since: Mark | None, read: bool) -> Held | None:
-        acquire = {"id": session_id, "holder": self.holder}
+        holder = self.holder.key()
+        acquire = {"id": session_id, "holder": holder}
         with self._conn() as c:
             if not read:
                 row = c.execute(_pgsql.ACQUIRE, acquire).fetchone()
                 return None if row is None else Held(session_id, int(row[0]))
             with c.pipeline():  # one round trip: the read runs after the token is taken
                 taken = c.execute(_pgsql.ACQUIRE, acquire)
-                got = c.execute(_pgsql.READ_TAKEN, _pgsql.read_args(session_id, since, self.holder))
+                got = c.execute(_pgsql.READ_TAKEN, _pgsql.read_args(session_id, since, holder))
             row, rows = taken.fetchone(), got.fetchall()
         if row is None:
             return None
@@ -185,7 +256,7 @@ class _SyncPostgres:
             idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
-        self._live.close()  # drops the holder lock: this store's leases are free now
+        self.holder.close()
 
 
 class _AsyncPool:
@@ -251,14 +322,16 @@ class _AsyncPostgres:
         return pool.conn(session_id)
 
     async def try_acquire(self, session_id: str, since: Mark | None, read: bool) -> Held | None:
-        acquire = {"id": session_id, "holder": self._sync.holder}
+        # Retaking a lost lock connects and blocks: in a thread, not on the loop.
+        holder = self._sync.holder.current() or await asyncio.to_thread(self._sync.holder.key)
+        acquire = {"id": session_id, "holder": holder}
         async with self._conn() as c:
             if not read:
                 row = await (await c.execute(_pgsql.ACQUIRE, acquire)).fetchone()
                 return None if row is None else Held(session_id, int(row[0]))
             async with c.pipeline():  # one round trip: the read runs after the token is taken
                 taken = await c.execute(_pgsql.ACQUIRE, acquire)
-                args = _pgsql.read_args(session_id, since, self._sync.holder)
+                args = _pgsql.read_args(session_id, since, holder)
                 got = await c.execute(_pgsql.READ_TAKEN, args)
             row, rows = await taken.fetchone(), await got.fetchall()
         if row is None:
@@ -341,4 +414,4 @@ class PostgresStore(SessionStore):
 
     def _holder_pid(self) -> int:
         """Test hook: the server pid of the connection holding this store's leases."""
-        return int(self._backend._live.info.backend_pid)
+        return self._backend.holder.pid()
