@@ -699,6 +699,40 @@ def test_vars_and_deps_reach_the_run(tmp_path: Path) -> None:
     assert missing.returncode != 0 or "shop" in missing.stderr
 
 
+def test_an_agent_and_its_deps_factory_from_one_file_share_its_classes(tmp_path: Path) -> None:
+    (tmp_path / "shop.py").write_text(
+        textwrap.dedent(
+            """
+            from dataclasses import dataclass
+            from agentkit import Agent
+
+            @dataclass
+            class Shop:
+                name: str
+
+            def make_shop() -> Shop:
+                return Shop("Kiosk")
+
+            agent = Agent(deps_type=Shop, instructions=lambda ctx: f"You work at {ctx.deps.name}")
+            """
+        )
+    )
+    # Two spellings of one file: loaded once, so deps_type is the factory's own Shop.
+    proc = run_cli("run", "--deps", f"{tmp_path}/shop.py:make_shop", "./shop.py:agent", "hi",
+                   cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "deps_type" not in proc.stderr
+
+
+def test_a_file_is_loaded_once_per_process(tmp_path: Path) -> None:
+    from agentkit.cli.loading import load
+
+    (tmp_path / "counted.py").write_text("class Thing: pass\n")
+    first = load(f"{tmp_path}/counted.py:Thing", "agent")
+    again = load(f"{tmp_path}/./counted.py:Thing", "--deps")
+    assert first is again
+
+
 def test_model_text_cannot_drive_the_terminal() -> None:
     from agentkit.cli import clean
 

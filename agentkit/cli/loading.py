@@ -1,6 +1,6 @@
-"""The user's code a command names: ``module:attr`` (a module or a ``.py`` file, loaded under
-a private name), tools and agents checked for what they are, ``--var``/``--deps``, and the
-SQLite file of ``--store``."""
+"""The user's code a command names: ``module:attr`` (a module or a ``.py`` file, loaded once
+per process under a private name), tools and agents checked for what they are,
+``--var``/``--deps``, and the SQLite file of ``--store``."""
 
 from __future__ import annotations
 
@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from agentkit.agent import Agent
     from agentkit.sessions import SQLiteStore
     from agentkit.tool import Tool
+
+# Each .py file loaded so far, by resolved path: `--deps app.py:make` and `app.py:agent`
+# must see one module, or the agent's deps_type and the factory's class would differ.
+_FILES: dict[str, ModuleType] = {}
 
 
 def load(spec: str, option: str) -> Any:
@@ -40,9 +44,11 @@ def load(spec: str, option: str) -> Any:
 def _load_file(spec: str, module_name: str, option: str) -> ModuleType:
     import importlib.util
 
-    path = os.path.abspath(module_name)
+    path = os.path.realpath(module_name)
     if not os.path.isfile(path):
         raise CLIError(f"{option} {spec!r}: no such file {module_name!r}", 2)
+    if path in _FILES:
+        return _FILES[path]
     # A private name: ./json.py must not replace the standard library's json module.
     stem = os.path.splitext(os.path.basename(path))[0]
     name = f"_agentkit_user_{len(sys.modules)}_{stem}"
@@ -57,6 +63,7 @@ def _load_file(spec: str, module_name: str, option: str) -> ModuleType:
         loader_spec.loader.exec_module(module)
     except Exception as exc:
         raise CLIError(f"importing {module_name!r} failed: {type(exc).__name__}: {exc}") from None
+    _FILES[path] = module
     return module
 
 
