@@ -134,10 +134,13 @@ class RunResult(Generic[OutputT]):
             )
         output = data["output"]
         if output_type is not None:
-            from pydantic import TypeAdapter, ValidationError
+            from pydantic import ValidationError
+
+            from agentkit.schema.values import ValueSchema  # rebuilt outputs only
 
             try:
-                output = TypeAdapter(output_type).validate_python(output)
+                # As the answer was validated: to_dict() gave its JSON form.
+                output = ValueSchema(output_type).validate({"result": output})
             except ValidationError as exc:
                 raise UserError(f"RunResult.from_dict: output does not fit {output_type!r}: "
                                 f"{exc.errors(include_url=False)[0]['msg']}") from None  # fmt: skip

@@ -8,9 +8,11 @@ output type for one run, in every mode and on resume, and mypy sees the type.
 from __future__ import annotations
 
 import os
+import pickle
 import subprocess
 import sys
 import textwrap
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from agentkit import Agent, RunContext, UserError, tool
+from agentkit import Agent, RunContext, RunResult, UserError, tool
 from agentkit.approvals import Approve
 from agentkit.testing import ScriptedModel
 from tests._agent_support import MODES, async_client_for, calls, client_for, run_mode, text
@@ -160,6 +162,97 @@ async def test_resume_takes_the_output_type_too(mode: str) -> None:
         )
     assert result.output == 7
     assert script.requests[1]["response_format"] == {"type": "json_object"}
+
+
+# ------------------------------------------------------------------ validating the answer
+
+
+class Point(typing.TypedDict):  # typing's, which pydantic refuses before Python 3.12
+    x: int
+    y: int
+
+
+class Line(BaseModel):
+    sku: str
+
+
+class Order(BaseModel):
+    amount: int
+    lines: list[Line] = []
+
+
+@dataclass
+class Flag:
+    ok: bool
+
+
+def test_a_typing_typed_dict_is_an_output_type_as_it_is_a_tool_parameter() -> None:
+    script = ScriptedModel([text('{"x": 1, "y": 2}'), text('{"x": 3, "y": 4}')])
+    agent = Agent(client=client_for(script), output_type=Point)
+    assert agent.run_sync("where?").output == {"x": 1, "y": 2}
+    plain = Agent(client=client_for(script))
+    result = plain.run_sync("where?", output_type=Point)
+    assert result.output == {"x": 3, "y": 4}
+    assert RunResult.from_dict(result.to_dict(), output_type=Point).output == {"x": 3, "y": 4}
+
+
+def test_an_output_type_pydantic_cannot_build_is_a_user_error_naming_it() -> None:
+    client = client_for(ScriptedModel([]))
+    with pytest.raises(UserError, match=r"Unsupported output_type 'Answer'.*pass the type"):
+        Agent(client=client, output_type=typing.cast(Any, "Answer"))
+    with pytest.raises(UserError, match="Unsupported output_type 'Answer'"):
+        Agent(client=client).run_sync("hi", output_type=typing.cast(Any, "Answer"))
+    with pytest.raises(UserError, match="Unsupported output_type 'Answer'"):
+        RunResult.from_dict({"output": 1, "messages": [], "usage": {}}, typing.cast(Any, "Answer"))
+    with pytest.raises(UserError, match="Unsupported output_type 42"):
+        Agent(client=client, output_type=typing.cast(Any, 42))
+
+
+@pytest.mark.parametrize("output_mode", ["json_object", "json_schema"])
+@pytest.mark.parametrize(
+    ("output_type", "answer", "error", "fixed", "expected"),
+    [
+        (int, '{"result": true}', "- result: Input should be a valid integer",
+         '{"result": 1}', 1),
+        (int, '{"result": "5"}', "- result: Input should be a valid integer",
+         '{"result": 5}', 5),
+        (bool, '{"result": "yes"}', "- result: Input should be a valid boolean",
+         '{"result": true}', True),
+        (int, '{"result": 5, "why": "x"}', "- why: Extra inputs are not permitted",
+         '{"result": 5}', 5),
+        (Order, '{"amount": "7", "amout": 8}',
+         "- amount: Input should be a valid integer\n- amout: Extra inputs are not permitted",
+         '{"amount": 7}', Order(amount=7)),
+        (Order, '{"amount": 7, "lines": [{"sku": "a", "qty": 2}]}',
+         "- lines.0.qty: Extra inputs are not permitted",
+         '{"amount": 7, "lines": [{"sku": "a"}]}', Order(amount=7, lines=[Line(sku="a")])),
+        (Flag, '{"ok": "off"}', "- ok: Input should be a valid boolean",
+         '{"ok": false}', Flag(ok=False)),
+        (Point, '{"x": 1, "y": 2, "z": 3}', "- z: Extra inputs are not permitted",
+         '{"x": 1, "y": 2}', {"x": 1, "y": 2}),
+    ],
+)  # fmt: skip
+def test_an_answer_is_validated_as_tool_arguments_are_and_a_mismatch_goes_back(
+    output_mode: str, output_type: Any, answer: str, error: str, fixed: str, expected: Any
+) -> None:
+    script = ScriptedModel([text(answer), text(fixed)])
+    agent = Agent(client=client_for(script), output_type=output_type, output_mode=output_mode)
+    result = agent.run_sync("q")
+    assert result.output == expected and result.usage.requests == 2
+    feedback = script.requests[1]["messages"][-1]["content"]
+    assert feedback.startswith(f"Your answer does not match the schema:\n{error}\n")
+
+
+def test_the_answer_is_made_of_the_users_classes_and_its_schema_refuses_extra_keys() -> None:
+    script = ScriptedModel([text('{"amount": 7, "lines": [{"sku": "a"}]}')])
+    agent = Agent(client=client_for(script), output_type=Order, output_mode="json_schema")
+    order = agent.run_sync("q").output
+    # Not the forbid-extras subclasses used to check it: those could not be pickled.
+    assert type(order) is Order and type(order.lines[0]) is Line
+    assert pickle.loads(pickle.dumps(order)) == order
+    schema = script.requests[0]["response_format"]["json_schema"]["schema"]
+    assert schema["additionalProperties"] is False
+    assert schema["$defs"]["Line"]["additionalProperties"] is False
 
 
 # ------------------------------------------------------------------ what mypy sees

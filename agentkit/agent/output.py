@@ -19,30 +19,22 @@ class OutputSpec:
     """How to ask for, and validate, a structured ``output_type`` (built once per agent).
 
     Objects (pydantic models, dataclasses, TypedDicts) are asked for as they are; other
-    types are wrapped as ``{"result": ...}`` because JSON mode answers with an object.
+    types are wrapped as ``{"result": ...}`` because JSON mode answers with an object. The
+    answer is validated as tool arguments are (``agentkit.schema.values``): strict types,
+    extra keys refused at every depth, in both output modes.
     """
 
-    __slots__ = ("_adapter", "instructions", "response_format", "type", "wrapped")
+    __slots__ = ("_value", "instructions", "response_format", "type", "wrapped")
 
     def __init__(self, output_type: Any, mode: OutputMode) -> None:
-        from pydantic import PydanticSchemaGenerationError, TypeAdapter
+        from agentkit.schema.values import ValueSchema  # structured output only
 
+        if mode not in ("json_object", "json_schema"):
+            raise UserError(f"output_mode must be 'json_object' or 'json_schema', not {mode!r}")
         self.type = output_type
-        try:
-            self._adapter: Any = TypeAdapter(output_type)
-            schema: dict[str, Any] = self._adapter.json_schema()
-        except (PydanticSchemaGenerationError, TypeError) as exc:
-            raise UserError(f"Unsupported output_type {output_type!r}: {exc}") from None
+        self._value = ValueSchema(output_type)
         self.wrapped = not _is_object_type(output_type)
-        if self.wrapped:
-            defs = schema.pop("$defs", None)
-            schema = {
-                "type": "object",
-                "properties": {"result": schema},
-                "required": ["result"],
-            }
-            if defs:
-                schema["$defs"] = defs
+        schema = self._value.schema if self.wrapped else self._value.value_schema()
         name = re.sub(r"[^A-Za-z0-9_-]", "_", getattr(output_type, "__name__", "output"))[:64]
         schema_text = json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
         if mode == "json_schema":
@@ -51,14 +43,12 @@ class OutputSpec:
                 "json_schema": {"name": name or "output", "schema": schema},
             }
             self.instructions = "Answer with a JSON object matching the given schema."
-        elif mode == "json_object":
+        else:
             self.response_format = {"type": "json_object"}
             self.instructions = (
                 "Answer with only a JSON object (no other text, no code fence) that matches "
                 f"this JSON schema:\n{schema_text}"
             )
-        else:
-            raise UserError(f"output_mode must be 'json_object' or 'json_schema', not {mode!r}")
 
     def validate(self, content: str) -> Any:
         """Parse and validate the model's answer; ``ValueError`` with a compact message."""
@@ -71,16 +61,14 @@ class OutputSpec:
             data = parse_json_answer(content)
         except ValueError as exc:
             raise ValueError(f"Your answer is {exc}.") from None
-        if self.wrapped:
-            if not isinstance(data, dict) or "result" not in data:
-                raise ValueError('Your answer must be a JSON object with a "result" key.')
-            data = data["result"]
+        if self.wrapped and (not isinstance(data, dict) or "result" not in data):
+            raise ValueError('Your answer must be a JSON object with a "result" key.')
         try:
-            return self._adapter.validate_python(data)
+            # An object answer is the value itself: its error locations lose "result".
+            return self._value.validate(data if self.wrapped else {"result": data})
         except ValidationError as exc:
-            raise ValueError(
-                "Your answer does not match the schema:\n" + compact_errors(exc)
-            ) from None
+            errors = compact_errors(exc, skip=0 if self.wrapped else 1)
+            raise ValueError("Your answer does not match the schema:\n" + errors) from None
 
 
 def _is_object_type(tp: Any) -> bool:

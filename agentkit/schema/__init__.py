@@ -40,7 +40,8 @@ does not carry ``uniqueItems``.
 The package's modules, one step each: ``signature`` (read the callable), ``docstrings``,
 ``fields`` (parameters to the pydantic model), ``inline`` and ``strict`` (schema passes),
 ``build`` (``function_schema``), ``validation`` (``FunctionSchema.validate``) with
-``argument_errors``, ``type_fixes`` (pydantic workarounds) and ``raw`` (``Tool.from_schema``).
+``argument_errors``, ``type_fixes`` (pydantic workarounds), ``raw`` (``Tool.from_schema``)
+and ``values`` (one value validated by the same rules: structured output).
 Only the names below are public.
 """
 
