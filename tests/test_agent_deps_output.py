@@ -290,6 +290,15 @@ async def main() -> None:
 
 
 Agent(deps_type=DB, instructions=lambda ctx: ctx.deps.name)  # line 32: DB has no "name"
+
+# Type expressions that are no class are output types too (their output is Any).
+from typing import Any, Literal  # noqa: E402 - below, so the line numbers above hold
+
+assert_type(Agent(output_type=Literal["yes", "no"]), Agent[Any, Any])
+assert_type(Agent(output_type=int | None).run_sync("hi").output, Any)
+assert_type(agent.run_sync("hi", output_type=Literal["yes", "no"]).output, Any)
+assert_type(agent.run_sync("hi", output_type=int | None).output, Any)
+assert_type(Agent(output_type=Answer), Agent[Answer, Any])  # classes still infer
 """
 
 

@@ -13,7 +13,7 @@ from agentkit._checks import check_count, check_seconds
 from agentkit.agent import observe
 from agentkit.agent.instructions import check_instructions, system_message
 from agentkit.agent.observe import RunObserver
-from agentkit.agent.output import OutputMode, OutputSpec
+from agentkit.agent.output import OutputMode, OutputSpec, OutputTypeForm
 from agentkit.agent.settings import ModelSettings, choice_needs
 from agentkit.agent.sources import ToolSource, is_tool_source, split_tools
 from agentkit.agent.spec import AgentSpec, OnToolError
@@ -52,7 +52,7 @@ def configure(
     instructions: object,
     tools: Sequence[Tool[Any, Any] | ToolSource],
     client: Client | AsyncClient | None,
-    output_type: type[Any] | None,
+    output_type: type[Any] | OutputTypeForm | None,
     output_mode: OutputMode,
     model_settings: ModelSettings | Mapping[str, Any] | None,
     max_turns: int,
@@ -107,7 +107,7 @@ def _checked_output(
     on_tool_error: object,
     max_turns: int,
     tool_concurrency: int,
-    output_type: type[Any] | None,
+    output_type: type[Any] | OutputTypeForm | None,
     output_mode: OutputMode,
     on_busy: object,
 ) -> OutputSpec | None:

@@ -10,7 +10,7 @@ import contextlib
 import copy
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from agentkit.agent.clients import ClientCache
 from agentkit.agent.config import check_agent_waits, check_client, check_usage_limits, configure
@@ -18,7 +18,7 @@ from agentkit.agent.deps import check_deps
 from agentkit.agent.immutable import Immutable
 from agentkit.agent.instructions import InstructionsFunction, start_instructions
 from agentkit.agent.observe import RunObserver
-from agentkit.agent.output import OutputMode, OutputSpec
+from agentkit.agent.output import OutputMode, OutputSpec, OutputTypeForm
 from agentkit.agent.public_runs import DepsT, OutputT, PublicRuns
 from agentkit.agent.running import Launch, RunArgs, run_events, run_events_sync, state_for_session
 from agentkit.agent.settings import ModelSettings
@@ -123,6 +123,7 @@ class Agent(Immutable, PublicRuns[OutputT, DepsT]):
     _clients: ClientCache  # set by _bind_client, also on with_client's copy
     _launch: Launch
 
+    @overload
     def __init__(
         self,
         model: str | None = None,
@@ -131,6 +132,73 @@ class Agent(Immutable, PublicRuns[OutputT, DepsT]):
         tools: Sequence[Tool[Any, Any] | ToolSource] = (),
         client: Client | AsyncClient | None = None,
         output_type: type[OutputT] | None = None,
+        output_mode: OutputMode = "json_object",
+        model_settings: ModelSettings | Mapping[str, Any] | None = None,
+        max_turns: int = 10,
+        usage_limits: UsageLimits | None = None,
+        run_timeout: float | None = None,
+        output_retries: int = 2,
+        unknown_tool_retries: int = 2,
+        on_tool_error: OnToolError = "report",
+        reset_tool_choice: bool = True,
+        max_repeated_tool_calls: int | None = 2,
+        max_tool_result_chars: int | None = 50_000,
+        tool_concurrency: int = 8,
+        hooks: Hooks | None = None,
+        name: str | None = None,
+        max_depth: int = 5,
+        instrument: bool | RunObserver | None = None,
+        on_busy: Literal["raise", "wait"] = "raise",
+        busy_timeout: float | None = None,
+        history_turns: int | None = None,
+        prices: PriceTable | None = None,
+        recover_text_tool_calls: bool | None = None,
+        deps_type: type[DepsT] | None = None,
+        retry_hint: str | None = RETRY_HINT,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self: Agent[Any, DepsT],
+        model: str | None = None,
+        *,
+        instructions: str | Template | InstructionsFunction[DepsT] | None = None,
+        tools: Sequence[Tool[Any, Any] | ToolSource] = (),
+        client: Client | AsyncClient | None = None,
+        output_type: OutputTypeForm,
+        output_mode: OutputMode = "json_object",
+        model_settings: ModelSettings | Mapping[str, Any] | None = None,
+        max_turns: int = 10,
+        usage_limits: UsageLimits | None = None,
+        run_timeout: float | None = None,
+        output_retries: int = 2,
+        unknown_tool_retries: int = 2,
+        on_tool_error: OnToolError = "report",
+        reset_tool_choice: bool = True,
+        max_repeated_tool_calls: int | None = 2,
+        max_tool_result_chars: int | None = 50_000,
+        tool_concurrency: int = 8,
+        hooks: Hooks | None = None,
+        name: str | None = None,
+        max_depth: int = 5,
+        instrument: bool | RunObserver | None = None,
+        on_busy: Literal["raise", "wait"] = "raise",
+        busy_timeout: float | None = None,
+        history_turns: int | None = None,
+        prices: PriceTable | None = None,
+        recover_text_tool_calls: bool | None = None,
+        deps_type: type[DepsT] | None = None,
+        retry_hint: str | None = RETRY_HINT,
+    ) -> None: ...
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        instructions: str | Template | InstructionsFunction[DepsT] | None = None,
+        tools: Sequence[Tool[Any, Any] | ToolSource] = (),
+        client: Client | AsyncClient | None = None,
+        output_type: type[OutputT] | OutputTypeForm | None = None,
         output_mode: OutputMode = "json_object",
         model_settings: ModelSettings | Mapping[str, Any] | None = None,
         max_turns: int = 10,
@@ -168,7 +236,10 @@ class Agent(Immutable, PublicRuns[OutputT, DepsT]):
             recover_text_tool_calls=recover_text_tool_calls, retry_hint=retry_hint,
         )  # fmt: skip
         self._name, self._instructions, self._hooks = name, instructions, hooks
-        self._output_type, self._deps_type = output_type, deps_type
+        # A special form (Literal[...]) only comes through the overload typing the agent
+        # Agent[Any, ...], where type[OutputT] is type[Any]: the property may say so.
+        self._output_type = cast("type[OutputT] | None", output_type)
+        self._deps_type = deps_type
         self._output_mode: OutputMode = output_mode
         self._outputs: dict[Any, OutputSpec | None] = {}  # per-run output types, built once
         self._tool_concurrency, self._max_depth = tool_concurrency, max_depth

@@ -26,6 +26,7 @@ from agentkit.usage import UsageLimits
 __all__ = ["DepsT", "OutputT", "PublicRuns"]
 
 if TYPE_CHECKING:
+    from agentkit.agent.output import OutputTypeForm
     from agentkit.agent.session_io import Loaded
     from agentkit.agent.streams import AgentStream, SyncAgentStream
     from agentkit.approvals import Decision, PausedRun
@@ -71,6 +72,20 @@ class PublicRuns(Generic[OutputT, DepsT]):
         usage_limits: UsageLimits | None = None,
         output_type: type[RunOutputT],
     ) -> RunResult[RunOutputT]: ...
+
+    @overload
+    async def run(
+        self,
+        prompt: str | Message | None = None,
+        *,
+        history: Iterable[Message] | None = None,
+        session: Session | None = None,
+        deps: DepsT | None = None,
+        variables: Mapping[str, Any] | None = None,
+        model_settings: ModelSettings | Mapping[str, Any] | None = None,
+        usage_limits: UsageLimits | None = None,
+        output_type: OutputTypeForm,
+    ) -> RunResult[Any]: ...
 
     async def run(
         self,
@@ -144,6 +159,20 @@ class PublicRuns(Generic[OutputT, DepsT]):
         usage_limits: UsageLimits | None = None,
         output_type: type[RunOutputT],
     ) -> RunResult[RunOutputT]: ...
+
+    @overload
+    def run_sync(
+        self,
+        prompt: str | Message | None = None,
+        *,
+        history: Iterable[Message] | None = None,
+        session: Session | None = None,
+        deps: DepsT | None = None,
+        variables: Mapping[str, Any] | None = None,
+        model_settings: ModelSettings | Mapping[str, Any] | None = None,
+        usage_limits: UsageLimits | None = None,
+        output_type: OutputTypeForm,
+    ) -> RunResult[Any]: ...
 
     def run_sync(
         self,
@@ -251,6 +280,20 @@ class PublicRuns(Generic[OutputT, DepsT]):
         output_type: type[RunOutputT],
     ) -> RunResult[RunOutputT]: ...
 
+    @overload
+    async def resume(
+        self,
+        paused: PausedRun | None = None,
+        decisions: Mapping[str, Decision | Mapping[str, Any]] | None = None,
+        *,
+        session: Session | None = None,
+        deps: DepsT | None = None,
+        variables: Mapping[str, Any] | None = None,
+        model_settings: ModelSettings | Mapping[str, Any] | None = None,
+        usage_limits: UsageLimits | None = None,
+        output_type: OutputTypeForm,
+    ) -> RunResult[Any]: ...
+
     async def resume(
         self,
         paused: PausedRun | None = None,
@@ -316,6 +359,20 @@ class PublicRuns(Generic[OutputT, DepsT]):
         usage_limits: UsageLimits | None = None,
         output_type: type[RunOutputT],
     ) -> RunResult[RunOutputT]: ...
+
+    @overload
+    def resume_sync(
+        self,
+        paused: PausedRun | None = None,
+        decisions: Mapping[str, Decision | Mapping[str, Any]] | None = None,
+        *,
+        session: Session | None = None,
+        deps: DepsT | None = None,
+        variables: Mapping[str, Any] | None = None,
+        model_settings: ModelSettings | Mapping[str, Any] | None = None,
+        usage_limits: UsageLimits | None = None,
+        output_type: OutputTypeForm,
+    ) -> RunResult[Any]: ...
 
     def resume_sync(
         self,
