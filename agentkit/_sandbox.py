@@ -3,9 +3,10 @@
 jinja2's ``SandboxedEnvironment`` keeps templates away from Python internals and caps
 ``range``, but a 30-character template such as ``{{ 'a' * 10**9 }}``,
 ``{{ ''|center(10**9) }}`` or ``{{ 9**9**9 }}`` still allocates gigabytes or spins the CPU.
-Here every arithmetic operator that can grow a value, every call and every filter checks
-its operands first, so the cost of a render stays proportional to ``MAX_SIZE``. The
-rendered text itself is bounded separately, by ``Template(max_chars=...)``.
+Here every operation that can grow a value (``*``, ``**``, ``+``, ``~``, ``%``,
+``str.format``, filters and methods such as ``replace``, ``join`` or ``indent``) checks
+how big its result would be first, so the cost of a render stays proportional to
+``MAX_SIZE``. The rendered text itself is bounded separately, by ``Template(max_chars=...)``.
 
 jinja2 is imported by the caller (``agentkit.templates``) before this module, only when a
 ``Template`` is created.
@@ -15,25 +16,36 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Mapping
+from string import Formatter
 from typing import Any
 
 import jinja2
 import jinja2.sandbox
+from jinja2 import nodes
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
+from jinja2.filters import make_attrgetter
+from jinja2.utils import generate_lorem_ipsum
+from markupsafe import Markup
 
 __all__ = ["MAX_SIZE", "BoundedSandbox"]
 
 MAX_SIZE = 1_000_000  # characters or items one operation may produce
 _MAX_BITS = 4096 * 8  # an integer a template computes stays under ~10,000 digits
-# A printf-style width or precision, e.g. the 999999999 of "%999999999d".
-_PRINTF_NUMBER = re.compile(r"%[-#0 +]*(\d*)(?:\.(\d*))?")
-# A str.format width or precision, e.g. "{:999999999}" or "{0:.999999999f}".
-_FORMAT_NUMBER = re.compile(r"\{[^{}]*:[^{}\d]*(\d+)(?:\.(\d+))?[^{}]*\}")
+_LIPSUM_CHARS_PER_WORD = 12  # lorem ipsum words are at most 12 characters with a space
+# A printf-style conversion; its groups are the width and precision, digits or "*".
+_PRINTF_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d*)(?:\.(\*|\d*))?[hlL]?[a-zA-Z%]")
 
 
 def _too_big(what: str) -> SecurityError:
     return SecurityError(f"{what} is over the sandbox's size limit ({MAX_SIZE:,})")
+
+
+def _check_size(size: int, what: str) -> None:
+    if size > MAX_SIZE:
+        raise _too_big(what)
 
 
 def _check_number(value: Any, what: str) -> None:
@@ -41,18 +53,61 @@ def _check_number(value: Any, what: str) -> None:
         raise _too_big(what)
 
 
-def _check_format_string(text: Any) -> None:
-    if not isinstance(text, str):
-        return
-    for pattern in (_PRINTF_NUMBER, _FORMAT_NUMBER):
-        for match in pattern.finditer(text):
-            for number in match.groups():
-                if number and int(number) > MAX_SIZE:
-                    raise _too_big("a format width or precision")
-
-
 def _sized(value: Any) -> bool:
     return isinstance(value, (str, bytes, list, tuple))
+
+
+def _text_size(value: Any) -> int:
+    """About ``len(str(value))``, counting no further than just past ``MAX_SIZE``.
+
+    A list can hold a million references to one 1 MB string without allocating much, but
+    turning it into text (``{{ x }}``, ``~``, ``%s``, ``join``) would build a terabyte; this
+    walk costs at most ``MAX_SIZE`` steps, however deep or self-referencing ``value`` is.
+    """
+    total = 0
+    pending = [value]
+    while pending and total <= MAX_SIZE:
+        item = pending.pop()
+        if isinstance(item, (str, bytes)):
+            total += len(item)
+        elif isinstance(item, bool) or not isinstance(item, int):
+            total += 1 + _container_size(item, pending)
+        else:
+            total += item.bit_length() // 3 + 1  # decimal digits, rounded up
+    return total
+
+
+def _container_size(item: Any, pending: list[Any]) -> int:
+    if isinstance(item, Mapping):
+        pending.extend(item.keys())
+        pending.extend(item.values())
+        return 2 * len(item)
+    if isinstance(item, (list, tuple, set, frozenset)):
+        pending.extend(item)
+        return 2 * len(item)  # a separator per item
+    return 0  # a number, None, a caller's object: its own business
+
+
+def _check_text(value: Any, what: str) -> None:
+    if not isinstance(value, str):
+        _check_size(_text_size(value), what)
+
+
+# ------------------------------------------------------------ operators and %-formatting
+
+
+def _percent_size(fmt: str, values: Any) -> int:
+    """How long ``fmt % values`` can be: its text, its widths and the values it shows."""
+    specs = _PRINTF_SPEC.findall(fmt)
+    args = values if isinstance(values, tuple) else (values,)
+    widths = sum(int(n) for spec in specs for n in spec if n.isdigit())
+    if any("*" in spec for spec in specs):  # a width taken from the values
+        widths += sum(abs(a) for a in args if isinstance(a, int) and not isinstance(a, bool))
+    if isinstance(values, Mapping):  # "%(a)s%(a)s": a value can show up in every spec
+        shown = len(specs) * max((_text_size(v) for v in values.values()), default=0)
+    else:
+        shown = sum(_text_size(a) for a in args)
+    return len(fmt) + widths + shown
 
 
 def _check_binop(operator: str, left: Any, right: Any) -> None:
@@ -67,35 +122,209 @@ def _check_binop(operator: str, left: Any, right: Any) -> None:
         ints = isinstance(left, int) and isinstance(right, int)
         if ints and abs(left) > 1 and right > 0 and left.bit_length() * right > _MAX_BITS:
             raise _too_big("a power")
+    elif operator == "+" and _sized(left) and _sized(right):
+        _check_size(len(left) + len(right), "a concatenation")
     elif operator == "%" and isinstance(left, str):
-        _check_format_string(left)
+        _check_size(_percent_size(left, right), "a %-formatted string")
+
+
+# ------------------------------------------------------ filters and methods that amplify
+
+
+def _replace_size(s: Any, old: Any, new: Any, count: Any = None) -> int:
+    s, old, new = str(s), str(old), str(new)
+    found = len(s) + 1 if old == "" else s.count(old)
+    if isinstance(count, int) and count >= 0:
+        found = min(found, count)
+    return len(s) + found * max(0, len(new) - len(old))
+
+
+def _indent_size(s: Any, width: Any = 4, first: Any = False, blank: Any = False) -> int:
+    text = str(s)
+    prefix = width if isinstance(width, int) else len(str(width))
+    return len(text) + (text.count("\n") + 1) * max(0, prefix)
+
+
+def _expandtabs_size(s: str, tabsize: Any = 8) -> int:
+    return len(s) + s.count("\t") * (tabsize if isinstance(tabsize, int) else 0)
+
+
+def _wordwrap_size(
+    s: Any,
+    width: Any = 79,
+    break_long_words: Any = True,
+    wrapstring: Any = None,
+    break_on_hyphens: Any = True,
+) -> int:
+    text = str(s)
+    # A line ends at most once per half its width (a word that did not fit) or newline.
+    per_line = max(1, width if isinstance(width, int) else 1)
+    lines = 2 * len(text) // per_line + text.count("\n") + 1
+    return len(text) + lines * len(str(wrapstring) if wrapstring is not None else "\n")
+
+
+def _join_size(separator: Any, items: list[Any]) -> int:
+    return len(str(separator)) * len(items) + sum(_text_size(i) for i in items)
+
+
+def _format_filter_size(value: Any, *args: Any, **kwargs: Any) -> int:
+    return _percent_size(str(value), kwargs or args)
+
+
+# The filters whose result can be much bigger than their arguments, with the size it would
+# be; ``center``, ``truncate``... are bounded by the check on every number passed.
+_FILTER_SIZES: dict[str, Callable[..., int]] = {
+    "replace": _replace_size,
+    "indent": _indent_size,
+    "wordwrap": _wordwrap_size,
+    "format": _format_filter_size,
+}
+# Filters that look at a list's items without turning the list into text; every other
+# filter given a list or dict first checks how long its text would be (``string``,
+# ``tojson``, ``upper``...).
+_STRUCTURAL_FILTERS = frozenset(
+    {"attr", "batch", "count", "d", "default", "dictsort", "first", "groupby", "items"}
+    | {"join", "last", "length", "list", "map", "max", "min", "random", "reject"}
+    | {"rejectattr", "reverse", "select", "selectattr", "slice", "sort", "sum", "unique"}
+)
+_STR_METHOD_SIZES: dict[str, Callable[..., int]] = {
+    "replace": _replace_size,
+    "expandtabs": _expandtabs_size,
+}
+
+
+def _check_estimate(size: Callable[..., int], name: str, *args: Any, **kwargs: Any) -> None:
+    try:
+        estimate = size(*args, **kwargs)
+    except TypeError:
+        return  # arguments the real function refuses itself, with a better message
+    _check_size(estimate, f"the result of {name}()")
 
 
 def _guard_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     for value in (*args, *kwargs.values()):
         _check_number(value, "a number passed to a call or filter")
-        _check_format_string(value)
 
 
-def _guarded_filter(func: Callable[..., Any]) -> Callable[..., Any]:
+def _guarded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    # Filters marked pass_context / pass_eval_context / pass_environment get that first.
+    skip = 1 if hasattr(func, "jinja_pass_arg") else 0
+    size = _FILTER_SIZES.get(name)
+
     @functools.wraps(func)
     def guarded(*args: Any, **kwargs: Any) -> Any:
         _guard_arguments(args, kwargs)
+        if len(args) > skip and name not in _STRUCTURAL_FILTERS:
+            _check_text(args[skip], f"the value passed to {name}()")
+        if size is not None:
+            _check_estimate(size, name, *args[skip:], **kwargs)
         return func(*args, **kwargs)
 
     return guarded
 
 
-class BoundedSandbox(jinja2.sandbox.SandboxedEnvironment):
-    """jinja2's sandbox with operand checks on ``*``, ``**``, ``%``, calls and filters."""
+def _guarded_join(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The ``join`` filter, sized on its items (listed first: they may be a generator)."""
 
-    intercepted_binops = frozenset({"*", "**", "%"})
+    @functools.wraps(func)
+    def join(
+        eval_ctx: jinja2.nodes.EvalContext, value: Any, d: Any = "", attribute: Any = None
+    ) -> Any:
+        items = list(value)
+        if attribute is not None:
+            getter = make_attrgetter(eval_ctx.environment, attribute)
+            items = [getter(item) for item in items]
+        _check_size(_join_size(d, items), "the result of join()")
+        return func(eval_ctx, items, d)
+
+    return join
+
+
+def _bounded_lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> str:
+    """jinja2's ``lipsum()``, refused when it would write more than ``MAX_SIZE``."""
+    words = _LIPSUM_CHARS_PER_WORD * n * (max if isinstance(max, int) else 0)
+    _check_size(words, "the text lipsum() would write")
+    return str(generate_lorem_ipsum(n=n, html=html, min=min, max=max))
+
+
+# ------------------------------------------------------------------------- str.format
+
+
+class _BoundedFormatting(Formatter):
+    """Sizes each field of a ``str.format`` once its spec is known, nested ``{}`` included."""
+
+    _written = 0
+
+    def vformat(self, format_string: str, args: Any, kwargs: Any) -> str:
+        self._written = len(format_string)
+        return super().vformat(format_string, args, kwargs)
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        for number in re.findall(r"\d+", format_spec):
+            _check_number(int(number), "a format width or precision")
+        _check_text(value, "a formatted value")
+        text = super().format_field(value, format_spec)
+        self._written += len(text)
+        _check_size(self._written, "a formatted string")
+        return text
+
+
+class _BoundedFormatter(_BoundedFormatting, jinja2.sandbox.SandboxedFormatter):
+    pass
+
+
+class _BoundedEscapeFormatter(_BoundedFormatting, jinja2.sandbox.SandboxedEscapeFormatter):
+    pass
+
+
+# ---------------------------------------------------------------------- the environment
+
+
+class _BoundedCodeGenerator(CodeGenerator):
+    """Compiles ``a ~ b`` so that the parts are sized before they are joined."""
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        """Like jinja2's, with the parts passed through ``environment.checked_parts``."""
+        if frame.eval_ctx.volatile:
+            func_name = "(markup_join if context.eval_ctx.volatile else str_join)"
+        elif frame.eval_ctx.autoescape:
+            func_name = "markup_join"
+        else:
+            func_name = "str_join"
+        self.write(f"{func_name}(environment.checked_parts((")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write(")))")
+
+
+class BoundedSandbox(jinja2.sandbox.SandboxedEnvironment):
+    """jinja2's sandbox, with every operation that can grow a value sized first."""
+
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
+    code_generator_class = _BoundedCodeGenerator
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Filters are plain functions called directly by compiled templates; wrapping them
         # is the only way to see their arguments (``center(10**9)``, ``indent``...).
-        self.filters = {name: _guarded_filter(f) for name, f in self.filters.items()}
+        self.filters = {name: _guarded_filter(name, f) for name, f in self.filters.items()}
+        self.filters["join"] = _guarded_join(self.filters["join"])
+        self.globals["lipsum"] = _bounded_lipsum
+        # ``{{ x }}`` turns x into text; a list of references to one big string is cheap
+        # to build but not to print.
+        self.finalize = self._checked_output
+
+    @staticmethod
+    def _checked_output(value: Any) -> Any:
+        _check_text(value, "a value to print")
+        return value
+
+    @staticmethod
+    def checked_parts(parts: tuple[Any, ...]) -> tuple[Any, ...]:
+        """Refuse ``a ~ b ~ ...`` if the joined text would be over ``MAX_SIZE``."""
+        _check_size(sum(_text_size(part) for part in parts), "a concatenation")
+        return parts
 
     def call_binop(
         self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any
@@ -111,11 +340,38 @@ class BoundedSandbox(jinja2.sandbox.SandboxedEnvironment):
         *args: Any,
         **kwargs: Any,
     ) -> Any:
-        """Check the arguments (``'x'.ljust(10**9)``, ``'{:999999999}'.format(1)``), then call."""
+        """Check the arguments (``'x'.ljust(10**9)``, ``s.replace('', big)``), then call."""
         _guard_arguments(args, kwargs)
+        subject = getattr(__obj, "__self__", None)
+        if isinstance(subject, str) and isinstance(__obj, types.BuiltinMethodType):
+            name = __obj.__name__
+            if name == "join" and len(args) == 1 and not kwargs:
+                items = list(args[0])
+                _check_size(_join_size(subject, items), "the result of join()")
+                args = (items,)
+            elif name in _STR_METHOD_SIZES:
+                _check_estimate(_STR_METHOD_SIZES[name], name, subject, *args, **kwargs)
         return super().call(__context, __obj, *args, **kwargs)
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
-        """Check a ``str.format`` template's widths when the method is looked up."""
-        _check_format_string(getattr(value, "__self__", None))
-        return super().wrap_str_format(value)
+        """jinja2's, with a formatter that sizes every field (``'{:{}}'.format(1, w)``)."""
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None:
+            return None
+        f_self = value.__self__
+        formatter: _BoundedFormatting
+        if isinstance(f_self, Markup):
+            formatter = _BoundedEscapeFormatter(self, escape=f_self.escape)
+        else:
+            formatter = _BoundedFormatter(self)
+
+        def bounded(*args: Any, **kwargs: Any) -> str:
+            positional, named = args, kwargs
+            if value.__name__ == "format_map":
+                if kwargs or len(args) != 1:
+                    return wrapped(*args, **kwargs)  # jinja2's own TypeError
+                positional, named = (), args[0]
+            text: str = type(f_self)(formatter.vformat(f_self, positional, named))
+            return text
+
+        return functools.update_wrapper(bounded, value)
