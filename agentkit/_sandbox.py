@@ -6,7 +6,10 @@ jinja2's ``SandboxedEnvironment`` keeps templates away from Python internals and
 Here every operation that can grow a value (``*``, ``**``, ``+``, ``~``, ``%``,
 ``str.format``, filters and methods such as ``replace``, ``join`` or ``indent``) checks
 how big its result would be first, so the cost of a render stays proportional to
-``MAX_SIZE``. The rendered text itself is bounded separately, by ``Template(max_chars=...)``.
+``MAX_SIZE``. A render as a whole may also take at most ``MAX_STEPS`` steps, a loop
+iteration being one and a call twenty (``range`` in ``range`` would spin for hours), and
+build at most ``MAX_BUILT`` characters or items in all (``l.append(big)`` in a loop).
+The rendered text itself is bounded separately, by ``Template(max_chars=...)``.
 
 jinja2 is imported by the caller (``agentkit.templates``) before this module, only when a
 ``Template`` is created.
@@ -14,10 +17,12 @@ jinja2 is imported by the caller (``agentkit.templates``) before this module, on
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from string import Formatter
 from typing import Any
 
@@ -30,9 +35,12 @@ from jinja2.filters import make_attrgetter
 from jinja2.utils import generate_lorem_ipsum
 from markupsafe import Markup
 
-__all__ = ["MAX_SIZE", "BoundedSandbox"]
+__all__ = ["MAX_BUILT", "MAX_SIZE", "MAX_STEPS", "BoundedSandbox"]
 
 MAX_SIZE = 1_000_000  # characters or items one operation may produce
+MAX_STEPS = 500_000  # loop iterations one render may make (~0.2 s of empty loops)
+_CALL_STEPS = 20  # a call (a macro's above all) costs ~50 times a loop iteration
+MAX_BUILT = 10 * MAX_SIZE  # characters or items all operations of one render may produce
 _MAX_BITS = 4096 * 8  # an integer a template computes stays under ~10,000 digits
 _LIPSUM_CHARS_PER_WORD = 12  # lorem ipsum words are at most 12 characters with a space
 # A printf-style conversion; its groups are the width and precision, digits or "*".
@@ -41,6 +49,44 @@ _PRINTF_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d*)(?:\.(\*|\d*))?[hlL]?
 
 def _too_big(what: str) -> SecurityError:
     return SecurityError(f"{what} is over the sandbox's size limit ({MAX_SIZE:,})")
+
+
+# What the render running in this thread or task has spent so far, by kind; None outside
+# renders (jinja2 folds constants at compile time), where operations are sized one by one.
+_budget: ContextVar[dict[str, int] | None] = ContextVar("agentkit_sandbox_budget", default=None)
+_LIMITS = {
+    "steps": (MAX_STEPS, "the template's steps (a loop iteration is one, a call twenty)"),
+    "built": (MAX_BUILT, "what the template builds (characters or items)"),
+}
+
+
+@contextlib.contextmanager
+def _spending(budget: dict[str, int]) -> Iterator[None]:
+    token = _budget.set(budget)
+    try:
+        yield
+    finally:
+        _budget.reset(token)
+
+
+def _spend(kind: str, amount: int) -> None:
+    spent = _budget.get()
+    if spent is not None:
+        spent[kind] += amount
+        limit, what = _LIMITS[kind]
+        if spent[kind] > limit:
+            raise SecurityError(f"{what} is over the sandbox's limit for a render ({limit:,})")
+
+
+def _new_budget() -> dict[str, int]:
+    return dict.fromkeys(_LIMITS, 0)
+
+
+def _built(value: Any) -> Any:
+    """Count ``value`` towards what this render has built, then hand it back."""
+    if _sized(value):
+        _spend("built", len(value))
+    return value
 
 
 def _check_size(size: int, what: str) -> None:
@@ -218,7 +264,7 @@ def _guarded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
             _check_text(args[skip], f"the value passed to {name}()")
         if size is not None:
             _check_estimate(size, name, *args[skip:], **kwargs)
-        return func(*args, **kwargs)
+        return _built(func(*args, **kwargs))
 
     return guarded
 
@@ -266,7 +312,7 @@ class _BoundedFormatting(Formatter):
         text = super().format_field(value, format_spec)
         self._written += len(text)
         _check_size(self._written, "a formatted string")
-        return text
+        return _built(text)
 
 
 class _BoundedFormatter(_BoundedFormatting, jinja2.sandbox.SandboxedFormatter):
@@ -281,7 +327,13 @@ class _BoundedEscapeFormatter(_BoundedFormatting, jinja2.sandbox.SandboxedEscape
 
 
 class _BoundedCodeGenerator(CodeGenerator):
-    """Compiles ``a ~ b`` so that the parts are sized before they are joined."""
+    """Compiles ``a ~ b`` to size the parts before joining them, and loops to count items."""
+
+    def visit_For(self, node: nodes.For, frame: Frame) -> None:
+        """Loop over ``environment.bounded_iter(items)``, which counts every iteration."""
+        counted = nodes.EnvironmentAttribute("bounded_iter", lineno=node.iter.lineno)
+        node.iter = nodes.Call(counted, [node.iter], [], None, None, lineno=node.iter.lineno)
+        super().visit_For(node, frame)
 
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
         """Like jinja2's, with the parts passed through ``environment.checked_parts``."""
@@ -298,11 +350,36 @@ class _BoundedCodeGenerator(CodeGenerator):
         self.write(")))")
 
 
+class _BudgetedTemplate(jinja2.Template):
+    """A template whose every render spends a fresh budget of steps and built items."""
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        """jinja2's ``render`` within a budget."""
+        with _spending(_new_budget()):
+            return super().render(*args, **kwargs)
+
+    def generate(self, *args: Any, **kwargs: Any) -> Iterator[str]:
+        """jinja2's ``generate`` within a budget."""
+        budget = _new_budget()
+        pieces = super().generate(*args, **kwargs)
+        while True:
+            # Only while this render runs: renders interleaved in one thread keep apart.
+            token = _budget.set(budget)  # not _spending(): this runs for every piece
+            try:
+                piece = next(pieces, None)
+            finally:
+                _budget.reset(token)
+            if piece is None:
+                return
+            yield piece
+
+
 class BoundedSandbox(jinja2.sandbox.SandboxedEnvironment):
     """jinja2's sandbox, with every operation that can grow a value sized first."""
 
     intercepted_binops = frozenset({"*", "**", "%", "+"})
     code_generator_class = _BoundedCodeGenerator
+    template_class = _BudgetedTemplate
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -323,15 +400,24 @@ class BoundedSandbox(jinja2.sandbox.SandboxedEnvironment):
     @staticmethod
     def checked_parts(parts: tuple[Any, ...]) -> tuple[Any, ...]:
         """Refuse ``a ~ b ~ ...`` if the joined text would be over ``MAX_SIZE``."""
-        _check_size(sum(_text_size(part) for part in parts), "a concatenation")
+        size = sum(_text_size(part) for part in parts)
+        _check_size(size, "a concatenation")
+        _spend("built", size)
         return parts
+
+    @staticmethod
+    def bounded_iter(items: Iterable[Any]) -> Iterator[Any]:
+        """What every ``{% for %}`` loops over: ``items``, each one counted as a step."""
+        for item in items:
+            _spend("steps", 1)
+            yield item
 
     def call_binop(
         self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any
     ) -> Any:
         """Check the operands, then apply the operator."""
         _check_binop(operator, left, right)
-        return super().call_binop(context, operator, left, right)
+        return _built(super().call_binop(context, operator, left, right))
 
     def call(
         __self,  # jinja2's own signature: keeps `self` out of the call's kwargs
@@ -341,7 +427,11 @@ class BoundedSandbox(jinja2.sandbox.SandboxedEnvironment):
         **kwargs: Any,
     ) -> Any:
         """Check the arguments (``'x'.ljust(10**9)``, ``s.replace('', big)``), then call."""
+        _spend("steps", _CALL_STEPS)
         _guard_arguments(args, kwargs)
+        if isinstance(__obj, jinja2.runtime.LoopContext) and args:
+            # loop(children) in a recursive loop: iterations to count like the first level
+            args = (__self.bounded_iter(args[0]), *args[1:])
         subject = getattr(__obj, "__self__", None)
         if isinstance(subject, str) and isinstance(__obj, types.BuiltinMethodType):
             name = __obj.__name__
@@ -351,7 +441,9 @@ class BoundedSandbox(jinja2.sandbox.SandboxedEnvironment):
                 args = (items,)
             elif name in _STR_METHOD_SIZES:
                 _check_estimate(_STR_METHOD_SIZES[name], name, subject, *args, **kwargs)
-        return super().call(__context, __obj, *args, **kwargs)
+        # Arguments count too: l.append(big) or l.extend(l) in a loop grows l unseen.
+        _spend("built", sum(len(a) for a in (*args, *kwargs.values()) if _sized(a)))
+        return _built(super().call(__context, __obj, *args, **kwargs))
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
         """jinja2's, with a formatter that sizes every field (``'{:{}}'.format(1, w)``)."""

@@ -176,9 +176,32 @@ def _render_hostile(sources: list[str]) -> list[tuple[str, float]]:
     return [(outcome, seconds) for outcome, seconds in json.loads(child.stdout)]
 
 
+# Each operation is small, but a render repeats them for hours or until memory runs out.
+_UNBOUNDED_RENDERS = [
+    "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}x",
+    "{% set s = 'a'*100000 %}{% for i in s %}{% for j in s %}{% endfor %}{% endfor %}x",
+    "{% for i in range(99999) if i %}{% for j in range(99999) if j %}{% endfor %}{% endfor %}",
+    "{% for i in range(100000) recursive %}{% if loop.depth < 3 %}{{ loop(range(100000)) }}"
+    "{% endif %}{% endfor %}",
+    "{% macro f(n) %}{% if n %}{{ f(n-1) }}{{ f(n-1) }}{% endif %}{% endmacro %}{{ f(30) }}",
+    "{% set l = [] %}{% for i in range(1000) %}{{ l.append(('a'*999000) ~ i) }}{% endfor %}",
+    "{% set l = ['a'] %}{% for i in range(40) %}{{ l.extend(l) }}{% endfor %}{{ l|length }}",
+]
+
+
+def test_a_sandboxed_render_is_bounded_in_steps_and_in_what_it_builds() -> None:
+    for source, (outcome, seconds) in zip(
+        _UNBOUNDED_RENDERS, _render_hostile(_UNBOUNDED_RENDERS), strict=True
+    ):
+        assert "unsafe operation" in outcome and "limit for a render" in outcome, (source, outcome)
+        assert seconds < 2.0, (source, seconds)
+    loops = "{% for i in items %}{% for j in items %}{{ i * j }} {% endfor %}{% endfor %}"
+    assert len(Template(loops, sandboxed=True).render({"items": range(300)})) > 90_000
+
+
 def test_sandboxed_templates_cannot_allocate_without_bound() -> None:
     for source, (outcome, seconds) in zip(_UNBOUNDED, _render_hostile(_UNBOUNDED), strict=True):
-        assert outcome.startswith("UserError") and "size limit" in outcome, (source, outcome)
+        assert outcome.startswith("UserError") and "unsafe operation" in outcome, (source, outcome)
         assert seconds < 1.0, (source, seconds)
 
 
