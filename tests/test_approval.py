@@ -21,7 +21,7 @@ from _approval_support import (
     scripted,
 )
 
-from agentkit import Approve, PausedRun, Reject, RunContext, UserError, tool
+from agentkit import Agent, Approve, PausedRun, Reject, RunContext, UserError, tool
 from agentkit.testing import ScriptedModel
 
 REFUND = ("c_refund", "refund", {"order_id": "ORD1", "amount": 50})
@@ -391,13 +391,17 @@ def test_signing_with_a_bad_secret_is_a_user_error() -> None:
 
 
 def test_durable_approve_checks_decisions_in_the_caller() -> None:
+    from agentkit.durable import DurableAgent
     from agentkit.durable._agent import _decisions_json
 
     assert _decisions_json({"c": Reject("no")}) == {"c": {"type": "reject", "reason": "no"}}
+    durable = DurableAgent(Agent("m"), name="d")
+    # Refused before DBOS is asked anything (none is launched here); the checks against
+    # the waiting workflow's pause: tests/test_durable_observed.py.
     with pytest.raises(UserError, match="keyed by the tool_call_id string"):
-        _decisions_json({3: Approve()})
+        durable.approve("wf", {3: Approve()})  # type: ignore[dict-item]
     with pytest.raises(UserError, match="a decision is"):
-        _decisions_json({"c": "yes"})
+        durable.approve("wf", {"c": "yes"})
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -140,13 +140,16 @@ def check_decisions(
     tools: Mapping[str, Tool[Any, Any]],
     *,
     recovering: bool = False,
+    fingerprinted: bool = True,
 ) -> list[tuple[ApprovalRequest, Decision | None, dict[str, Any] | None]]:
     """Verify a paused state against the agent and the decisions against the state.
 
     Returns, per request in order, the request, its decision, and for an approval the
     validated keyword arguments to run with. ``recovering``: the state was rebuilt from a
     dead run's journal (no fingerprint to check), and a call without a decision gets
-    ``None`` (it waits for one) instead of an error.
+    ``None`` (it waits for one) instead of an error. ``fingerprinted=False``: ``tools``
+    holds only the paused calls' tools (a durable approval checked in the approver's
+    process), so the fingerprint of the whole set is left to the resume itself.
 
     Raises:
         UserError: A different set of tools, arguments changed since they were shown, a
@@ -155,7 +158,7 @@ def check_decisions(
     """
     from agentkit.approvals import decision_from_dict
 
-    if not recovering and paused.fingerprint != fingerprint(tools):
+    if fingerprinted and not recovering and paused.fingerprint != fingerprint(tools):
         raise UserError(
             "this paused run was written for a different set of tools (their names or "
             "schemas changed): resume it with the agent that paused it"

@@ -14,12 +14,14 @@ from agentkit.agent.flow import run_flow
 from agentkit.agent.running import profile_defaults
 from agentkit.agent.settings import ModelSettings
 from agentkit.agent.state import RunState
-from agentkit.approvals import PausedRun, check_decisions_argument
+from agentkit.approvals import Decision, PausedRun, check_decisions_argument
 from agentkit.client import AsyncClient, Client
+from agentkit.durable._approval import accepted, check_published, published
 from agentkit.durable._driver import StepNames, drive_durable_async, drive_durable_sync
 from agentkit.errors import UserError
 from agentkit.messages import Message
 from agentkit.result import RunResult
+from agentkit.tool import Tool
 from agentkit.usage import UsageLimits
 
 __all__ = ["DurableAgent", "durable_config"]
@@ -163,8 +165,6 @@ class DurableAgent(Generic[OutputT]):
         variables: Mapping[str, Any] | None,
         model_settings: ModelSettings | Mapping[str, Any] | None,
     ) -> RunState:
-        if not isinstance(decisions, Mapping):
-            raise UserError(f"approval decisions must be a JSON object, got {decisions!r:.80}")
         return self._agent._start(
             None, None, deps, variables, model_settings, None, paused, decisions
         )
@@ -202,7 +202,7 @@ class DurableAgent(Generic[OutputT]):
             if result.pause is None:
                 return result
             # The workflow waits durably for the decisions (DurableAgent.approve).
-            decisions = await self._wait_async()
+            decisions = await self._wait_async(result.pause, state.spec.tools)
             state = self._resumed(result.pause, decisions, deps, variables, model_settings)
 
     def run_sync(
@@ -228,7 +228,7 @@ class DurableAgent(Generic[OutputT]):
             result = drive_durable_sync(flow, client, self._names, agent._tool_concurrency)
             if result.pause is None:
                 return result
-            decisions = self._wait_sync()
+            decisions = self._wait_sync(result.pause, state.spec.tools)
             state = self._resumed(result.pause, decisions, deps, variables, model_settings)
 
     # ------------------------------------------------------------------ approval
@@ -237,37 +237,57 @@ class DurableAgent(Generic[OutputT]):
     # empty wake-up keeps the wait unbounded without one endless sleep step.
     _WAIT = 24 * 3600.0
 
-    async def _wait_async(self) -> Any:
+    async def _wait_async(self, pause: PausedRun, tools: Mapping[str, Tool[Any, Any]]) -> Any:
+        names = self._names
+        await DBOS.set_event_async(names.pause_event, published(pause, tools))
         while True:
-            got = await DBOS.recv_async(self._names.approval_topic, timeout_seconds=self._WAIT)
-            if got is not None:
+            got = await DBOS.recv_async(names.approval_topic, timeout_seconds=self._WAIT)
+            if got is not None and accepted(pause, tools, got):
+                await DBOS.set_event_async(names.pause_event, None)  # a second approve fails
                 return got
 
-    def _wait_sync(self) -> Any:
+    def _wait_sync(self, pause: PausedRun, tools: Mapping[str, Tool[Any, Any]]) -> Any:
+        names = self._names
+        DBOS.set_event(names.pause_event, published(pause, tools))
         while True:
-            got = DBOS.recv(self._names.approval_topic, timeout_seconds=self._WAIT)
-            if got is not None:
+            got = DBOS.recv(names.approval_topic, timeout_seconds=self._WAIT)
+            if got is not None and accepted(pause, tools, got):
+                DBOS.set_event(names.pause_event, None)
                 return got
 
     def approve(self, workflow_id: str, decisions: Mapping[str, Any]) -> None:
         """Send decisions on a paused run's approval requests to its workflow, from any
         process connected to the same DBOS system database (``DBOS.send``).
 
-        The workflow waits for them durably (``DBOS.recv``): across restarts of its
-        worker, for as long as it takes.
+        The decisions are checked here against the pause the workflow waits on (published
+        as the DBOS event ``step_names.pause_event``), as ``Agent.resume`` checks them; a
+        refused one never reaches the workflow, which goes on waiting. The workflow waits
+        for them durably (``DBOS.recv``): across restarts of its worker, for as long as it
+        takes.
 
         Args:
             workflow_id: The waiting workflow's id.
-            decisions: ``{tool_call_id: decision}``, JSON-ready.
+            decisions: ``{tool_call_id: decision}``, one for each pending call.
+
+        Raises:
+            UserError: The workflow waits for no decision (not paused, or approved
+                already), a decision for an unknown call or none for a pending one,
+                approved arguments that do not fit the tool, or no decision at all.
         """
-        DBOS.send(workflow_id, _decisions_json(decisions), self._names.approval_topic)
+        checked = check_decisions_argument(decisions)
+        data = DBOS.get_event(workflow_id, self._names.pause_event, timeout_seconds=0)
+        check_published(workflow_id, data, checked, self._agent._spec.tools)
+        DBOS.send(workflow_id, _decisions_json(checked), self._names.approval_topic)
 
     async def approve_async(self, workflow_id: str, decisions: Mapping[str, Any]) -> None:
         """``approve`` from async code."""
-        await DBOS.send_async(workflow_id, _decisions_json(decisions), self._names.approval_topic)
+        checked = check_decisions_argument(decisions)
+        names = self._names
+        data = await DBOS.get_event_async(workflow_id, names.pause_event, timeout_seconds=0)
+        check_published(workflow_id, data, checked, self._agent._spec.tools)
+        await DBOS.send_async(workflow_id, _decisions_json(checked), names.approval_topic)
 
 
-def _decisions_json(decisions: Mapping[str, Any]) -> dict[str, Any]:
-    """Decisions as JSON (the portable serializer carries no objects), checked here so that
-    bad ones are refused in the caller's process, not inside the waiting workflow."""
-    return {k: d.to_dict() for k, d in check_decisions_argument(decisions).items()}
+def _decisions_json(decisions: Mapping[str, Decision]) -> dict[str, Any]:
+    """Decisions as JSON (the portable serializer carries no objects)."""
+    return {k: d.to_dict() for k, d in decisions.items()}

@@ -44,17 +44,25 @@ __all__ = ["StepNames", "drive_durable_async", "drive_durable_sync"]
 
 @record(frozen=True, slots=True)
 class StepNames:
-    """The stable step names of one durable agent (they key the checkpoints)."""
+    """The stable step names of one durable agent (they key the checkpoints), the topic
+    its paused runs receive decisions on and the event they publish their pause as."""
 
     model: str
     list_tools: str
     tool_prefix: str
     approval_topic: str
+    pause_event: str
 
     @classmethod
     def of(cls, name: str) -> StepNames:
         """The names derived from a durable agent's ``name``."""
-        return cls(f"{name}.model", f"{name}.list_tools", f"{name}.tool.", f"{name}.approval")
+        return cls(
+            f"{name}.model",
+            f"{name}.list_tools",
+            f"{name}.tool.",
+            f"{name}.approval",
+            f"{name}.pause",
+        )
 
     def tool(self, tool_name: str) -> str:
         """The step name of a call to ``tool_name``."""

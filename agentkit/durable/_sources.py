@@ -8,7 +8,7 @@ step actually runs it (a replayed tool step never touches the source).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from agentkit.agent.sources import Listed, ToolSource
@@ -16,10 +16,11 @@ from agentkit.durable._wire import RecordedAgentkitError
 from agentkit.errors import AgentkitError, UserError
 from agentkit.tool import Tool
 
-__all__ = ["list_async", "list_sync", "listed_from_json"]
+__all__ = ["definition", "list_async", "list_sync", "listed_from_json", "tool_from_definition"]
 
 
-def _definition(t: Tool[Any, Any]) -> dict[str, Any]:
+def definition(t: Tool[Any, Any]) -> dict[str, Any]:
+    """A tool's definition as JSON (what a listing step records)."""
     return {
         "name": t.name,
         "description": t.description,
@@ -41,7 +42,7 @@ async def list_async(sources: Sequence[ToolSource]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for s in sources:
         try:
-            out.append({"tools": [_definition(t) for t in await s.list_tools()]})
+            out.append({"tools": [definition(t) for t in await s.list_tools()]})
         except AgentkitError as exc:  # the flow decides: raise, or skip with a note
             out.append(_error(exc))
     return out
@@ -52,7 +53,7 @@ def list_sync(sources: Sequence[ToolSource]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for s in sources:
         try:
-            out.append({"tools": [_definition(t) for t in s.list_tools_sync()]})
+            out.append({"tools": [definition(t) for t in s.list_tools_sync()]})
         except AgentkitError as exc:
             out.append(_error(exc))
     return out
@@ -68,8 +69,13 @@ def _late_tool(source: ToolSource, d: dict[str, Any]) -> Tool[Any, Any]:
                 return t.invoke_sync(arguments, None)
         raise UserError(f"Tool source {source.source_name!r} no longer has a tool {name!r}")
 
+    return tool_from_definition(d, call)
+
+
+def tool_from_definition(d: dict[str, Any], call: Callable[..., Any]) -> Tool[Any, Any]:
+    """The tool a recorded ``definition`` describes, running ``call``."""
     return Tool.from_schema(
-        name,
+        str(d["name"]),
         str(d.get("description") or ""),
         d.get("parameters") or {"type": "object", "properties": {}},
         call,
