@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,9 +16,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from agentkit import Agent, Approve, AsyncClient, Client, Reject, UserError, tool
+from agentkit import Agent, Approve, AsyncClient, Client, Instrumentation, Reject, UserError, tool
 from agentkit.durable import DurableAgent, durable_config
-from agentkit.testing import ScriptedModel
+from agentkit.testing import ScriptedModel, tool_call
 
 PAID: list[int] = []
 
@@ -138,3 +139,37 @@ def test_approve_refuses_a_workflow_that_waits_for_no_decision() -> None:
         durable.approve("twice", {"p1": Approve()})  # a double click
     with pytest.raises(UserError, match="waits for no approval decisions"):
         durable.approve("no-such-workflow", {"p1": Approve()})
+
+
+def _spans() -> list[Any]:
+    return sorted(EXPORTER.get_finished_spans(), key=lambda s: s.start_time or 0)
+
+
+@pytest.mark.parametrize("sync", [False, True], ids=["run", "run_sync"])
+def test_a_durable_run_emits_its_spans_and_a_replayed_step_none(sync: bool, tmp_path: Path) -> None:
+    key = f"spans-{sync}"
+    model = ScriptedModel([tool_call("lookup", {"x": "1"}), "done", "done again"])
+    client = (Client if sync else AsyncClient)(api_key="k", transport=model)
+    agent = Agent(
+        tools=[lookup],
+        client=client,
+        name="bot",
+        instrument=Instrumentation(tracer_provider=PROVIDER),
+    )
+    AGENTS[key] = DurableAgent(agent, name=key)
+    EXPORTER.clear()
+    with SetWorkflowID(key):
+        out = run_sync(key, "hi") if sync else asyncio.run(run_async(key, "hi"))
+    assert out == "done"
+    spans = _spans()
+    assert [s.name for s in spans] == [
+        "invoke_agent bot", "chat gpt-5.4-mini", "execute_tool lookup", "chat gpt-5.4-mini"
+    ]  # fmt: skip
+    run = spans[0]
+    assert all(s.parent is not None and s.parent.span_id == run.context.span_id for s in spans[1:])
+
+    # Forked from its last step: the first model call and the tool call are replayed from
+    # their checkpoints (observed when they ran), the last model call runs again.
+    EXPORTER.clear()
+    assert DBOS.fork_workflow(key, 3).get_result() == "done again"
+    assert [s.name for s in _spans()] == ["invoke_agent bot", "chat gpt-5.4-mini"]

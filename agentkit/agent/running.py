@@ -43,6 +43,7 @@ __all__ = [
     "run_events",
     "run_events_sync",
     "server_of",
+    "start_observation",
 ]
 
 
@@ -147,17 +148,22 @@ def server_of(base_url: str) -> tuple[str | None, int | None]:
     return parts.hostname, port
 
 
-def _observe(
-    launch: Launch, state: RunState, client: Client | AsyncClient, streamed: bool
+def start_observation(
+    launch: Launch, state: RunState, client: Client | AsyncClient | None, streamed: bool
 ) -> RunObservation | None:
+    """The run's observation from the agent's observer (``None`` when nothing observes).
+
+    ``client`` gives the server's address and the default model; ``None`` when the run may
+    not build its client here (a durable run builds it inside its model step).
+    """
     observer = launch.observer or observe.default()
     if observer is observe.NOOP:
         return None
-    host, port = server_of(client.base_url)
+    host, port = server_of(client.base_url) if client is not None else (None, None)
     system = state.system.get("content") if state.system else None
     info = RunInfo(
         agent_name=launch.agent_name,
-        model=launch.model or client.model,
+        model=launch.model or (client.model if client is not None else None),
         conversation_id=state.conversation_id,
         server_address=host,
         server_port=port,
@@ -189,7 +195,7 @@ def run_events_sync(
 def _flow(launch: Launch, state: RunState, client: Client | AsyncClient, streamed: bool) -> Flow:
     """The run's flow, once its state and client are ready (both openings end here)."""
     profile_defaults(state, client)
-    return run_flow(state, launch.hooks, _observe(launch, state, client, streamed))
+    return run_flow(state, launch.hooks, start_observation(launch, state, client, streamed))
 
 
 class AsyncOpening:

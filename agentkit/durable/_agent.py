@@ -11,13 +11,15 @@ from typing_extensions import TypeVar
 
 from agentkit.agent import Agent
 from agentkit.agent.flow import run_flow
-from agentkit.agent.running import profile_defaults
+from agentkit.agent.observe import RunObservation
+from agentkit.agent.running import profile_defaults, start_observation
 from agentkit.agent.settings import ModelSettings
 from agentkit.agent.state import RunState
 from agentkit.approvals import Decision, PausedRun, check_decisions_argument
 from agentkit.client import AsyncClient, Client
 from agentkit.durable._approval import accepted, check_published, published
 from agentkit.durable._driver import StepNames, drive_durable_async, drive_durable_sync
+from agentkit.durable._observe import ReplayAware
 from agentkit.errors import UserError
 from agentkit.messages import Message
 from agentkit.result import RunResult
@@ -169,6 +171,14 @@ class DurableAgent(Generic[OutputT]):
             None, None, deps, variables, model_settings, None, paused, decisions
         )
 
+    def _observation(self, state: RunState) -> RunObservation | None:
+        """The run's observation, as a plain run gets it, seeing only the steps whose body
+        runs in this execution (a replayed step was observed when it first ran)."""
+        agent = self._agent
+        # The given client only: building one reads the environment (not replayable).
+        inner = start_observation(agent._launch, state, agent._clients.given, streamed=False)
+        return None if inner is None else ReplayAware(inner)
+
     async def run(
         self,
         prompt: str | Message | None = None,
@@ -197,7 +207,7 @@ class DurableAgent(Generic[OutputT]):
             return await agent._get_async_client()
 
         while True:
-            flow = run_flow(state, agent.hooks)
+            flow = run_flow(state, agent.hooks, self._observation(state))
             result = await drive_durable_async(flow, client, self._names, agent._tool_concurrency)
             if result.pause is None:
                 return result
@@ -224,7 +234,7 @@ class DurableAgent(Generic[OutputT]):
             return agent._get_sync_client()
 
         while True:
-            flow = run_flow(state, agent.hooks)
+            flow = run_flow(state, agent.hooks, self._observation(state))
             result = drive_durable_sync(flow, client, self._names, agent._tool_concurrency)
             if result.pause is None:
                 return result

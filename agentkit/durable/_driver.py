@@ -30,6 +30,7 @@ from agentkit.agent.flow import Flow
 from agentkit.agent.state import PendingCall
 from agentkit.agent.stepper import Stepper
 from agentkit.client import AsyncClient, Client
+from agentkit.durable._observe import DeferredModel
 from agentkit.durable._sources import list_async, list_sync, listed_from_json
 from agentkit.durable._wire import (
     completion_from_wire,
@@ -105,7 +106,14 @@ async def drive_durable_async(
     return result
 
 
+def _begin(effect: CallModel) -> None:
+    # Inside the step's body: a replayed answer is not observed again (see _observe).
+    if isinstance(effect.observation, DeferredModel):
+        effect.observation.begin()
+
+
 async def _model_async(client: Callable[[], Awaitable[AsyncClient]], effect: CallModel) -> Any:
+    _begin(effect)
     c = await client()  # built inside the step: it reads the environment
     completion = await c.create(effect.request.messages, **effect.request.kwargs)
     return completion_to_wire(completion)
@@ -168,6 +176,7 @@ def drive_durable_sync(
 
 
 def _model_sync(client: Callable[[], Client], effect: CallModel) -> Any:
+    _begin(effect)
     completion = client().create(effect.request.messages, **effect.request.kwargs)
     return completion_to_wire(completion)
 
