@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import selectors
+import select
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -74,9 +74,10 @@ def _ended(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> bool
     if conn.closed:
         return True
     try:
-        with selectors.DefaultSelector() as sel:
-            sel.register(conn.pgconn.socket, selectors.EVENT_READ)
-            return bool(sel.select(0))
+        # poll, not a selector: one system call per check, no epoll object made and closed.
+        waiting = select.poll()
+        waiting.register(conn.pgconn.socket, select.POLLIN)
+        return bool(waiting.poll(0))
     except (psycopg.OperationalError, OSError, ValueError):
         return True  # closed meanwhile (by another thread)
 

@@ -15,7 +15,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agentkit.web._origins import host_patterns, origin_set, same_origin
+from agentkit.web._origins import host_patterns, normal_origin, origin_set, same_origin
 
 __all__ = ["HostGuard", "OriginGuard", "error_response"]
 
@@ -41,7 +41,7 @@ class OriginGuard:
     def _admits(self, origin: str, host: str | None) -> bool:
         return (
             "*" in self.allowed
-            or origin.strip().rstrip("/").lower() in self.allowed
+            or normal_origin(origin) in self.allowed
             or same_origin(origin, host)
         )
 

@@ -14,7 +14,14 @@ from urllib.parse import urlsplit
 
 from agentkit.errors import UserError
 
-__all__ = ["LOOPBACK_HOSTS", "host_patterns", "loopback_hosts", "origin_set", "same_origin"]
+__all__ = [
+    "LOOPBACK_HOSTS",
+    "host_patterns",
+    "loopback_hosts",
+    "normal_origin",
+    "origin_set",
+    "same_origin",
+]
 
 LOOPBACK_HOSTS: tuple[str, ...] = ("127.0.0.1", "localhost", "[::1]")
 """The names a browser uses for a server on loopback (IPv6 in brackets, as in ``Host``)."""
@@ -41,6 +48,11 @@ def same_origin(origin: str, host: str | None) -> bool:
     return _authority(parts.netloc, parts.scheme.lower()) == _authority(host, parts.scheme)
 
 
+def normal_origin(origin: str) -> str:
+    """An origin as compared: no surrounding space or trailing slash, lower case."""
+    return origin.strip().rstrip("/").lower()
+
+
 def origin_set(origins: Iterable[str]) -> frozenset[str]:
     """Allowed origins normalized for comparison (``"*"``: any origin)."""
     if isinstance(origins, str):
@@ -51,7 +63,7 @@ def origin_set(origins: Iterable[str]) -> frozenset[str]:
             raise UserError(
                 f"allowed_origins: {origin!r} is not an origin such as https://a.example"
             )
-        out.add(origin.strip().rstrip("/").lower())
+        out.add(normal_origin(origin))
     return frozenset(out)
 
 

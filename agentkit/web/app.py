@@ -289,7 +289,20 @@ def chat_app(
         max_body_bytes=max_body_bytes,
         max_message_chars=max_message_chars,
     )
-    routes = [
+    handlers: dict[Any, Any] = {
+        BadRequest: _bad_request,
+        HTTPException: _http_error,
+        Exception: _internal_error,
+    }
+    return Starlette(
+        routes=_routes(app),
+        exception_handlers=handlers,
+        middleware=_middleware(allowed_origins, allowed_hosts),
+    )
+
+
+def _routes(app: _App) -> list[Route]:
+    return [
         Route("/", app.page_endpoint, methods=["GET"]),
         Route("/health", app.health, methods=["GET"]),
         Route("/chat", app.chat, methods=["POST"]),
@@ -297,16 +310,6 @@ def chat_app(
         Route("/sessions/{session_id}", app.session, methods=["GET"]),
         Route("/sessions/{session_id}/approve", app.approve, methods=["POST"]),
     ]
-    handlers: dict[Any, Any] = {
-        BadRequest: _bad_request,
-        HTTPException: _http_error,
-        Exception: _internal_error,
-    }
-    return Starlette(
-        routes=routes,
-        exception_handlers=handlers,
-        middleware=_middleware(allowed_origins, allowed_hosts),
-    )
 
 
 def _middleware(origins: Sequence[str], hosts: Sequence[str] | None) -> list[Middleware]:
