@@ -193,9 +193,11 @@ def test_connection_dropped_before_the_answer(mode: Mode) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_read_timeout(mode: Mode) -> None:
+    # The retried request must be answered within `timeout`: 0.8 s leaves room for a loaded
+    # CI machine (0.3 s once timed out there), and the slow answer stays well past it.
     started = time.monotonic()
-    _succeeds(mode, "latency=1;count=1", timeout=0.3, max_retries=1)
-    exc, _, _ = _fails(mode, "latency=1", APITimeoutError, timeout=0.3, max_retries=0)
+    _succeeds(mode, "latency=3;count=1", timeout=0.8, max_retries=1)
+    exc, _, _ = _fails(mode, "latency=3", APITimeoutError, timeout=0.8, max_retries=0)
     assert isinstance(exc, APIConnectionError)
     assert time.monotonic() - started < 5
 
