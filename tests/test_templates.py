@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -243,3 +244,29 @@ def test_the_bounded_sandbox_still_concatenates_joins_and_formats_like_jinja2() 
     expected = Template(source).render(variables)
     assert Template(source, sandboxed=True).render(variables) == expected
     assert expected.startswith("Ada, Bob|a1&|&lt;&amp;|1,234.50|1-|[1, 2, 3]|cb|p, q|aaa\nbbb|")
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ [[1], [2]]|sum(start=[0]) }}",
+        "{{ [(1,), (2, 3)]|sum(start=()) }}",
+        "{{ [{'a': [1]}, {'a': [2]}]|sum(attribute='a', start=[]) }}",
+        "{{ [1, 2, 3]|sum }}|{{ [1.5, 2]|sum(start=1) }}",
+    ],
+)
+def test_the_sandboxed_sum_filter_adds_like_jinja2(source: str) -> None:
+    assert Template(source, sandboxed=True).render({}) == Template(source).render({})
+
+
+def test_the_sandboxed_sum_filter_concatenates_lists_in_one_pass() -> None:
+    # Python's sum(..., start=[]) copies the list built so far once per item: 100,000
+    # one-item lists took about 12 s of CPU, unseen by the step budget.
+    many = "{{ range(100000)|batch(1)|sum(start=[])|length }}"
+    started = time.monotonic()
+    assert Template(many, sandboxed=True).render({}) == "100000"
+    assert time.monotonic() - started < 2.0
+    with pytest.raises(UserError, match="can only concatenate list"):
+        Template("{{ [[1], (2,)]|sum(start=[]) }}", sandboxed=True).render({})
+    with pytest.raises(UserError, match="size limit"):
+        Template("{{ ([['a'] * 600000] * 2)|sum(start=[])|length }}", sandboxed=True).render({})
