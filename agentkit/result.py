@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import copy
+import types
 from collections.abc import Mapping
 from dataclasses import asdict, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar, _SpecialForm, overload
 
 from agentkit._record import record
 from agentkit.errors import UserError
@@ -15,10 +16,15 @@ from agentkit.usage import Usage
 if TYPE_CHECKING:
     from agentkit.approvals import ApprovalRequest, PausedRun
 
-__all__ = ["RunResult", "ToolFailure"]
+__all__ = ["OutputTypeForm", "RunResult", "ToolFailure"]
 
 OutputT = TypeVar("OutputT")
 T = TypeVar("T")
+# An output type that is no class, as type checkers see it: Literal[...], Optional[...] or
+# Annotated[...] (a special form) and X | None (mypy: "UnionType | type[X]"). The public
+# signatures take it in an overload of its own, typing the output Any: no checker can name
+# the type such an expression stands for, and a union with type[T] would spoil inferring T.
+OutputTypeForm: TypeAlias = _SpecialForm | types.UnionType | type[Any]
 
 
 @record(slots=True)
@@ -112,6 +118,10 @@ class RunResult(Generic[OutputT]):
     @overload
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], output_type: type[T]) -> RunResult[T]: ...
+
+    @overload
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], output_type: OutputTypeForm) -> RunResult[Any]: ...
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], output_type: Any = None) -> RunResult[Any]:

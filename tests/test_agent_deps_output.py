@@ -299,6 +299,10 @@ assert_type(Agent(output_type=int | None).run_sync("hi").output, Any)
 assert_type(agent.run_sync("hi", output_type=Literal["yes", "no"]).output, Any)
 assert_type(agent.run_sync("hi", output_type=int | None).output, Any)
 assert_type(Agent(output_type=Answer), Agent[Answer, Any])  # classes still infer
+stored = agent.run_sync("hi", output_type=Answer).to_dict()
+assert_type(RunResult.from_dict(stored, Answer), RunResult[Answer])
+assert_type(RunResult.from_dict(stored, Literal["yes", "no"]), RunResult[Any])
+assert_type(RunResult.from_dict(stored, int | None), RunResult[Any])
 """
 
 

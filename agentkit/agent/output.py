@@ -5,20 +5,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import types
-from typing import Any, Literal, TypeAlias, _SpecialForm
+from typing import Any, Literal
 
 from agentkit._pydantic_errors import compact_errors
 from agentkit.errors import UserError
+from agentkit.result import OutputTypeForm
 
 __all__ = ["OutputMode", "OutputSpec", "OutputTypeForm"]
 
 OutputMode = Literal["json_object", "json_schema"]
-# An output type that is no class, as type checkers see it: Literal[...], Optional[...] or
-# Annotated[...] (a special form) and X | None (mypy: "UnionType | type[X]"). The public
-# signatures take it in an overload of its own, typing the output Any: no checker can name
-# the type such an expression stands for, and a union with type[T] would spoil inferring T.
-OutputTypeForm: TypeAlias = _SpecialForm | types.UnionType | type[Any]
 
 
 class OutputSpec:
