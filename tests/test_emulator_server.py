@@ -116,3 +116,19 @@ def test_loopback_round_trip_is_not_delayed_by_nagle(server: EmulatorServer) -> 
         for _ in range(30):
             http.post("/chat/completions", json=BODY)
         assert time.perf_counter() - start < 0.6
+
+
+def test_serve_keeps_no_request_bodies_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    # serve() runs until interrupted and nobody can read its Emulator's .requests: keeping
+    # every body there grew a long-running server (or a benchmark's) by ~600 B a request.
+    import uvicorn
+
+    from agentkit.testing import serve
+
+    served: list[object] = []
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: served.append(self))
+    serve("127.0.0.1", 0, api_keys=["k"])
+    serve("127.0.0.1", 0, record_requests=True)
+    apps = [server.config.app for server in served]  # type: ignore[attr-defined]
+    assert [app.record_requests for app in apps] == [False, True]
+    assert apps[0].api_keys == {"k"}

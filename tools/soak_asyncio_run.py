@@ -28,7 +28,8 @@ def main(runs: int) -> None:
     def report(s: Sample) -> None:
         print(f"{s.runs:>7} {s.fds:>5} {s.rss_mib:>8.1f} {time.perf_counter() - start:>6.1f}")
 
-    server = EmulatorServer(host="127.0.0.1", port=0).start()
+    # record_requests=False: the emulator's copy of every body would read as agentkit's growth
+    server = EmulatorServer(host="127.0.0.1", port=0, record_requests=False).start()
     try:
         samples = soak(server.base_url, "sk-soak", runs, every=every, report=report)
     finally:

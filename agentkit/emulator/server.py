@@ -55,11 +55,14 @@ def serve(
         emulator: The emulator to serve; by default one built from ``options``.
         log_level: uvicorn's log level.
         sock: A socket already bound (to ``host:port``) to serve on instead of binding one.
-        **options: :class:`Emulator` keyword arguments when ``emulator`` is not given.
+        **options: :class:`Emulator` keyword arguments when ``emulator`` is not given;
+            ``record_requests`` defaults to False here: nothing could read the bodies of a
+            server that runs until interrupted, and keeping them grows without bound.
 
     Raises:
         UserError: uvicorn is not installed.
     """
+    options.setdefault("record_requests", False)
     app = emulator if emulator is not None else Emulator(**options)
     server = _uvicorn().Server(_config(app, log_level, host=host, port=port))
     server.run(sockets=None if sock is None else [sock])
