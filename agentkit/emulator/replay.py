@@ -61,7 +61,9 @@ class Cassette:
         self._served: dict[str, int] = {}
         self._lock = threading.Lock()
         try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
+            # Split at LF only: ``splitlines`` also splits at U+2028, U+2029 and U+0085,
+            # which the recorder writes unescaped inside the JSON of a line.
+            lines = self.path.read_text(encoding="utf-8").split("\n")
         except OSError as exc:
             raise UserError(f"cannot read cassette {str(self.path)!r}: {exc}") from None
         for number, line in enumerate(lines, 1):
