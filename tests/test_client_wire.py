@@ -3,6 +3,8 @@ exchange (cassettes, Retry-After, error bodies, base URLs), sync and async alike
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +38,22 @@ def kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-async def create(kind: str, **options: Any) -> Any:
-    """``create(USER)`` through a ``Client`` or an ``AsyncClient`` built with ``options``."""
+async def create(kind: str, sleeps: list[float] | None = None, **options: Any) -> Any:
+    """``create(USER)`` through a ``Client`` or an ``AsyncClient`` built with ``options``;
+    retry waits are appended to ``sleeps`` instead of slept."""
     options.setdefault("api_key", KEY)
     options.setdefault("base_url", "http://provider/v1")
+    waits = sleeps if sleeps is not None else []
     if kind == "sync":
         with Client(**options) as client:
+            client._sleep = waits.append
             return client.create(USER)
+
+    async def sleep(delay: float) -> None:
+        waits.append(delay)
+
     async with AsyncClient(**options) as async_client:
+        async_client._sleep = sleep
         return await async_client.create(USER)
 
 
@@ -63,3 +73,37 @@ async def test_a_cassette_replays_an_answer_holding_a_unicode_line_separator(
     assert recorded.message.content == text
     replayed = await create(kind, transport=EmulatorTransport(cassette=cassette))
     assert replayed.message.content == text
+
+
+# --------------------------------------------------------------------------- Retry-After
+
+
+@pytest.fixture
+def shanghai_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The machine's local zone is UTC+8, as for most of the provider's users."""
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.parametrize(
+    "form",
+    ["%a %b %d %H:%M:%S %Y", "%a, %d %b %Y %H:%M:%S -0000", "%A, %d-%b-%y %H:%M:%S GMT"],
+    ids=["asctime", "minus-zero", "rfc850"],
+)
+async def test_retry_after_as_an_http_date_is_utc_whatever_the_local_zone(
+    kind: str, shanghai_time: None, form: str
+) -> None:
+    # RFC 9110 makes recipients accept all three HTTP-date forms, all in UTC. The asctime
+    # one carries no zone: it was read as local time, 8 hours off, and the retry went at once.
+    when = time.strftime(form, time.gmtime(time.time() + 6))
+    replies = [
+        httpx.Response(429, headers={"retry-after": when}, json={"error": {"type": "rate"}}),
+        httpx.Response(200, json=answer("ok")),
+    ]
+    sleeps: list[float] = []
+    transport = httpx.MockTransport(lambda request: replies.pop(0))
+    await create(kind, sleeps, transport=transport)
+    assert len(sleeps) == 1 and 4 <= sleeps[0] <= 6

@@ -12,6 +12,7 @@ import email.utils
 import math
 import time
 from collections.abc import Mapping
+from datetime import timezone
 
 from agentkit._checks import check_seconds
 from agentkit._record import record
@@ -64,6 +65,10 @@ def retry_after(headers: Mapping[str, str] | None, now: float | None = None) -> 
             when = email.utils.parsedate_to_datetime(raw)
         except (TypeError, ValueError, IndexError):
             return None
+        if when.tzinfo is None:
+            # An HTTP date is always UTC; the asctime form (and "-0000") parses as naive,
+            # which .timestamp() would read in the machine's local zone.
+            when = when.replace(tzinfo=timezone.utc)
         value = when.timestamp() - (time.time() if now is None else now)
         return max(value, 0.0)
     return value if math.isfinite(value) and value >= 0 else None
