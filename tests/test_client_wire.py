@@ -3,6 +3,8 @@ exchange (cassettes, Retry-After, error bodies, base URLs), sync and async alike
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +15,7 @@ import pytest
 
 from agentkit import AsyncClient, Client
 from agentkit.emulator import EmulatorTransport
+from agentkit.errors import APIStatusError, APITimeoutError
 
 KEY = "sk-wire-0123456789-SECRET"
 USER = [{"role": "user", "content": "你好"}]
@@ -107,3 +110,66 @@ async def test_retry_after_as_an_http_date_is_utc_whatever_the_local_zone(
     transport = httpx.MockTransport(lambda request: replies.pop(0))
     await create(kind, sleeps, transport=transport)
     assert len(sleeps) == 1 and 4 <= sleeps[0] <= 6
+
+
+# --------------------------------------------------------------------------- credentials
+
+
+def echoing_stream() -> httpx.MockTransport:
+    """An error object echoing the key before any chunk, then a good stream."""
+    seen: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if len(seen) == 1:
+            echo = request.headers["authorization"].split()[1]
+            event: dict[str, Any] = {
+                "error": {"message": f"overloaded ({echo})", "type": "server_error"}
+            }
+        else:
+            event = {"choices": [{"index": 0, "delta": {"content": "hi"}, "finish_reason": "stop"}]}
+        body = f"data: {json.dumps(event)}\n\ndata: [DONE]\n\n"
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+
+    return httpx.MockTransport(handle)
+
+
+async def stream_text(kind: str, transport: httpx.MockTransport, **params: Any) -> str:
+    """The streamed answer's text, through either client; ``params`` go to ``stream()``."""
+    options: dict[str, Any] = {"api_key": KEY, "base_url": "http://provider/v1"}
+    if kind == "sync":
+        with Client(transport=transport, **options) as client:
+            client._sleep = lambda delay: None
+            with client.stream(USER, **params) as stream:
+                return str(stream.get_final_completion().message.content)
+
+    async def sleep(delay: float) -> None:
+        pass
+
+    async with AsyncClient(transport=transport, **options) as async_client:
+        async_client._sleep = sleep
+        async with async_client.stream(USER, **params) as stream:
+            return str((await stream.get_final_completion()).message.content)
+
+
+async def test_a_key_echoed_in_a_stream_error_stays_out_of_the_retry_log_line(
+    kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="agentkit"):
+        text = await stream_text(kind, echoing_stream())
+    assert text == "hi"
+    [line] = [r.getMessage() for r in caplog.records if r.name == "agentkit.client"]
+    assert "Retrying" in line and "overloaded (***)" in line and KEY not in line
+
+
+async def test_a_key_echoed_in_a_stream_error_stays_out_of_a_deadline_errors_cause(
+    kind: str,
+) -> None:
+    # The retry would wait past the deadline: the error raised says so, and its __cause__
+    # is the stream's error object, which must be masked too.
+    with pytest.raises(APITimeoutError) as caught:
+        await stream_text(kind, echoing_stream(), deadline=time.monotonic() + 0.2)
+    cause = caught.value.__cause__
+    assert isinstance(cause, APIStatusError)
+    assert KEY not in str(caught.value) and KEY not in str(cause)
+    assert "overloaded (***)" in str(cause)

@@ -405,6 +405,9 @@ class BaseClient:
         """After attempt ``attempt`` failed with ``err``: the delay before the next one
         (logged), or the error to raise. For a ``stream`` the error is marked with the
         chunks already delivered, and redacted."""
+        # An error object inside a stream is built without the request's redactor: mask it
+        # before it is logged, or kept as the ``__cause__`` of a deadline error.
+        redact_error(err, prep.redactor)
         decision = self._policy.decide(
             err,
             attempt,
