@@ -15,7 +15,7 @@ import pytest
 
 from agentkit import AsyncClient, Client
 from agentkit.emulator import EmulatorTransport
-from agentkit.errors import APIStatusError, APITimeoutError
+from agentkit.errors import APIResponseError, APIStatusError, APITimeoutError
 
 KEY = "sk-wire-0123456789-SECRET"
 USER = [{"role": "user", "content": "你好"}]
@@ -173,3 +173,16 @@ async def test_a_key_echoed_in_a_stream_error_stays_out_of_a_deadline_errors_cau
     assert isinstance(cause, APIStatusError)
     assert KEY not in str(caught.value) and KEY not in str(cause)
     assert "overloaded (***)" in str(cause)
+
+
+# --------------------------------------------------------------------------- parity
+
+
+async def test_a_stream_answered_with_json_lacking_choices_fails_both_ways(kind: str) -> None:
+    # A server that ignores stream: true answers a whole JSON body; one without "choices"
+    # is no completion. The async stream returned an empty completion where sync raised.
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(200, json={"id": "x", "object": "chat.completion"})
+    )
+    with pytest.raises(APIResponseError, match="no 'choices' list"):
+        await stream_text(kind, transport)

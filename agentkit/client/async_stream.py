@@ -106,9 +106,7 @@ class AsyncChatStream:
                 continue
             if chunk is not None:
                 return chunk
-            if self._closed or (self._bytes is None and self._core.finished):
-                if not self._closed:
-                    await self.aclose()
+            if self._closed:
                 raise StopAsyncIteration
             if self._core.finished:
                 failure = self._core.end_error()
