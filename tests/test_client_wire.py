@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from agentkit import AsyncClient, Client
-from agentkit.emulator import EmulatorTransport
+from agentkit.emulator import Emulator, EmulatorServer, EmulatorTransport
 from agentkit.errors import APIResponseError, APIStatusError, APITimeoutError
 
 KEY = "sk-wire-0123456789-SECRET"
@@ -186,3 +186,16 @@ async def test_a_stream_answered_with_json_lacking_choices_fails_both_ways(kind:
     )
     with pytest.raises(APIResponseError, match="no 'choices' list"):
         await stream_text(kind, transport)
+
+
+async def test_an_empty_200_is_the_same_error_in_process_and_over_http(kind: str) -> None:
+    # Served, the body has "content-length: 0": a complete body that is not JSON. In
+    # process it had no length, so the client took it for a cut connection and retried.
+    emulator = Emulator(faults="empty=200")
+    with pytest.raises(APIResponseError, match="not JSON") as caught:
+        await create(kind, transport=EmulatorTransport(emulator))
+    assert caught.value.retries == 0 and emulator.request_count == 1
+    served = Emulator(faults="empty=200")
+    with EmulatorServer(served) as server, pytest.raises(APIResponseError, match="not JSON"):
+        await create(kind, base_url=server.base_url)
+    assert served.request_count == 1

@@ -87,9 +87,12 @@ class ReplyTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             return httpx.Response(
                 reply.status, headers=reply.headers, stream=stream, request=request
             )
-        return httpx.Response(
-            reply.status, headers=reply.headers, content=reply.body, request=request
-        )
+        headers = reply.headers
+        if not any(name.lower() == "content-length" for name, _ in headers):
+            # As the ASGI shell sends it: httpx gives an empty body no length, which makes
+            # it look close-delimited (a cut connection) instead of a complete empty body.
+            headers = [*headers, ("content-length", str(len(reply.body)))]
+        return httpx.Response(reply.status, headers=headers, content=reply.body, request=request)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Serve ``request`` for a sync ``httpx.Client``."""
