@@ -15,7 +15,16 @@ import pytest
 
 from agentkit import AsyncClient, Client
 from agentkit.emulator import Emulator, EmulatorServer, EmulatorTransport
-from agentkit.errors import APIResponseError, APIStatusError, APITimeoutError
+from agentkit.errors import (
+    APIResponseError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+)
 
 KEY = "sk-wire-0123456789-SECRET"
 USER = [{"role": "user", "content": "你好"}]
@@ -199,3 +208,37 @@ async def test_an_empty_200_is_the_same_error_in_process_and_over_http(kind: str
     with EmulatorServer(served) as server, pytest.raises(APIResponseError, match="not JSON"):
         await create(kind, base_url=server.base_url)
     assert served.request_count == 1
+
+
+# --------------------------------------------------------------------------- the emulator
+
+
+@pytest.mark.parametrize(
+    ("status", "error_type", "code", "message", "cls"),
+    [
+        (400, "invalid_request_error", "invalid_request", "Invalid request.", BadRequestError),
+        (401, "authentication_error", "invalid_api_key", "Invalid API key.", AuthenticationError),
+        (429, "rate_limit_error", "rate_limit_exceeded", "Rate limit exceeded.", RateLimitError),
+        (403, "permission_error", None, None, PermissionDeniedError),
+        (404, "invalid_request_error", "not_found", None, NotFoundError),
+        (418, "invalid_request_error", None, None, BadRequestError),  # by its type
+    ],
+)
+async def test_a_status_fault_answers_the_documented_error_body_of_that_status(
+    kind: str,
+    status: int,
+    error_type: str,
+    code: str | None,
+    message: str | None,
+    cls: type[APIStatusError],
+) -> None:
+    # A 401 fault answered {"type": "server_error", "message": "Emulated server error."}:
+    # code written against it would not meet the provider's documented 401 body.
+    emulator = Emulator(faults=f"status={status}")
+    with pytest.raises(APIStatusError) as caught:
+        await create(kind, transport=EmulatorTransport(emulator), max_retries=0)
+    err = caught.value
+    assert type(err) is cls and err.status_code == status
+    assert (err.error_type, err.code) == (error_type, code)
+    if message is not None:
+        assert isinstance(err.body, dict) and err.body["error"]["message"] == message

@@ -54,7 +54,13 @@ KINDS: dict[str, str | None] = {
 MESSAGE_KINDS = frozenset({"bad-args", "wrong-args", "unknown-tool", "length", "empty-choices"})
 _STATUS_KINDS = frozenset({"status", "html", "empty"})
 _PARAMS = frozenset({"count", "p", "retry-after", "retry-after-ms", "message"})
+# The error body of each status: the provider's documented ones (400, 401, 429), else
+# OpenAI's. Another 4xx is a request error and another 5xx a server error (_status_reply).
 _STATUS_TEXT = {
+    400: ("Invalid request.", "invalid_request_error", "invalid_request"),
+    401: ("Invalid API key.", "authentication_error", "invalid_api_key"),
+    403: ("You are not allowed to access this resource.", "permission_error", None),
+    404: ("The requested resource does not exist.", "invalid_request_error", "not_found"),
     429: ("Rate limit exceeded.", "rate_limit_error", "rate_limit_exceeded"),
     500: ("The server had an error while processing your request.", "server_error", None),
     502: ("Bad gateway.", "server_error", None),
@@ -186,9 +192,12 @@ class FaultState:
 
 
 def _status_reply(status: int, fault: Fault) -> Reply:
-    message, type_, code = _STATUS_TEXT.get(
-        status, ("Emulated server error.", "server_error", None)
+    fallback = (
+        ("Emulated server error.", "server_error", None)
+        if status >= 500
+        else ("Emulated request error.", "invalid_request_error", None)
     )
+    message, type_, code = _STATUS_TEXT.get(status, fallback)
     message = fault.param("message") or message
     headers: list[tuple[str, str]] = []
     if status == 429 or fault.param("retry-after") or fault.param("retry-after-ms"):
