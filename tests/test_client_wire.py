@@ -24,6 +24,7 @@ from agentkit.errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    UserError,
 )
 
 KEY = "sk-wire-0123456789-SECRET"
@@ -242,3 +243,46 @@ async def test_a_status_fault_answers_the_documented_error_body_of_that_status(
     assert (err.error_type, err.code) == (error_type, code)
     if message is not None:
         assert isinstance(err.body, dict) and err.body["error"]["message"] == message
+
+
+# --------------------------------------------------------------------------- base URLs
+
+GATEWAY = "http://gateway/openai/v1/?api-version=2024-10-21&key=qs-secret-4242"
+
+
+async def test_a_base_url_query_stays_after_the_endpoint_path(
+    kind: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The path was appended to the whole string: the request went to /openai/v1 with the
+    # query "...&key=qs-secret-4242/chat/completions", and httpx's log line quoted the key.
+    urls: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        urls.append(str(request.url))
+        return httpx.Response(200, json=answer("ok"))
+
+    cassette = tmp_path / "run.jsonl"
+    with caplog.at_level(logging.INFO):
+        reply = await create(
+            kind, base_url=GATEWAY, transport=httpx.MockTransport(handle), record_to=cassette
+        )
+    assert reply.message.content == "ok"
+    assert urls == [
+        "http://gateway/openai/v1/chat/completions?api-version=2024-10-21&key=qs-secret-4242"
+    ]
+    logged = [r.getMessage() for r in caplog.records]
+    assert any("chat/completions?api-version=2024-10-21&key=***" in line for line in logged)
+    assert not any("qs-secret" in line for line in logged)
+    assert "qs-secret" not in cassette.read_text()
+    client = Client(api_key=KEY, base_url=GATEWAY)
+    assert "qs-secret" not in repr(client) and client.base_url == GATEWAY.replace("/?", "?")
+    client.close()
+
+
+def test_a_base_url_with_credentials_or_a_fragment_is_a_user_error() -> None:
+    # httpx sends user:password@ as Basic auth instead of the Bearer key: the key was lost.
+    with pytest.raises(UserError, match="user:password@") as caught:
+        Client(api_key=KEY, base_url="https://proxy-user:pw-secret-77@gateway/v1")
+    assert "pw-secret" not in str(caught.value)
+    with pytest.raises(UserError, match="fragment"):
+        Client(api_key=KEY, base_url="https://gateway/v1#top")

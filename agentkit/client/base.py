@@ -13,13 +13,14 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import unquote_plus
 
 import httpx
 from typing_extensions import TypeIs
 
 from agentkit._checks import check_count
 from agentkit.client._logmask import install as install_log_masking
-from agentkit.client._redact import Redactor, secrets_of
+from agentkit.client._redact import Redactor, is_secret_header, secrets_of
 from agentkit.client.request import (
     Prepared,
     SecretHeaders,
@@ -59,8 +60,10 @@ logger = logging.getLogger("agentkit.client")
 __all__ = ["BaseClient", "is_async", "logger"]
 
 
-def _base_url(given: str | None) -> tuple[str, str]:
-    """The base URL (``base_url``, the environment or the default) and its path, checked."""
+def _base_url(given: str | None) -> tuple[str, str, str, list[str]]:
+    """The base URL (``base_url``, the environment or the default), checked: the URL (no
+    trailing slash before its query), its path, its query (``""`` or ``"?..."``) and the
+    credentials in that query (the values of ``key``, ``token``... parameters)."""
     base = given or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
     try:
         url = httpx.URL(base)
@@ -68,7 +71,24 @@ def _base_url(given: str | None) -> tuple[str, str]:
         raise UserError(f"Invalid base_url {base!r}: {exc}") from None
     if url.scheme not in ("http", "https") or not url.host:
         raise UserError(f"base_url must be an http(s) URL, not {base!r}")
-    return base.rstrip("/"), url.path.rstrip("/")
+    if url.fragment:
+        raise UserError("base_url must not have a '#' fragment: it would swallow the path")
+    if url.userinfo:
+        # httpx would send them as Basic auth in place of the Bearer key. Not quoted: secret.
+        raise UserError(
+            "base_url must not hold 'user:password@': httpx would send them instead of the "
+            "API key; pass the key as api_key (a proxy's credentials: your own http_client)"
+        )
+    # A query (Azure's ?api-version=, a gateway's ?key=) stays after the endpoint's path:
+    # appended to the whole string, the path would land inside the query.
+    root, mark, query = base.partition("?")
+    # Each credential as written (``%2B`` for ``+``) and decoded: logs quote the URL.
+    secrets: list[str] = []
+    for pair in query.split("&"):
+        name, _, value = pair.partition("=")
+        if is_secret_header(unquote_plus(name)):
+            secrets += [value, unquote_plus(value)]
+    return root.rstrip("/") + mark + query, url.path.rstrip("/"), mark + query, secrets
 
 
 def _profile(profile: str | Profile | None, image_part: ImagePartShape | None) -> Profile:
@@ -84,8 +104,8 @@ def _profile(profile: str | Profile | None, image_part: ImagePartShape | None) -
     return resolved
 
 
-def _redactor(api_key: str | None, headers: Mapping[str, str]) -> Redactor:
-    secrets = [api_key or "", *secrets_of(headers)]
+def _redactor(api_key: str | None, headers: Mapping[str, str], in_url: list[str]) -> Redactor:
+    secrets = [api_key or "", *secrets_of(headers), *in_url]
     if api_key:
         secrets.append(f"Bearer {api_key}")
     return Redactor(secrets)
@@ -125,7 +145,8 @@ class BaseClient:
             self._api_key = check_api_key(api_key, "api_key")
         else:
             self._api_key = check_api_key(os.environ.get(ENV_API_KEY) or None, ENV_API_KEY)
-        self._base_url, self._base_path = _base_url(base_url)
+        self._base_url, self._base_path, self._query, url_secrets = _base_url(base_url)
+        self._root = self._base_url[: len(self._base_url) - len(self._query)]
         self._urls: dict[str, httpx.URL] = {}  # path -> parsed URL; a client uses only a few
         self._model = model or os.environ.get(ENV_MODEL) or DEFAULT_MODEL
         self._profile = _profile(profile, image_part)
@@ -144,7 +165,7 @@ class BaseClient:
         self._log_bodies = (
             log_bodies if log_bodies is not None else os.environ.get(ENV_LOG_BODIES) == "1"
         )
-        self._redactor = _redactor(self._api_key, self._default_headers)
+        self._redactor = _redactor(self._api_key, self._default_headers, url_secrets)
         install_log_masking()
         self._recorder: CassetteRecorder | None = None
         if record_to is not None:
@@ -210,7 +231,8 @@ class BaseClient:
 
     def __repr__(self) -> str:
         return (
-            f"{type(self).__name__}(base_url={self._base_url!r}, model={self._model!r}, "
+            f"{type(self).__name__}(base_url={self._redactor.text(self._base_url)!r}, "
+            f"model={self._model!r}, "
             f"max_retries={self.max_retries}, profile={self._profile.name!r})"
         )
 
@@ -271,12 +293,13 @@ class BaseClient:
         redactor = self._redactor
         if extra_headers:
             redactor = redactor.with_secrets(secrets_of(headers))
+        url = self._root + path + self._query
         http_url = self._urls.get(path)
         if http_url is None:
-            http_url = self._urls[path] = httpx.URL(self._base_url + path)
+            http_url = self._urls[path] = httpx.URL(url)
         return Prepared(
             method,
-            self._base_url + path,
+            url,
             self._base_path + path,
             content,
             SecretHeaders(headers),
