@@ -29,6 +29,10 @@ from agentkit.errors import (
 
 KEY = "sk-wire-0123456789-SECRET"
 USER = [{"role": "user", "content": "你好"}]
+STREAM = (
+    b'data: {"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}]}\n\n'
+    b"data: [DONE]\n\n"
+)
 
 
 def answer(content: str) -> dict[str, Any]:
@@ -286,3 +290,30 @@ def test_a_base_url_with_credentials_or_a_fragment_is_a_user_error() -> None:
     assert "pw-secret" not in str(caught.value)
     with pytest.raises(UserError, match="fragment"):
         Client(api_key=KEY, base_url="https://gateway/v1#top")
+
+
+async def test_a_web_page_answering_a_stream_is_quoted_and_not_retried(kind: str) -> None:
+    # A base_url missing its /v1 often gets a site's HTML page with a 200. create() said
+    # "not JSON", quoting it; a stream said "ended after 0 chunks ... incomplete", an
+    # APIConnectionError retried max_retries times.
+    emulator = Emulator(faults="html=200")
+    with pytest.raises(APIResponseError, match="not JSON: '<html>") as whole:
+        await create(kind, transport=EmulatorTransport(emulator))
+    with pytest.raises(APIResponseError, match="not server-sent events: '<html>") as streamed:
+        await stream_text(kind, EmulatorTransport(emulator))
+    assert whole.value.retries == streamed.value.retries == 0
+    assert emulator.request_count == 2
+    assert isinstance(streamed.value.body, str) and "Bad Gateway" in streamed.value.body
+
+
+@pytest.mark.parametrize(
+    "body", [b": keep-alive\n\n", b"dat", b"\xef\xbb\xbfevent: ping\n", b"\n\n"]
+)
+async def test_an_event_stream_cut_short_is_still_an_incomplete_stream(
+    kind: str, body: bytes
+) -> None:
+    replies = [
+        httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body),
+        httpx.Response(200, headers={"content-type": "text/event-stream"}, content=STREAM),
+    ]
+    assert await stream_text(kind, httpx.MockTransport(lambda r: replies.pop(0))) == "hi"

@@ -16,6 +16,7 @@ DONE = "[DONE]"
 """The payload that ends an OpenAI-style stream."""
 
 _RAW_DECODER = json.JSONDecoder()
+_FIELDS = ("event:", "id:", "retry:")
 _WS = " \t\n\r"
 
 
@@ -31,7 +32,7 @@ class SSEDecoder:
     the caller can stop there.
     """
 
-    __slots__ = ("_data", "_done", "_pending", "_skip_lf", "_started")
+    __slots__ = ("_data", "_done", "_pending", "_skip_lf", "_started", "saw_field")
 
     def __init__(self) -> None:
         self._pending: list[bytes] = []  # bytes of the current, unterminated line
@@ -39,6 +40,7 @@ class SSEDecoder:
         self._skip_lf = False  # the last byte seen was CR: a following LF ends nothing
         self._started = False
         self._done = False
+        self.saw_field = False  # some line was SSE (a field or a comment): see StreamCore
 
     @property
     def done(self) -> bool:
@@ -98,9 +100,13 @@ class SSEDecoder:
                     self._emit("\n".join(self._data), out)
                     self._data = []
             elif line[0] == ":":
+                self.saw_field = True
                 continue  # comment, e.g. ": keep-alive"
             elif line.startswith("data:"):
+                self.saw_field = True
                 self._data_line(line, 6 if line[5:6] == " " else 5, out)
+            elif not self.saw_field and line.startswith(_FIELDS):
+                self.saw_field = True
             # Other fields (event, id, retry) carry nothing a completion stream needs.
             if self._done:
                 break

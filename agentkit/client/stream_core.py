@@ -15,6 +15,8 @@ from agentkit.messages import ChatCompletionChunk
 
 __all__ = ["StreamCore"]
 
+_QUOTED = 200  # bytes of a body that is not an event stream quoted in its error
+
 
 class StreamCore:
     """SSE decoding, chunk parsing, accumulation and the size limit of one stream."""
@@ -23,6 +25,7 @@ class StreamCore:
         "_decoder",
         "_done",
         "_eof",
+        "_head",
         "_limit",
         "_listed",
         "_payloads",
@@ -38,6 +41,7 @@ class StreamCore:
         self._done = False
         self._limit = limit
         self._size = 0
+        self._head = b""  # the body's first bytes, quoted if it is not an event stream
         self._listed = False  # some chunk had a `choices` list (maybe empty)
         self.accumulator = ChunkAccumulator()
         self.delivered = 0
@@ -48,6 +52,8 @@ class StreamCore:
         Raises:
             APIResponseError: the stream passed ``max_response_bytes``.
         """
+        if self._size < _QUOTED:
+            self._head += data[: _QUOTED - self._size]
         self._size += len(data)
         if self._limit is not None and self._size > self._limit:
             raise too_large(self._limit)
@@ -81,6 +87,14 @@ class StreamCore:
         answer with no choices, in both).
         """
         if not (self._done or self.accumulator.any_finished):
+            text = self._head.decode("utf-8", "replace").strip().lstrip("\ufeff")
+            if text and not self._decoder.saw_field and not _truncated_field(text):
+                # A web page (a base_url missing its /v1, a proxy's login page) is no cut
+                # stream: quote it, as create() quotes a body that is not JSON, and do
+                # not retry it.
+                return APIResponseError(
+                    f"The stream's body is not server-sent events: {text!r}", body=text
+                )
             return APIConnectionError(
                 f"The stream ended after {self.delivered} chunks without a finish reason "
                 "or [DONE]: the response is incomplete"
@@ -129,3 +143,8 @@ class StreamCore:
         return APIConnectionError(
             f"The stream broke after {self.delivered} chunks and cannot be retried: {err}"
         )
+
+
+def _truncated_field(text: str) -> bool:
+    """Whether ``text`` could be the start of an SSE line cut short (``"dat"``)."""
+    return any(name.startswith(text) for name in ("data:", "event:", "id:", "retry:"))
