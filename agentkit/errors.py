@@ -421,13 +421,19 @@ def status_error_class(
 
 
 def error_from_body(
-    body: object, *, status_code: int | None = None, request_id: str | None = None
+    body: object,
+    *,
+    status_code: int | None = None,
+    request_id: str | None = None,
+    where: str | None = None,
 ) -> APIStatusError:
     """Build the typed error for an error response or an ``{"error": ...}`` stream chunk.
 
     The class comes from the HTTP status when it is a documented one, else from
     ``error.type`` (or ``error.code``); either may be missing. ``body`` is the decoded JSON
     or the raw text; a text body (a proxy's HTML page) is quoted, at most 200 characters.
+    ``where`` starts the message (default: ``"HTTP <status>"``, or ``"Error in stream"``
+    without a status).
     """
     err = body.get("error") if isinstance(body, dict) else None
     error_type = code = None
@@ -442,7 +448,8 @@ def error_from_body(
     else:
         text = (_str_or_none(body.get("message")) if isinstance(body, dict) else None) or ""
     cls = status_error_class(status_code, error_type, code)
-    where = f"HTTP {status_code}" if status_code is not None else "Error in stream"
+    if where is None:
+        where = f"HTTP {status_code}" if status_code is not None else "Error in stream"
     details = ", ".join(
         part for part in (error_type, f"code {code!r}" if code else None) if part is not None
     )

@@ -317,3 +317,29 @@ async def test_an_event_stream_cut_short_is_still_an_incomplete_stream(
         httpx.Response(200, headers={"content-type": "text/event-stream"}, content=STREAM),
     ]
     assert await stream_text(kind, httpx.MockTransport(lambda r: replies.pop(0))) == "hi"
+
+
+# --------------------------------------------------------------------------- error bodies
+
+
+async def test_an_error_object_in_a_200_answer_does_not_claim_to_be_in_a_stream(
+    kind: str,
+) -> None:
+    # Some gateways answer HTTP 200 with {"error": ...}. create() (no stream at all) said
+    # "Error in stream (rate_limit_error, ...)".
+    error = {"error": {"message": "Rate limit exceeded.", "type": "rate_limit_error"}}
+    replies = [httpx.Response(200, json=error), httpx.Response(200, json=answer("ok"))]
+    sleeps: list[float] = []
+    reply = await create(kind, sleeps, transport=httpx.MockTransport(lambda r: replies.pop(0)))
+    assert reply.message.content == "ok" and len(sleeps) == 1  # retried, by its type
+    with pytest.raises(RateLimitError) as caught:
+        await create(
+            kind,
+            transport=httpx.MockTransport(lambda r: httpx.Response(200, json=error)),
+            max_retries=0,
+        )
+    assert (
+        str(caught.value)
+        == "HTTP 200 with an error object (rate_limit_error): Rate limit exceeded."
+    )
+    assert caught.value.status_code is None

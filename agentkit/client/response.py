@@ -74,9 +74,14 @@ def redact_error(err: APIError, redactor: Redactor) -> APIError:
 
 
 def status_error(
-    status: int | None, headers: Mapping[str, str], raw: bytes, redactor: Redactor
+    status: int | None,
+    headers: Mapping[str, str],
+    raw: bytes,
+    redactor: Redactor,
+    where: str | None = None,
 ) -> APIError:
-    """The typed error of an error status (or a 200 with an ``error`` object)."""
+    """The typed error of an error status (or, ``status`` ``None``, of a 200 with an
+    ``error`` object; ``where`` then says so in the message)."""
     text = raw.decode("utf-8", "replace")
     body: object = text
     if text.strip():
@@ -84,7 +89,9 @@ def status_error(
             body = loads(text)
         except ValueError:
             body = text
-    err = error_from_body(body, status_code=status, request_id=headers.get("x-request-id"))
+    err = error_from_body(
+        body, status_code=status, request_id=headers.get("x-request-id"), where=where
+    )
     return redact_error(err, redactor)
 
 
@@ -113,7 +120,9 @@ def check_response(
             body=text[:200],
         )
     if isinstance(data, dict) and data.get("error"):
-        return None, status_error(None, headers, raw, redactor)
+        # No status on the error: what is retried is decided by its type, as in a stream.
+        where = f"HTTP {status} with an error object"
+        return None, status_error(None, headers, raw, redactor, where)
     return data, None
 
 
