@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from agentkit import AsyncClient, Client
-from agentkit.emulator import Emulator, EmulatorServer, EmulatorTransport
+from agentkit.emulator import Emulator, EmulatorServer, EmulatorTransport, serve
 from agentkit.errors import (
     APIResponseError,
     APIStatusError,
@@ -343,3 +343,15 @@ async def test_an_error_object_in_a_200_answer_does_not_claim_to_be_in_a_stream(
         == "HTTP 200 with an error object (rate_limit_error): Rate limit exceeded."
     )
     assert caught.value.status_code is None
+
+
+def test_an_emulator_and_emulator_options_together_are_a_user_error() -> None:
+    # EmulatorServer(emulator, faults="429") served the emulator without the fault, and
+    # EmulatorTransport raised a bare TypeError for the same mistake.
+    emulator = Emulator()
+    with pytest.raises(UserError, match=r"EmulatorServer: .*\(faults\)"):
+        EmulatorServer(emulator, faults="429")
+    with pytest.raises(UserError, match=r"EmulatorTransport: .*\(faults\)"):
+        EmulatorTransport(emulator, faults="429")
+    with pytest.raises(UserError, match=r"serve\(\): .*\(quirks\)"):
+        serve(emulator=emulator, quirks="openai")

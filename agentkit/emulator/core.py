@@ -279,6 +279,17 @@ class Emulator:
         await serve_asgi(self.handle, scope, receive, send)
 
 
+def emulator_from(emulator: Emulator | None, options: Mapping[str, Any], where: str) -> Emulator:
+    """``emulator``, or a new one built from ``options``; both given is a ``UserError`` (the
+    options would be silently ignored)."""
+    if emulator is None:
+        return Emulator(**options)
+    if options:
+        names = ", ".join(sorted(options))
+        raise UserError(f"{where}: give either an emulator or Emulator options ({names}), not both")
+    return emulator
+
+
 def _forced_and_ignored(choice: Any, quirks: Quirks) -> bool:
     if choice == "required":
         return quirks.required_tool_choice == "ignored"

@@ -8,7 +8,7 @@ import time
 from types import TracebackType
 from typing import Any
 
-from agentkit.emulator.core import Emulator
+from agentkit.emulator.core import Emulator, emulator_from
 from agentkit.errors import UserError
 
 __all__ = ["EmulatorServer", "serve"]
@@ -60,10 +60,11 @@ def serve(
             server that runs until interrupted, and keeping them grows without bound.
 
     Raises:
-        UserError: uvicorn is not installed.
+        UserError: uvicorn is not installed, or both ``emulator`` and ``options`` are given.
     """
-    options.setdefault("record_requests", False)
-    app = emulator if emulator is not None else Emulator(**options)
+    if emulator is None:
+        options.setdefault("record_requests", False)
+    app = emulator_from(emulator, options, "serve()")
     server = _uvicorn().Server(_config(app, log_level, host=host, port=port))
     server.run(sockets=None if sock is None else [sock])
 
@@ -91,7 +92,7 @@ class EmulatorServer:
         log_level: str = "warning",
         **options: Any,
     ) -> None:
-        self.emulator = emulator if emulator is not None else Emulator(**options)
+        self.emulator = emulator_from(emulator, options, "EmulatorServer")
         self.host = host
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         # proto must say TCP: asyncio sets TCP_NODELAY on accepted sockets only then, and

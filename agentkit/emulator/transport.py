@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from agentkit.emulator.core import Emulator
+from agentkit.emulator.core import Emulator, emulator_from
 from agentkit.emulator.wire import Reply
 
 __all__ = ["EmulatorTransport", "ReplyTransport"]
@@ -144,9 +144,7 @@ class EmulatorTransport(ReplyTransport):
     """
 
     def __init__(self, emulator: Emulator | None = None, **options: Any) -> None:
-        if emulator is not None and options:
-            raise TypeError("give either an emulator or Emulator options, not both")
-        self.emulator = emulator if emulator is not None else Emulator(**options)
+        self.emulator = emulator_from(emulator, options, "EmulatorTransport")
 
     def __repr__(self) -> str:
         return f"EmulatorTransport({self.emulator!r})"
