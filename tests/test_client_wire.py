@@ -355,3 +355,16 @@ def test_an_emulator_and_emulator_options_together_are_a_user_error() -> None:
         EmulatorTransport(emulator, faults="429")
     with pytest.raises(UserError, match=r"serve\(\): .*\(quirks\)"):
         serve(emulator=emulator, quirks="openai")
+
+
+@pytest.mark.parametrize("base", ["https://openrouter.ai/api/v1", "https://gw/openai/v1/"])
+async def test_a_cassette_recorded_under_another_base_path_replays(
+    kind: str, tmp_path: Path, base: str
+) -> None:
+    # The recorder writes the request's whole path (/api/v1/chat/completions); replay
+    # looked it up as /v1/chat/completions, so every request missed with a 400.
+    cassette = tmp_path / "run.jsonl"
+    live = httpx.MockTransport(lambda request: httpx.Response(200, json=answer("recorded")))
+    await create(kind, transport=live, base_url=base, record_to=cassette)
+    replayed = await create(kind, transport=EmulatorTransport(cassette=cassette))
+    assert replayed.message.content == "recorded"

@@ -6,8 +6,9 @@ One exchange per line (the format the client's ``record_to=`` writes)::
      "response": {"status": 200, "headers": {"content-type": "..."}, "body": {...}}}
 
 A streamed answer has ``"text"`` (the raw SSE) instead of ``"body"``. A request is matched by
-method, path and its JSON body (key order and whitespace do not matter). Several recorded
-exchanges with the same request are served in recorded order; the last one then repeats.
+method, endpoint (``/chat/completions`` under any base path) and its JSON body (key order
+and whitespace do not matter). Several recorded exchanges with the same request are served
+in recorded order; the last one then repeats.
 """
 
 from __future__ import annotations
@@ -25,7 +26,16 @@ from agentkit.errors import UserError
 
 def _key(method: str, path: str, body: Any) -> str:
     canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return f"{method.upper()} {path} {canonical}"
+    return f"{method.upper()} {_endpoint(path)} {canonical}"
+
+
+def _endpoint(path: str) -> str:
+    # A cassette recorded through a base URL with another prefix (/api/v1, an Azure
+    # deployment's path) holds that prefix; the emulator serves the endpoint under /v1.
+    for endpoint in ("/chat/completions", "/models"):
+        if path.rstrip("/").endswith(endpoint):
+            return "/v1" + endpoint
+    return path
 
 
 def _reply(response: Mapping[str, Any]) -> Reply:
