@@ -81,6 +81,7 @@ __all__ = [
     "UsageLimitExceeded",
     "UserError",
     "error_from_body",
+    "is_error_body",
     "status_error_class",
 ]
 
@@ -402,6 +403,10 @@ TYPE_ERRORS: Mapping[str, type[APIStatusError]] = {
     "api_error": InternalServerError,
     "internal_error": InternalServerError,
     "overloaded_error": InternalServerError,
+    # vLLM names its error types after the exception classes
+    "BadRequestError": BadRequestError,
+    "NotFoundError": NotFoundError,
+    "InternalServerError": InternalServerError,
 }
 """``error.type`` / ``error.code`` values and their classes, used when there is no status."""
 
@@ -420,6 +425,13 @@ def status_error_class(
     return cls
 
 
+def is_error_body(data: object) -> bool:
+    """Whether a decoded 2xx body or stream event is an error, not an answer: an ``error``
+    object (OpenAI's shape), or ``{"object": "error", "message": ...}`` (vLLM's and
+    FastChat's, sent inside a stream after its 200 status)."""
+    return isinstance(data, dict) and (bool(data.get("error")) or data.get("object") == "error")
+
+
 def error_from_body(
     body: object,
     *,
@@ -436,6 +448,8 @@ def error_from_body(
     without a status).
     """
     err = body.get("error") if isinstance(body, dict) else None
+    if err is None and isinstance(body, dict) and body.get("object") == "error":
+        err = body  # vLLM's and FastChat's shape: the error's fields at the top level
     error_type = code = None
     if isinstance(err, dict):
         error_type = _str_or_none(err.get("type"))

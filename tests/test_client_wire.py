@@ -368,3 +368,24 @@ async def test_a_cassette_recorded_under_another_base_path_replays(
     await create(kind, transport=live, base_url=base, record_to=cassette)
     replayed = await create(kind, transport=EmulatorTransport(cassette=cassette))
     assert replayed.message.content == "recorded"
+
+
+async def test_an_error_event_in_vllms_shape_ends_the_stream_with_its_error(kind: str) -> None:
+    # vLLM (and FastChat) send {"object": "error", "message": ...} inside a stream whose
+    # 200 was already sent. It parsed as a chunk with no choices, and the stream "ended"
+    # at [DONE]: the truncated "Hel" came back as the whole answer.
+    hel = {"choices": [{"index": 0, "delta": {"content": "Hel"}}]}
+    error = {
+        "object": "error",
+        "message": "This model's maximum context length is 4096 tokens.",
+        "type": "BadRequestError",
+        "param": None,
+        "code": 400,
+    }
+    body = f"data: {json.dumps(hel)}\n\ndata: {json.dumps(error)}\n\ndata: [DONE]\n\n"
+    transport = httpx.MockTransport(
+        lambda r: httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+    )
+    with pytest.raises(BadRequestError, match="maximum context length") as caught:
+        await stream_text(kind, transport)
+    assert caught.value.status_code is None and caught.value.code == "400"

@@ -12,7 +12,7 @@ from typing import Any
 
 from agentkit._json import loads
 from agentkit._record import record
-from agentkit.errors import APIResponseError, error_from_body
+from agentkit.errors import APIResponseError, error_from_body, is_error_body
 from agentkit.messages import (
     AssistantMessage,
     ChatCompletion,
@@ -49,7 +49,7 @@ def decode_chunk(payload: str) -> Any:
         raise APIResponseError(
             f"A stream event is not valid JSON: {payload[:200]!r}", body=payload[:200]
         ) from None
-    if isinstance(data, dict) and data.get("error"):
+    if is_error_body(data):
         raise error_from_body(data)
     return data
 

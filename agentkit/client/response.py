@@ -21,6 +21,7 @@ from agentkit.errors import (
     APIResponseError,
     APITimeoutError,
     error_from_body,
+    is_error_body,
 )
 from agentkit.messages import ChatCompletion
 
@@ -119,7 +120,7 @@ def check_response(
             f"HTTP {status} with a body that is not JSON: {text.strip()[:200]!r}",
             body=text[:200],
         )
-    if isinstance(data, dict) and data.get("error"):
+    if is_error_body(data):
         # No status on the error: what is retried is decided by its type, as in a stream.
         where = f"HTTP {status} with an error object"
         return None, status_error(None, headers, raw, redactor, where)
