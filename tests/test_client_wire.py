@@ -389,3 +389,15 @@ async def test_an_error_event_in_vllms_shape_ends_the_stream_with_its_error(kind
     with pytest.raises(BadRequestError, match="maximum context length") as caught:
         await stream_text(kind, transport)
     assert caught.value.status_code is None and caught.value.code == "400"
+
+
+async def test_an_error_event_carries_the_streams_request_id(kind: str) -> None:
+    # What the provider's support asks for; a status error had it, a stream's error not.
+    hel = {"choices": [{"index": 0, "delta": {"content": "Hel"}}]}
+    error = {"error": {"message": "The server had an error.", "type": "server_error"}}
+    body = f"data: {json.dumps(hel)}\n\ndata: {json.dumps(error)}\n\n"
+    headers = {"content-type": "text/event-stream", "x-request-id": "req_7f3a"}
+    transport = httpx.MockTransport(lambda r: httpx.Response(200, headers=headers, content=body))
+    with pytest.raises(APIStatusError) as caught:
+        await stream_text(kind, transport)
+    assert caught.value.request_id == "req_7f3a"

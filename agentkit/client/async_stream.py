@@ -56,7 +56,8 @@ class AsyncChatStream:
             self._prep, stream=True, attempt=self._attempt
         )
         self._response = response
-        self._core = StreamCore(self._client.max_response_bytes)
+        request_id = response.headers.get("x-request-id")
+        self._core = StreamCore(self._client.max_response_bytes, request_id)
         if data is not None:
             self._core.feed_json(data)
             self._bytes = None

@@ -10,7 +10,7 @@ from agentkit.client.chunks import ChunkAccumulator, decode_chunk
 from agentkit.client.response import too_large
 from agentkit.client.retry import is_deadline_error
 from agentkit.client.sse import DONE, SSEDecoder
-from agentkit.errors import APIConnectionError, APIError, APIResponseError
+from agentkit.errors import APIConnectionError, APIError, APIResponseError, APIStatusError
 from agentkit.messages import ChatCompletionChunk
 
 __all__ = ["StreamCore"]
@@ -29,13 +29,15 @@ class StreamCore:
         "_limit",
         "_listed",
         "_payloads",
+        "_request_id",
         "_size",
         "accumulator",
         "delivered",
     )
 
-    def __init__(self, limit: int | None = None) -> None:
+    def __init__(self, limit: int | None = None, request_id: str | None = None) -> None:
         self._decoder = SSEDecoder()
+        self._request_id = request_id  # the response's x-request-id, for an error event
         self._payloads: deque[str] = deque()
         self._eof = False
         self._done = False
@@ -123,7 +125,11 @@ class StreamCore:
                 self._payloads.clear()
                 self._done = True
                 return None
-            data = decode_chunk(payload)
+            try:
+                data = decode_chunk(payload)
+            except APIStatusError as err:
+                err.request_id = err.request_id or self._request_id
+                raise
             if not self._listed and isinstance(data, dict):
                 self._listed = isinstance(data.get("choices"), list)
             chunk = ChatCompletionChunk.from_dict(data)

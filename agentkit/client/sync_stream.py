@@ -64,7 +64,8 @@ class ChatStream:
             self._prep, stream=True, attempt=self._attempt
         )
         self._response = response
-        self._core = StreamCore(self._client.max_response_bytes)
+        request_id = response.headers.get("x-request-id")
+        self._core = StreamCore(self._client.max_response_bytes, request_id)
         if data is not None:
             self._core.feed_json(data)
             self._bytes = iter(())
