@@ -401,3 +401,17 @@ async def test_an_error_event_carries_the_streams_request_id(kind: str) -> None:
     with pytest.raises(APIStatusError) as caught:
         await stream_text(kind, transport)
     assert caught.value.request_id == "req_7f3a"
+
+
+async def test_a_key_in_the_base_url_path_stays_out_of_the_cassette_and_logs(
+    kind: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cassette = tmp_path / "run.jsonl"
+    live = httpx.MockTransport(lambda request: httpx.Response(200, json=answer("ok")))
+    with caplog.at_level(logging.DEBUG, logger="agentkit"):
+        await create(kind, transport=live, base_url=f"http://gw/k/{KEY}/v1", record_to=cassette)
+    recorded = cassette.read_text()
+    assert KEY not in recorded and '"path":"/k/***/v1/chat/completions"' in recorded
+    logged = [r.getMessage() for r in caplog.records if r.name == "agentkit.client"]
+    assert logged and all(KEY not in line for line in logged)
+    assert "Request POST /k/***/v1/chat/completions" in logged[0]

@@ -166,6 +166,7 @@ class BaseClient:
             log_bodies if log_bodies is not None else os.environ.get(ENV_LOG_BODIES) == "1"
         )
         self._redactor = _redactor(self._api_key, self._default_headers, url_secrets)
+        self._base_path = self._redactor.text(self._base_path)  # shown in logs and reprs
         install_log_masking()
         self._recorder: CassetteRecorder | None = None
         if record_to is not None:

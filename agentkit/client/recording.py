@@ -73,7 +73,7 @@ class CassetteRecorder:
         line = {
             "request": {
                 "method": method,
-                "path": path,
+                "path": redactor.text(path),  # a gateway may take the key in its path
                 "body": _json_or_none(request_body, redactor),
             },
             "response": _response(status, headers, body, redactor),
