@@ -3,6 +3,7 @@ exchange (cassettes, Retry-After, error bodies, base URLs), sync and async alike
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -12,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from _raw_server import RawServer, response_head
 
 from agentkit import AsyncClient, Client
 from agentkit.emulator import Emulator, EmulatorServer, EmulatorTransport, serve
@@ -415,3 +417,24 @@ async def test_a_key_in_the_base_url_path_stays_out_of_the_cassette_and_logs(
     logged = [r.getMessage() for r in caplog.records if r.name == "agentkit.client"]
     assert logged and all(KEY not in line for line in logged)
     assert "Request POST /k/***/v1/chat/completions" in logged[0]
+
+
+async def test_record_to_goes_through_the_environments_proxy(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # record_to= gave httpx a transport, which turns off HTTP(S)_PROXY: behind a proxy,
+    # recording a session failed to connect where the same client without it worked.
+    body = json.dumps(answer("via proxy")).encode()
+
+    async def proxy(writer: asyncio.StreamWriter) -> None:
+        head = response_head(content_type="application/json", content_length=str(len(body)))
+        writer.write(head + body)
+
+    cassette = tmp_path / "run.jsonl"
+    with RawServer(proxy) as server:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.port}")
+        base = "http://api.example.invalid/v1"  # never resolves: only the proxy answers
+        reply = await create(kind, base_url=base, record_to=cassette, max_retries=0)
+    assert reply.message.content == "via proxy"
+    assert server.requests[0].startswith(b"POST http://api.example.invalid/v1/chat/completions")
+    assert "via proxy" in cassette.read_text()

@@ -108,7 +108,7 @@ class AsyncClient(BaseClient):
         if http_client is None:
             http_client = self._new_http()
         elif self._recorder is not None:
-            http_client._transport = self._recorder.wrap(http_client._transport)
+            self._recorder.install(http_client)
         self._http = http_client
         self._sleep: Callable[[float], Any] = _sleep
         # Made on first use in each event loop: an asyncio.Semaphore that ever had to make a
@@ -118,10 +118,11 @@ class AsyncClient(BaseClient):
         self._http_loop: asyncio.AbstractEventLoop | None = None
 
     def _new_http(self) -> httpx.AsyncClient:
-        inner: httpx.AsyncBaseTransport | None = self._transport
+        # As in Client: httpx mounts the HTTP(S)_PROXY proxies only without a transport.
+        http = httpx.AsyncClient(transport=self._transport, timeout=self._timeout)
         if self._recorder is not None:
-            inner = self._recorder.wrap(inner or httpx.AsyncHTTPTransport())
-        return httpx.AsyncClient(transport=inner, timeout=self._timeout)
+            self._recorder.install(http)
+        return http
 
     async def aclose(self) -> None:
         """Close the pooled HTTP client (a client you passed in is left open)."""

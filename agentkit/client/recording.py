@@ -58,6 +58,16 @@ class CassetteRecorder:
         """A transport that records every exchange of ``inner`` here."""
         return RecordingTransport(inner, self)
 
+    def install(self, http: httpx.Client | httpx.AsyncClient) -> None:
+        """Record every exchange of ``http``: its transport and each of its mounts (the
+        proxies httpx set up from ``HTTP(S)_PROXY``) are wrapped in place."""
+        http._transport = self.wrap(http._transport)
+        mounts: dict[Any, Any] = {
+            pattern: None if inner is None else self.wrap(inner)
+            for pattern, inner in http._mounts.items()
+        }
+        http._mounts = mounts
+
     def record(
         self,
         method: str,

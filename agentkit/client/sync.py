@@ -126,12 +126,11 @@ class Client(BaseClient):
         self._transport = transport
         self._owns_http = http_client is None
         if http_client is None:
-            inner = transport
-            if self._recorder is not None:
-                inner = self._recorder.wrap(inner or httpx.HTTPTransport())
-            http_client = httpx.Client(transport=inner, timeout=self._timeout)
-        elif self._recorder is not None:
-            http_client._transport = self._recorder.wrap(http_client._transport)
+            # transport=None lets httpx mount the proxies of HTTP(S)_PROXY; a transport
+            # given to it would turn them off, so a recorder wraps what httpx built.
+            http_client = httpx.Client(transport=transport, timeout=self._timeout)
+        if self._recorder is not None:
+            self._recorder.install(http_client)
         self._http = http_client
         self._sleep: Callable[[float], None] = time.sleep
         limit = self._max_concurrent
