@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -438,3 +439,25 @@ async def test_record_to_goes_through_the_environments_proxy(
     assert reply.message.content == "via proxy"
     assert server.requests[0].startswith(b"POST http://api.example.invalid/v1/chat/completions")
     assert "via proxy" in cassette.read_text()
+
+
+async def test_a_raw_deflate_answer_is_recorded_decoded(kind: str, tmp_path: Path) -> None:
+    # httpx decodes "deflate" sent without its zlib header (as some servers send it); the
+    # recorder only tried zlib's format and wrote the compressed bytes as the answer text.
+    packer = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    body = packer.compress(json.dumps(answer("deflated")).encode()) + packer.flush()
+
+    async def server(writer: asyncio.StreamWriter) -> None:
+        head = response_head(
+            content_type="application/json",
+            content_encoding="deflate",
+            content_length=str(len(body)),
+        )
+        writer.write(head + body)
+
+    cassette = tmp_path / "run.jsonl"
+    with RawServer(server) as raw:
+        reply = await create(kind, base_url=raw.url, record_to=cassette)
+    assert reply.message.content == "deflated"
+    replayed = await create(kind, transport=EmulatorTransport(cassette=cassette))
+    assert replayed.message.content == "deflated"

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import zlib
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -130,14 +129,15 @@ def _response(
 
 
 def _decoded(body: bytes, headers: Mapping[str, str]) -> bytes:
-    encoding = headers.get("content-encoding", "").strip().lower()
-    if encoding in ("gzip", "deflate"):
-        try:
-            wbits = 16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS
-            return zlib.decompress(body, wbits)
-        except zlib.error:
-            return body
-    return body
+    encoding = headers.get("content-encoding", "")
+    if not encoding.strip() or encoding.strip().lower() == "identity":
+        return body
+    # httpx's own decoders, as the client read the body: raw deflate (no zlib header),
+    # stacked encodings, and br / zstd when their packages are installed.
+    try:
+        return httpx.Response(200, headers={"content-encoding": encoding}, content=body).content
+    except httpx.DecodingError:
+        return body
 
 
 class Recording:
