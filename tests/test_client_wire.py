@@ -24,6 +24,7 @@ from agentkit.errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    InternalServerError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -461,3 +462,27 @@ async def test_a_raw_deflate_answer_is_recorded_decoded(kind: str, tmp_path: Pat
     assert reply.message.content == "deflated"
     replayed = await create(kind, transport=EmulatorTransport(cassette=cassette))
     assert replayed.message.content == "deflated"
+
+
+async def test_a_gbk_error_page_is_quoted_readably(kind: str, tmp_path: Path) -> None:
+    # A Chinese CDN's or WAF's error page in GBK was decoded as UTF-8: the message quoted
+    # replacement characters, in the error and in the cassette.
+    page = "<h1>502 网关错误:上游服务不可用</h1>"
+    headers = {"content-type": "text/html; charset=GBK"}
+    transport = httpx.MockTransport(
+        lambda r: httpx.Response(502, headers=headers, content=page.encode("gbk"))
+    )
+    cassette = tmp_path / "run.jsonl"
+    with pytest.raises(InternalServerError) as caught:
+        await create(kind, transport=transport, max_retries=0, record_to=cassette)
+    assert page in str(caught.value) and caught.value.body == page
+    assert page in json.loads(cassette.read_text())["response"]["text"]
+
+
+async def test_utf8_json_mislabelled_latin1_is_still_read_as_utf8(kind: str) -> None:
+    error = {"error": {"message": "请求过于频繁", "type": "rate_limit_error"}}
+    headers = {"content-type": "application/json; charset=ISO-8859-1"}
+    body = json.dumps(error, ensure_ascii=False).encode()
+    transport = httpx.MockTransport(lambda r: httpx.Response(429, headers=headers, content=body))
+    with pytest.raises(RateLimitError, match="请求过于频繁"):
+        await create(kind, transport=transport, max_retries=0)

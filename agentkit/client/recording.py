@@ -30,6 +30,7 @@ import httpx
 
 from agentkit._json import loads
 from agentkit.client._redact import Redactor, secrets_of
+from agentkit.client.response import body_text
 
 __all__ = ["CassetteRecorder", "Recording", "RecordingTransport"]
 
@@ -117,7 +118,7 @@ def _response(
 ) -> dict[str, Any]:
     kept = {name: redactor.text(headers[name]) for name in _KEPT_HEADERS if name in headers}
     out: dict[str, Any] = {"status": status, "headers": kept}
-    text = redactor.text(_decoded(body, headers).decode("utf-8", "replace"))
+    text = redactor.text(body_text(_decoded(body, headers), headers))
     if "json" in kept.get("content-type", "application/json"):
         try:
             out["body"] = redactor.value(loads(text))

@@ -8,6 +8,7 @@ the request carried, however the server echoed it (verbatim, JSON-escaped, in a 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,6 +31,7 @@ HTTPX_ERRORS = (httpx.HTTPError, httpx.StreamError, httpx.InvalidURL)
 
 __all__ = [
     "HTTPX_ERRORS",
+    "body_text",
     "check_response",
     "close_delimited",
     "is_json",
@@ -74,6 +76,26 @@ def redact_error(err: APIError, redactor: Redactor) -> APIError:
     return err
 
 
+_CHARSET = re.compile(r"charset=[\"']?([\w.:-]+)", re.IGNORECASE)
+
+
+def body_text(raw: bytes, headers: Mapping[str, str]) -> str:
+    """A body as text: UTF-8 (as JSON must be) when it is, else the charset its
+    ``content-type`` declares (a proxy's GBK error page), else UTF-8 with replacements."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    # Only now: a server labelling its UTF-8 JSON "charset=ISO-8859-1" must not be misread.
+    declared = _CHARSET.search(headers.get("content-type", ""))
+    if declared is not None:
+        try:
+            return raw.decode(declared.group(1), "replace")
+        except LookupError:  # an unknown name, or a codec that is not a text encoding
+            pass
+    return raw.decode("utf-8", "replace")
+
+
 def status_error(
     status: int | None,
     headers: Mapping[str, str],
@@ -83,7 +105,7 @@ def status_error(
 ) -> APIError:
     """The typed error of an error status (or, ``status`` ``None``, of a 200 with an
     ``error`` object; ``where`` then says so in the message)."""
-    text = raw.decode("utf-8", "replace")
+    text = body_text(raw, headers)
     body: object = text
     if text.strip():
         try:
@@ -108,7 +130,7 @@ def check_response(
     try:
         data = loads(raw)
     except ValueError as exc:
-        text = redactor.text(raw.decode("utf-8", "replace"))
+        text = redactor.text(body_text(raw, headers))
         if close_delimited(headers) and isinstance(exc, json.JSONDecodeError):
             # HTTP/1.0-style body: a cut connection looks like a short, complete body.
             cut = APIConnectionError(
