@@ -166,7 +166,9 @@ class BaseClient:
             log_bodies if log_bodies is not None else os.environ.get(ENV_LOG_BODIES) == "1"
         )
         self._redactor = _redactor(self._api_key, self._default_headers, url_secrets)
-        self._base_path = self._redactor.text(self._base_path)  # shown in logs and reprs
+        if any(secret in self._base_path for secret in self._redactor.secrets):
+            # shown in logs and reprs; checked first, as most paths hold none
+            self._base_path = self._redactor.text(self._base_path)
         install_log_masking()
         self._recorder: CassetteRecorder | None = None
         if record_to is not None:
