@@ -88,22 +88,42 @@ def _interrupted(ids: Mapping[str, None]) -> list[Message]:
     return [{"role": "tool", "tool_call_id": tid, "content": INTERRUPTED} for tid in ids]
 
 
-def trim_turns(messages: list[Message], last_turns: int | None) -> list[Message]:
+_INSTRUCTIONS = ("system", "developer")
+
+
+def trim_turns(
+    messages: list[Message], last_turns: int | None, *, current: int | None = None
+) -> list[Message]:
     """The last ``last_turns`` turns of a repaired history (a turn starts at a user message).
 
     Cuts fall only before a user message, so a tool call is never separated from its
-    results. ``None`` keeps everything; fewer turns than asked keeps everything.
+    results. The system and developer messages a history starts with (its instructions)
+    are kept whatever is cut. ``None`` keeps everything; fewer turns than asked keeps
+    everything. ``current``: the index where a run's own turn starts; it is kept whole as
+    one of the turns, however many user messages the run added to it (a request to fix an
+    answer is no new turn).
     """
     if last_turns is None:
         return messages
     if isinstance(last_turns, bool) or not isinstance(last_turns, int) or last_turns < 0:
         raise UserError(f"last_turns must be a non-negative int or None, got {last_turns!r}")
-    if last_turns == 0:
-        return []
+    lead = 0
+    while lead < len(messages) and messages[lead].get("role") in _INSTRUCTIONS:
+        lead += 1
+    end, turns = (len(messages), last_turns) if current is None else (current, last_turns - 1)
+    cut = end if turns <= 0 else _turns_start(messages, lead, end, turns)
+    if cut <= lead:
+        return messages
+    return [*messages[:lead], *messages[cut:]]
+
+
+def _turns_start(messages: list[Message], lead: int, end: int, turns: int) -> int:
+    # The index of the user message starting the last `turns` turns before `end`, or
+    # `lead` when there are fewer.
     seen = 0
-    for i in range(len(messages) - 1, -1, -1):
+    for i in range(end - 1, lead - 1, -1):
         if messages[i].get("role") == "user":
             seen += 1
-            if seen == last_turns:
-                return messages[i:]
-    return messages
+            if seen == turns:
+                return i
+    return lead

@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 from _agent_support import MODES, assert_valid_history, run_mode
 from _session_agents import child, lose, roles, weather_agent, weather_script
+from pydantic import BaseModel
 from test_sessions_conformance import _memory, _postgres, _sqlite
 
-from agentkit import Hooks, tool
+from agentkit import Agent, Hooks, tool
 from agentkit._history import INTERRUPTED
+from agentkit.client import Client
 from agentkit.errors import UserError
 from agentkit.sessions import SessionBusyError, SessionLostError, SessionStore
 from agentkit.sessions._core import WriteOp
@@ -359,6 +361,32 @@ async def test_history_turns_sends_only_the_last_turns(store: SessionStore, mode
     # Within the run, the tool turn in progress is never cut from its call.
     assert roles(second) == ["system", *TURN, "user", "assistant", "tool"]
     assert len(session.messages()) == 16  # trimming changes what is sent, not what is kept
+
+
+class _City(BaseModel):
+    name: str
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_history_turns_keeps_the_instructions_and_the_run_s_own_turn(
+    store: SessionStore, mode: str
+) -> None:
+    session = store.session("t")
+    system = {"role": "system", "content": "Speak French."}
+    with session.lease() as lease:
+        lease.append([system, {"role": "user", "content": "旧问"}])
+        lease.append([{"role": "assistant", "content": "旧答"}])
+    # The first answer is not the JSON asked for: the run asks again, with a user message.
+    model = ScriptedModel(["not json", '{"name": "Paris"}'])
+    agent = Agent(client=Client(api_key="k", transport=model), output_type=_City, history_turns=1)
+    result, _ = await run_mode(agent, mode, "Which city is the capital?", session=session)
+    assert result.output == _City(name="Paris")
+    first, second = (r["messages"] for r in model.requests)
+    assert first[1:] == [system, {"role": "user", "content": "Which city is the capital?"}]
+    # The retry still holds the question and the answer it corrects, and the instructions.
+    assert [m["role"] for m in second] == ["system", "system", "user", "assistant", "user"]
+    assert second[1:4] == [*first[1:], {"role": "assistant", "content": "not json"}]
+    assert "corrected JSON" in second[4]["content"]
 
 
 async def test_hundreds_of_concurrent_runs_on_distinct_sessions(store: SessionStore) -> None:

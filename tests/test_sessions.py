@@ -89,6 +89,22 @@ def test_trim_never_cuts_inside_a_tool_turn() -> None:
         _core.trim_turns(history, True)  # type: ignore[arg-type]
 
 
+def test_trim_keeps_the_instructions_a_history_starts_with() -> None:
+    system = {"role": "system", "content": "Speak French."}
+    developer = {"role": "developer", "content": "Be brief."}
+    turn = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]
+    history = [system, developer, *turn * 3]
+    assert _core.trim_turns(history, 1) == [system, developer, *turn]
+    assert _core.trim_turns(history, 0) == [system, developer]
+    assert _core.trim_turns(history, 3) == history
+    assert _core.trim_turns(history, 4) == history
+    # A run's own turn (from `current`) counts as one, whatever user messages it holds.
+    fix = {"role": "user", "content": "Reply again with only the corrected JSON object."}
+    run = [*history, turn[0], turn[1], fix]
+    assert _core.trim_turns(run, 1, current=8) == [system, developer, turn[0], turn[1], fix]
+    assert _core.trim_turns(run, 2, current=8) == [system, developer, *turn, turn[0], turn[1], fix]
+
+
 def test_batches_and_journal_refuse_misuse_clearly() -> None:
     with pytest.raises(UserError, match="'b' of message 0 has no result"):
         _core.validate_batch(

@@ -98,7 +98,8 @@ class Agent(Immutable, PublicRuns[OutputT, DepsT]):
             seconds; ``None``: no limit).
         busy_timeout: See ``on_busy``.
         history_turns: Send only the last N turns of the history to the model (cut
-            before a user message, never between a tool call and its result); the whole
+            before a user message, never between a tool call and its result; the system
+            messages the history starts with and the run's own turn always go); the whole
             history is still kept and returned. ``None``: send everything.
         instrument: OpenTelemetry tracing and metrics: ``True`` (the global providers),
             an ``Instrumentation``, ``False`` (off), or ``None`` (the default set by

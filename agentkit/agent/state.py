@@ -235,7 +235,8 @@ class RunState(Resuming, Limits, ToolResults, Answers):
             kwargs["tool_choice"] = self._tool_choice
         sent = self.messages
         if self.spec.history_turns is not None:
-            sent = trim_turns(sent, max(self.spec.history_turns, 1))  # this turn always goes
+            # This run's turn always goes whole: a request to fix an answer is no new turn.
+            sent = trim_turns(sent, max(self.spec.history_turns, 1), current=self._turn_start())
         messages = [self.system, *sent] if self.system else list(sent)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
@@ -247,6 +248,15 @@ class RunState(Resuming, Limits, ToolResults, Answers):
         self._choice_sent = kwargs.get("tool_choice")
         recover = self.recover_text_calls and self._choice_sent != "none"
         return Request(messages, kwargs, frozenset(self.spec.tools) if recover else None)
+
+    def _turn_start(self) -> int:
+        """The index of the user message this run's turn starts at (the prompt's; on a
+        resumed run, the one before the paused turn), or 0."""
+        msgs = self.messages
+        for i in range(min(self.new_messages_start, len(msgs) - 1), -1, -1):
+            if msgs[i].get("role") == "user":
+                return i
+        return 0
 
     # ------------------------------------------------------------------ responses
 

@@ -95,7 +95,8 @@ class Session:
 
     def messages(self, last_turns: int | None = None) -> list[Message]:
         """The stored history as wire-format messages, repaired; with ``last_turns`` only
-        the last N turns (cut before a user message, never inside a tool turn)."""
+        the last N turns (cut before a user message, never inside a tool turn), after the
+        system messages the history starts with, if any."""
         _core.trim_turns([], last_turns)
         cache = self._store._histories
         cached = cache.get(self.id)

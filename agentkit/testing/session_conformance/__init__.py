@@ -57,6 +57,7 @@ from agentkit.testing.session_conformance.stored_state import (
     test_stored_orphans_are_repaired_on_load,
     test_stored_rows_are_json_and_formats_are_checked,
     test_trimming_cuts_at_turn_boundaries,
+    test_trimming_keeps_the_instructions_a_history_starts_with,
 )
 from agentkit.testing.session_conformance.support import StoreFactory, store
 
@@ -84,5 +85,6 @@ __all__ = [
     "test_stored_orphans_are_repaired_on_load",
     "test_stored_rows_are_json_and_formats_are_checked",
     "test_trimming_cuts_at_turn_boundaries",
+    "test_trimming_keeps_the_instructions_a_history_starts_with",
     "test_wait_for_a_busy_session",
 ]

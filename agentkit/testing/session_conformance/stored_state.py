@@ -97,6 +97,20 @@ def test_trimming_cuts_at_turn_boundaries(store: SessionStore) -> None:
         s.messages(last_turns=-1)
 
 
+def test_trimming_keeps_the_instructions_a_history_starts_with(store: SessionStore) -> None:
+    """A system message a stored history starts with survives any ``last_turns``."""
+    s = store.session("s")
+    system = {"role": "system", "content": "Speak French."}
+    with s.lease() as lease:
+        lease.append([system])
+        for i in range(3):
+            lease.append([_user(f"q{i}"), {"role": "assistant", "content": f"a{i}"}])
+    full = s.messages()
+    assert s.messages(last_turns=1) == [system, *full[5:]]
+    assert s.messages(last_turns=0) == [system]
+    assert s.messages(last_turns=3) == full
+
+
 def test_stored_orphans_are_repaired_on_load(store: SessionStore) -> None:
     """Rows written without atomic turns (an older writer) load with no orphaned tool call."""
     s = store.session("s")
