@@ -33,7 +33,8 @@ __all__ = ["Cached", "HistoryCache", "decode_all", "mark"]
 
 MAX_MESSAGES = 100_000
 """Message dicts a store keeps, over all sessions (least recently loaded go first); each
-cached message counts twice (the decoded row and the copy handed out)."""
+cached message counts twice (the decoded row and the copy handed out), and each session
+once more (so that the sessions a store has seen empty are bounded too)."""
 
 
 def _copy(value: Any) -> Any:
@@ -77,7 +78,9 @@ class Cached:
     ids: frozenset[str] | None  # the tool-call ids, or None: a run would rename one
 
     def size(self) -> int:
-        return len(self.raw) + len(self.handed)
+        # An empty history costs memory too: counted 0, every conversation a service ever
+        # ran once (loaded empty, written after) would stay cached for good.
+        return 1 + len(self.raw) + len(self.handed)
 
 
 def _build(mark: Mark, raw: list[Message]) -> Cached:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from agentkit._history import INTERRUPTED
 from agentkit.messages import Message
 from agentkit.sessions import SessionStore
+from agentkit.sessions._cache import HistoryCache
 from agentkit.sessions._core import WriteOp, encode_message
 from agentkit.testing.session_conformance.support import StoreFactory, _tool_turn, _user
 
@@ -101,3 +102,18 @@ def test_loads_repair_what_follows_an_open_call(store: SessionStore) -> None:
         {"role": "tool", "tool_call_id": "c2", "content": INTERRUPTED},
     ]  # fmt: skip
     assert store.session("s").messages() == _load(store)
+
+
+def test_the_histories_a_store_keeps_are_bounded(store: SessionStore) -> None:
+    """Sessions a store loaded while empty (every conversation's first run) count against
+    its cache's bound too, so a service running many conversations keeps a bounded number."""
+    store.__dict__["_history_cache"] = HistoryCache(max_messages=40)  # the bound, made small
+    for i in range(120):
+        with store.session(f"conv-{i}").lease() as lease:
+            assert lease.load() == []
+            lease.append([_user(f"q{i}")])
+    kept = store._histories._entries
+    assert 0 < len(kept) <= 40
+    assert "conv-119" in kept and "conv-0" not in kept  # the least recently loaded went
+    assert _load(store, "conv-0") == [_user("q0")]
+    assert _load(store, "conv-119") == [_user("q119")]
