@@ -158,6 +158,26 @@ def test_session_ids_are_checked() -> None:
             MemoryStore().session(bad)  # type: ignore[arg-type]
 
 
+def test_the_memory_store_keeps_nothing_of_a_deleted_or_empty_session() -> None:
+    from agentkit.sessions import MemoryStore
+
+    store = MemoryStore()
+    for i in range(100):
+        with store.session(f"req-{i}").lease() as lease:
+            lease.append([{"role": "user", "content": "hi"}])
+        store.delete(f"req-{i}")
+        with store.session(f"look-{i}").lease() as lease:  # leased, nothing written
+            assert lease.load() == []
+    kept = store.session("kept")
+    with kept.lease() as lease:
+        lease.append([{"role": "user", "content": "hi"}])
+    kept.clear()  # cleared, not deleted: still nothing to keep
+    assert store._backend._data == {}
+    with kept.lease() as lease:
+        lease.set_pause({"a": 1})
+    assert list(store._backend._data) == ["kept"] and kept.pause() == {"a": 1}
+
+
 def test_importing_sessions_does_not_import_psycopg() -> None:
     code = "import sys, agentkit.sessions; print('psycopg' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

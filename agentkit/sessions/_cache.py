@@ -157,6 +157,10 @@ class HistoryCache:
             return CheckedHistory(entry.handed)
         return list(entry.handed)
 
+    def drop(self, session_id: str) -> None:
+        """Forget ``session_id`` (it was deleted: nothing of it is worth keeping)."""
+        self._put(session_id, None)
+
     def _put(self, session_id: str, entry: Cached | None) -> None:
         with self._lock:
             old = self._entries.pop(session_id, None)

@@ -42,11 +42,13 @@ class SessionStore:
         """Remove a session entirely (``SessionBusyError`` if a run holds it)."""
         with self.session(session_id)._lease(read=False) as lease:
             lease._delete()
+        self._histories.drop(session_id)
 
     async def adelete(self, session_id: str) -> None:
         """The async ``delete``."""
         async with self.session(session_id)._alease(read=False) as lease:
             await lease._delete()
+        self._histories.drop(session_id)
 
     def list_sessions(self) -> list[str]:
         """The ids of the sessions that hold anything (messages, a journal, a pause), sorted."""

@@ -55,6 +55,9 @@ class _MemoryBackend:
             data = self._data.get(held.session_id)
             if data is not None and data.token == held.token:
                 data.held = False
+                if not data.rows and data.journal is None and data.pause is None:
+                    # Nothing to keep: a session only leased (or deleted) costs no memory.
+                    del self._data[held.session_id]
 
     def read(self, session_id: str, held: Held | None, since: Mark | None) -> Stored:
         with self._lock:

@@ -46,6 +46,7 @@ from agentkit.testing.session_conformance.leases import (
 )
 from agentkit.testing.session_conformance.loads import (
     test_a_changed_message_does_not_change_the_next_load,
+    test_a_deleted_session_is_not_kept_in_memory,
     test_a_load_sees_what_its_own_lease_wrote,
     test_loads_follow_what_another_store_writes,
     test_loads_repair_what_follows_an_open_call,
@@ -66,6 +67,7 @@ __all__ = [
     "StoreFactory",
     "store",
     "test_a_changed_message_does_not_change_the_next_load",
+    "test_a_deleted_session_is_not_kept_in_memory",
     "test_a_load_sees_what_its_own_lease_wrote",
     "test_append_and_read_back",
     "test_async_api",

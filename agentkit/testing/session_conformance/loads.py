@@ -117,3 +117,14 @@ def test_the_histories_a_store_keeps_are_bounded(store: SessionStore) -> None:
     assert "conv-119" in kept and "conv-0" not in kept  # the least recently loaded went
     assert _load(store, "conv-0") == [_user("q0")]
     assert _load(store, "conv-119") == [_user("q119")]
+
+
+def test_a_deleted_session_is_not_kept_in_memory(store: SessionStore) -> None:
+    """``delete`` drops what the store keeps of a session (its cached history) too."""
+    for i in range(50):
+        _append(store, _user(f"q{i}"), session_id=f"conv-{i}")
+        assert _load(store, f"conv-{i}") == [_user(f"q{i}")]
+        store.delete(f"conv-{i}")
+    assert not any(k.startswith("conv-") for k in store._histories._entries)
+    assert store.list_sessions() == []
+    assert _load(store, "conv-3") == []
