@@ -450,6 +450,25 @@ def test_postgres_loads_see_rows_changed_by_hand(postgres_dsn: str) -> None:
         store.close()
 
 
+def test_postgres_lists_sessions_in_python_s_order_whatever_the_collation(
+    postgres_dsn: str,
+) -> None:
+    store = PostgresStore(postgres_dsn)
+    try:
+        # The id column as a database created with a locale's collation has it.
+        with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+            conn.execute(
+                'ALTER TABLE agentkit_sessions ALTER COLUMN id TYPE text COLLATE "en-US-x-icu"'
+            )
+        ids = ["b", "B", "a-b", "ab", "_x", "é", "f"]
+        for sid in ids:
+            with store.session(sid).lease() as lease:
+                lease.append([{"role": "user", "content": sid}])
+        assert store.list_sessions() == sorted(ids)
+    finally:
+        store.close()
+
+
 def test_postgres_never_shows_the_password() -> None:
     secret = "hunter2-very-secret"
     with pytest.raises(SessionError) as info:

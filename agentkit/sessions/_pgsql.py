@@ -66,9 +66,12 @@ READ_TAKEN = _READ.format(
     m=" AND EXISTS (SELECT 1 FROM agentkit_sessions WHERE id = %(id)s AND holder = %(holder)s)",
 )
 
+# COLLATE "C": code point order, as Python and SQLite sort (the database's own collation,
+# often a locale's, puts "B" after "a").
 LIST = (
     "SELECT id FROM agentkit_sessions s WHERE journal IS NOT NULL OR pause IS NOT NULL "
-    "OR EXISTS (SELECT 1 FROM agentkit_messages m WHERE m.session_id = s.id) ORDER BY id"
+    "OR EXISTS (SELECT 1 FROM agentkit_messages m WHERE m.session_id = s.id) "
+    'ORDER BY id COLLATE "C"'
 )
 
 DELETE = [

@@ -41,6 +41,7 @@ from agentkit.testing.session_conformance.leases import (
     test_bad_session_ids_are_refused_alike,
     test_incomplete_batch_is_refused,
     test_lost_lease_cannot_write,
+    test_odd_session_ids_are_kept_apart_and_listed_sorted,
     test_second_lease_is_busy_at_once,
     test_wait_for_a_busy_session,
 )
@@ -82,6 +83,7 @@ __all__ = [
     "test_loads_repair_what_follows_an_open_call",
     "test_lost_lease_cannot_write",
     "test_many_leases_on_one_session_never_interleave",
+    "test_odd_session_ids_are_kept_apart_and_listed_sorted",
     "test_pause_state_and_discard",
     "test_processes_share_one_database",
     "test_second_lease_is_busy_at_once",

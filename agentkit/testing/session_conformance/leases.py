@@ -53,6 +53,24 @@ def test_bad_session_ids_are_refused_alike(store: SessionStore) -> None:
     assert store.list_sessions() == []
 
 
+ODD_IDS = [" ", "\t", "a/b", "..", "../../etc/passwd", "x" * 512, "é" * 512, "日本語🙂", "a\nb",
+           "%", "_", "a'b", 'a"b', "\\", "B", "a", "a-b", "ab", "A"]  # fmt: skip
+
+
+def test_odd_session_ids_are_kept_apart_and_listed_sorted(store: SessionStore) -> None:
+    """Any non-empty id up to 512 characters is its own session, whatever it holds
+    (whitespace, slashes, quotes, non-ASCII); ``list_sessions`` sorts as Python does."""
+    for i, sid in enumerate(ODD_IDS):
+        with store.session(sid).lease() as lease:
+            lease.append([_user(str(i))])
+    for i, sid in enumerate(ODD_IDS):
+        assert store.session(sid).messages() == [_user(str(i))], sid
+    assert store.list_sessions() == sorted(ODD_IDS)
+    store.delete("..")
+    store.session("a/b").clear()
+    assert store.list_sessions() == sorted(set(ODD_IDS) - {"..", "a/b"})
+
+
 def test_incomplete_batch_is_refused(store: SessionStore) -> None:
     """A batch holding a tool call without its result is refused whole; nothing is stored."""
     s = store.session("s")
