@@ -469,6 +469,41 @@ def test_postgres_lists_sessions_in_python_s_order_whatever_the_collation(
         store.close()
 
 
+def _rows_scanned(plan: dict[str, object], table: str) -> int:
+    """The rows of ``table`` an EXPLAIN ANALYZE plan read (returned or filtered out)."""
+    own = 0
+    if plan.get("Relation Name") == table:
+        own = sum(int(plan.get(k, 0)) for k in ("Actual Rows", "Rows Removed by Filter"))  # type: ignore[call-overload]
+    return own + sum(_rows_scanned(p, table) for p in plan.get("Plans", ()))  # type: ignore[attr-defined]
+
+
+def test_postgres_loads_read_only_the_new_rows_on_the_server(postgres_dsn: str) -> None:
+    from agentkit.sessions import _pgsql
+
+    store = PostgresStore(postgres_dsn)
+    try:
+        session = store.session("long")
+        with session.lease() as lease:
+            lease.append([{"role": "user", "content": f"q{i}"} for i in range(3000)])
+        with store.session("other").lease() as lease:
+            lease.append([{"role": "user", "content": "x"}])
+        assert len(session.messages()) == 3000  # cached now: the next read goes on from it
+        with session.lease() as lease:
+            lease.append([{"role": "user", "content": f"new{i}"} for i in range(5)])
+        cached = store._histories.get("long")
+        assert cached is not None
+        with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+            conn.execute("ANALYZE agentkit_messages")
+            args = _pgsql.read_args("long", cached.mark)
+            ((plan,),) = conn.execute(
+                "EXPLAIN (ANALYZE, FORMAT JSON) " + _pgsql.READ, args
+            ).fetchone()
+        assert _rows_scanned(plan["Plan"], "agentkit_messages") == 5
+        assert session.messages()[-1] == {"role": "user", "content": "new4"}
+    finally:
+        store.close()
+
+
 def test_postgres_never_shows_the_password() -> None:
     secret = "hunter2-very-secret"
     with pytest.raises(SessionError) as info:

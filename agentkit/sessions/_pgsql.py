@@ -52,11 +52,16 @@ RELEASE = "UPDATE agentkit_sessions SET holder = NULL WHERE id = %s AND token = 
 
 # One statement, so one snapshot: the session row first (seq -1, with its epoch), then its
 # messages: only those after %(after)s while the epoch is still %(epoch)s, else all of them.
+# Two branches, not one "seq > after OR epoch moved": that OR made the server read every
+# row of the session to return the new ones; this way the first branch is an index range
+# and the second one is skipped as a whole (a one-time filter) unless the epoch moved.
+_SAME_EPOCH = "EXISTS (SELECT 1 FROM agentkit_sessions WHERE id = %(id)s AND epoch = %(epoch)s)"
 _READ = (
     "SELECT -1 AS seq, epoch, journal, pause FROM agentkit_sessions WHERE id = %(id)s{s} "
     "UNION ALL SELECT seq, format, body, NULL FROM agentkit_messages "
-    "WHERE session_id = %(id)s AND (seq > %(after)s OR NOT EXISTS (SELECT 1 FROM "
-    "agentkit_sessions WHERE id = %(id)s AND epoch = %(epoch)s)){m} ORDER BY 1"
+    f"WHERE session_id = %(id)s AND seq > %(after)s AND {_SAME_EPOCH}{{m}} "
+    "UNION ALL SELECT seq, format, body, NULL FROM agentkit_messages "
+    f"WHERE session_id = %(id)s AND NOT {_SAME_EPOCH}{{m}} ORDER BY 1"
 )
 READ = _READ.format(s="", m="")
 
