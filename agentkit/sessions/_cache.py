@@ -129,20 +129,23 @@ class HistoryCache:
         *,
         shared: bool,
         checked: bool = False,
+        last_turns: int | None = None,
     ) -> list[Message]:
         """The repaired history of ``stored``, read from ``mark(entry)``.
 
         ``shared``: hand out the session's shared dicts (checked unchanged, see the module
         docstring) rather than copies of the caller's own. ``checked``: as a
         ``CheckedHistory`` when it passes a run's checks (for a run that takes it at once:
-        a list a caller could change must not claim to be checked).
+        a list a caller could change must not claim to be checked). ``last_turns``: only
+        those (see ``trim_turns``; copies only, so only what is kept is copied).
         """
         if stored.mark is None:  # not cacheable (a session row an older agentkit made)
             self._put(session_id, None)
-            return _core.repair(decode_all(stored, session_id))
+            return _core.trim_turns(_core.repair(decode_all(stored, session_id)), last_turns)
         if stored.since is not None:
             assert entry is not None and entry.mark == stored.since
-            if entry.handed != entry.repaired:  # a caller changed what it was handed
+            # A caller changed what it was handed (only a shared load hands it out again).
+            if shared and entry.handed != entry.repaired:
                 handed = [_copy(m) for m in entry.repaired]
                 entry = dataclasses.replace(entry, handed=handed)
             if stored.rows:
@@ -152,7 +155,7 @@ class HistoryCache:
             entry = _build(stored.mark, decode_all(stored, session_id))
         self._put(session_id, entry)
         if not shared:
-            return [_copy(m) for m in entry.repaired]
+            return [_copy(m) for m in _core.trim_turns(entry.repaired, last_turns)]
         if checked and entry.ids is not None:  # the dicts equal the rows checked
             return CheckedHistory(entry.handed)
         return list(entry.handed)

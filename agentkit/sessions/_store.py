@@ -103,7 +103,7 @@ class Session:
         cache = self._store._histories
         cached = cache.get(self.id)
         stored = self._store._sync.read(self.id, None, mark(cached))
-        return _core.trim_turns(cache.history(self.id, cached, stored, shared=False), last_turns)
+        return cache.history(self.id, cached, stored, shared=False, last_turns=last_turns)
 
     async def amessages(self, last_turns: int | None = None) -> list[Message]:
         """The async ``messages``."""
@@ -111,7 +111,7 @@ class Session:
         cache = self._store._histories
         cached = cache.get(self.id)
         stored = await self._store._async.read(self.id, None, mark(cached))
-        return _core.trim_turns(cache.history(self.id, cached, stored, shared=False), last_turns)
+        return cache.history(self.id, cached, stored, shared=False, last_turns=last_turns)
 
     def pause(self) -> dict[str, Any] | None:
         """The stored paused-run state (a JSON dict), or ``None``."""

@@ -52,6 +52,7 @@ from agentkit.testing.session_conformance.loads import (
     test_loads_follow_what_another_store_writes,
     test_loads_repair_what_follows_an_open_call,
     test_the_histories_a_store_keeps_are_bounded,
+    test_the_last_turns_of_a_long_history_cost_only_what_they_hold,
 )
 from agentkit.testing.session_conformance.stored_state import (
     test_commit_turn_folds_journal_and_pause_atomically,
@@ -90,6 +91,7 @@ __all__ = [
     "test_stored_orphans_are_repaired_on_load",
     "test_stored_rows_are_json_and_formats_are_checked",
     "test_the_histories_a_store_keeps_are_bounded",
+    "test_the_last_turns_of_a_long_history_cost_only_what_they_hold",
     "test_trimming_cuts_at_turn_boundaries",
     "test_trimming_keeps_the_instructions_a_history_starts_with",
     "test_wait_for_a_busy_session",

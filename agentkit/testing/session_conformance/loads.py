@@ -5,6 +5,8 @@ caller did to the messages an earlier load handed out."""
 
 from __future__ import annotations
 
+import time
+
 from agentkit._history import INTERRUPTED
 from agentkit.messages import Message
 from agentkit.sessions import SessionStore
@@ -128,3 +130,31 @@ def test_a_deleted_session_is_not_kept_in_memory(store: SessionStore) -> None:
     assert not any(k.startswith("conv-") for k in store._histories._entries)
     assert store.list_sessions() == []
     assert _load(store, "conv-3") == []
+
+
+def _fastest(call: object, times: int = 5) -> float:
+    best = float("inf")
+    for _ in range(times):
+        start = time.perf_counter()
+        call()  # type: ignore[operator]
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def test_the_last_turns_of_a_long_history_cost_only_what_they_hold(store: SessionStore) -> None:
+    """``messages(last_turns=N)`` copies the N turns it returns, not the whole history."""
+    s = store.session("long")
+    with s.lease() as lease:
+        turn = [_user("q"), *_tool_turn("c"), {"role": "assistant", "content": "a" * 100}]
+        lease.append([m for i in range(2500) for m in _renamed(turn, i)])
+    assert len(s.messages()) == 10_000  # cached now: the reads below decode nothing
+    whole = _fastest(s.messages)
+    last = _fastest(lambda: s.messages(last_turns=2))
+    assert s.messages(last_turns=2) == [*_renamed(turn, 2498), *_renamed(turn, 2499)]
+    assert last * 5 < whole, (last, whole)
+
+
+def _renamed(turn: list[Message], i: int) -> list[Message]:
+    user, call, result, answer = turn
+    tc = {**call["tool_calls"][0], "id": f"c{i}"}
+    return [user, {**call, "tool_calls": [tc]}, {**result, "tool_call_id": f"c{i}"}, answer]
