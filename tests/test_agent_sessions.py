@@ -19,7 +19,7 @@ from test_sessions_conformance import _memory, _postgres, _sqlite
 from agentkit import Agent, Hooks, tool
 from agentkit._history import INTERRUPTED
 from agentkit.client import Client
-from agentkit.errors import UserError
+from agentkit.errors import RunTimeoutError, UserError
 from agentkit.sessions import SessionBusyError, SessionLostError, SessionStore
 from agentkit.sessions._core import WriteOp
 from agentkit.testing import ScriptedModel
@@ -278,6 +278,61 @@ async def test_a_busy_session_raises_at_once_or_waits(store: SessionStore, mode:
     holder.join()
     assert time.monotonic() - start >= 0.15
     assert session.messages() == result.messages and roles(result.messages) == TURN
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_run_timeout_bounds_the_wait_for_a_busy_session(
+    store: SessionStore, mode: str
+) -> None:
+    session = store.session("busy")
+    with session.lease():  # held for good, as by a run that hangs
+        for busy_timeout in (None, 10):
+            agent = weather_agent(on_busy="wait", busy_timeout=busy_timeout, run_timeout=0.3)
+            start = time.monotonic()
+            with pytest.raises(RunTimeoutError, match="waiting for session 'busy'"):
+                await run_mode(agent, mode, "hi", session=session)
+            assert 0.25 < time.monotonic() - start < 3.0
+        # busy_timeout shorter than run_timeout: the busy session is the error, as before.
+        agent = weather_agent(on_busy="wait", busy_timeout=0.1, run_timeout=10)
+        with pytest.raises(SessionBusyError, match="timed out"):
+            await run_mode(agent, mode, "hi", session=session)
+    assert session.messages() == []
+
+
+async def test_run_timeout_counts_the_wait_for_the_session(store: SessionStore) -> None:
+    @tool
+    def slow(city: str) -> str:
+        """Slow weather.
+
+        Args:
+            city: The city.
+        """
+        time.sleep(0.7)
+        return "晴"
+
+    model = ScriptedModel(lambda body: {"tool_calls": [
+        {"name": "slow", "arguments": {"city": "北京"}, "id": "c1"}
+    ]} if body["messages"][-1]["role"] == "user" else "好")  # fmt: skip
+    agent = weather_agent(model, tools=[slow], on_busy="wait", run_timeout=1.0)
+    session = store.session("busy")
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with session.lease():
+            held.set()
+            release.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(5)
+    threading.Timer(0.6, release.set).start()
+    start = time.monotonic()
+    # 0.6 s waiting and 0.7 s in the tool: past the run's 1 s, though each part is within.
+    with pytest.raises(RunTimeoutError):
+        await asyncio.to_thread(agent.run_sync, "查询北京天气", session=session)
+    holder.join()
+    assert time.monotonic() - start < 2.5
+    assert_valid_history(session.messages())
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -263,6 +263,7 @@ class Agent(Immutable, PublicRuns[OutputT, DepsT]):
             concurrency=self._tool_concurrency,
             on_busy=self._on_busy,
             busy_timeout=self._busy_timeout,
+            run_timeout=self._spec.run_timeout,
         ))  # fmt: skip
 
     def with_client(self, client: Client | AsyncClient) -> Agent[OutputT, DepsT]:

@@ -75,6 +75,7 @@ class Launch(NamedTuple):
     concurrency: int
     on_busy: Literal["raise", "wait"]
     busy_timeout: float | None
+    run_timeout: float | None  # a run on a session waits for it no longer than this
 
 
 def state_for_session(
@@ -218,12 +219,18 @@ class AsyncOpening:
                 state = start
             else:
                 assert start.session is not None
-                from agentkit.agent.session_io import AsyncLeaseWriter  # session runs only
+                from agentkit.agent.session_io import AsyncLeaseWriter, LeaseWait  # sessions only
+                from agentkit.sessions import SessionBusyError
 
-                lease = start.session.alease(launch.on_busy, launch.busy_timeout)
-                writer = AsyncLeaseWriter(await lease.__aenter__())
+                wait = LeaseWait(launch.on_busy, launch.busy_timeout, launch.run_timeout)
+                lease = start.session.alease(launch.on_busy, wait.timeout)
+                try:
+                    writer = AsyncLeaseWriter(await lease.__aenter__())
+                except SessionBusyError as exc:
+                    raise wait.busy(exc) from None
                 self._lease = lease  # held: from here on, leaving releases it
                 state = launch.make_state(start, await writer.load())
+                wait.started(state)
             try:
                 await render_pending(state)
                 client = await launch.clients.get_async()
@@ -258,12 +265,18 @@ class SyncOpening:
                 state = start
             else:
                 assert start.session is not None
-                from agentkit.agent.session_io import SyncLeaseWriter
+                from agentkit.agent.session_io import LeaseWait, SyncLeaseWriter
+                from agentkit.sessions import SessionBusyError
 
-                lease = start.session.lease(launch.on_busy, launch.busy_timeout)
-                writer = SyncLeaseWriter(lease.__enter__())
+                wait = LeaseWait(launch.on_busy, launch.busy_timeout, launch.run_timeout)
+                lease = start.session.lease(launch.on_busy, wait.timeout)
+                try:
+                    writer = SyncLeaseWriter(lease.__enter__())
+                except SessionBusyError as exc:
+                    raise wait.busy(exc) from None
                 self._lease = lease
                 state = launch.make_state(start, writer.load())
+                wait.started(state)
             try:
                 render_pending_sync(state)
                 client = launch.clients.get_sync()

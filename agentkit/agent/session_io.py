@@ -7,18 +7,27 @@ Which messages are saved, and when, is the flow's decision; these adapters map e
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+import time
+from typing import TYPE_CHECKING, Any, Literal
 
 from agentkit._json import loads
 from agentkit._record import record
 from agentkit.agent.effects import Save
 from agentkit.approvals import ApprovalRequest, PausedRun, arguments_hash
+from agentkit.errors import RunTimeoutError
 from agentkit.messages import Message
 
 if TYPE_CHECKING:
-    from agentkit.sessions import AsyncLease, Lease
+    from agentkit.agent.state import RunState
+    from agentkit.sessions import AsyncLease, Lease, SessionBusyError
 
-__all__ = ["AsyncLeaseWriter", "Loaded", "SyncLeaseWriter", "interrupted_turn"]
+__all__ = [
+    "AsyncLeaseWriter",
+    "LeaseWait",
+    "Loaded",
+    "SyncLeaseWriter",
+    "interrupted_turn",
+]
 
 
 @record(frozen=True, slots=True)
@@ -34,6 +43,48 @@ class Loaded:
     history: list[Message]
     pause: dict[str, Any] | None
     journal: tuple[Message, list[Message]] | None
+
+
+class LeaseWait:
+    """How long a run waits for its session's lease: ``busy_timeout``, but never past the
+    run's own ``run_timeout``, which counts from before the wait (the wait is part of the
+    run: a run on a session held for good must not hang past it)."""
+
+    __slots__ = ("_busy_timeout", "_on_busy", "_run_timeout", "_started")
+
+    def __init__(
+        self,
+        on_busy: Literal["raise", "wait"],
+        busy_timeout: float | None,
+        run_timeout: float | None,
+    ) -> None:
+        self._on_busy, self._busy_timeout, self._run_timeout = on_busy, busy_timeout, run_timeout
+        self._started = time.monotonic()
+
+    @property
+    def _run_bound(self) -> bool:
+        # The run's deadline, not busy_timeout, ends the wait.
+        run, busy = self._run_timeout, self._busy_timeout
+        return self._on_busy == "wait" and run is not None and (busy is None or run < busy)
+
+    @property
+    def timeout(self) -> float | None:
+        """The ``timeout`` to take the lease with."""
+        return self._run_timeout if self._run_bound else self._busy_timeout
+
+    def busy(self, exc: SessionBusyError) -> BaseException:
+        """What a run whose wait ended with ``exc`` raises."""
+        if not self._run_bound:
+            return exc
+        return RunTimeoutError(
+            f"The run reached its run_timeout of {self._run_timeout} s waiting for session "
+            f"{exc.session_id!r}, which another run holds"
+        )
+
+    def started(self, state: RunState) -> None:
+        """Count the run's deadline from before the wait."""
+        if self._run_timeout is not None:
+            state.deadline = self._started + self._run_timeout
 
 
 def _save_call(effect: Save) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
