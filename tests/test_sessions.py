@@ -504,6 +504,38 @@ def test_postgres_loads_read_only_the_new_rows_on_the_server(postgres_dsn: str) 
         store.close()
 
 
+def _other_connections(dsn: str) -> int:
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_a_closed_postgres_store_says_closed_to_sync_and_async_calls(postgres_dsn: str) -> None:
+    store = PostgresStore(postgres_dsn)
+    session = store.session("s")
+    with session.lease() as lease:
+        lease.append([{"role": "user", "content": "hi"}])
+
+    async def use() -> None:
+        for call in (session.amessages, session.apause, store.alist_sessions, session.aclear):
+            with pytest.raises(SessionError, match="is closed"):
+                await call()
+        with pytest.raises(SessionError, match="is closed"):
+            async with session.alease(on_busy="wait", timeout=30):
+                pass
+
+    asyncio.run(store.aclose())
+    before = _other_connections(postgres_dsn)
+    with pytest.raises(SessionError, match="is closed"):
+        session.messages()
+    asyncio.run(use())
+    assert _other_connections(postgres_dsn) == before  # none opened (and left) after the close
+
+
 def test_postgres_never_shows_the_password() -> None:
     secret = "hunter2-very-secret"
     with pytest.raises(SessionError) as info:

@@ -251,6 +251,11 @@ class _SyncPostgres:
         with self._conn() as c:
             return [r[0] for r in c.execute(_pgsql.LIST).fetchall()]
 
+    @property
+    def closed(self) -> bool:
+        """Whether ``close`` was called."""
+        return self._closed
+
     def close(self) -> None:
         self._closed = True
         with self._lock:
@@ -314,6 +319,8 @@ class _AsyncPostgres:
         self._pools: dict[asyncio.AbstractEventLoop, _AsyncPool] = {}
 
     def _conn(self, session_id: str | None = None) -> contextlib.AbstractAsyncContextManager[Any]:
+        if self._sync.closed:  # else a new pool: connections that nothing would close
+            raise SessionError(f"The PostgresStore ({self._t.shown}) is closed")
         loop = asyncio.get_running_loop()
         pool = self._pools.get(loop)
         if pool is None:
