@@ -375,6 +375,35 @@ def test_a_closed_sqlite_store_says_closed_to_every_run(tmp_path: Path) -> None:
     assert time.monotonic() - started < 5
 
 
+def test_sqlite_failures_are_session_errors_naming_the_database(tmp_path: Path) -> None:
+    for path, says in (
+        (tmp_path / "no-such-folder" / "s.db", "Could not open the session database"),
+        (tmp_path, "unable to open database file"),  # a directory
+        (tmp_path / "not-a.db", "file is not a database"),
+    ):
+        if path.name == "not-a.db":
+            path.write_text("not a database " * 100)
+        with pytest.raises(SessionError, match=says) as caught:
+            SQLiteStore(path)
+        assert str(path) in str(caught.value)
+    store = SQLiteStore(tmp_path / "s.db", busy_timeout=0.1)
+    other = sqlite3.connect(tmp_path / "s.db", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another program writes, longer than busy_timeout
+    session = store.session("s")
+    with pytest.raises(SessionError, match="database is locked"), session.lease():
+        pass
+    other.execute("ROLLBACK")
+    with session.lease() as lease:  # taken before the other writer begins again
+        lease.append([{"role": "user", "content": "hi"}])
+        other.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(SessionError, match=r"session 's'.*database is locked"):
+            lease.append([{"role": "user", "content": "again"}])
+    other.execute("ROLLBACK")
+    assert session.messages() == [{"role": "user", "content": "hi"}]
+    other.close()
+    store.close()
+
+
 _HOLDS = """
 import sys
 from agentkit.sessions import SessionBusyError, SQLiteStore

@@ -68,6 +68,29 @@ def _select(c: sqlite3.Connection, session_id: str, since: Mark | None) -> Store
     return Stored([(f, b) for _, f, b in rows], journal, pause, mark, since)
 
 
+class _Failing:
+    """Turns a ``sqlite3`` error (a lock held past ``busy_timeout``, a full disk, a file
+    that is no database) into a ``SessionError`` naming the database, as PostgreSQL's are."""
+
+    __slots__ = ("_path", "_session_id")
+
+    def __init__(self, path: str, session_id: str | None = None) -> None:
+        self._path, self._session_id = path, session_id
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, et: type[BaseException] | None, exc: BaseException | None, _: object
+    ) -> None:
+        if exc is not None and isinstance(exc, sqlite3.Error):
+            where = "" if self._session_id is None else f", session {self._session_id!r}"
+            raise SessionError(
+                f"SQLite failed ({self._path!r}{where}): {type(exc).__name__}: {exc}",
+                session_id=self._session_id,
+            ) from exc
+
+
 class _Tx:
     """One transaction: begun at once, committed by a clean exit, else rolled back."""
 
@@ -92,11 +115,15 @@ class _SQLiteBackend:
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
-        self._locks: LockFile = open_lock_file(path + "-agentkit-locks")
+        try:
+            self._locks: LockFile = open_lock_file(path + "-agentkit-locks")
+        except OSError as exc:  # a missing folder, no permission
+            raise SessionError(f"Could not open the session database {path!r}: {exc}") from None
         self._mine: set[int] = set()
         self._closed = False
         try:
-            self._migrate(busy_timeout)
+            with _Failing(path):
+                self._migrate(busy_timeout)
         except BaseException:
             self.close()
             raise
@@ -178,7 +205,7 @@ class _SQLiteBackend:
             raise SessionError(f"Could not lock session {session_id!r}: {exc}") from None
         try:
             # A lease's token need not survive a power failure: every holder dies with it.
-            with self._unsynced_tx() as c:
+            with _Failing(self._path, session_id), self._unsynced_tx() as c:
                 (token,) = c.execute(
                     "UPDATE agentkit_lease_counter SET value = value + 1 WHERE id = 1 "
                     "RETURNING value"
@@ -205,7 +232,8 @@ class _SQLiteBackend:
     # ---------------------------------------------------------------- data
 
     def read(self, session_id: str, held: Held | None, since: Mark | None) -> Stored:
-        with self._tx("BEGIN") as c:  # one snapshot for the session row and its messages
+        # One snapshot for the session row and its messages.
+        with _Failing(self._path, session_id), self._tx("BEGIN") as c:
             return _select(c, session_id, since)
 
     def write(self, held: Held, op: WriteOp) -> None:
@@ -217,7 +245,7 @@ class _SQLiteBackend:
             sets.append("pause = ?")
             args.append(op.pause)  # type: ignore[arg-type]
         sid = held.session_id
-        with self._tx() as c:
+        with _Failing(self._path, sid), self._tx() as c:
             cur = c.execute(
                 f"UPDATE agentkit_sessions SET {', '.join(sets)} WHERE id = ? AND token = ?",
                 (*args, sid, held.token),
@@ -231,7 +259,7 @@ class _SQLiteBackend:
 
     def delete(self, held: Held) -> None:
         sid = held.session_id
-        with self._tx() as c:
+        with _Failing(self._path, sid), self._tx() as c:
             cur = c.execute(
                 "DELETE FROM agentkit_sessions WHERE id = ? AND token = ?", (sid, held.token)
             )
@@ -240,7 +268,8 @@ class _SQLiteBackend:
             c.execute("DELETE FROM agentkit_messages WHERE session_id = ?", (sid,))
 
     def list_ids(self) -> list[str]:
-        return [r[0] for r in self._conn().execute(_LIST).fetchall()]
+        with _Failing(self._path):
+            return [r[0] for r in self._conn().execute(_LIST).fetchall()]
 
     def close(self) -> None:
         if self._closed:
