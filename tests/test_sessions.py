@@ -156,6 +156,11 @@ def test_session_ids_are_checked() -> None:
     for bad in ("", 5, "x" * 513, "a\x00b"):
         with pytest.raises(UserError, match="session id"):
             MemoryStore().session(bad)  # type: ignore[arg-type]
+    # Each says what is wrong with the id at hand (a 3-character id is not too long).
+    with pytest.raises(UserError, match=r"must not hold NUL, got one with NUL at index 1$"):
+        MemoryStore().session("a\x00b")
+    with pytest.raises(UserError, match="at most 512 characters, got one of 513"):
+        MemoryStore().session("x" * 513)
 
 
 def test_the_memory_store_keeps_nothing_of_a_deleted_or_empty_session() -> None:

@@ -85,10 +85,14 @@ def check_session_id(session_id: object) -> str:
     """Return ``session_id`` if it is a usable id, else raise ``UserError`` saying why."""
     if not isinstance(session_id, str) or not session_id:
         raise UserError(f"A session id must be a non-empty string, got {session_id!r}")
-    if len(session_id) > _MAX_ID_LENGTH or "\x00" in session_id:
+    if len(session_id) > _MAX_ID_LENGTH:
         raise UserError(
-            f"A session id must be at most {_MAX_ID_LENGTH} characters without NUL, "
+            f"A session id must be at most {_MAX_ID_LENGTH} characters, "
             f"got one of {len(session_id)} characters"
+        )
+    if "\x00" in session_id:  # no database key holds it
+        raise UserError(
+            f"A session id must not hold NUL, got one with NUL at index {session_id.index(chr(0))}"
         )
     # A lone surrogate is a Python str but no database key: refused here, every store
     # (the in-memory one too) says so alike instead of failing when the id is encoded.
