@@ -56,6 +56,7 @@ from agentkit.testing.session_conformance.loads import (
 )
 from agentkit.testing.session_conformance.stored_state import (
     test_commit_turn_folds_journal_and_pause_atomically,
+    test_every_message_field_round_trips,
     test_journal_survives_the_lease,
     test_pause_state_and_discard,
     test_stored_orphans_are_repaired_on_load,
@@ -76,6 +77,7 @@ __all__ = [
     "test_bad_session_ids_are_refused_alike",
     "test_cancelled_write_still_lands_whole",
     "test_commit_turn_folds_journal_and_pause_atomically",
+    "test_every_message_field_round_trips",
     "test_hundreds_of_concurrent_sessions",
     "test_incomplete_batch_is_refused",
     "test_journal_survives_the_lease",

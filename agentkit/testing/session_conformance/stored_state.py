@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from agentkit.errors import UserError
+from agentkit.messages import Message
 from agentkit.sessions import (
     SessionBusyError,
     SessionFormatError,
@@ -13,6 +14,7 @@ from agentkit.sessions import (
 )
 from agentkit.sessions._core import INTERRUPTED, WriteOp, encode_message
 from agentkit.testing.session_conformance.support import (
+    StoreFactory,
     _has_no_orphan,
     _tool_turn,
     _user,
@@ -134,6 +136,42 @@ def test_stored_orphans_are_repaired_on_load(store: SessionStore) -> None:
         _user("again"),
     ]
     assert s.messages() == loaded
+
+
+EVERY_FIELD: list[Message] = [
+    {"role": "system", "content": "s"},
+    {"role": "developer", "content": "d"},
+    {"role": "user", "name": "alice", "content": [
+        {"type": "text", "text": "看\u2028\r\n\t🙂 \\ \" '"},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBO", "detail": "low"}},
+        {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}},
+    ]},
+    {"role": "assistant", "content": None, "refusal": None, "name": "bot", "audio": {"id": "a1"},
+     "tool_calls": [{"id": "c1", "type": "function",
+                     "function": {"name": "f", "arguments": '{"a": [1, 2.5, null, true]}'}}]},
+    {"role": "tool", "tool_call_id": "c1", "content": [{"type": "text", "text": "r"}]},
+    {"role": "assistant", "content": "", "refusal": "no",
+     "extra": {"big": 2**70, "tiny": 1e-300, "max": 1.7976931348623157e308, "e": [], "o": {}}},
+]  # fmt: skip
+
+
+async def test_every_message_field_round_trips(
+    session_store_factory: StoreFactory, store: SessionStore
+) -> None:
+    """Every field of every message comes back equal, through the sync and async API and
+    through another store on the same database."""
+    s = store.session("s")
+    with s.lease() as lease:
+        lease.append(EVERY_FIELD[:2])
+    async with s.alease() as alease:
+        await alease.append(EVERY_FIELD[2:])
+        assert await alease.load() == EVERY_FIELD
+    assert s.messages() == EVERY_FIELD and await s.amessages() == EVERY_FIELD
+    other = session_store_factory.open()
+    try:
+        assert other.session("s").messages() == EVERY_FIELD
+    finally:
+        other.close()
 
 
 def test_stored_rows_are_json_and_formats_are_checked(store: SessionStore) -> None:
