@@ -183,6 +183,29 @@ def test_the_memory_store_keeps_nothing_of_a_deleted_or_empty_session() -> None:
     assert list(store._backend._data) == ["kept"] and kept.pause() == {"a": 1}
 
 
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [
+        ({"threads": 0}, "threads must be an int >= 1"),
+        ({"threads": "4"}, "threads must be an int >= 1"),
+        ({"busy_timeout": -1}, "busy_timeout must be a finite number of seconds >= 0"),
+        ({"busy_timeout": "5"}, "busy_timeout must be a finite number of seconds >= 0"),
+        ({"busy_timeout": float("nan")}, "busy_timeout must be a finite number"),
+        ({"busy_timeout": None}, "busy_timeout must be a finite number"),
+    ],
+)
+def test_sqlite_store_options_are_checked(tmp_path: Path, options: dict, says: str) -> None:
+    with pytest.raises(UserError, match=says):
+        SQLiteStore(tmp_path / "s.db", **options)
+
+
+def test_postgres_store_options_are_checked() -> None:
+    # pool_size=0 made every call wait for a connection slot for good.
+    for bad in (0, -1, "3", 1.5):
+        with pytest.raises(UserError, match="pool_size must be an int >= 1"):
+            PostgresStore("host=/nonexistent dbname=x", pool_size=bad)  # type: ignore[arg-type]
+
+
 def test_importing_sessions_does_not_import_psycopg() -> None:
     code = "import sys, agentkit.sessions; print('psycopg' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

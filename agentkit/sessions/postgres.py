@@ -18,6 +18,7 @@ from typing import Any
 import psycopg
 from psycopg import conninfo
 
+from agentkit._checks import check_count
 from agentkit.errors import UserError
 from agentkit.sessions import _migrations, _pgsql
 from agentkit.sessions._backend import Held, Mark, Stored
@@ -402,6 +403,7 @@ class PostgresStore(SessionStore):
     def __init__(self, dsn: str, *, pool_size: int = 10) -> None:
         if not isinstance(dsn, str) or not dsn:
             raise UserError("PostgresStore needs a connection string (DSN)")
+        pool_size = check_count("PostgresStore pool_size", pool_size)  # 0: every call waits
         target = _Target(dsn)
         self._shown = target.shown
         self._sync = self._backend = _SyncPostgres(target, pool_size)

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Literal
 
+from agentkit._checks import check_count, check_seconds
 from agentkit.errors import UserError
 from agentkit.sessions import _core, _migrations
 from agentkit.sessions._backend import Held, Mark, Stored, ThreadedAsync
@@ -320,6 +321,8 @@ class SQLiteStore(SessionStore):
             )
         if synchronous not in ("FULL", "NORMAL"):
             raise UserError(f"synchronous must be 'FULL' or 'NORMAL', got {synchronous!r}")
+        busy_timeout = check_seconds("SQLiteStore busy_timeout", busy_timeout, zero=True)
+        threads = check_count("SQLiteStore threads", threads)
         self.path = os.path.abspath(text)
         self._sync = self._backend = _SQLiteBackend(self.path, busy_timeout, synchronous)
         self._async = self._threads = ThreadedAsync(
