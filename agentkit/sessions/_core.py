@@ -127,7 +127,7 @@ def encode_message(message: object, where: str) -> tuple[int, str]:
         )
     try:
         return ROW_FORMAT, _dumps(message)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:  # RecursionError: nested too deep
         raise UserError(f"{where}: the message is not plain JSON data ({exc})") from None
 
 
@@ -227,7 +227,7 @@ def encode_pause(state: dict[str, Any]) -> str:
         raise UserError(f"A pause state must be a JSON object (dict), got {type(state).__name__}")
     try:
         return _dumps({"format": _PAUSE_FORMAT, "state": state})
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise UserError(f"The pause state is not plain JSON data ({exc})") from None
 
 
@@ -277,18 +277,20 @@ class JournalState:
         self.current = (assistant, [])
         return encode_journal(assistant, [])
 
-    def record(self, result: Message) -> str:
+    def record(self, result: Message, where: str = "record_result()") -> str:
         """Add one finished tool result; returns the journal text to store."""
         if self.current is None:
-            raise UserError("record_result() needs a turn started with begin_turn()")
+            raise UserError(f"{where} needs a turn started with begin_turn()")
         assistant, results = self.current
-        tid = result.get("tool_call_id") if isinstance(result, dict) else None
+        if not isinstance(result, dict) or result.get("role") != "tool":
+            raise UserError(f"{where} takes tool messages (dicts), got {result!r}"[:300])
+        tid = result.get("tool_call_id")
         done = {r.get("tool_call_id") for r in results}
-        if result.get("role") != "tool" or tid not in _call_ids(assistant) or tid in done:
+        if tid not in _call_ids(assistant) or tid in done:
             raise UserError(
-                f"record_result(): {tid!r} is not an unanswered tool call of the turn in progress"
+                f"{where}: {tid!r} is not an unanswered tool call of the turn in progress"
             )
-        encode_message(result, "record_result()")
+        encode_message(result, where)
         self.current = (assistant, [*results, result])
         return encode_journal(*self.current)
 

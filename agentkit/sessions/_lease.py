@@ -167,7 +167,7 @@ class _Plan:
         state = JournalState(None)
         text = state.begin(assistant)
         for result in results:
-            text = state.record(result)
+            text = state.record(result, "begin_turn(results=...)")
         self.journal = state  # only once every result was accepted: a refused call changes nothing
         return WriteOp(journal=text, pause=self.pause_text(pause))
 

@@ -39,6 +39,7 @@ from agentkit.testing.session_conformance.concurrency import (
 from agentkit.testing.session_conformance.leases import (
     test_append_and_read_back,
     test_bad_session_ids_are_refused_alike,
+    test_bad_writes_are_user_errors_and_change_nothing,
     test_incomplete_batch_is_refused,
     test_lost_lease_cannot_write,
     test_odd_session_ids_are_kept_apart_and_listed_sorted,
@@ -75,6 +76,7 @@ __all__ = [
     "test_append_and_read_back",
     "test_async_api",
     "test_bad_session_ids_are_refused_alike",
+    "test_bad_writes_are_user_errors_and_change_nothing",
     "test_cancelled_write_still_lands_whole",
     "test_commit_turn_folds_journal_and_pause_atomically",
     "test_every_message_field_round_trips",

@@ -85,6 +85,32 @@ def test_incomplete_batch_is_refused(store: SessionStore) -> None:
     assert s.messages() == [_user("hi")]
 
 
+def test_bad_writes_are_user_errors_and_change_nothing(store: SessionStore) -> None:
+    """Whatever a lease's writes are given, a refusal is a ``UserError`` saying what is
+    wrong, and nothing is stored."""
+    s = store.session("s")
+    assistant, _ = _tool_turn("c1")
+    deep: list[object] = []
+    for _ in range(100_000):
+        deep = [deep]
+    with s.lease() as lease:
+        lease.append([_user("hi")])
+        for results in ([None], "ab", [{"role": "user", "content": "x"}]):
+            with pytest.raises(UserError, match=r"begin_turn\(results=...\) takes tool messages"):
+                lease.begin_turn(assistant, results=results)  # type: ignore[arg-type]
+        assert lease.journal() is None
+        lease.begin_turn(assistant)
+        for bad in (None, "x", 5):
+            with pytest.raises(UserError, match=r"record_result\(\) takes tool messages"):
+                lease.record_result(bad)  # type: ignore[arg-type]
+        with pytest.raises(UserError, match="not plain JSON"):
+            lease.append([{"role": "user", "content": deep}])
+        with pytest.raises(UserError, match="not plain JSON"):
+            lease.set_pause({"deep": deep})
+        assert lease.journal() == (assistant, [])
+    assert s.messages() == [_user("hi")] and s.pause() is None
+
+
 def test_second_lease_is_busy_at_once(store: SessionStore) -> None:
     """A second run on a held session raises SessionBusyError immediately."""
     s = store.session("s")
