@@ -63,7 +63,7 @@ def run_flow(
         # holds this frame, and the cycle would keep the whole run alive until a full
         # garbage collection.
         state.saving = False
-        obs.end(None, exc)
+        obs.end(None, exc, state.usage)
         if not state.ended:
             capture.record(state.snapshot(), state.usage)
         raise
@@ -84,7 +84,7 @@ def run_flow(
             if tail:
                 state.saved = len(state.messages)
                 yield from _persist(state, Save(tuple(tail), end_turn=True))
-        obs.end(None, failure)
+        obs.end(None, failure, state.usage)
         capture.record(state.snapshot(), state.usage, error=failure)
         if failure is exc:
             raise
@@ -158,6 +158,7 @@ def _run_turn(
     """Run a turn's calls and apply their results; returns whether the run pauses."""
     observed = obs is not NOOP_RUN
     done: dict[int, Outcome] = {}
+    left = False
     # One try around every yield: a run cancelled (or a stream closed) at any point of the
     # turn still ends the tool observations it opened.
     try:
@@ -181,10 +182,16 @@ def _run_turn(
                 raise
             done = {id(pc): o for pc, o in zip(runnable, outcomes, strict=True)}
         state.apply_results([done.get(id(pc)) for pc in calls])
+    except GeneratorExit:
+        # The consumer closed the stream at one of this turn's events: the calls not run
+        # yet never will be, and that is the consumer's choice, not their failure.
+        left = True
+        raise
     finally:
         for pc in calls:
             if pc.observation is not None:
-                pc.observation.end(done.get(id(pc)), pc.content or "", pc.is_error)
+                outcome = done.get(id(pc))
+                pc.observation.end(outcome, pc.content or "", pc.is_error, left=left)
     return state.pause_if_waiting(calls)
 
 

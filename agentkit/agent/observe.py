@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from agentkit.agent.state import PendingCall, Request
     from agentkit.messages import ChatCompletion
     from agentkit.result import RunResult
+    from agentkit.usage import Usage
 
 __all__ = [
     "NOOP",
@@ -64,7 +65,8 @@ class ModelObservation:
         """The first chunk of a streamed answer arrived."""
 
     def end(self, completion: ChatCompletion | None, error: BaseException | None) -> None:
-        """The request finished with ``completion`` or failed with ``error``."""
+        """The request finished with ``completion`` or failed with ``error``
+        (``GeneratorExit``: the stream's consumer left while the answer streamed)."""
 
 
 class ToolObservation:
@@ -75,9 +77,12 @@ class ToolObservation:
         """Entered around the tool's code, in the task or thread that runs it."""
         yield
 
-    def end(self, outcome: Outcome | None, content: str, is_error: bool) -> None:
+    def end(
+        self, outcome: Outcome | None, content: str, is_error: bool, *, left: bool = False
+    ) -> None:
         """The call ended: its outcome (``None`` when it was not run) and the content the
-        model gets back."""
+        model gets back; ``left``: it never ran because the stream's consumer left the run
+        (closed it before its end), which is not a failure of the call."""
 
 
 class RunObservation:
@@ -91,8 +96,15 @@ class RunObservation:
         """A tool call is about to run (or to be answered without running)."""
         return _NOOP_TOOL
 
-    def end(self, result: RunResult[Any] | None, error: BaseException | None) -> None:
-        """The run ended with ``result`` or ``error``."""
+    def end(
+        self,
+        result: RunResult[Any] | None,
+        error: BaseException | None,
+        usage: Usage | None = None,
+    ) -> None:
+        """The run ended with ``result`` or ``error`` (``GeneratorExit``: the consumer of
+        its stream left before the end, not a failure); ``usage``: what it consumed up to
+        then, given when there is no ``result``."""
 
 
 class RunObserver:

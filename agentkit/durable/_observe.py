@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from agentkit.agent.state import PendingCall, Request
     from agentkit.messages import ChatCompletion
     from agentkit.result import RunResult
+    from agentkit.usage import Usage
 
 __all__ = ["DeferredModel", "ReplayAware"]
 
@@ -63,11 +64,13 @@ class _DeferredTool(ToolObservation):
         with self._inner.activate():
             yield
 
-    def end(self, outcome: Outcome | None, content: str, is_error: bool) -> None:
+    def end(
+        self, outcome: Outcome | None, content: str, is_error: bool, *, left: bool = False
+    ) -> None:
         if self._inner is None and self._call.kwargs is None:
             self._inner = self._run.tool_call(self._call)  # never to run: no step to replay
         if self._inner is not None:
-            self._inner.end(outcome, content, is_error)
+            self._inner.end(outcome, content, is_error, left=left)
 
 
 class ReplayAware(RunObservation):
@@ -86,6 +89,11 @@ class ReplayAware(RunObservation):
         """Observed from the moment the tool's code is entered."""
         return _DeferredTool(self._inner, call)
 
-    def end(self, result: RunResult[Any] | None, error: BaseException | None) -> None:
+    def end(
+        self,
+        result: RunResult[Any] | None,
+        error: BaseException | None,
+        usage: Usage | None = None,
+    ) -> None:
         """Forwarded."""
-        self._inner.end(result, error)
+        self._inner.end(result, error, usage)

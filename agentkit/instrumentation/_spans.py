@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from agentkit.agent.state import PendingCall, Request
     from agentkit.messages import ChatCompletion
     from agentkit.result import RunResult
+    from agentkit.usage import Usage
 
 __all__ = ["RunSpan", "Telemetry"]
 
@@ -52,6 +53,13 @@ def error_type(exc: BaseException) -> str:
     cls = type(exc)
     module = cls.__module__
     return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+
+
+def _left(error: BaseException | None) -> bool:
+    # GeneratorExit reaches an observation only from the flow being closed: the stream's
+    # consumer stopped reading (break, aclose, idle timeout). Closing a stream is the
+    # user's choice, not an error of the operation, so it is not reported as one.
+    return isinstance(error, GeneratorExit)
 
 
 def _fail(span: Span, kind: str) -> None:
@@ -139,14 +147,20 @@ class RunSpan(RunObservation):
         """An ``execute_tool {name}`` span for one tool call."""
         return ToolSpan(self, call)
 
-    def end(self, result: RunResult[Any] | None, error: BaseException | None) -> None:
+    def end(
+        self,
+        result: RunResult[Any] | None,
+        error: BaseException | None,
+        usage: Usage | None = None,
+    ) -> None:
         """Set the usage totals and end the span (once: a consumer closing a finished
-        stream reports a second end, which is ignored)."""
+        stream reports a second end, which is ignored). A stream its consumer left early
+        ends without an error, marked ``agentkit.stream.closed_early``."""
         if self._ended:
             return
         self._ended = True
         span = self.span
-        usage = result.usage if result is not None else None
+        usage = result.usage if result is not None else usage
         if usage is not None:
             span.set_attribute(sc.USAGE_INPUT_TOKENS, usage.prompt_tokens)
             span.set_attribute(sc.USAGE_OUTPUT_TOKENS, usage.completion_tokens)
@@ -165,7 +179,9 @@ class RunSpan(RunObservation):
             span.set_attribute(sc.USAGE_CACHE_READ_INPUT_TOKENS, cached)
         if reasoning:
             span.set_attribute(sc.USAGE_REASONING_OUTPUT_TOKENS, reasoning)
-        if error is not None:
+        if _left(error):
+            span.set_attribute(sc.AGENTKIT_CLOSED_EARLY, True)
+        elif error is not None:
             _fail(span, error_type(error))
         span.end()
 
@@ -238,7 +254,9 @@ class ChatSpan(ModelObservation):
         retries = completion.retries if completion is not None else getattr(error, "retries", 0)
         if isinstance(retries, int) and retries:
             span.set_attribute(sc.AGENTKIT_RETRIES, retries)
-        if error is not None:
+        if _left(error):
+            span.set_attribute(sc.AGENTKIT_CLOSED_EARLY, True)  # the answer was not read
+        elif error is not None:
             kind = error_type(error)
             _fail(span, kind)
             metric[sc.ERROR_TYPE] = kind
@@ -312,12 +330,18 @@ class ToolSpan(ToolObservation):
         finally:
             otel_context.detach(token)
 
-    def end(self, outcome: Outcome | None, content: str, is_error: bool) -> None:
+    def end(
+        self, outcome: Outcome | None, content: str, is_error: bool, *, left: bool = False
+    ) -> None:
         """Mark failures (``timeout`` for agentkit's own timeout) and end the span."""
         span = self.span
-        if self._run._t.include_content:
+        # A valid call the stream's consumer did not wait for: it has no result to record.
+        unrun = left and outcome is None and self._call.kwargs is not None
+        if self._run._t.include_content and not unrun:
             span.set_attribute(sc.TOOL_CALL_RESULT, content)
-        if outcome is not None and outcome.timed_out:
+        if unrun:
+            span.set_attribute(sc.AGENTKIT_CLOSED_EARLY, True)
+        elif outcome is not None and outcome.timed_out:
             _fail(span, "timeout")
         elif outcome is not None and outcome.error is not None:
             _fail(span, error_type(outcome.error))

@@ -87,3 +87,6 @@ AGENTKIT_COST: Final = "agentkit.usage.cost"
 AGENTKIT_REQUESTS: Final = "agentkit.usage.requests"
 AGENTKIT_TOOL_CALLS: Final = "agentkit.usage.tool_calls"
 AGENTKIT_RETRIES: Final = "agentkit.request.retries"  # the client's resends inside one chat span
+# The stream's consumer closed the run before its end (a Stop button): not a failure, so
+# the span's status stays unset and this says the operation did not complete.
+AGENTKIT_CLOSED_EARLY: Final = "agentkit.stream.closed_early"
