@@ -14,6 +14,8 @@ from agentkit.agent import Agent
 from agentkit.agent.streams import AgentStream
 from agentkit.client import AsyncClient
 from agentkit.events import RunFinished
+from agentkit.testing import ScriptedModel, tool_call
+from agentkit.tool import tool
 from tests._reliability_support import KEY, active_connections, shared_server
 
 
@@ -68,3 +70,25 @@ async def test_reading_a_stream_to_its_end_needs_no_closing() -> None:
         assert active_connections(client) == []
     finally:
         await client.aclose()
+
+
+async def test_a_stream_being_read_is_not_idle_while_a_slow_step_runs() -> None:
+    # The consumer waits in `async for` while a tool runs longer than idle_timeout: the
+    # stream used to close itself (UserError at the next event, and a task failing with
+    # "aclose(): asynchronous generator is already running").
+    @tool
+    async def slow() -> str:
+        """Take a while."""
+        await asyncio.sleep(0.4)
+        return "ok"
+
+    failures: list[dict[str, object]] = []
+    asyncio.get_running_loop().set_exception_handler(lambda loop, ctx: failures.append(ctx))
+    model = ScriptedModel([tool_call("slow"), "done"])
+    agent = Agent(tools=[slow], client=AsyncClient(api_key=KEY, transport=model))
+    events = agent.stream("hi")
+    events.idle_timeout = 0.1
+    async with events:
+        kinds = [event.type async for event in events]
+    assert kinds[-1] == "run_finished" and "tool_call_result" in kinds
+    assert failures == []

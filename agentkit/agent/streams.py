@@ -38,6 +38,7 @@ class AgentStream(AsyncIterator[StreamEvent]):
         self._last_read = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._expired = False
+        self._reading = False  # a consumer waits in __anext__: the stream is not idle
 
     def __aiter__(self) -> AgentStream:
         return self
@@ -51,18 +52,23 @@ class AgentStream(AsyncIterator[StreamEvent]):
         import asyncio  # loaded by now; this module is also the sync streams' (agentkit._aio)
 
         loop = asyncio.get_running_loop()
+        self._reading = True
         try:
             event = await self._events.__anext__()
         except BaseException:
             self._cancel_timer()
             raise
+        finally:
+            self._reading = False
         self._last_read = loop.time()
         if self._timer is None:
             self._timer = loop.call_later(self.idle_timeout, self._check_idle, loop)
         return event
 
     def _check_idle(self, loop: asyncio.AbstractEventLoop) -> None:
-        idle = loop.time() - self._last_read
+        # A slow step (a long tool, a model slow to answer) keeps the consumer waiting for
+        # the next event: that time is not idle, and the generator, running, can't be closed.
+        idle = 0.0 if self._reading else loop.time() - self._last_read
         if idle < self.idle_timeout:
             self._timer = loop.call_later(self.idle_timeout - idle, self._check_idle, loop)
             return
