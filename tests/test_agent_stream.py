@@ -21,6 +21,7 @@ from agentkit.events import (
     ToolCallStarted,
     TurnFinished,
 )
+from agentkit.sessions import MemoryStore
 from agentkit.testing import ScriptedModel
 from agentkit.tool import tool
 
@@ -199,3 +200,27 @@ async def test_breaking_out_closes_the_response() -> None:
         break
     await gen.aclose()  # type: ignore[attr-defined]
     assert closed == [True]
+
+
+async def test_leaving_at_run_finished_frees_the_session_at_once() -> None:
+    # The natural loop: stop at the last event, no `async with`. The run used to stay
+    # open until the idle timeout (300 s), holding the session's lease.
+    session = MemoryStore().session("u")
+    agent = Agent(client=async_client_for(ScriptedModel(["one", "two"])))
+    async for event in agent.stream("q1", session=session):
+        if isinstance(event, RunFinished):
+            break
+    second = await agent.run("q2", session=session)  # was SessionBusyError
+    assert second.output == "two"
+    assert [m["content"] for m in session.messages()] == ["q1", "one", "q2", "two"]
+
+
+def test_leaving_a_held_sync_stream_at_run_finished_frees_the_session() -> None:
+    session = MemoryStore().session("u")
+    agent = Agent(client=client_for(ScriptedModel(["one", "two"])))
+    events = agent.stream_sync("q1", session=session)  # kept in a variable
+    for event in events:
+        if isinstance(event, RunFinished):
+            break
+    assert agent.run_sync("q2", session=session).output == "two"
+    assert list(events) == []  # over: nothing more, no error

@@ -1,9 +1,10 @@
 """The objects ``Agent.stream`` and ``Agent.stream_sync`` return.
 
 Each is an iterator of the run's events and a context manager that closes the run (and its
-open response) when the block ends. The async one also closes itself when it has not been
-read for ``idle_timeout`` seconds, so a consumer that breaks out of the loop but keeps the
-object cannot hold a connection and a concurrency slot for ever.
+open response) when the block ends; handing out ``RunFinished`` closes it too. The async
+one also closes itself when it has not been read for ``idle_timeout`` seconds, so a consumer
+that breaks out of the loop but keeps the object cannot hold a connection and a concurrency
+slot for ever.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from agentkit.errors import UserError
-from agentkit.events import StreamEvent
+from agentkit.events import RunFinished, StreamEvent
 
 if TYPE_CHECKING:
     import asyncio
@@ -60,6 +61,12 @@ class AgentStream(AsyncIterator[StreamEvent]):
             raise
         finally:
             self._reading = False
+        if isinstance(event, RunFinished):
+            # The run is over: close it now (as `run` does), so that a consumer leaving
+            # the loop at its last event, without `async with`, does not keep the run
+            # (and a session's lease) until the idle timeout.
+            await self.aclose()
+            return event
         self._last_read = loop.time()
         if self._timer is None:
             self._timer = loop.call_later(self.idle_timeout, self._check_idle, loop)
@@ -108,7 +115,10 @@ class SyncAgentStream(Iterator[StreamEvent]):
         return self
 
     def __next__(self) -> StreamEvent:
-        return next(self._events)
+        event = next(self._events)
+        if isinstance(event, RunFinished):
+            self._events.close()  # over: a held stream object must not keep the run open
+        return event
 
     def close(self) -> None:
         """Stop the run and close its open response (idempotent)."""
