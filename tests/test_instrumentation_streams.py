@@ -1,5 +1,5 @@
 """The spans of streamed runs its consumer leaves early (a Stop button), and the usage totals
-of runs that end without a result."""
+of runs that end without a result or resume a paused one."""
 
 from __future__ import annotations
 
@@ -127,3 +127,44 @@ def test_a_failed_runs_span_counts_its_sub_agents_tokens(otel: Telemetry) -> Non
     assert attrs["gen_ai.usage.input_tokens"] == run.usage.prompt_tokens
     assert attrs["agentkit.usage.requests"] == run.usage.requests == 2
     assert attrs["agentkit.usage.tool_calls"] == 1
+
+
+@pytest.mark.parametrize("mode", ["run", "run_sync"])
+def test_a_resumed_runs_span_counts_only_what_it_consumed(otel: Telemetry, mode: str) -> None:
+    @tool(needs_approval=True)
+    def refund(order: str) -> str:
+        """Refund an order.
+
+        Args:
+            order: The order.
+        """
+        return "refunded"
+
+    script = ScriptedModel([tool_call("refund", {"order": "A"}), "done, refunded"])
+    agent = agent_for(script, mode, tools=[refund], instrument=otel.instrumentation(),
+                      prices=agentkit.Prices(input_per_mtok=1e6, output_per_mtok=2e6))  # fmt: skip
+    if mode == "run_sync":
+        paused = agent.run_sync("refund A")
+        decisions = {paused.approvals[0].tool_call_id: {"type": "approve"}}
+        result = agent.resume_sync(paused.pause, decisions)
+    else:
+
+        async def main() -> tuple[Any, Any]:
+            paused = await agent.run("refund A")
+            decisions = {paused.approvals[0].tool_call_id: {"type": "approve"}}
+            return paused, await agent.resume(paused.pause, decisions)
+
+        paused, result = asyncio.run(main())
+    first, second = otel.named("invoke_agent")
+    chats = [_attrs(c) for c in otel.named("chat")]
+    attrs = [_attrs(first), _attrs(second)]
+    # Each run span reports its own requests: summed, they are the conversation's usage
+    # (the resumed result's usage goes on from the paused run's, so it was counted twice).
+    for key in ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens"):
+        assert [a[key] for a in attrs] == [c[key] for c in chats]
+    assert [a["agentkit.usage.requests"] for a in attrs] == [1, 1]
+    assert [a["agentkit.usage.tool_calls"] for a in attrs] == [0, 1]
+    assert attrs[1]["gen_ai.usage.input_tokens"] < result.usage.prompt_tokens
+    assert [a["agentkit.usage.cost"] for a in attrs] == [
+        c["gen_ai.usage.input_tokens"] + 2 * c["gen_ai.usage.output_tokens"] for c in chats
+    ]

@@ -47,6 +47,8 @@ class RunInfo(NamedTuple):
         server_port: Its port.
         streamed: Whether model answers are streamed.
         system: The system message sent (for content capture), or ``None``.
+        prior_usage: What a resumed run had consumed before it started (its paused
+            run's, which its result's usage includes), or ``None``.
     """
 
     agent_name: str | None
@@ -56,6 +58,7 @@ class RunInfo(NamedTuple):
     server_port: int | None = None
     streamed: bool = False
     system: str | None = None
+    prior_usage: Usage | None = None
 
 
 class ModelObservation:

@@ -25,7 +25,7 @@ from agentkit.agent.state import RunState
 from agentkit.errors import UserError
 from agentkit.events import Hooks, StreamEvent
 from agentkit.messages import Message
-from agentkit.usage import UsageLimits
+from agentkit.usage import Usage, UsageLimits
 
 if TYPE_CHECKING:
     from agentkit.agent.clients import ClientCache
@@ -170,6 +170,7 @@ def start_observation(
         server_port=port,
         streamed=streamed,
         system=system if isinstance(system, str) else None,
+        prior_usage=Usage() + state.usage,  # a copy: the run adds to its own
     )
     return observer.start_run(info)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
+from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
@@ -23,13 +24,13 @@ from agentkit.agent.observe import ModelObservation, RunInfo, RunObservation, To
 from agentkit.instrumentation import _content
 from agentkit.instrumentation import semconv as sc
 from agentkit.prices import token_details
+from agentkit.usage import Usage
 
 if TYPE_CHECKING:
     from agentkit._execute import Outcome
     from agentkit.agent.state import PendingCall, Request
     from agentkit.messages import ChatCompletion
     from agentkit.result import RunResult
-    from agentkit.usage import Usage
 
 __all__ = ["RunSpan", "Telemetry"]
 
@@ -162,6 +163,7 @@ class RunSpan(RunObservation):
         span = self.span
         usage = result.usage if result is not None else usage
         if usage is not None:
+            usage = _since(usage, self.info.prior_usage)
             span.set_attribute(sc.USAGE_INPUT_TOKENS, usage.prompt_tokens)
             span.set_attribute(sc.USAGE_OUTPUT_TOKENS, usage.completion_tokens)
             span.set_attribute(sc.AGENTKIT_REQUESTS, usage.requests)
@@ -184,6 +186,17 @@ class RunSpan(RunObservation):
         elif error is not None:
             _fail(span, error_type(error))
         span.end()
+
+
+def _since(total: Usage, prior: Usage | None) -> Usage:
+    """What a run consumed itself: a resumed run's usage goes on from its paused run's,
+    which that run's own span reported already (a backend sums the spans)."""
+    if prior is None or not (prior.requests or prior.tool_calls):
+        return total
+    counts = [f.name for f in fields(Usage) if f.name != "cost"]
+    own = Usage(**{name: getattr(total, name) - getattr(prior, name) for name in counts})
+    own.cost = None if total.cost is None else total.cost - (prior.cost or 0.0)
+    return own
 
 
 def _server(attributes: dict[str, Any], info: RunInfo) -> None:
