@@ -152,3 +152,33 @@ def test_usage_addition_keeps_cost_honest() -> None:
     assert (a + Usage(requests=1)).cost is None  # requests without a price
     assert (a + Usage()).cost == 0.5  # nothing spent, nothing unknown
     assert (Usage() + Usage()).cost is None
+
+
+def test_a_resumed_run_keeps_its_paused_runs_cost_and_budget() -> None:
+    from agentkit import tool
+
+    @tool(needs_approval=True)
+    def refund(order: str) -> str:
+        """Refund an order.
+
+        Args:
+            order: The order.
+        """
+        return "refunded"
+
+    per_token = Prices(input_per_mtok=1e6, output_per_mtok=1e6)  # 1 per token
+    script = [tool_call("refund", {"order": "A"}), _body("done", 10, 10)]
+    agent = _agent(script, tools=[refund], prices=per_token)
+    paused = agent.run_sync("refund A")
+    decisions = {paused.approvals[0].tool_call_id: {"type": "approve"}}
+    assert paused.cost == paused.usage.total_tokens
+    result = agent.resume_sync(paused.pause, decisions)
+    # The tokens went on from the paused run's; the cost used to start again from 0.
+    assert result.usage.total_tokens == paused.usage.total_tokens + 20
+    assert result.cost == result.usage.total_tokens
+    # And the budget goes on from there too: 20 more would pass a fresh limit of 25.
+    limited = _agent([_body("done", 10, 10)], tools=[refund], prices=per_token,
+                     usage_limits=UsageLimits(cost_limit=25.0))  # fmt: skip
+    assert paused.cost is not None and paused.cost > 5
+    with pytest.raises(UsageLimitExceeded, match="cost"):
+        limited.resume_sync(paused.pause, decisions)

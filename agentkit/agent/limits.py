@@ -60,9 +60,10 @@ class Limits(StateBase):
     # ------------------------------------------------------------------ cost (prices.py)
 
     def set_prices(self, prices: Prices | Mapping[str, Prices] | None) -> None:
-        """Price this run's responses (``usage.cost`` starts at 0)."""
+        """Price this run's responses (``usage.cost`` starts at 0, or for a resumed run at
+        its paused run's cost, as its tokens do: ``None`` when those were not priced)."""
         self.prices = prices
-        if prices is not None:
+        if prices is not None and not self.usage.requests:
             self.usage.cost = 0.0
         limits = self.spec.usage_limits
         if limits is not None and limits.cost_limit is not None and prices is None:
