@@ -224,3 +224,28 @@ def test_leaving_a_held_sync_stream_at_run_finished_frees_the_session() -> None:
             break
     assert agent.run_sync("q2", session=session).output == "two"
     assert list(events) == []  # over: nothing more, no error
+
+
+async def test_the_final_answer_is_stored_before_its_turn_finished(flavour: str) -> None:
+    # A consumer that stops at the answer's turn_finished (its text complete) used to
+    # leave the session without the answer: the next run's model never saw it.
+    session = MemoryStore().session("u")
+    script = ScriptedModel([calls(("get_weather", {"city": "a"})), text("sunny, enjoy")])
+    agent = Agent(tools=[get_weather], client=client_for(script))
+
+    def stop_at_the_answer(events: Any) -> None:
+        for event in events:
+            if isinstance(event, TurnFinished) and event.finish_reason == "stop":
+                break
+
+    if flavour == "sync":
+        await asyncio.to_thread(lambda: stop_at_the_answer(agent.stream_sync("q", session=session)))
+    else:
+        agent = Agent(tools=[get_weather], client=async_client_for(script))
+        async with agent.stream("q", session=session) as events:
+            async for event in events:
+                if isinstance(event, TurnFinished) and event.finish_reason == "stop":
+                    break
+    stored = session.messages()
+    assert [m["role"] for m in stored] == ["user", "assistant", "tool", "assistant"]
+    assert stored[-1]["content"] == "sunny, enjoy"

@@ -133,6 +133,15 @@ def _loop(
         if hooks is not None:
             for pc in calls:
                 hooks.on_tool_call(pc.call)
+        if (
+            state.done
+            and state.persist
+            and state.pause is None
+            and state.saved < len(state.messages)
+        ):
+            # The final answer is stored before it is reported, as a tool turn is: a
+            # consumer may stop reading at its `turn_finished`.
+            yield from _persist(state, _unsaved(state))
         yield Emit(_turn_event(state, completion))
         if calls:
             if state.persist:
