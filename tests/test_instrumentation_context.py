@@ -342,3 +342,26 @@ def test_agents_are_shared_safely(otel: Telemetry) -> None:
     chats = otel.named("chat")
     assert len(runs) == 5 and len(chats) == 5
     assert {c.parent.span_id for c in chats} == {r.context.span_id for r in runs}
+
+
+def test_a_refused_call_is_not_labelled_an_invalid_call(otel: Telemetry) -> None:
+    @tool(needs_approval=True)
+    def refund(order: str) -> str:
+        """Refund an order.
+
+        Args:
+            order: The order.
+        """
+        return "refunded"
+
+    again = tool_call("refund", {"order": "A"})
+    script = ScriptedModel([tool_call("refund", {"order": "A"}), again, "not refunded"])
+    agent = agent_for(script, "run_sync", tools=[refund], instrument=otel.instrumentation())
+    paused = agent.run_sync("refund A")
+    reject = {"type": "reject", "reason": "no"}
+    result = agent.resume_sync(paused.pause, {paused.approvals[0].tool_call_id: reject})
+    assert result.output == "not refunded"
+    # Refused by the person, then asked again and refused for that: neither call was an
+    # unknown tool or had bad arguments (which `invalid_call` says).
+    spans = otel.named("execute_tool refund")
+    assert [dict(s.attributes or {})["error.type"] for s in spans] == ["refused", "refused"]

@@ -360,6 +360,8 @@ class ToolSpan(ToolObservation):
             _fail(span, error_type(outcome.error))
         elif outcome is None and self._call.kwargs is not None:
             _fail(span, "cancelled")  # it was to run, but the run ended first
-        elif is_error:
+        elif is_error and self._call.retry_error:
             _fail(span, "invalid_call")  # unknown tool or invalid arguments: never ran
+        elif is_error:
+            _fail(span, "refused")  # a person refused it (now, or this very call before)
         span.end()
