@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from typing import Any
 
 import httpx
 import pytest
 from _agent_support import assert_valid_history, async_client_for, calls, client_for, text
 
+import agentkit
 from agentkit.agent import Agent
 from agentkit.errors import APIError, APIStatusError
 from agentkit.events import (
@@ -249,3 +251,56 @@ async def test_the_final_answer_is_stored_before_its_turn_finished(flavour: str)
     stored = session.messages()
     assert [m["role"] for m in stored] == ["user", "assistant", "tool", "assistant"]
     assert stored[-1]["content"] == "sunny, enjoy"
+
+
+async def test_aclose_from_another_task_stops_the_run_at_its_next_event() -> None:
+    # A Stop button: one task streams the answer out, another closes the stream. This
+    # used to raise "aclose(): asynchronous generator is already running" and the run
+    # went on to its end.
+    session = MemoryStore().session("u")
+    slow = ScriptedModel(
+        [{"fault": "slow=0.05"}, "one two three four five six seven eight", "again"]
+    )
+    agent = Agent(client=async_client_for(slow))
+    events = agent.stream("q", session=session)
+    seen: list[str] = []
+    first = asyncio.Event()
+
+    async def reader() -> None:
+        async for event in events:
+            seen.append(event.type)
+            first.set()
+
+    with agentkit.capture_run() as run:
+        task = asyncio.create_task(reader())
+    await first.wait()
+    await asyncio.wait_for(events.aclose(), 5)
+    await asyncio.wait_for(task, 5)  # its loop simply ended
+    assert "run_finished" not in seen and seen.count("text_delta") < 8
+    assert run.error is None and run.result is None  # left early, not failed
+    assert (await agent.run("again", session=session)).output  # the lease is free
+
+
+def test_close_from_another_thread_stops_a_sync_stream_at_its_next_event() -> None:
+    slow = ScriptedModel([{"fault": "slow=0.05"}, "one two three four five six seven eight"])
+    agent = Agent(client=client_for(slow))
+    events = agent.stream_sync("q")
+    seen: list[str] = []
+    failures: list[BaseException] = []
+    first = threading.Event()
+
+    def reader() -> None:
+        try:
+            for event in events:
+                seen.append(event.type)
+                first.set()
+        except BaseException as exc:  # "generator already executing" once
+            failures.append(exc)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    assert first.wait(5)
+    events.close()  # from this thread, while the reader waits for the next chunk
+    thread.join(5)
+    assert not thread.is_alive() and failures == []
+    assert "run_finished" not in seen and seen.count("text_delta") < 8

@@ -9,6 +9,7 @@ slot for ever.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -39,7 +40,10 @@ class AgentStream(AsyncIterator[StreamEvent]):
         self._last_read = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._expired = False
-        self._reading = False  # a consumer waits in __anext__: the stream is not idle
+        # The task waiting in __anext__ (the stream is not idle then), and what an aclose()
+        # from another task waits on meanwhile: a running generator can't be closed.
+        self._reader: asyncio.Task[object] | None = None
+        self._stopped: asyncio.Event | None = None
 
     def __aiter__(self) -> AgentStream:
         return self
@@ -53,19 +57,23 @@ class AgentStream(AsyncIterator[StreamEvent]):
         import asyncio  # loaded by now; this module is also the sync streams' (agentkit._aio)
 
         loop = asyncio.get_running_loop()
-        self._reading = True
+        self._reader = asyncio.current_task()
         try:
             event = await self._events.__anext__()
         except BaseException:
             self._cancel_timer()
+            if self._stopped is not None:  # the run is over: so is a waiting aclose()
+                self._stopped.set()
             raise
         finally:
-            self._reading = False
-        if isinstance(event, RunFinished):
-            # The run is over: close it now (as `run` does), so that a consumer leaving
-            # the loop at its last event, without `async with`, does not keep the run
-            # (and a session's lease) until the idle timeout.
+            self._reader = None
+        if isinstance(event, RunFinished) or self._stopped is not None:
+            # The run is over (close it now, as `run` does, so that a loop left at its
+            # last event does not keep it, and a session's lease, until the idle
+            # timeout), or another task asked to stop it while this read was in flight.
             await self.aclose()
+            if not isinstance(event, RunFinished):
+                raise StopAsyncIteration
             return event
         self._last_read = loop.time()
         if self._timer is None:
@@ -75,7 +83,7 @@ class AgentStream(AsyncIterator[StreamEvent]):
     def _check_idle(self, loop: asyncio.AbstractEventLoop) -> None:
         # A slow step (a long tool, a model slow to answer) keeps the consumer waiting for
         # the next event: that time is not idle, and the generator, running, can't be closed.
-        idle = 0.0 if self._reading else loop.time() - self._last_read
+        idle = 0.0 if self._reader is not None else loop.time() - self._last_read
         if idle < self.idle_timeout:
             self._timer = loop.call_later(self.idle_timeout - idle, self._check_idle, loop)
             return
@@ -89,9 +97,21 @@ class AgentStream(AsyncIterator[StreamEvent]):
             self._timer = None
 
     async def aclose(self) -> None:
-        """Stop the run and close its open response (idempotent)."""
+        """Stop the run and close its open response (idempotent). Called from another
+        task while one reads the stream (a Stop button), it stops the run at its next
+        event, where that reader's loop ends, and returns once the run is closed."""
+        import asyncio
+
         self._cancel_timer()
+        reader = self._reader
+        if reader is not None and reader is not asyncio.current_task():
+            if self._stopped is None:
+                self._stopped = asyncio.Event()
+            await self._stopped.wait()
+            return
         await self._events.aclose()
+        if self._stopped is not None:
+            self._stopped.set()
 
     async def __aenter__(self) -> AgentStream:
         return self
@@ -110,19 +130,40 @@ class SyncAgentStream(Iterator[StreamEvent]):
 
     def __init__(self, events: Generator[StreamEvent, None, None]) -> None:
         self._events = events
+        # The thread in __next__, and whether another thread asked to stop meanwhile (a
+        # running generator can't be closed): guarded by the lock, which closing holds.
+        self._lock = threading.Lock()
+        self._reader: int | None = None
+        self._stop = False
 
     def __iter__(self) -> SyncAgentStream:
         return self
 
     def __next__(self) -> StreamEvent:
-        event = next(self._events)
-        if isinstance(event, RunFinished):
-            self._events.close()  # over: a held stream object must not keep the run open
+        with self._lock:
+            self._reader = threading.get_ident()
+        try:
+            event = next(self._events)
+        finally:
+            with self._lock:
+                self._reader = None
+                stop = self._stop
+        if isinstance(event, RunFinished) or stop:
+            with self._lock:  # over: a held stream object must not keep the run open
+                self._events.close()
+            if not isinstance(event, RunFinished):
+                raise StopIteration
         return event
 
     def close(self) -> None:
-        """Stop the run and close its open response (idempotent)."""
-        self._events.close()
+        """Stop the run and close its open response (idempotent). Called from another
+        thread while one reads the stream, it stops the run at its next event, where that
+        reader's loop ends."""
+        with self._lock:
+            if self._reader is not None and self._reader != threading.get_ident():
+                self._stop = True
+                return
+            self._events.close()
 
     def __enter__(self) -> SyncAgentStream:
         return self
