@@ -278,6 +278,7 @@ async def test_aclose_from_another_task_stops_the_run_at_its_next_event() -> Non
     await asyncio.wait_for(task, 5)  # its loop simply ended
     assert "run_finished" not in seen and seen.count("text_delta") < 8
     assert run.error is None and run.result is None  # left early, not failed
+    assert run.messages == [{"role": "user", "content": "q"}]
     assert (await agent.run("again", session=session)).output  # the lease is free
 
 
