@@ -180,7 +180,8 @@ class Hooks:
         """After each model response (for a streamed turn: the assembled completion)."""
 
     def on_tool_call(self, call: ToolCall) -> None:
-        """Before each tool call runs (also for calls rejected without running)."""
+        """Before each tool call runs (also for calls rejected without running); for a
+        call that waits for approval, in the run that resumes it with its decision."""
 
     def on_tool_result(self, call: ToolCall, content: str, is_error: bool) -> None:
         """After each tool call, with the content sent back to the model."""

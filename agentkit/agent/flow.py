@@ -101,6 +101,7 @@ def _loop(
     if state.resuming:
         # The paused turn goes on from the stored assistant message: no model call.
         calls = state.resume_calls()
+        _announce(calls, hooks)
         if state.persist and state.was_paused and any(pc.kwargs is not None for pc in calls):
             # The decisions are stored before an approved call runs, never after.
             assistant, results = state.decided_turn()
@@ -130,9 +131,7 @@ def _loop(
         if hooks is not None:
             hooks.on_response(completion)
         calls = state.apply_response(completion)
-        if hooks is not None:
-            for pc in calls:
-                hooks.on_tool_call(pc.call)
+        _announce(calls, hooks)
         if (
             state.done
             and state.persist
@@ -202,6 +201,16 @@ def _run_turn(
                 outcome = done.get(id(pc))
                 pc.observation.end(outcome, pc.content or "", pc.is_error, left=left)
     return state.pause_if_waiting(calls)
+
+
+def _announce(calls: list[PendingCall], hooks: Hooks | None) -> None:
+    """Tell the hooks of the calls about to run or be answered. A call waiting for a
+    person's decision is told of in the run that resumes it, maybe in another process:
+    where it runs (or is refused), and where its result is reported."""
+    if hooks is not None:
+        for pc in calls:
+            if not pc.awaiting:
+                hooks.on_tool_call(pc.call)
 
 
 def _journals(state: RunState, calls: list[PendingCall], runnable: tuple[PendingCall, ...]) -> bool:
