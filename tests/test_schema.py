@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
 import functools
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Optional, Union
 
+import pydantic
+import pydantic.dataclasses
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict
@@ -23,6 +26,7 @@ from typing_extensions import TypedDict
 from agentkit.context import RunContext
 from agentkit.errors import ToolArgumentsError, UserError
 from agentkit.schema import FunctionSchema, function_schema
+from agentkit.schema.values import ValueSchema
 
 # ----------------------------------------------------------------------------- fixtures
 
@@ -1119,6 +1123,168 @@ def test_strict_mode_refuses_models_that_accept_extra_keys(model: Any) -> None:
     message = str(info.value)
     assert "function 'make.<locals>.f'" in message and "extra=" in message
     assert ("'Ignoring'" in message) or ("'Allowing'" in message)
+
+
+# A pydantic model inside a dataclass or a TypedDict refuses extra keys as one nested
+# directly does; so does a pydantic dataclass that leaves `extra` unset, and a model naming
+# a class defined after it.
+
+
+@dataclass
+class Parcel:
+    """A parcel."""
+
+    to: Address
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SealedParcel:
+    to: Address
+    tags: list[str] = dataclasses.field(default_factory=list)
+
+
+@dataclass
+class Crate:
+    """A crate whose weight is worked out after validation."""
+
+    to: Address
+    scale: dataclasses.InitVar[int] = 2
+    weight: int = dataclasses.field(init=False, default=0)
+
+    def __post_init__(self, scale: int) -> None:
+        self.weight = len(self.to.street) * scale
+
+
+@dataclass
+class ParcelTree:
+    to: Address
+    inner: list[ParcelTree] = dataclasses.field(default_factory=list)
+
+
+@pydantic.dataclasses.dataclass
+class PydanticParcel:
+    to: str
+    count: int = 1
+
+    @pydantic.field_validator("count")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("count must be >= 1")
+        return value
+
+
+@pydantic.dataclasses.dataclass(config=ConfigDict(extra="ignore"))
+class LaxParcel:
+    to: str
+
+
+class Manifest(TypedDict, total=False):
+    to: typing.Required[Address]
+    more: list[Address]
+
+
+class OldManifest(typing.TypedDict):
+    to: Address
+    back: typing.NotRequired[Address]
+
+
+class Shipment(BaseModel):
+    parcel: Parcel
+    later: Later
+
+
+class Later(BaseModel):
+    street: str
+
+
+NESTED_EXTRA_CASES = [
+    pytest.param(Parcel, {"to": {"street": "a", "evil": 1}}, "x.to.evil", id="dataclass"),
+    pytest.param(
+        list[Parcel], [{"to": {"street": "a"}}, {"to": {"street": "b", "evil": 1}}],
+        "x[1].to.evil", id="list of dataclass",
+    ),
+    pytest.param(SealedParcel, {"to": {"street": "a", "evil": 1}}, "x.to.evil", id="frozen slots"),
+    pytest.param(
+        ParcelTree, {"to": {"street": "a"}, "inner": [{"to": {"street": "b", "evil": 1}}]},
+        "x.inner[0].to.evil", id="recursive dataclass",
+    ),
+    pytest.param(PydanticParcel, {"to": "a", "evil": 1}, "x.evil", id="pydantic dataclass"),
+    pytest.param(
+        Manifest, {"to": {"street": "a"}, "more": [{"street": "b", "evil": 1}]},
+        "x.more[0].evil", id="TypedDict",
+    ),
+    pytest.param(
+        OldManifest, {"to": {"street": "a"}, "back": {"street": "b", "evil": 1}},
+        "x.back.evil", id="typing.TypedDict NotRequired",
+    ),
+    pytest.param(
+        Shipment, {"parcel": {"to": {"street": "a", "evil": 1}}, "later": {"street": "b"}},
+        "x.parcel.to.evil", id="dataclass in model",
+    ),
+    pytest.param(
+        Shipment, {"parcel": {"to": {"street": "a"}}, "later": {"street": "b", "evil": 1}},
+        "x.later.evil", id="model defined later",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["normal", "strict"])
+@pytest.mark.parametrize(("annotation", "value", "where"), NESTED_EXTRA_CASES)
+def test_extra_keys_under_dataclasses_and_typed_dicts_are_rejected(
+    annotation: Any, value: Any, where: str, strict: bool
+) -> None:
+    schema = schema_of(annotation, strict=strict)
+    with pytest.raises(ToolArgumentsError) as info:
+        schema.validate({"x": value})
+    assert f"{where}: unexpected field" in str(info.value)
+    # The output type of a run is checked by the same rules.
+    with pytest.raises(
+        pydantic.ValidationError, match=r"evil\n  (Extra inputs|Unexpected keyword)"
+    ):
+        ValueSchema(annotation).validate({"result": value})
+
+
+def test_dataclasses_holding_models_are_still_the_users_classes() -> None:
+    box = schema_of(Parcel).validate({"x": {"to": {"street": "a"}}})["x"]
+    assert type(box) is Parcel and box == Parcel(Address(street="a"))
+    sealed = schema_of(SealedParcel).validate({"x": {"to": {"street": "a"}, "tags": ["t"]}})
+    assert type(sealed["x"]) is SealedParcel
+    assert sealed["x"] == SealedParcel(Address(street="a"), ["t"])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        sealed["x"].tags = []  # type: ignore[misc]
+    crate = schema_of(Crate).validate({"x": {"to": {"street": "abc"}, "scale": 3}})["x"]
+    assert type(crate) is Crate and crate.weight == 9  # __post_init__ ran, with the InitVar
+    leaf = {"to": {"street": "b"}}
+    tree = schema_of(ParcelTree).validate({"x": {"to": {"street": "a"}, "inner": [leaf]}})
+    assert type(tree["x"].inner[0]) is ParcelTree
+    parcel = schema_of(PydanticParcel).validate({"x": {"to": "a", "count": 2}})["x"]
+    assert type(parcel) is PydanticParcel and parcel == PydanticParcel(to="a", count=2)
+    with pytest.raises(ToolArgumentsError, match="count must be >= 1"):  # its validators run
+        schema_of(PydanticParcel).validate({"x": {"to": "a", "count": 0}})
+    manifest = schema_of(OldManifest).validate({"x": {"to": {"street": "a"}}})["x"]
+    assert manifest == {"to": Address(street="a")}  # NotRequired kept under string hints
+    assert ValueSchema(Parcel).validate({"result": {"to": {"street": "a"}}}) == box
+
+
+def test_schema_of_a_dataclass_holding_a_model_only_gains_additional_properties_false() -> None:
+    x = schema_of(Parcel).parameters["properties"]["x"]
+    assert x == {
+        "type": "object",
+        "description": "A parcel.",
+        "properties": {"to": closed(ADDRESS), "note": {"type": "string", "default": ""}},
+        "required": ["to"],
+        "additionalProperties": False,
+    }
+    assert "description" not in schema_of(PydanticParcel).parameters["properties"]["x"]
+
+
+def test_strict_mode_refuses_a_pydantic_dataclass_that_ignores_extra_keys() -> None:
+    with pytest.raises(UserError, match="'LaxParcel' sets extra="):
+        schema_of(LaxParcel, strict=True)
+    kwargs = schema_of(LaxParcel).validate({"x": {"to": "a", "evil": 1}})  # its choice
+    assert kwargs["x"] == LaxParcel(to="a")
 
 
 def test_forbid_extras_subclasses_are_built_once_and_flat_hints_are_untouched() -> None:

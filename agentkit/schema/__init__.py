@@ -22,7 +22,8 @@ How a schema is built:
    ``Annotated[X, Field(description="text")]``) wins over the docstring's. A docstring
    parameter that is not in the signature is an error.
 3. ``pydantic.create_model`` builds the argument model (``extra="forbid"``; nested pydantic
-   models that leave ``extra`` unset are swapped for subclasses that forbid it too) and
+   models that leave ``extra`` unset, also inside dataclasses and TypedDicts, are swapped
+   for subclasses that forbid it too) and
    ``model_json_schema`` its schema, which is then made self-contained: every ``$ref`` is
    inlined, so nested models, dataclasses, TypedDicts and enums appear in place. The one
    exception is a recursive type, which cannot be inlined: it stays in ``$defs`` and is

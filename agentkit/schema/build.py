@@ -126,7 +126,7 @@ def _refuse_kept_extras(model: type[BaseModel], where: str) -> None:
         names = ", ".join(repr(k) for k in kept)
         raise UserError(
             f"Cannot make {where} strict: model {names} sets extra='allow' or 'ignore' in "
-            "its model_config, so it accepts keys that strict mode says are refused; remove "
-            "extra= from its model_config (agentkit then rejects extra keys), or use "
-            "strict=False"
+            "its model_config (or dataclass/TypedDict config), so it accepts keys that "
+            "strict mode says are refused; remove that extra= (agentkit then rejects extra "
+            "keys), or use strict=False"
         )

@@ -7,10 +7,13 @@
   surface as a raw ``ValidationError`` in the middle of the tool's body. The arguments are
   drained into lists before the call instead, and a bad item is a ``ToolArgumentsError``.
 - ``forbid_extras``: a nested dataclass or TypedDict inherits the argument model's
-  ``extra="forbid"``, but a nested pydantic model keeps its own config, whose default
-  silently drops extra keys. A model that leaves ``extra`` unset is replaced by a subclass
-  that forbids them (same name, qualname, module and docstring, so the schema only gains
-  ``additionalProperties: false``); one that sets ``extra`` keeps its choice.
+  ``extra="forbid"``, but a nested pydantic model (or pydantic dataclass) keeps its own
+  config, whose default silently drops extra keys. A model that leaves ``extra`` unset is
+  replaced by a subclass that forbids them (same name, qualname, module and docstring, so
+  the schema only gains ``additionalProperties: false``); one that sets ``extra`` keeps its
+  choice. The walk goes through dataclass and TypedDict fields too: a dataclass holding such
+  a model is validated through a subclass declaring the rewritten fields (the instance built
+  is still of the user's class), a TypedDict is rebuilt with them.
 - ``models_keeping_extras``: the nested models that accept extra keys on purpose, which
   strict mode cannot express.
 """
@@ -28,7 +31,10 @@ import typing
 from collections.abc import Callable
 from typing import Annotated, Any
 
+import typing_extensions
 from pydantic import BaseModel, ConfigDict, RootModel, ValidationError
+from pydantic.dataclasses import is_pydantic_dataclass
+from typing_extensions import is_typeddict
 
 from agentkit.errors import ToolArgumentsError
 
@@ -44,6 +50,7 @@ _OLD_TYPED_DICT = sys.version_info < (3, 12)
 _ANNOTATED: Any = Annotated  # subscripted with runtime tuples
 _UNION: Any = typing.Union  # subscripted with runtime tuples (which may hold ForwardRefs)
 # A leaf rewrite: the replacement of a hint it handles, None for the others.
+_REQUIRED_MARKS = {typing_extensions.Required, typing_extensions.NotRequired}
 _Leaf = Callable[[Any, dict[Any, Any]], Any]
 
 
@@ -126,22 +133,25 @@ _MODEL_SLOTS = ("__dict__", "__pydantic_extra__", "__pydantic_fields_set__", "__
 
 
 def forbid_extras(hint: Any) -> Any:
-    """``hint`` with every pydantic model in it (nested ones included) that leaves
-    ``extra`` unset replaced by a subclass forbidding extra keys; unchanged when none does.
+    """``hint`` with every pydantic model in it (nested ones included, also inside
+    dataclasses and TypedDicts) that leaves ``extra`` unset replaced by a subclass
+    forbidding extra keys; unchanged when none does.
 
     The function still receives instances of the user's classes (``isinstance`` holds).
     """
-    if isinstance(hint, type) and not issubclass(hint, BaseModel):
-        return hint  # the common case (str, int, a dataclass...): nothing to walk
+    if isinstance(hint, type) and not _holds_model(hint, set()):
+        return hint  # the common case (str, int, a plain dataclass...): nothing to rewrite
     built: dict[Any, Any] = {}
     new = _rewrite(hint, _model_leaf, built)
-    pending = [s for c, s in built.items() if s is not c and c not in _FORBIDDING]
-    names = {_placeholder(c).__forward_arg__: s for c, s in built.items()}
+    models = {c: s for c, s in built.items() if issubclass(c, BaseModel)}
+    pending = [s for c, s in models.items() if s is not c and c not in _FORBIDDING]
+    names = {_placeholder(c).__forward_arg__: s for c, s in models.items()}
     for sub in pending:
         if not sub.__pydantic_complete__:  # it refers to a recursive model: resolve now
             sub.model_rebuild(_types_namespace=names)
     for cls, sub in built.items():
-        _FORBIDDING.setdefault(cls, sub)
+        if not is_typeddict(cls):  # a TypedDict is cheap to rebuild (and may be a copy)
+            _FORBIDDING.setdefault(cls, sub)
     return new
 
 
@@ -151,15 +161,162 @@ def _placeholder(cls: type[BaseModel]) -> typing.ForwardRef:
 
 
 def _model_leaf(hint: Any, done: dict[Any, Any]) -> Any:
-    if not (isinstance(hint, type) and issubclass(hint, BaseModel)):
+    if not isinstance(hint, type):
         return None
     if hint in _FORBIDDING:
         return _FORBIDDING[hint]
     if hint in done:
         return done[hint]
-    if not hint.__pydantic_complete__:
-        return hint  # unresolved names: pydantic reports them on the user's class
-    return _forbidding(hint, done)
+    if issubclass(hint, BaseModel):
+        # A model naming a class defined after it is completed on first use, as pydantic
+        # itself would; one that stays unresolved is reported by pydantic on its class.
+        if not hint.__pydantic_complete__ and not hint.model_rebuild(raise_errors=False):
+            return hint
+        return _forbidding(hint, done)
+    if not _holds_model(hint, set()):
+        return None
+    if is_typeddict(hint):
+        return _typed_dict_forbidding(hint, done)
+    if dataclasses.is_dataclass(hint):
+        return _dataclass_forbidding(hint, done)
+    return None
+
+
+def _holds_model(hint: Any, seen: set[Any]) -> bool:
+    """Whether a pydantic model or pydantic dataclass is in ``hint``, at any depth
+    (through dataclass and TypedDict fields too)."""
+    if not isinstance(hint, type):
+        return any(_holds_model(a, seen) for a in typing.get_args(hint))
+    if hint in seen:
+        return False
+    if issubclass(hint, BaseModel) or is_pydantic_dataclass(hint):
+        return True
+    if not (dataclasses.is_dataclass(hint) or is_typeddict(hint)):
+        return False
+    seen.add(hint)
+    return any(_holds_model(h, seen) for h in _field_hints(hint).values())
+
+
+def _field_hints(cls: type) -> dict[str, Any]:
+    """The resolved hints of a dataclass's fields or a TypedDict's keys ({} if unreadable:
+    pydantic then reports the problem on the user's class)."""
+    try:
+        hints = typing.get_type_hints(cls, include_extras=True)
+    except Exception:
+        return {}
+    if not dataclasses.is_dataclass(cls):
+        return hints
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.name in hints}
+
+
+def _typed_dict_forbidding(cls: Any, done: dict[Any, Any]) -> Any:
+    # Built first with placeholder values, so that a recursive key can refer to it.
+    required: Any = typing_extensions.Required
+    not_required: Any = typing_extensions.NotRequired
+    keys: dict[str, tuple[Any, Any]] = {}  # key -> (Required or NotRequired, its type)
+    for key, value in _field_hints(cls).items():
+        mark = typing.get_origin(value)
+        if mark in _REQUIRED_MARKS:  # written on the key: more reliable than
+            value = typing.get_args(value)[0]  # __required_keys__ under string annotations
+        else:
+            mark = required if key in cls.__required_keys__ else not_required
+        keys[key] = (mark, value)
+    make: Any = typing_extensions.TypedDict
+    new: Any = make(cls.__name__, {k: wrap[Any] for k, (wrap, _) in keys.items()})
+    new.__module__, new.__qualname__, new.__doc__ = cls.__module__, cls.__qualname__, cls.__doc__
+    if hasattr(cls, "__pydantic_config__"):
+        new.__pydantic_config__ = cls.__pydantic_config__
+    done[cls] = new
+    for key, (wrap, value) in keys.items():
+        new.__annotations__[key] = wrap[_rewrite(value, _model_leaf, done)]
+    return new
+
+
+def _dataclass_forbidding(cls: Any, done: dict[Any, Any]) -> Any:
+    # A subclass declaring the rewritten fields, validated as the user's class (see
+    # _BuildAs); made a dataclass only once its fields are known, so that a recursive
+    # field can refer to it.
+    namespace: dict[str, Any] = {
+        "__module__": cls.__module__,
+        "__qualname__": cls.__qualname__,
+        "__doc__": cls.__doc__,
+    }
+    config = getattr(cls, "__pydantic_config__", None)
+    if is_pydantic_dataclass(cls) and "extra" not in (config or {}):
+        namespace["__pydantic_config__"] = {**(config or {}), "extra": "forbid"}
+    sub: Any = type(cls.__name__, (cls,), namespace)
+    marked = _ANNOTATED[sub, _BuildAs(cls)]
+    done[cls] = marked
+    hints = _field_hints(cls)
+    annotations: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in hints:
+            continue
+        new = _rewrite(hints[f.name], _model_leaf, done)
+        if new is not hints[f.name]:
+            annotations[f.name] = new
+            setattr(sub, f.name, _copy_field(f))
+    sub.__annotations__ = annotations
+    frozen = cls.__dataclass_params__.frozen
+    dataclasses.dataclass(sub, init=False, repr=False, eq=False, frozen=frozen)
+    sub.__doc__ = cls.__doc__  # not the signature the decorator writes for an empty one
+    return marked
+
+
+def _copy_field(f: dataclasses.Field[Any]) -> Any:
+    return dataclasses.field(
+        default=f.default,
+        default_factory=f.default_factory,
+        init=f.init,
+        repr=f.repr,
+        hash=f.hash,
+        compare=f.compare,
+        metadata=f.metadata,
+        kw_only=f.kw_only,
+    )
+
+
+class _BuildAs:
+    """``Annotated`` metadata: validate as the stand-in dataclass, build the user's class.
+
+    Pydantic builds a dataclass instance with ``cls.__new__`` and fills its fields (then
+    calls ``__post_init__``), so naming the user's class in the core schema gives exactly
+    the instance validating the user's class would; the JSON schema takes its title,
+    description and config from it too. A pydantic dataclass cannot be named there (its
+    own prebuilt validator would be used instead, extras and all): the stand-in's instance
+    is copied into one of the user's class.
+    """
+
+    __slots__ = ("cls",)
+
+    def __init__(self, cls: type) -> None:
+        self.cls = cls
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        schema = handler(source)
+        if is_pydantic_dataclass(self.cls):
+            from pydantic_core import core_schema
+
+            return core_schema.no_info_after_validator_function(self._copied, schema)
+        try:
+            node = handler.resolve_ref_schema(schema)
+        except LookupError:
+            return schema  # a recursive use inside its own definition: set by the outer use
+        while node.get("type") != "dataclass" and isinstance(node.get("schema"), dict):
+            node = node["schema"]  # validators wrapped around it
+        if node.get("type") == "dataclass":
+            node["cls"] = self.cls
+        return schema
+
+    def _copied(self, value: Any) -> Any:
+        twin: Any = object.__new__(self.cls)
+        state = dict(getattr(value, "__dict__", {}))
+        for f in dataclasses.fields(self.cls):
+            if f.name not in state and hasattr(value, f.name):
+                state[f.name] = getattr(value, f.name)  # a slot
+        for key, item in state.items():
+            object.__setattr__(twin, key, item)  # also when frozen
+        return twin
 
 
 def _forbidding(cls: type[BaseModel], done: dict[Any, Any]) -> type[BaseModel]:
@@ -216,19 +373,22 @@ def _hash_as_user_class(self: BaseModel) -> int:
 
 
 def models_keeping_extras(model: type[BaseModel]) -> list[str]:
-    """The names of the models in ``model``'s fields whose config accepts extra keys."""
+    """The names of the models, dataclasses and TypedDicts in ``model``'s fields whose
+    config accepts extra keys."""
     found: dict[str, None] = {}
     _find_kept_extras(model.__pydantic_core_schema__, found)
     return list(found)
 
 
+_CLASS_NODES = ("model", "dataclass", "typed-dict")
+
+
 def _find_kept_extras(node: Any, found: dict[str, None]) -> None:
-    # The same plain walk as ``_mentions_generator``; a model node carries its config.
+    # The same plain walk as ``_mentions_generator``; a class's node carries its config.
     if isinstance(node, dict):
-        if node.get("type") == "model" and node.get("config", {}).get("extra_fields_behavior") in (
-            "allow",
-            "ignore",
-        ):
+        config = node.get("config", {})
+        kept = config.get("extra_fields_behavior") in ("allow", "ignore")
+        if kept and node.get("type") in _CLASS_NODES and "cls" in node:
             found[node["cls"].__qualname__] = None
         for v in node.values():
             _find_kept_extras(v, found)
