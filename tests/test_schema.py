@@ -607,6 +607,9 @@ def test_docstring_parser_is_imported_lazily() -> None:
 def _star_args(*values: int) -> None: ...
 
 
+def _fine(a: int) -> None: ...
+
+
 def _star_kwargs(**values: int) -> None: ...
 
 
@@ -635,6 +638,9 @@ MISUSE = [
     ("unresolvable hint", _unresolvable, None, ["_unresolvable", "NoSuchType"]),
     ("lambda", lambda a: a, None, ["lambda", "name="]),
     ("bad name", _star_args, "has space", ["'has space'", "letters"]),
+    ("name ending in a newline", _fine, "lookup\n", [r"'lookup\\n'", "letters"]),
+    ("name too long", _fine, "a" * 65, ["'a{65}'", "1-64"]),
+    ("name not a string", _fine, 5, ["5", "letters"]),
 ]
 
 

@@ -136,6 +136,13 @@ def test_bad_options_are_user_errors(options: dict[str, Any], fragment: str) -> 
         tool(**options)(get_weather.__wrapped__)
 
 
+@pytest.mark.parametrize("name", ["lookup\n", "a" * 65, "", "no space"])
+def test_from_schema_refuses_names_servers_refuse(name: str) -> None:
+    # "lookup\n" once passed: the name pattern ended in `$`, which matches before a "\n".
+    with pytest.raises(UserError, match="letters, digits"):
+        Tool.from_schema(name, "Look up.", {"type": "object"}, lambda **kwargs: "x")
+
+
 def test_misuse_raises_at_decoration() -> None:
     with pytest.raises(UserError, match=r"'city'.*no type annotation"):
 

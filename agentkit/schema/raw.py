@@ -49,7 +49,7 @@ class RawSchema(FunctionSchema):
         cls, name: str, description: str, parameters: Mapping[str, Any], strict: bool | None
     ) -> RawSchema:
         """Check the name and the schema; decide strictness (see ``Tool.from_schema``)."""
-        if not isinstance(name, str) or not TOOL_NAME.match(name):
+        if not isinstance(name, str) or not TOOL_NAME.fullmatch(name):
             raise UserError(f"Tool name {name!r} is invalid: use 1-64 letters, digits, '_' or '-'")
         if not isinstance(parameters, Mapping) or parameters.get("type", "object") != "object":
             raise UserError(f"The parameters of tool {name!r} must be a JSON object schema")

@@ -27,8 +27,9 @@ __all__ = [
     "tool_name_and_place",
 ]
 
-# What OpenAI-compatible servers accept as a tool (function) name.
-TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# What OpenAI-compatible servers accept as a tool (function) name. Use ``fullmatch``: a
+# ``$`` would also accept a name ending in a newline, which servers refuse.
+TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @record(frozen=True, slots=True)
@@ -203,7 +204,7 @@ def tool_name_and_place(target: Target, name: str | None) -> tuple[str, str]:
             f"Cannot make a tool of {target.qualname!r}: it has no usable name; "
             "pass name=... to @tool"
         )
-    if not TOOL_NAME.match(tool_name):
+    if not isinstance(tool_name, str) or not TOOL_NAME.fullmatch(tool_name):
         raise UserError(
             f"Invalid tool name {tool_name!r} for {target.qualname!r}: "
             "use 1-64 letters, digits, '_' or '-'"
