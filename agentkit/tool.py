@@ -85,6 +85,8 @@ class Tool(Generic[P, R]):
         if not callable(func):
             raise UserError(f"@tool needs a function, got {type(func).__name__!r}")
         _check_options(max_retries, timeout)
+        _check_flags(description, strict=strict, idempotent=idempotent)
+        _check_approval(needs_approval)
         functools.update_wrapper(self, func)
         # Imported here: the schema builder needs pydantic's model machinery (about a fifth
         # of `import agentkit`), which a program only pays for once it defines a tool.
@@ -160,6 +162,8 @@ class Tool(Generic[P, R]):
         if not callable(function):
             raise UserError(f"Tool {name!r} needs a function, got {type(function).__name__!r}")
         _check_options(max_retries, timeout)
+        _check_flags(description, strict=strict if strict is not None else False)
+        _check_approval(needs_approval)
         from agentkit.schema.raw import RawSchema
 
         schema = RawSchema.build(name, description, parameters, strict)
@@ -317,8 +321,28 @@ class Tool(Generic[P, R]):
 def _check_options(max_retries: int, timeout: float | None) -> None:
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
         raise UserError(f"max_retries must be an int >= 0, got {max_retries!r}")
-    if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0
+    ):
         raise UserError(f"timeout must be a number of seconds > 0 or None, got {timeout!r}")
+
+
+def _check_flags(description: object, **flags: object) -> None:
+    # Checked here: a string would pass as true ("no" too), and a description that is not
+    # a string would be sent as is, for the server to refuse every request.
+    if description is not None and not isinstance(description, str):
+        raise UserError(f"description must be a str or None, got {type(description).__name__}")
+    for option, value in flags.items():
+        if not isinstance(value, bool):
+            raise UserError(f"{option} must be True or False, got {value!r}")
+
+
+def _check_approval(needs_approval: object) -> None:
+    if not (isinstance(needs_approval, bool) or callable(needs_approval)):
+        raise UserError(
+            "needs_approval must be True, False or a callable (ctx, arguments) -> bool, "
+            f"got {needs_approval!r}"
+        )
 
 
 def _is_async(func: Callable[..., Any]) -> bool:

@@ -129,11 +129,32 @@ def test_decorator_with_options() -> None:
         ({"max_retries": True}, "max_retries"),
         ({"timeout": 0}, "timeout"),
         ({"timeout": -2.0}, "timeout"),
+        ({"timeout": "5"}, "timeout must be a number"),  # was a raw TypeError
+        ({"timeout": float("nan")}, "timeout"),
+        ({"description": 5}, "description must be a str"),  # was sent as a number
+        ({"strict": "yes"}, "strict must be True or False"),
+        ({"idempotent": "no"}, "idempotent must be True or False"),  # "no" passed as true
+        ({"needs_approval": "no"}, "needs_approval must be True, False or a callable"),
     ],
 )
 def test_bad_options_are_user_errors(options: dict[str, Any], fragment: str) -> None:
     with pytest.raises(UserError, match=fragment):
         tool(**options)(get_weather.__wrapped__)
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        ({"timeout": "5"}, "timeout must be a number"),
+        ({"description": 5}, "description must be a str"),
+        ({"strict": "yes"}, "strict must be True or False"),
+        ({"needs_approval": "no"}, "needs_approval must be True, False or a callable"),
+    ],
+)
+def test_bad_from_schema_options_are_user_errors(options: dict[str, Any], fragment: str) -> None:
+    arguments: dict[str, Any] = {"description": "Look up.", **options}
+    with pytest.raises(UserError, match=fragment):
+        Tool.from_schema("lookup", parameters={"type": "object"}, function=str, **arguments)
 
 
 @pytest.mark.parametrize("name", ["lookup\n", "a" * 65, "", "no space"])
