@@ -87,6 +87,7 @@ class Tool(Generic[P, R]):
         _check_options(max_retries, timeout)
         _check_flags(description, strict=strict, idempotent=idempotent)
         _check_approval(needs_approval)
+        _check_not_generator(func, name)
         functools.update_wrapper(self, func)
         # Imported here: the schema builder needs pydantic's model machinery (about a fifth
         # of `import agentkit`), which a program only pays for once it defines a tool.
@@ -164,6 +165,7 @@ class Tool(Generic[P, R]):
         _check_options(max_retries, timeout)
         _check_flags(description, strict=strict if strict is not None else False)
         _check_approval(needs_approval)
+        _check_not_generator(function, name)
         from agentkit.schema.raw import RawSchema
 
         schema = RawSchema.build(name, description, parameters, strict)
@@ -347,11 +349,28 @@ def _check_approval(needs_approval: object) -> None:
 
 def _is_async(func: Callable[..., Any]) -> bool:
     """``async def`` functions, and partials and callable objects wrapping one."""
+    return _is_kind(func, inspect.iscoroutinefunction)
+
+
+def _is_kind(func: Callable[..., Any], test: Callable[[Any], bool]) -> bool:
+    """``test`` of the function itself, through partials and a callable object's ``__call__``."""
     while isinstance(func, functools.partial):
         func = func.func
-    if inspect.iscoroutinefunction(func):
+    if test(func):
         return True
-    return not inspect.isroutine(func) and inspect.iscoroutinefunction(type(func).__call__)
+    return not inspect.isroutine(func) and test(type(func).__call__)
+
+
+def _check_not_generator(func: Callable[..., Any], name: str | None) -> None:
+    # A generator's body runs only when its result is serialized: on the caller's thread
+    # (the event loop, in async runs) and past the tool's timeout; an async generator's
+    # result cannot be serialized at all.
+    if _is_kind(func, inspect.isgeneratorfunction) or _is_kind(func, inspect.isasyncgenfunction):
+        shown = name or getattr(func, "__qualname__", None) or type(func).__name__
+        raise UserError(
+            f"Cannot make a tool of {shown!r}: it is a generator function (it uses `yield`); "
+            "a tool returns its whole result: collect the items and return a list"
+        )
 
 
 @overload

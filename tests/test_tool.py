@@ -7,6 +7,7 @@ import contextvars
 import dataclasses
 import datetime as dt
 import enum
+import functools
 import gc
 import json
 import math
@@ -140,6 +141,37 @@ def test_decorator_with_options() -> None:
 def test_bad_options_are_user_errors(options: dict[str, Any], fragment: str) -> None:
     with pytest.raises(UserError, match=fragment):
         tool(**options)(get_weather.__wrapped__)
+
+
+def _numbers(count: int) -> Any:
+    """Yields numbers."""
+    yield from range(count)
+
+
+async def _numbers_async(count: int) -> Any:
+    """Yields numbers."""
+    for n in range(count):
+        yield n
+
+
+class _Yielding:
+    def __call__(self, count: int) -> Any:
+        """Yields numbers."""
+        yield from range(count)
+
+
+@pytest.mark.parametrize(
+    "func",
+    [_numbers, _numbers_async, _Yielding(), functools.partial(_numbers, count=2)],
+    ids=["generator", "async generator", "callable object", "partial"],
+)
+def test_generator_functions_are_refused_at_decoration(func: Any) -> None:
+    # A generator tool's body ran only when its result was serialized: on the event loop
+    # and past its timeout (an async generator's result failed at every call).
+    with pytest.raises(UserError, match=r"generator function.*return a list"):
+        tool(func)
+    with pytest.raises(UserError, match="generator function"):
+        Tool.from_schema("numbers", "Numbers.", {"type": "object"}, func)
 
 
 @pytest.mark.parametrize(
