@@ -651,6 +651,20 @@ async def test_union_errors_are_merged_per_argument() -> None:
     ]
 
 
+async def test_errors_under_an_optional_argument_name_the_key_that_is_wrong() -> None:
+    # Under `X | None` the next key was taken for the name of a union member and dropped:
+    # "counts: Input should be a valid integer" told the model `counts` is an integer.
+    @tool
+    def tally(counts: dict[str, int] | None = None, item: Item | None = None) -> None: ...
+
+    with pytest.raises(ToolArgumentsError) as info:
+        await tally.call('{"counts": {"apples": "x"}, "item": {"sku": "a", "qty": 1, "zz": 1}}')
+    assert info.value.errors == [
+        'counts.apples: Input should be a valid integer, got "x"',
+        "item.zz: unexpected field",
+    ]
+
+
 class Leaf(BaseModel):
     value: int
     children: list[Leaf] = []

@@ -71,7 +71,7 @@ def _path(loc: tuple[int | str, ...], root: dict[str, Any]) -> str:
     node: Any = root
     out = ""
     for i, part in enumerate(loc):
-        node = _resolved(node, defs)
+        node = _nullable_inner(_resolved(node, defs), defs)
         if isinstance(part, int):
             out += f"[{part}]"
             node = node.get("items") if isinstance(node, dict) else None
@@ -90,6 +90,17 @@ def _path(loc: tuple[int | str, ...], root: dict[str, Any]) -> str:
             extra = node.get("additionalProperties")
             node = props.get(part, extra if isinstance(extra, dict) else None)
     return out or "arguments"
+
+
+def _nullable_inner(node: Any, defs: dict[str, Any]) -> Any:
+    """``X`` for the schema of ``X | None``: pydantic's error location names no union
+    member there, so the next segment is a key (or index) of ``X`` itself."""
+    while isinstance(node, dict) and isinstance(node.get("anyOf"), list):
+        real = [b for b in node["anyOf"] if not (isinstance(b, dict) and b.get("type") == "null")]
+        if len(real) != 1:
+            break
+        node = _resolved(real[0], defs)
+    return node
 
 
 def _resolved(node: Any, defs: dict[str, Any]) -> Any:
