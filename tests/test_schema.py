@@ -401,6 +401,23 @@ def test_strict_optional_with_none_default_stays_a_single_null_branch() -> None:
     assert schema.validate('{"x": null}') == {"x": None}
 
 
+def test_strict_mode_takes_a_defaulted_parameter_with_an_alias() -> None:
+    # It once failed at decoration with a raw KeyError: the default was shown under the
+    # parameter's name, and the schema's key is the alias.
+    def f(limit: Annotated[int, Field(alias="max")] = 3, json: str = "j") -> tuple[int, str]:
+        """Aliased."""
+        return limit, json
+
+    built = function_schema(f, strict=True)
+    assert built.parameters["properties"]["max"] == {
+        "anyOf": [{"type": "integer"}, {"type": "null"}],
+        "default": 3,
+    }
+    assert built.parameters["properties"]["json"]["default"] == "j"  # renamed field
+    assert built.validate({"max": None, "json": None}) == {"limit": 3, "json": "j"}
+    assert built.validate({"max": 7, "json": "k"}) == {"limit": 7, "json": "k"}
+
+
 def test_strict_nested_defaulted_fields_become_required() -> None:
     schema = schema_of(Address, strict=True)
     assert schema.parameters["properties"]["x"]["required"] == ["street", "zip_code"]

@@ -108,14 +108,22 @@ def _parameters(
     parameters = self_contained(raw)
     for param_name, default in fields.null_defaults:
         # The field is required in the model, so pydantic left the default out: show it.
-        if default.factory is None:
+        node = parameters["properties"].get(_property_name(model, fields, param_name))
+        if default.factory is None and node is not None:
             with contextlib.suppress(PydanticSerializationError):
-                shown = to_jsonable_python(default.value)
-                parameters["properties"][param_name]["default"] = shown
+                node["default"] = to_jsonable_python(default.value)
     if strict:
         _refuse_kept_extras(model, where)
         Strictifier(parameters, where).run()
     return parameters
+
+
+def _property_name(model: type[BaseModel], fields: ModelFields, param: str) -> str:
+    """The schema's key for ``param``: its alias (``Field(alias=...)``) if it has one."""
+    field = next((f for f, p in fields.renamed if p == param), param)
+    info = model.model_fields[field]
+    alias = info.validation_alias if isinstance(info.validation_alias, str) else info.alias
+    return alias or field
 
 
 def _refuse_kept_extras(model: type[BaseModel], where: str) -> None:
