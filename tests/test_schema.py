@@ -418,6 +418,29 @@ def test_strict_mode_takes_a_defaulted_parameter_with_an_alias() -> None:
     assert built.validate({"max": 7, "json": "k"}) == {"limit": 7, "json": "k"}
 
 
+_MARK = (1, 2)
+
+
+def test_a_null_for_a_mutable_default_gets_a_fresh_copy_as_an_omitted_one_does() -> None:
+    # Strict mode once handed every call the same list: a tool appending to its default
+    # saw what earlier calls (in any run) had appended, which normal mode never did.
+    def f(seen: list[str] = [], marker: tuple[int, ...] = _MARK) -> list[str]:  # noqa: B006
+        """Mutable default."""
+        seen.append("x")
+        return seen
+
+    normal = function_schema(f)
+    strict = function_schema(f, strict=True)
+    runs = [
+        f(**normal.validate({})),
+        f(**normal.validate({})),
+        f(**strict.validate({"seen": None, "marker": None})),
+        f(**strict.validate({"seen": None, "marker": None})),
+    ]
+    assert runs == [["x"]] * 4
+    assert strict.validate({"seen": None, "marker": None})["marker"] is _MARK  # not copied
+
+
 def test_strict_nested_defaulted_fields_become_required() -> None:
     schema = schema_of(Address, strict=True)
     assert schema.parameters["properties"]["x"]["required"] == ["street", "zip_code"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -26,8 +27,16 @@ class Default:
     factory: Callable[[], Any] | None = None
 
     def get(self) -> Any:
-        """The default value for one call (a fresh one when there is a factory)."""
-        return self.factory() if self.factory is not None else self.value
+        """The default value for one call: a fresh one from the factory, or a copy of an
+        unhashable (mutable) value, as pydantic gives an omitted argument, so that no call
+        sees another's edits of a ``list`` default."""
+        if self.factory is not None:
+            return self.factory()
+        try:
+            hash(self.value)
+        except TypeError:
+            return copy.deepcopy(self.value)
+        return self.value
 
 
 @record(frozen=True, slots=True)
