@@ -379,6 +379,32 @@ def test_defaults_are_shown_and_not_required() -> None:
     assert schema.validate('{"x": 1}') == {"x": 1}
 
 
+@pytest.mark.parametrize(
+    ("annotation", "inner"),
+    [
+        (str, {"type": "string"}),
+        (list[int], {"type": "array", "items": {"type": "integer"}}),
+        (Annotated[str, Field(max_length=3)], {"type": "string", "maxLength": 3}),
+    ],
+)
+def test_a_none_default_accepts_the_null_its_schema_shows(annotation: Any, inner: Any) -> None:
+    # `x: str = None` showed "default": null yet refused null ("Input should be a valid
+    # string"): a model sending the shown default got an error and spent a retry.
+    schema = schema_of(annotation, default=None)
+    assert schema.parameters["properties"]["x"] == {
+        "anyOf": [inner, {"type": "null"}],
+        "default": None,
+    }
+    assert schema.validate('{"x": null}') == {"x": None} == schema.validate("{}")
+    # A type that already takes None is left as written.
+    optional = schema_of(Optional[int], default=None)  # noqa: UP045
+    assert optional.parameters == schema_of(int | None, default=None).parameters
+    assert schema_of(Literal["a", None], default=None).parameters["properties"]["x"] == {
+        "enum": ["a", None],
+        "default": None,
+    }
+
+
 def test_strict_defaults_become_nullable_and_null_means_the_default() -> None:
     schema = schema_of(Literal["c", "f"], strict=True, default="c")
     assert schema.parameters["properties"]["x"] == {

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import keyword
+import types
 import typing
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Optional
@@ -98,8 +99,24 @@ def _field(
         # The strict schema requires every argument; the model sends null for "default".
         annotation = Optional[base]  # noqa: UP045 - base is a runtime object
         overrides.update(default=PydanticUndefined, default_factory=None)
+    elif default.factory is None and default.value is None and not _admits_none(base):
+        # ``x: str = None``: the schema shows "default": null, so null must be accepted
+        # (as strict mode does); the function gets its default, None.
+        annotation = Optional[base]  # noqa: UP045 - base is a runtime object
     info = FieldInfo.merge_field_infos(merged, **overrides)
     return annotation, info, default if strict else None
+
+
+def _admits_none(hint: Any) -> bool:
+    """Whether ``hint`` already accepts ``None`` (``X | None``, ``Any``, ``Literal[None]``...)."""
+    if typing.get_origin(hint) is Annotated:
+        hint = typing.get_args(hint)[0]
+    if hint is None or hint is type(None) or hint is Any or hint is object:
+        return True
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_admits_none(a) for a in typing.get_args(hint))
+    return origin is typing.Literal and None in typing.get_args(hint)
 
 
 def _split_field_infos(hint: Any) -> tuple[Any, list[FieldInfo]]:
