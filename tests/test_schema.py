@@ -444,6 +444,17 @@ def test_strict_mode_takes_a_defaulted_parameter_with_an_alias() -> None:
     assert built.validate({"max": 7, "json": "k"}) == {"limit": 7, "json": "k"}
 
 
+def test_strict_mode_takes_a_default_with_no_json_form() -> None:
+    # A raw UnicodeDecodeError at decoration, from showing the default in the schema.
+    def f(magic: bytes = b"\xff\xd8") -> bytes:
+        """Binary default."""
+        return magic
+
+    built = function_schema(f, strict=True)
+    assert "default" not in built.parameters["properties"]["magic"]
+    assert built.validate({"magic": None}) == {"magic": b"\xff\xd8"}
+
+
 _MARK = (1, 2)
 
 

@@ -110,7 +110,8 @@ def _parameters(
         # The field is required in the model, so pydantic left the default out: show it.
         node = parameters["properties"].get(_property_name(model, fields, param_name))
         if default.factory is None and node is not None:
-            with contextlib.suppress(PydanticSerializationError):
+            # ValueError: bytes that are not UTF-8 (UnicodeDecodeError); not shown then.
+            with contextlib.suppress(PydanticSerializationError, ValueError):
                 node["default"] = to_jsonable_python(default.value)
     if strict:
         _refuse_kept_extras(model, where)
