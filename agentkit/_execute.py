@@ -18,6 +18,7 @@ import contextvars
 import threading
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from agentkit import _workers
@@ -87,6 +88,19 @@ class Invocation(NamedTuple):
         with self.around():
             return self.func(*self.args, **self.kwargs)
 
+    def invoke_to_end(self) -> Any:
+        """Call a sync function from sync code; a coroutine it returns is run to its end.
+
+        A plain decorator around an ``async def`` (``functools.wraps`` keeps its signature)
+        is a sync function returning a coroutine: its result is that coroutine's.
+        """
+        value = self.invoke()
+        if type(value) is CoroutineType:
+            import asyncio  # no loop runs in this thread: see run_sync
+
+            return asyncio.run(value)
+        return value
+
     async def invoke_async(self) -> Any:
         """Await the coroutine function, inside ``around``."""
         if self.around is None:
@@ -127,7 +141,7 @@ async def _capture_async(make: Callable[[], Awaitable[Any]]) -> Outcome:
 
 async def run_async(call: Invocation) -> Outcome:
     """Run ``call`` from async code; never raises for the tool's own errors."""
-    coro = _capture_async(call.invoke_async) if call.is_async else _in_daemon_thread(call)
+    coro = _capture_async(call.invoke_async) if call.is_async else _sync_in_thread(call)
     if call.timeout is None:
         return await coro
     import asyncio  # loaded already, as in every async function here: see agentkit._aio
@@ -144,6 +158,16 @@ async def run_async(call: Invocation) -> Outcome:
         task.cancel()
         return Outcome(error=call.timeout_error(), timed_out=True)
     return task.result()
+
+
+async def _sync_in_thread(call: Invocation) -> Outcome:
+    outcome = await _in_daemon_thread(call)
+    value = outcome.value
+    if type(value) is CoroutineType:
+        # A plain decorator around an ``async def``: its coroutine runs on the caller's
+        # loop (where the resources it uses live), within the same timeout.
+        return await _capture_async(lambda: value)
+    return outcome
 
 
 async def _in_daemon_thread(call: Invocation) -> Outcome:
@@ -201,7 +225,7 @@ def run_sync(call: Invocation, *, gate: TurnGate | None = None) -> Outcome:
 
         return asyncio.run(run_async(call))
     if call.timeout is None and gate is None:
-        return _capture(call.invoke)
+        return _capture(call.invoke_to_end)
     return _SyncCall(call, gate).wait()
 
 
@@ -292,7 +316,7 @@ class _SyncCall:
             import asyncio
 
             return asyncio.run(run_async(call))
-        return _capture(call.invoke)
+        return _capture(call.invoke_to_end)
 
     def _deliver(self, outcome: Outcome) -> None:
         # `outcome.value` is the inner Outcome unless the wrapper itself failed.

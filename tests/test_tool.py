@@ -24,10 +24,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentkit.agent import Agent
 from agentkit.context import RunContext
 from agentkit.errors import ModelRetry, ToolArgumentsError, UserError
+from agentkit.testing import ScriptedModel
 from agentkit.tool import Tool, serialize_result, tool
 from agentkit.usage import Usage
+from tests._agent_support import MODES, async_client_for, calls, client_for, run_mode, text
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("REQUEST_ID")
 
@@ -363,6 +366,73 @@ async def test_cancelling_a_call_with_timeout_cancels_the_tool() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     await asyncio.wait_for(cancelled.wait(), 1)
+
+
+def _logged(func: Any) -> Any:
+    """A plain decorator, as users write them: a sync wrapper keeping the signature."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+async def test_an_async_function_under_a_plain_decorator_runs_on_the_callers_loop() -> None:
+    # The wrapper is a sync function returning a coroutine: every call once failed with
+    # "Cannot serialize a tool result of type 'coroutine'" (never awaited).
+    loops: list[asyncio.AbstractEventLoop] = []
+
+    @tool
+    @_logged
+    async def fetch(url: str) -> str:
+        """Fetch a page."""
+        loops.append(asyncio.get_running_loop())
+        await asyncio.sleep(0)
+        return f"page of {url}"
+
+    assert await fetch.call({"url": "a"}) == "page of a"
+    assert await fetch.invoke({"url": "b"}) == "page of b"
+    assert loops == [asyncio.get_running_loop()] * 2
+    assert await asyncio.to_thread(fetch.call_sync, {"url": "c"}) == "page of c"
+    assert await asyncio.to_thread(fetch.invoke_sync, {"url": "d"}) == "page of d"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_agents_run_an_async_tool_under_a_plain_decorator(mode: str) -> None:
+    @tool
+    @_logged
+    async def fetch(url: str) -> str:
+        """Fetch a page."""
+        await asyncio.sleep(0)
+        return f"page of {url}"
+
+    model = ScriptedModel([calls(("fetch", {"url": "a"})), text("done")])
+    client = client_for(model) if mode.startswith("sync") else async_client_for(model)
+    result, _ = await run_mode(Agent(tools=[fetch], client=client), mode, "go")
+    assert [m["content"] for m in result.messages if m["role"] == "tool"] == ["page of a"]
+    assert result.tool_failures == []
+
+
+@pytest.mark.parametrize("mode", ["call", "call_sync"])
+def test_the_timeout_covers_the_coroutine_a_plain_decorator_returns(mode: str) -> None:
+    @tool(timeout=0.2)
+    @_logged
+    async def slow(seconds: float) -> str:
+        """Sleep."""
+        await asyncio.sleep(seconds)
+        return "done"
+
+    def call(arguments: dict[str, Any]) -> str:
+        if mode == "call":
+            return asyncio.run(slow.call(arguments))
+        return slow.call_sync(arguments)
+
+    assert call({"seconds": 0}) == "done"
+    started = time.monotonic()
+    with pytest.raises(TimeoutError, match=r"did not finish within 0\.2 seconds"):
+        call({"seconds": 5})
+    assert time.monotonic() - started < 2
 
 
 def test_timeout_in_call_sync_still_propagates_tool_errors() -> None:
