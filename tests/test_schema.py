@@ -587,6 +587,25 @@ def test_docstring_styles(doc: str) -> None:
     assert props["dest"] == {"type": "string", "description": "Arrival airport."}
 
 
+@pytest.mark.parametrize("docstring_format", ["auto", "numpy"])
+def test_a_numpy_entry_may_document_several_parameters(docstring_format: Any) -> None:
+    # "x, y : float" is numpydoc's form for parameters sharing a type and description; it
+    # was refused at decoration ("documents parameter 'x,', which is not in its signature").
+    def move(x: float, y: float) -> None:
+        """Move the pen.
+
+        Parameters
+        ----------
+        x, y : float
+            Where to, in millimetres.
+        """
+
+    built = function_schema(move, docstring_format=docstring_format)
+    assert built.description == "Move the pen."
+    for name in ("x", "y"):
+        assert built.parameters["properties"][name]["description"] == "Where to, in millimetres."
+
+
 def test_multiline_parameter_descriptions_are_joined() -> None:
     def f(city: str) -> None:
         """Weather.

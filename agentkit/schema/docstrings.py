@@ -71,8 +71,14 @@ def parse_docstring(
         if p and p.strip() != _PLACEHOLDER
     ]
     params = {
-        p.arg_name.lstrip("*").split(" ")[0]: " ".join((p.description or "").split())
+        name: " ".join((p.description or "").split())
         for p in parsed.params
         if p.args and p.args[0] in ("param", "parameter", "arg", "argument", "key", "keyword")
+        for name in _names(p.arg_name)
     }
     return "\n\n".join(parts), params
+
+
+def _names(arg_name: str) -> list[str]:
+    """The parameters one docstring entry documents: NumPy's ``x, y : float`` is two."""
+    return [part.strip().lstrip("*").split(" ")[0] for part in arg_name.split(",") if part.strip()]
