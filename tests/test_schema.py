@@ -587,6 +587,30 @@ def test_docstring_styles(doc: str) -> None:
     assert props["dest"] == {"type": "string", "description": "Arrival airport."}
 
 
+@pytest.mark.parametrize("docstring_format", ["auto", "google"])
+@pytest.mark.parametrize("heading", ["Keyword Args", "Keyword Arguments", "Kwargs"])
+def test_google_keyword_args_sections_describe_parameters(
+    heading: str, docstring_format: Any
+) -> None:
+    # Google's style guide documents keyword arguments under their own heading; their
+    # descriptions were silently dropped.
+    def search(query: str, *, limit: int = 10) -> None: ...
+
+    search.__doc__ = f"""Search the catalogue.
+
+        Args:
+            query: What to look for.
+
+        {heading}:
+            limit (int): At most this many results.
+        """
+    built = function_schema(search, docstring_format=docstring_format)
+    assert built.description == "Search the catalogue."
+    props = built.parameters["properties"]
+    assert props["query"]["description"] == "What to look for."
+    assert props["limit"]["description"] == "At most this many results."
+
+
 @pytest.mark.parametrize("docstring_format", ["auto", "numpy"])
 def test_a_numpy_entry_may_document_several_parameters(docstring_format: Any) -> None:
     # "x, y : float" is numpydoc's form for parameters sharing a type and description; it

@@ -7,7 +7,7 @@ The style (Google, NumPy, reST or Epydoc) is detected by ``docstring-parser`` or
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from agentkit.errors import UserError
 
@@ -46,7 +46,6 @@ def parse_docstring(
     # Imported here so that `import agentkit` stays fast and light.
     import docstring_parser
 
-    style = docstring_parser.DocstringStyle[_STYLES[docstring_format]]
     match = _OPENS_WITH_SECTION.match(doc)
     # The Google parser reads a leading "Args:" as the summary: give it a summary to skip.
     text = doc
@@ -57,7 +56,7 @@ def parse_docstring(
             rest = "\n".join("    " + line for line in rest.splitlines())
         text = f"{_PLACEHOLDER}\n\n{head}\n{rest}"
     try:
-        parsed = docstring_parser.parse(text, style=style)
+        parsed = _parse(text, docstring_format)
     except docstring_parser.ParseError as exc:
         if docstring_format != "auto":
             raise UserError(
@@ -77,6 +76,32 @@ def parse_docstring(
         for name in _names(p.arg_name)
     }
     return "\n\n".join(parts), params
+
+
+# Google sections documenting parameters that docstring-parser does not know of.
+_KEYWORD_SECTIONS = ("Keyword Args", "Keyword Arguments", "Kwargs")
+
+
+def _parse(text: str, docstring_format: str) -> Any:
+    """``docstring_parser.parse``, its Google reader also taking "Keyword Args:" sections
+    (Google's style guide documents keyword arguments there; their text was dropped)."""
+    import docstring_parser
+    from docstring_parser import google
+
+    style = docstring_parser.DocstringStyle[_STYLES[docstring_format]]
+    if docstring_format not in ("google", "auto"):
+        return docstring_parser.parse(text, style=style)
+    sections = [google.Section(t, "param", google.SectionType.MULTIPLE) for t in _KEYWORD_SECTIONS]
+    reader = google.GoogleParser([*google.DEFAULT_SECTIONS, *sections])
+    if docstring_format == "google":
+        return reader.parse(text)
+    best = docstring_parser.parse(text, style=style)
+    try:
+        read = reader.parse(text)
+    except docstring_parser.ParseError:
+        return best
+    # As the automatic choice itself: the reading that finds the most entries wins.
+    return read if len(read.meta) > len(best.meta) else best
 
 
 def _names(arg_name: str) -> list[str]:
