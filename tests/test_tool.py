@@ -192,6 +192,24 @@ def test_bad_from_schema_options_are_user_errors(options: dict[str, Any], fragme
         Tool.from_schema("lookup", parameters={"type": "object"}, function=str, **arguments)
 
 
+@pytest.mark.parametrize(
+    ("parameters", "fragment"),
+    [
+        # A raw AttributeError while building the tool.
+        ({"type": "object", "properties": "city"}, "'properties' must be an object"),
+        # Read letter by letter: every call refused ("c: missing required argument; ...").
+        (
+            {"type": "object", "properties": {"city": {}}, "required": "city"},
+            "'required' must be an array of property names",
+        ),
+        ({"type": "object", "required": [1]}, "'required' must be an array"),
+    ],
+)
+def test_from_schema_refuses_a_malformed_schema(parameters: Any, fragment: str) -> None:
+    with pytest.raises(UserError, match=fragment):
+        Tool.from_schema("lookup", "Look up.", parameters, lambda **kwargs: "x")
+
+
 @pytest.mark.parametrize("name", ["lookup\n", "a" * 65, "", "no space"])
 def test_from_schema_refuses_names_servers_refuse(name: str) -> None:
     # "lookup\n" once passed: the name pattern ended in `$`, which matches before a "\n".

@@ -54,6 +54,7 @@ class RawSchema(FunctionSchema):
         if not isinstance(parameters, Mapping) or parameters.get("type", "object") != "object":
             raise UserError(f"The parameters of tool {name!r} must be a JSON object schema")
         params = dict(parameters)
+        _check_shape(name, params)
         compatible = is_strict_compatible(params)
         if strict and not compatible:
             raise UserError(
@@ -105,6 +106,25 @@ class RawSchema(FunctionSchema):
         if errors:
             raise ToolArgumentsError(self.name, errors[:5])
         return data
+
+
+def _check_shape(name: str, params: Mapping[str, Any]) -> None:
+    # What the cheap checks walk; a schema from elsewhere (an MCP server) may be malformed,
+    # and a "required" string would be read letter by letter, refusing every call.
+    properties = params.get("properties")
+    if properties is not None and not isinstance(properties, Mapping):
+        raise UserError(
+            f"The parameters of tool {name!r}: 'properties' must be an object, "
+            f"got {type(properties).__name__}"
+        )
+    required = params.get("required")
+    if required is not None and not (
+        isinstance(required, list) and all(isinstance(k, str) for k in required)
+    ):
+        raise UserError(
+            f"The parameters of tool {name!r}: 'required' must be an array of property "
+            f"names, got {required!r:.80}"
+        )
 
 
 def _decode(name: str, arguments: str | bytes | Mapping[str, Any] | None) -> dict[str, Any]:
