@@ -84,6 +84,13 @@ class Tool(Generic[P, R]):
     ) -> None:
         if not callable(func):
             raise UserError(f"@tool needs a function, got {type(func).__name__!r}")
+        if isinstance(func, Tool):
+            # Its options (approval above all) would silently revert to the defaults.
+            raise UserError(
+                f"{getattr(func, 'name', None)!r} is already a Tool: give @tool all the "
+                "options at once, or make a new tool from its function: "
+                "tool(name=...)(existing.__wrapped__)"
+            )
         _check_options(max_retries, timeout)
         _check_flags(description, strict=strict, idempotent=idempotent)
         _check_approval(needs_approval)

@@ -217,6 +217,15 @@ def test_from_schema_refuses_names_servers_refuse(name: str) -> None:
         Tool.from_schema(name, "Look up.", {"type": "object"}, lambda **kwargs: "x")
 
 
+def test_a_tool_made_of_a_tool_is_refused_with_the_way_out() -> None:
+    # It failed with "Parameter 'city' of callable object 'Tool instance' has no type
+    # annotation", which it has.
+    with pytest.raises(UserError, match=r"'get_weather' is already a Tool.*__wrapped__"):
+        tool(name="weather", timeout=5)(get_weather)
+    renamed = tool(name="weather", timeout=5)(get_weather.__wrapped__)  # type: ignore[attr-defined]
+    assert (renamed.name, renamed.parameters) == ("weather", get_weather.parameters)
+
+
 def test_misuse_raises_at_decoration() -> None:
     with pytest.raises(UserError, match=r"'city'.*no type annotation"):
 
