@@ -225,7 +225,9 @@ def run_sync(call: Invocation, *, gate: TurnGate | None = None) -> Outcome:
 
         return asyncio.run(run_async(call))
     if call.timeout is None and gate is None:
-        return _capture(call.invoke_to_end)
+        # In a copy of the caller's context variables, as on a worker thread or in a task:
+        # what the tool sets stays its own, in sync runs as in async ones.
+        return contextvars.copy_context().run(_capture, call.invoke_to_end)
     return _SyncCall(call, gate).wait()
 
 

@@ -542,6 +542,37 @@ async def test_a_timed_sync_tool_raises_and_sees_contextvars() -> None:
         REQUEST_ID.reset(token)
 
 
+_USER: contextvars.ContextVar[str] = contextvars.ContextVar("_USER", default="nobody")
+
+
+@tool
+def _login(name: str) -> str:
+    """Log in."""
+    _USER.set(name)
+    return "ok"
+
+
+@tool
+def _whoami() -> str:
+    """Who is logged in."""
+    return _USER.get()
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_tool_setting_a_context_variable_keeps_it_to_itself(mode: str) -> None:
+    # In sync runs a sync tool ran in the caller's own context: what it set was seen by
+    # the run's later calls and by the caller after the run (async runs kept it apart).
+    model = ScriptedModel(
+        [calls(("_login", {"name": "mallory"})), calls(("_whoami", {})), text("done")]
+    )
+    client = client_for(model) if mode.startswith("sync") else async_client_for(model)
+    agent = Agent(tools=[_login, _whoami], client=client)
+    result, _ = await run_mode(agent, mode, "go")
+    assert [m["content"] for m in result.messages if m["role"] == "tool"] == ["ok", "nobody"]
+    assert _login.call_sync({"name": "eve"}) == "ok"
+    assert _USER.get() == "nobody"
+
+
 def test_cancelling_a_timed_sync_tool_drops_its_late_outcome() -> None:
     release, finished = threading.Event(), threading.Event()
     loop_errors: list[dict[str, Any]] = []
