@@ -779,6 +779,18 @@ def test_misuse_is_a_user_error_naming_function_and_parameter(
         )
 
 
+def _takes_a_callback(city: str, callback: typing.Callable[[str], None]) -> None: ...
+
+
+def test_a_type_without_a_json_schema_is_named_without_pydantic_links() -> None:
+    # It named only the function, and ended in pydantic's "For further information" URL.
+    with pytest.raises(UserError) as info:
+        function_schema(_takes_a_callback)
+    message = str(info.value)
+    assert "parameter 'callback' of function '_takes_a_callback'" in message
+    assert "https://" not in message and "\n" not in message
+
+
 def test_lambda_with_a_name_is_fine() -> None:
     built = function_schema(lambda: 1, name="one")
     assert built.name == "one"

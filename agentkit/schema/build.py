@@ -104,7 +104,12 @@ def _parameters(
     try:
         raw = model.model_json_schema()
     except (PydanticInvalidForJsonSchema, PydanticUserError) as exc:
-        raise UserError(f"Cannot build a JSON schema for {where}: {exc}") from exc
+        reason = str(exc).splitlines()[0]  # not pydantic's "further information" link
+        raise UserError(
+            f"Cannot build a JSON schema for {_culprit(model, fields)}of {where}: {reason}; "
+            "use a type with a JSON form (str, int, float, bool, a list or dict of them, a "
+            "pydantic model, a dataclass, a TypedDict, an Enum...)"
+        ) from exc
     parameters = self_contained(raw)
     for param_name, default in fields.null_defaults:
         # The field is required in the model, so pydantic left the default out: show it.
@@ -117,6 +122,21 @@ def _parameters(
         _refuse_kept_extras(model, where)
         Strictifier(parameters, where).run()
     return parameters
+
+
+def _culprit(model: type[BaseModel], fields: ModelFields) -> str:
+    """``"parameter 'x' "`` for the first parameter with no JSON schema, else ``""``."""
+    from pydantic import TypeAdapter  # the rare path only
+
+    renamed = dict(fields.renamed)
+    for field, (annotation, _) in fields.fields.items():
+        try:
+            TypeAdapter(annotation).json_schema()
+        except (PydanticInvalidForJsonSchema, PydanticUserError):
+            return f"parameter {renamed.get(field, field)!r} "
+        except Exception:  # another error: not the one looked for
+            continue
+    return ""
 
 
 def _property_name(model: type[BaseModel], fields: ModelFields, param: str) -> str:
