@@ -779,6 +779,41 @@ def test_misuse_is_a_user_error_naming_function_and_parameter(
         )
 
 
+class Shape(enum.Enum):
+    SQUARE = "square"
+    CIRCLE = "circle"
+
+
+class Corner(enum.Enum):
+    TOP_LEFT = (0, 0)
+    BOTTOM_RIGHT = (1, 1)
+
+
+class Drawing(BaseModel):
+    shape: Literal[Shape.SQUARE]
+
+
+@pytest.mark.parametrize(
+    ("annotation", "fragment"),
+    [
+        (type[int], r"type\[int\]"),
+        (Literal[Shape.SQUARE], r"Literal\[Shape.SQUARE\].*Literal\['square'\]"),
+        (list[Drawing], r"Literal\[Shape.SQUARE\]"),
+        (Corner, r"Enum Corner.TOP_LEFT \(its value \(0, 0\) has no JSON form\)"),
+    ],
+)
+def test_a_type_no_json_value_validates_as_is_refused(annotation: Any, fragment: str) -> None:
+    # Each got a schema, and then every call failed (e.g. '"square"' is not Shape.SQUARE).
+    with pytest.raises(UserError, match="has a type no JSON value is accepted for: " + fragment):
+        schema_of(annotation)
+
+
+def test_enums_and_literals_models_can_send_still_work() -> None:
+    assert schema_of(Shape).validate({"x": "square"}) == {"x": Shape.SQUARE}
+    assert schema_of(Literal[Color.RED]).validate({"x": "red"}) == {"x": Color.RED}
+    assert schema_of(Literal[Priority.HIGH]).validate({"x": 2}) == {"x": Priority.HIGH}
+
+
 def _takes_a_callback(city: str, callback: typing.Callable[[str], None]) -> None: ...
 
 

@@ -24,7 +24,7 @@ from agentkit.schema.signature import (
     tool_name_and_place,
 )
 from agentkit.schema.strict import Strictifier
-from agentkit.schema.type_fixes import has_lazy_items, models_keeping_extras
+from agentkit.schema.type_fixes import has_lazy_items, models_keeping_extras, unsendable
 from agentkit.schema.validation import FunctionSchema
 
 __all__ = ["function_schema"]
@@ -73,6 +73,7 @@ def function_schema(
     check_parameters(func, target, params, names, hints, doc_params, context_type, where)
     fields = model_fields(params, hints, doc_params, strict, names)
     model = build_model(tool_name, fields.fields, params, hints, where)
+    _refuse_unsendable(model, where)
     parameters = _parameters(model, fields, strict, where)
     final_description = description if description is not None else doc_summary
     if not final_description:
@@ -122,6 +123,13 @@ def _parameters(
         _refuse_kept_extras(model, where)
         Strictifier(parameters, where).run()
     return parameters
+
+
+def _refuse_unsendable(model: type[BaseModel], where: str) -> None:
+    # Such a tool would fail at every call, with pydantic's wording, for any arguments.
+    found = unsendable(model)
+    if found is not None:
+        raise UserError(f"A parameter of {where} has a type no JSON value is accepted for: {found}")
 
 
 def _culprit(model: type[BaseModel], fields: ModelFields) -> str:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import enum
 import functools
 import json
 import operator
@@ -395,6 +396,44 @@ def _find_kept_extras(node: Any, found: dict[str, None]) -> None:
     elif isinstance(node, (list, tuple)):
         for v in node:
             _find_kept_extras(v, found)
+
+
+def unsendable(model: type[BaseModel]) -> str | None:
+    """A type in ``model``'s fields that no JSON value validates as, said in a few words.
+
+    Pydantic gives these a schema, yet refuses every value a model can send: ``type[X]``,
+    ``Literal`` of a plain Enum's member (only the member itself matches, and JSON has
+    none), an Enum whose values are not JSON scalars (a tuple never equals a JSON array).
+    """
+    return _find_unsendable(model.__pydantic_core_schema__)
+
+
+def _find_unsendable(node: Any) -> str | None:
+    # The same plain walk as ``_mentions_generator``.
+    if isinstance(node, (list, tuple)):
+        return next((f for f in map(_find_unsendable, node) if f is not None), None)
+    if not isinstance(node, dict):
+        return None
+    kind = node.get("type")
+    # Arguments are validated strictly from JSON: only those branches count.
+    if kind == "json-or-python":
+        return _find_unsendable(node.get("json_schema"))
+    if kind == "lax-or-strict":
+        return _find_unsendable(node.get("strict_schema"))
+    if kind == "is-subclass":
+        return f"type[{node['cls'].__qualname__}] (a class, which JSON cannot carry)"
+    if kind == "literal":
+        for value in node.get("expected", ()):
+            if isinstance(value, enum.Enum) and not isinstance(value, (str, int)):
+                return (
+                    f"Literal[{value!s}] (a member of a plain Enum matches only itself: "
+                    f"use the Enum, Literal[{value.value!r}], or a str or int Enum)"
+                )
+    if kind == "enum":
+        for member in node.get("members", ()):
+            if not isinstance(member.value, (str, int, float, bool, type(None))):
+                return f"Enum {member!s} (its value {member.value!r} has no JSON form)"
+    return next((f for f in map(_find_unsendable, node.values()) if f is not None), None)
 
 
 def has_lazy_items(model: type[BaseModel]) -> bool:
