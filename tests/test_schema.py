@@ -31,6 +31,9 @@ from agentkit.schema.values import ValueSchema
 # ----------------------------------------------------------------------------- fixtures
 
 
+_T = typing.TypeVar("_T")
+
+
 class Color(str, enum.Enum):
     RED = "red"
     GREEN = "green"
@@ -1458,6 +1461,24 @@ def test_strict_mode_refuses_a_pydantic_dataclass_that_ignores_extra_keys() -> N
         schema_of(LaxParcel, strict=True)
     kwargs = schema_of(LaxParcel).validate({"x": {"to": "a", "evil": 1}})  # its choice
     assert kwargs["x"] == LaxParcel(to="a")
+
+
+class Page(BaseModel, typing.Generic[_T]):
+    """A page of results."""
+
+    items: list[_T]
+    total: int = 0
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["normal", "strict"])
+def test_a_parametrized_generic_model_is_a_parameter_like_any_model(strict: bool) -> None:
+    # Page[Address] failed at decoration with a raw SyntaxError: the placeholder standing
+    # for its stand-in subclass was named after "Page[Address]", not an identifier.
+    schema = schema_of(Page[Address], strict=strict)
+    page = schema.validate({"x": {"items": [{"street": "a"}], "total": 1}})["x"]
+    assert isinstance(page, Page) and page == Page[Address](items=[Address(street="a")], total=1)
+    with pytest.raises(ToolArgumentsError, match=r"x\.items\[0\]\.evil: unexpected field"):
+        schema.validate({"x": {"items": [{"street": "a", "evil": 1}], "total": 1}})
 
 
 def test_forbid_extras_subclasses_are_built_once_and_flat_hints_are_untouched() -> None:

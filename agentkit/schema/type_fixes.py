@@ -158,7 +158,8 @@ def forbid_extras(hint: Any) -> Any:
 
 def _placeholder(cls: type[BaseModel]) -> typing.ForwardRef:
     # Stands for ``cls``'s subclass while it is being built (a recursive model).
-    return typing.ForwardRef(f"{cls.__name__}__agentkit_forbid_{id(cls)}")
+    # An identifier: the name of a parametrized generic model ("Page[Item]") is not one.
+    return typing.ForwardRef(f"agentkit_forbid_{id(cls)}")
 
 
 def _model_leaf(hint: Any, done: dict[Any, Any]) -> Any:
