@@ -758,6 +758,18 @@ async def test_errors_never_repeat_a_long_input() -> None:
     assert len(str(info.value)) < 200
 
 
+async def test_errors_never_repeat_a_long_key_either() -> None:
+    # A key the model made up was repeated in full in each line sent back to it.
+    huge = "k" * 5000
+    top = {"item": {"sku": "a", "qty": 1}, huge: 1}
+    nested = {"item": {"sku": "a", "qty": 1, huge: 1}}
+    for arguments in (top, nested):
+        with pytest.raises(ToolArgumentsError) as info:
+            await order.call(arguments)
+        assert huge not in str(info.value) and len(str(info.value)) < 200
+        assert "k" * 61 + "..." in str(info.value)
+
+
 async def test_error_count_is_capped() -> None:
     @tool
     def many(values: list[int]) -> None: ...

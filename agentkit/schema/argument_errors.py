@@ -11,6 +11,8 @@ from pydantic import ValidationError
 __all__ = ["describe_errors", "expected_kind"]
 
 _MAX_ERRORS = 5
+# A key the model sent is shown cut to this length: its own input is not repeated at length.
+_MAX_KEY = 64
 # Segments pydantic adds to an error location to name a validator step, not a key.
 _VALIDATOR_TAGS = ("function-", "constrained-", "lax-or-strict", "json-or-python", "chain")
 
@@ -84,7 +86,8 @@ def _path(loc: tuple[int | str, ...], root: dict[str, Any]) -> str:
             continue
         if "[" in part or part.startswith(_VALIDATOR_TAGS):
             continue
-        out += f".{part}" if out else part
+        key = part if len(part) <= _MAX_KEY else part[: _MAX_KEY - 3] + "..."
+        out += f".{key}" if out else key
         if isinstance(node, dict):
             props = node.get("properties", {})
             extra = node.get("additionalProperties")
