@@ -768,6 +768,12 @@ async def test_errors_never_repeat_a_long_key_either() -> None:
             await order.call(arguments)
         assert huge not in str(info.value) and len(str(info.value)) < 200
         assert "k" * 61 + "..." in str(info.value)
+    raw = Tool.from_schema(
+        "raw", "Raw.", {"type": "object", "additionalProperties": False}, lambda **kw: "x"
+    )
+    with pytest.raises(ToolArgumentsError) as info:
+        await raw.call({huge: 1})
+    assert huge not in str(info.value) and len(str(info.value)) < 200
 
 
 async def test_error_count_is_capped() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-__all__ = ["describe_errors", "expected_kind"]
+__all__ = ["describe_errors", "expected_kind", "short_key"]
 
 _MAX_ERRORS = 5
 # A key the model sent is shown cut to this length: its own input is not repeated at length.
@@ -86,7 +86,7 @@ def _path(loc: tuple[int | str, ...], root: dict[str, Any]) -> str:
             continue
         if "[" in part or part.startswith(_VALIDATOR_TAGS):
             continue
-        key = part if len(part) <= _MAX_KEY else part[: _MAX_KEY - 3] + "..."
+        key = short_key(part)
         out += f".{key}" if out else key
         if isinstance(node, dict):
             props = node.get("properties", {})
@@ -104,6 +104,11 @@ def _nullable_inner(node: Any, defs: dict[str, Any]) -> Any:
             break
         node = _resolved(real[0], defs)
     return node
+
+
+def short_key(key: str) -> str:
+    """``key`` as error lines show it: cut to 64 characters (a model may send any key)."""
+    return key if len(key) <= _MAX_KEY else key[: _MAX_KEY - 3] + "..."
 
 
 def _resolved(node: Any, defs: dict[str, Any]) -> Any:

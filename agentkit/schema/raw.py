@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from agentkit._json import loads
 from agentkit._record import record
 from agentkit.errors import ToolArgumentsError, UserError
+from agentkit.schema.argument_errors import short_key
 from agentkit.schema.signature import TOOL_NAME
 from agentkit.schema.strict import STRICT_KEYWORDS
 from agentkit.schema.validation import FunctionSchema
@@ -95,14 +96,14 @@ class RawSchema(FunctionSchema):
         if self.parameters.get("additionalProperties") is False:
             allowed = ", ".join(properties) or "none, this tool takes no arguments"
             errors.extend(
-                f"{key}: unexpected argument (allowed: {allowed})"
+                f"{short_key(key)}: unexpected argument (allowed: {allowed})"
                 for key in data
                 if key not in properties
             )
         for key, value in data.items():
             sub = properties.get(key)
             if isinstance(sub, Mapping) and not _type_ok(sub.get("type"), value):
-                errors.append(f"{key}: expected {sub['type']}, got {_kind(value)}")
+                errors.append(f"{short_key(key)}: expected {sub['type']}, got {_kind(value)}")
         if errors:
             raise ToolArgumentsError(self.name, errors[:5])
         return data
