@@ -13,11 +13,12 @@ with ``MaskedLogs`` around every send and read.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from contextvars import ContextVar, Token
 
 from agentkit.client._redact import Redactor
 
-__all__ = ["LOGGERS", "MaskedLogs", "install"]
+__all__ = ["LOGGERS", "MaskedLogs", "install", "mask_loggers"]
 
 LOGGERS = (
     "httpx",
@@ -57,7 +58,17 @@ def install() -> None:
     if _installed:
         return
     _installed = True
-    for name in LOGGERS:
+    mask_loggers(LOGGERS)
+
+
+def mask_loggers(names: Iterable[str]) -> None:
+    """Put the masking filter on each of these loggers too (idempotent).
+
+    For libraries that log an exchange on loggers of their own (the MCP SDK, and the
+    ``httpx2``/``httpcore2`` it uses): their records are masked with the redactor that
+    ``MaskedLogs`` names in the context they are logged from.
+    """
+    for name in names:
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)

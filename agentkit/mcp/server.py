@@ -28,10 +28,13 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
+from agentkit.client._logmask import MaskedLogs
+from agentkit.client._redact import Redactor
 from agentkit.errors import UserError
 from agentkit.mcp._connection import Connection, ConnectionLost, describe
 from agentkit.mcp._content import result_text
 from agentkit.mcp._errors import MCPError, MCPToolError
+from agentkit.mcp._logmask import env_secrets, header_secrets, mask_sdk_logs, url_secrets
 from agentkit.mcp._loop import LoopThread
 from agentkit.tool import Tool
 
@@ -84,7 +87,13 @@ class MCPServer:
         needs_approval: Approval | Mapping[str, Approval] = False,
         on_error: OnError = "raise",
         connect_timeout: float | None = 30.0,
+        secrets: Sequence[str] = (),
     ) -> None:
+        """Use ``MCPServer.stdio`` or ``MCPServer.http``; ``factory`` builds an SDK client.
+
+        ``secrets`` are values kept out of the SDK's log records (masked as ``***``); the
+        constructors pass the credentials they were given.
+        """
         if on_error not in ("raise", "skip"):
             raise UserError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
         if prefix is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", prefix):
@@ -101,6 +110,7 @@ class MCPServer:
         self._timeout = timeout
         self._needs_approval = needs_approval
         self._connect_timeout = connect_timeout
+        self._redactor = Redactor(secrets)
         self._state: _State | None = None
         self._state_lock = threading.Lock()
         self._entered = 0
@@ -163,6 +173,7 @@ class MCPServer:
             needs_approval=needs_approval,
             on_error=on_error,
             connect_timeout=connect_timeout,
+            secrets=env_secrets(env),
         )
 
     @classmethod
@@ -215,6 +226,7 @@ class MCPServer:
             needs_approval=needs_approval,
             on_error=on_error,
             connect_timeout=connect_timeout,
+            secrets=[*url_secrets(url), *header_secrets(sent)],
         )
 
     def __repr__(self) -> str:
@@ -303,16 +315,22 @@ class MCPServer:
             return state
 
     async def _await(self, make: Coroutine[Any, Any, T]) -> T:
-        return await asyncio.wrap_future(self._get_state().loop.submit(make))
+        return await asyncio.wrap_future(self._get_state().loop.submit(self._masked(make)))
 
     def _block(self, make: Coroutine[Any, Any, T]) -> T:
         state = self._get_state()
         if state.loop.in_thread():
             make.close()
             raise UserError("MCPServer: a blocking call from the server's own loop")
-        return state.loop.submit(make).result()
+        return state.loop.submit(self._masked(make)).result()
 
     # Everything below runs on the server's loop.
+
+    async def _masked(self, make: Coroutine[Any, Any, T]) -> T:
+        # The SDK's and httpx2's records in this task, and in the tasks it starts (the
+        # connection's owner task and the transport's), are masked with our credentials.
+        with MaskedLogs(self._redactor):
+            return await make
 
     async def _connected(self, state: _State) -> Connection:
         if state.lock is None:
@@ -321,6 +339,7 @@ class MCPServer:
             if state.conn is not None and state.conn.alive:
                 return state.conn
             conn = Connection(self._factory, lambda: _mark_stale(state))
+            mask_sdk_logs()
             try:
                 await conn.open(self._connect_timeout)
             except (asyncio.TimeoutError, TimeoutError):

@@ -1,0 +1,66 @@
+"""MCP servers that misbehave, and what MCP logs: real servers (the example server, and a
+hand-written JSON-RPC server for what the SDK's own server would refuse to send)."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from agentkit.mcp import MCPServer
+from tests._mcp_support import agent_for, echo_model, run_mode, serve_http
+
+
+@pytest.fixture(scope="module")
+def http_url() -> Iterator[str]:
+    yield from serve_http()
+
+
+@pytest.fixture
+def debug_log() -> Iterator[io.StringIO]:
+    """Every record of every logger at DEBUG, formatted (tracebacks too), as a user's
+    ``logging.basicConfig(level=logging.DEBUG)`` would print it."""
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield out
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+
+
+# ---------------------------------------------------------------- credentials in logs
+
+SECRETS = ("alice", "pa55-word", "qk-SECRET1", "hk-SECRET2", "tok-SECRET3", "cu-SECRET4")
+
+
+@pytest.mark.parametrize("mode", ["run", "run_sync"])
+def test_the_sdks_debug_log_holds_none_of_the_servers_credentials(
+    http_url: str, debug_log: io.StringIO, mode: str
+) -> None:
+    url = http_url.replace("http://", "http://alice:pa55-word@") + "?api_key=qk-SECRET1&v=2"
+    headers = {
+        "X-Api-Key": "hk-SECRET2",
+        "Authorization": "Bearer tok-SECRET3",
+        "X-Tenant": "cu-SECRET4",
+    }
+    server = MCPServer.http(url, headers=headers)
+    try:
+        result = run_mode(agent_for(echo_model("add", {"a": 1, "b": 2}), server), mode)
+        assert result.output == "results: 3"
+    finally:
+        server.close()
+    text = debug_log.getvalue()
+    # The SDK and its HTTP client did log the endpoint, with the credentials masked.
+    assert "mcp.client.streamable_http DEBUG Connecting to StreamableHTTP endpoint: " in text
+    assert "http://***@127.0.0.1:" in text and "?api_key=***&v=2" in text
+    assert "httpx2 INFO HTTP Request: POST http://***@" in text
+    leaked = [s for s in SECRETS if s in text]
+    assert not leaked, f"{leaked} in the log"
