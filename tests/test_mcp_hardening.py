@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 
 import pytest
 
-from agentkit.mcp import MCPServer
+from agentkit.mcp import MCPError, MCPServer
 from tests._mcp_support import agent_for, echo_model, run_mode, serve_http
 
 
@@ -64,3 +68,31 @@ def test_the_sdks_debug_log_holds_none_of_the_servers_credentials(
     assert "httpx2 INFO HTTP Request: POST http://***@" in text
     leaked = [s for s in SECRETS if s in text]
     assert not leaked, f"{leaked} in the log"
+
+
+# ---------------------------------------------------------------- servers that fail to start
+
+
+def _children(marker: str) -> list[str]:
+    """This process's live child processes whose command line holds ``marker`` (ps)."""
+    out = subprocess.run(
+        ["ps", "-o", "pid=,stat=,args=", "--ppid", str(os.getpid())],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [line for line in out.splitlines() if marker in line and " Z" not in line]
+
+
+@pytest.mark.parametrize("mode", ["run", "run_sync"])
+def test_a_server_that_never_answers_the_handshake_fails_at_connect_timeout(mode: str) -> None:
+    # It reads its stdin to the end and never writes: a start that hangs.
+    marker = f"hang-{mode}"
+    code = f"import sys; sys.stdin.read()  # {marker}"
+    server = MCPServer.stdio(sys.executable, ["-c", code], name="mute", connect_timeout=0.5)
+    started = time.monotonic()
+    with pytest.raises(MCPError, match=r"'mute' did not start within 0\.5 seconds"):
+        run_mode(agent_for(echo_model("add", {}), server), mode)
+    assert time.monotonic() - started < 3  # not the 10 s a closing connection may take
+    assert _children(marker) == []  # and the process was stopped, not left behind
+    server.close()

@@ -45,6 +45,7 @@ class Connection:
         self._client: Client | None = None
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._scope: anyio.CancelScope | None = None
         self.alive = False
 
     async def open(self, within: float | None) -> None:
@@ -65,13 +66,21 @@ class Connection:
 
     async def _own(self, ready: asyncio.Future[None]) -> None:
         try:
-            async with self._factory(self._on_message) as client, anyio.create_task_group() as tg:
-                if client.protocol_version in MODERN_PROTOCOL_VERSIONS and _announces(client):
-                    await tg.start(self._listen, client)
-                self._client = client
-                ready.set_result(None)
-                await self._stop.wait()
-                tg.cancel_scope.cancel()
+            # close() cancels a start still in progress with this scope: the SDK then
+            # stops the server process, which a native task.cancel() can cut short.
+            with anyio.CancelScope() as self._scope:
+                async with (
+                    self._factory(self._on_message) as client,
+                    anyio.create_task_group() as tg,
+                ):
+                    if client.protocol_version in MODERN_PROTOCOL_VERSIONS and _announces(client):
+                        await tg.start(self._listen, client)
+                    self._client = client
+                    ready.set_result(None)
+                    await self._stop.wait()
+                    tg.cancel_scope.cancel()
+            if not ready.done():
+                ready.cancel()
         except BaseException as exc:
             if not ready.done():
                 if isinstance(exc, asyncio.CancelledError):
@@ -163,6 +172,8 @@ class Connection:
         task = self._task
         if task is None or task.done():
             return
+        if self._client is None and self._scope is not None:
+            self._scope.cancel()  # still starting: _stop is not watched yet
         try:
             await asyncio.wait_for(asyncio.shield(task), 10)
         except (asyncio.TimeoutError, Exception):
