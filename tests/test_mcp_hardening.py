@@ -4,12 +4,15 @@ hand-written JSON-RPC server for what the SDK's own server would refuse to send)
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,3 +99,34 @@ def test_a_server_that_never_answers_the_handshake_fails_at_connect_timeout(mode
     assert time.monotonic() - started < 3  # not the 10 s a closing connection may take
     assert _children(marker) == []  # and the process was stopped, not left behind
     server.close()
+
+
+# ---------------------------------------------------------------- answers the SDK refuses
+
+RAW = Path(__file__).with_name("_mcp_raw_server.py")
+
+
+def raw_server(tools: list[dict[str, Any]], results: dict[str, Any], **options: Any) -> MCPServer:
+    """The hand-written server (``_mcp_raw_server.py``) serving these tools and results."""
+    spec = json.dumps({"tools": tools, "results": results})
+    return MCPServer.stdio(sys.executable, [str(RAW), spec], name="raw", **options)
+
+
+def _tool(name: str) -> dict[str, Any]:
+    return {"name": name, "inputSchema": {"type": "object"}}
+
+
+@pytest.mark.parametrize("mode", ["run", "run_sync"])
+def test_an_invalid_tool_result_fails_the_call_but_keeps_the_server(mode: str) -> None:
+    # A content block of a type MCP does not have: the SDK rejects the whole result.
+    server = raw_server([_tool("pid"), _tool("odd")], {"odd": {"content": [{"type": "widget"}]}})
+    try:
+        pid = run_mode(agent_for(echo_model("pid", {}), server), mode).output
+        result = run_mode(agent_for(echo_model("odd", {}), server), mode)
+        [failure] = result.tool_failures
+        assert failure.error_type == "MCPToolError"
+        assert "MCP tool 'odd' of 'raw' failed: ValidationError" in failure.error
+        # The session was fine: the same process serves the next call (its state kept).
+        assert run_mode(agent_for(echo_model("pid", {}), server), mode).output == pid
+    finally:
+        server.close()

@@ -22,6 +22,7 @@ from mcp.client.session import IncomingMessage, MessageHandlerFnT
 from mcp.shared.exceptions import MCPError as SDKError
 from mcp_types.jsonrpc import CONNECTION_CLOSED, REQUEST_TIMEOUT
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import ValidationError
 
 __all__ = ["Connection", "ConnectionLost", "describe"]
 
@@ -145,6 +146,7 @@ class Connection:
             TimeoutError: No answer within ``read_timeout`` seconds.
             ConnectionLost: The session broke (it is then dead; reconnect).
             mcp.shared.exceptions.MCPError: A protocol error the server answered.
+            pydantic.ValidationError: The server's answer is not a valid result.
         """
         client = self._live_client()
         try:
@@ -158,7 +160,8 @@ class Connection:
                 return TimeoutError(exc.message)
             if exc.code != CONNECTION_CLOSED:
                 return exc
-        elif isinstance(exc, TimeoutError):
+        elif isinstance(exc, (TimeoutError, ValidationError)):
+            # An answer the SDK found invalid came over a session that still works.
             return exc
         # Anything else (a closed stream, an HTTP failure...) means the session is gone.
         self.alive = False
