@@ -130,3 +130,16 @@ def test_an_invalid_tool_result_fails_the_call_but_keeps_the_server(mode: str) -
         assert run_mode(agent_for(echo_model("pid", {}), server), mode).output == pid
     finally:
         server.close()
+
+
+def test_a_tool_with_no_name_is_left_out_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    server = raw_server([_tool(""), _tool("pid")], {})
+    try:
+        with caplog.at_level(logging.WARNING, logger="agentkit.mcp"):
+            assert [t.name for t in server.list_tools_sync()] == ["pid"]
+        assert "MCP server 'raw' lists a tool with no name; it is left out" in caplog.text
+        assert run_mode(agent_for(echo_model("pid", {}), server), "run").output.startswith(
+            "results: "
+        )
+    finally:
+        server.close()

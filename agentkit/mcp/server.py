@@ -370,6 +370,12 @@ class MCPServer:
         return list(state.tools)
 
     def _build_tools(self, listed: list[mt.Tool]) -> list[Tool[..., Any]]:
+        if any(not t.name for t in listed):
+            # No name for the model to call it by: one such tool must not cost the others.
+            logger.warning(
+                "MCP server %r lists a tool with no name; it is left out", self.source_name
+            )
+            listed = [t for t in listed if t.name]
         selected = [t for t in listed if self._selected(t.name)]
         public = _public_names([t.name for t in selected], self._prefix, self.source_name)
         tools = []
