@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from agentkit import UserError
 from agentkit.mcp import MCPError, MCPServer
 from tests._mcp_support import agent_for, echo_model, run_mode, serve_http
 
@@ -143,3 +144,11 @@ def test_a_tool_with_no_name_is_left_out_with_a_warning(caplog: pytest.LogCaptur
         )
     finally:
         server.close()
+
+
+def test_a_header_that_is_not_a_str_is_a_user_error_naming_it() -> None:
+    with pytest.raises(UserError, match="'X-Retries' has a int value"):
+        MCPServer.http("http://127.0.0.1:1/mcp", headers={"X-Retries": 3})  # type: ignore[dict-item]
+    with pytest.raises(UserError, match="'Authorization' has a bytes value") as info:
+        MCPServer.http("http://127.0.0.1:1/mcp", headers={"Authorization": b"Bearer sk-1"})  # type: ignore[dict-item]
+    assert "sk-1" not in str(info.value)

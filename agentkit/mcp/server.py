@@ -204,6 +204,13 @@ class MCPServer:
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise UserError(f"MCPServer.http needs an http:// or https:// URL, got {url!r}")
         sent = dict(headers or {})
+        for key, value in sent.items():
+            if not isinstance(key, str) or not isinstance(value, str):
+                # Named by the header, never by its value (a credential).
+                raise UserError(
+                    f"MCPServer.http headers map names to str values; {key!r} has a "
+                    f"{type(value).__name__} value"
+                )
 
         @asynccontextmanager
         async def transport() -> AsyncIterator[Any]:
