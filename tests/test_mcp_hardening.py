@@ -152,3 +152,19 @@ def test_a_header_that_is_not_a_str_is_a_user_error_naming_it() -> None:
     with pytest.raises(UserError, match="'Authorization' has a bytes value") as info:
         MCPServer.http("http://127.0.0.1:1/mcp", headers={"Authorization": b"Bearer sk-1"})  # type: ignore[dict-item]
     assert "sk-1" not in str(info.value)
+
+
+def test_a_bad_url_is_named_without_its_credentials() -> None:
+    with pytest.raises(UserError, match="http:// or https:// URL, got 'ws://host/mcp'") as info:
+        MCPServer.http("ws://bob:tok-SECRET@host/mcp?api_key=k-SECRET")
+    assert "SECRET" not in str(info.value)
+    with pytest.raises(UserError, match="got None"):
+        MCPServer.http(None)  # type: ignore[arg-type]
+
+
+def test_an_upper_case_scheme_is_a_url_like_any_other(http_url: str) -> None:
+    server = MCPServer.http(http_url.replace("http://", "HTTP://"))
+    try:
+        assert "add" in {t.name for t in server.list_tools_sync()}
+    finally:
+        server.close()

@@ -201,8 +201,9 @@ class MCPServer:
 
         The other arguments are those of ``MCPServer.stdio``.
         """
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise UserError(f"MCPServer.http needs an http:// or https:// URL, got {url!r}")
+        if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+            shown = _strip_credentials(url) if isinstance(url, str) else url
+            raise UserError(f"MCPServer.http needs an http:// or https:// URL, got {shown!r}")
         sent = dict(headers or {})
         for key, value in sent.items():
             if not isinstance(key, str) or not isinstance(value, str):
