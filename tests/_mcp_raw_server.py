@@ -2,7 +2,8 @@
 own server refuses to send: tools and results that break the schema.
 
 ``python tests/_mcp_raw_server.py SPEC`` where SPEC is JSON: ``{"tools": [...], "results":
-{name: result}}``. ``tools/list`` answers ``tools`` as given; ``tools/call`` answers the
+{name: result}}`` and optionally ``"cursor"``. ``tools/list`` answers ``tools`` as given
+(each page with ``cursor`` as its next cursor, if given); ``tools/call`` answers the
 named result as given (default: the arguments as text); the tool ``pid`` answers the
 process id, so a test can tell a restarted server from the same one.
 """
@@ -30,7 +31,9 @@ def _answer(spec: dict[str, Any], method: str, params: dict[str, Any]) -> dict[s
             }
         }
     if method == "tools/list":
-        return {"result": {"tools": spec["tools"]}}
+        # "cursor": every page says there is a next one, with this same cursor (a loop).
+        cursor = {"nextCursor": spec["cursor"]} if "cursor" in spec else {}
+        return {"result": {"tools": spec["tools"], **cursor}}
     if method == "tools/call":
         name = params["name"]
         if name == "pid":

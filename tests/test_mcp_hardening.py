@@ -107,9 +107,13 @@ def test_a_server_that_never_answers_the_handshake_fails_at_connect_timeout(mode
 RAW = Path(__file__).with_name("_mcp_raw_server.py")
 
 
-def raw_server(tools: list[dict[str, Any]], results: dict[str, Any], **options: Any) -> MCPServer:
+def raw_server(
+    tools: list[dict[str, Any]], results: dict[str, Any], cursor: str | None = None, **options: Any
+) -> MCPServer:
     """The hand-written server (``_mcp_raw_server.py``) serving these tools and results."""
-    spec = json.dumps({"tools": tools, "results": results})
+    spec = json.dumps(
+        {"tools": tools, "results": results, **({"cursor": cursor} if cursor else {})}
+    )
     return MCPServer.stdio(sys.executable, [str(RAW), spec], name="raw", **options)
 
 
@@ -166,5 +170,22 @@ def test_an_upper_case_scheme_is_a_url_like_any_other(http_url: str) -> None:
     server = MCPServer.http(http_url.replace("http://", "HTTP://"))
     try:
         assert "add" in {t.name for t in server.list_tools_sync()}
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize("cursor", [None, "again"])
+def test_a_tool_listed_twice_or_a_listing_that_never_ends_gives_each_tool_once(
+    caplog: pytest.LogCaptureFixture, cursor: str | None
+) -> None:
+    # Twice on one page, or the same page served again and again under one cursor.
+    tools = [_tool("pid"), _tool("add")] if cursor else [_tool("pid"), _tool("add"), _tool("pid")]
+    server = raw_server(tools, {}, cursor=cursor)
+    try:
+        with caplog.at_level(logging.WARNING, logger="agentkit.mcp"):
+            assert [t.name for t in server.list_tools_sync()] == ["pid", "add"]
+        assert "MCP server 'raw' lists the tool 'pid' more than once" in caplog.text
+        result = run_mode(agent_for(echo_model("add", {"a": 1}), server), "run_sync")
+        assert result.output == 'results: {"a": 1}'
     finally:
         server.close()

@@ -126,13 +126,15 @@ class Connection:
         client = self._live_client()
         tools: list[mt.Tool] = []
         cursor: str | None = None
+        seen: set[str] = set()
         try:
             for _ in range(_PAGE_CAP):
                 page = await client.list_tools(cursor=cursor, cache_mode="refresh")
                 tools.extend(page.tools)
                 cursor = page.next_cursor
-                if cursor is None:
+                if cursor is None or cursor in seen:  # a cursor seen before: a loop
                     break
+                seen.add(cursor)
         except Exception as exc:
             raise self._classify(exc) from exc
         return tools

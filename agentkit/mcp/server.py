@@ -378,13 +378,7 @@ class MCPServer:
         return list(state.tools)
 
     def _build_tools(self, listed: list[mt.Tool]) -> list[Tool[..., Any]]:
-        if any(not t.name for t in listed):
-            # No name for the model to call it by: one such tool must not cost the others.
-            logger.warning(
-                "MCP server %r lists a tool with no name; it is left out", self.source_name
-            )
-            listed = [t for t in listed if t.name]
-        selected = [t for t in listed if self._selected(t.name)]
+        selected = [t for t in _usable(listed, self.source_name) if self._selected(t.name)]
         public = _public_names([t.name for t in selected], self._prefix, self.source_name)
         tools = []
         for t in selected:
@@ -450,6 +444,23 @@ async def _shutdown(state: _State) -> None:
 
 def _mark_stale(state: _State) -> None:
     state.stale = True
+
+
+def _usable(listed: list[mt.Tool], source: str) -> list[mt.Tool]:
+    """The tools a model can call: a tool with no name is left out, and of a name listed
+    twice (a buggy server, a page served again) the first is kept. One such tool must not
+    cost the others; each is logged as a warning."""
+    kept: dict[str, mt.Tool] = {}
+    for t in listed:
+        if not t.name:
+            logger.warning("MCP server %r lists a tool with no name; it is left out", source)
+        elif t.name in kept:
+            logger.warning(
+                "MCP server %r lists the tool %r more than once; the first is kept", source, t.name
+            )
+        else:
+            kept[t.name] = t
+    return list(kept.values())
 
 
 def _public_names(remote: list[str], prefix: str | None, source: str) -> dict[str, str]:
