@@ -2,10 +2,11 @@
 own server refuses to send: tools and results that break the schema.
 
 ``python tests/_mcp_raw_server.py SPEC`` where SPEC is JSON: ``{"tools": [...], "results":
-{name: result}}`` and optionally ``"cursor"``. ``tools/list`` answers ``tools`` as given
-(each page with ``cursor`` as its next cursor, if given); ``tools/call`` answers the
-named result as given (default: the arguments as text); the tool ``pid`` answers the
-process id, so a test can tell a restarted server from the same one.
+{name: result}}``, optionally with ``"cursor"`` and ``"silent"`` (methods it never
+answers). ``tools/list`` answers ``tools`` as given (each page with ``cursor`` as its next
+cursor, if given); ``tools/call`` answers the named result as given (default: the
+arguments as text); the tool ``pid`` answers the process id, so a test can tell a
+restarted server from the same one.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ def main() -> None:
         message = json.loads(line)
         if "id" not in message or "method" not in message:
             continue  # a notification
+        if message["method"] in spec.get("silent", ()):
+            continue  # a request this server never answers
         answer = _answer(spec, message["method"], message.get("params") or {})
         _send({"jsonrpc": "2.0", "id": message["id"], **answer})
 

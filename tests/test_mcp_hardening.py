@@ -108,13 +108,12 @@ RAW = Path(__file__).with_name("_mcp_raw_server.py")
 
 
 def raw_server(
-    tools: list[dict[str, Any]], results: dict[str, Any], cursor: str | None = None, **options: Any
+    tools: list[dict[str, Any]], results: dict[str, Any], *, spec: Any = None, **options: Any
 ) -> MCPServer:
-    """The hand-written server (``_mcp_raw_server.py``) serving these tools and results."""
-    spec = json.dumps(
-        {"tools": tools, "results": results, **({"cursor": cursor} if cursor else {})}
-    )
-    return MCPServer.stdio(sys.executable, [str(RAW), spec], name="raw", **options)
+    """The hand-written server (``_mcp_raw_server.py``) serving these tools and results
+    (``spec``: more of its options, e.g. ``{"cursor": "again"}``)."""
+    text = json.dumps({"tools": tools, "results": results, **(spec or {})})
+    return MCPServer.stdio(sys.executable, [str(RAW), text], name="raw", **options)
 
 
 def _tool(name: str) -> dict[str, Any]:
@@ -180,12 +179,24 @@ def test_a_tool_listed_twice_or_a_listing_that_never_ends_gives_each_tool_once(
 ) -> None:
     # Twice on one page, or the same page served again and again under one cursor.
     tools = [_tool("pid"), _tool("add")] if cursor else [_tool("pid"), _tool("add"), _tool("pid")]
-    server = raw_server(tools, {}, cursor=cursor)
+    server = raw_server(tools, {}, spec={"cursor": cursor} if cursor else None)
     try:
         with caplog.at_level(logging.WARNING, logger="agentkit.mcp"):
             assert [t.name for t in server.list_tools_sync()] == ["pid", "add"]
         assert "MCP server 'raw' lists the tool 'pid' more than once" in caplog.text
         result = run_mode(agent_for(echo_model("add", {"a": 1}), server), "run_sync")
         assert result.output == 'results: {"a": 1}'
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize("mode", ["run", "run_sync"])
+def test_a_server_that_never_answers_tools_list_fails_at_connect_timeout(mode: str) -> None:
+    server = raw_server([_tool("pid")], {}, spec={"silent": ["tools/list"]}, connect_timeout=0.5)
+    try:
+        started = time.monotonic()
+        with pytest.raises(MCPError, match=r"'raw' did not list its tools within 0\.5 seconds"):
+            run_mode(agent_for(echo_model("pid", {}), server), mode)
+        assert time.monotonic() - started < 3
     finally:
         server.close()

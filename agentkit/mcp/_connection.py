@@ -121,20 +121,26 @@ class Connection:
             raise ConnectionLost("the MCP session is closed")
         return self._client
 
-    async def list_tools(self) -> list[mt.Tool]:
-        """Every tool the server lists, all pages, bypassing the SDK's response cache."""
+    async def list_tools(self, within: float | None) -> list[mt.Tool]:
+        """Every tool the server lists, all pages, bypassing the SDK's response cache.
+
+        Raises:
+            TimeoutError: The listing took longer than ``within`` seconds (a server that
+                never answers ``tools/list`` must not hang every run).
+        """
         client = self._live_client()
         tools: list[mt.Tool] = []
         cursor: str | None = None
         seen: set[str] = set()
         try:
-            for _ in range(_PAGE_CAP):
-                page = await client.list_tools(cursor=cursor, cache_mode="refresh")
-                tools.extend(page.tools)
-                cursor = page.next_cursor
-                if cursor is None or cursor in seen:  # a cursor seen before: a loop
-                    break
-                seen.add(cursor)
+            with anyio.fail_after(within):
+                for _ in range(_PAGE_CAP):
+                    page = await client.list_tools(cursor=cursor, cache_mode="refresh")
+                    tools.extend(page.tools)
+                    cursor = page.next_cursor
+                    if cursor is None or cursor in seen:  # a cursor seen before: a loop
+                        break
+                    seen.add(cursor)
         except Exception as exc:
             raise self._classify(exc) from exc
         return tools

@@ -153,7 +153,7 @@ class MCPServer:
                 name (a mapping of patterns); becomes each ``Tool.needs_approval``.
             on_error: What a run does when the server fails to start (see the class).
             connect_timeout: Seconds to wait for the server to start and answer the
-                handshake.
+                handshake, and again for it to list its tools.
         """
         params = StdioServerParameters(
             command=command, args=list(args), env=dict(env) if env else None, cwd=cwd
@@ -368,7 +368,13 @@ class MCPServer:
         if refresh or state.stale or state.tools is None:
             state.stale = False
             try:
-                listed = await conn.list_tools()
+                listed = await conn.list_tools(self._connect_timeout)
+            except TimeoutError:
+                state.stale = True
+                raise MCPError(
+                    f"MCP server {self.source_name!r} did not list its tools within "
+                    f"{self._connect_timeout} seconds"
+                ) from None
             except Exception as exc:
                 state.stale = True
                 raise MCPError(
