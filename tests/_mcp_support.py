@@ -32,11 +32,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve_http() -> Iterator[str]:
-    """The example server over streamable HTTP in a subprocess; yields its URL."""
+def serve_http(script: Path = EXAMPLE) -> Iterator[str]:
+    """The example server (or another taking ``--http --port N``) over streamable HTTP in a
+    subprocess; yields its URL."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, str(EXAMPLE), "--http", "--port", str(port)],
+        [sys.executable, str(script), "--http", "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

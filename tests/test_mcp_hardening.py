@@ -74,6 +74,34 @@ def test_the_sdks_debug_log_holds_none_of_the_servers_credentials(
     assert not leaked, f"{leaked} in the log"
 
 
+@pytest.fixture(scope="module")
+def legacy_url() -> Iterator[str]:
+    yield from serve_http(Path(__file__).with_name("_mcp_http_server.py"))
+
+
+def test_a_traceback_in_the_sdks_log_holds_none_of_the_credentials(
+    legacy_url: str, debug_log: io.StringIO
+) -> None:
+    # A 2025-era server with a session: the SDK opens a GET stream, which fails with 500,
+    # and logs httpx2's HTTPStatusError ("... for url 'http://user:pass@...'") with its
+    # traceback at DEBUG.
+    url = legacy_url.replace("http://", "http://alice:pa55-word@") + "?api_key=qk-SECRET1"
+    server = MCPServer.http(url, headers={"X-Api-Key": "hk-SECRET2"})
+    try:
+        assert run_mode(agent_for(echo_model("t", {}), server), "run").output == "results: ok"
+        deadline = time.monotonic() + 5
+        while "HTTPStatusError" not in debug_log.getvalue():
+            assert time.monotonic() < deadline, "the GET stream's failure was not logged"
+            time.sleep(0.02)
+    finally:
+        server.close()
+    text = debug_log.getvalue()
+    assert "GET stream error\nTraceback (most recent call last):" in text
+    assert "for url 'http://***@127.0.0.1:" in text
+    leaked = [s for s in SECRETS if s in text]
+    assert not leaked, f"{leaked} in the log"
+
+
 # ---------------------------------------------------------------- servers that fail to start
 
 

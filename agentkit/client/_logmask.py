@@ -5,7 +5,8 @@ exception formatted into the message: the response headers
 (``receive_response_headers.complete return_value=(..., [(b'x-echo', b'Bearer sk-...')])``),
 a malformed chunk quoted by h11 (``.failed exception=...``). httpx logs the reason phrase at
 INFO. A server that echoes a credential back puts it there, and neither library has a hook
-to change what it logs. So a filter on their loggers masks each record with the redactor
+to change what it logs. (A record's traceback is masked too: an exception's message may
+quote the URL.) So a filter on their loggers masks each record with the redactor
 of the request this thread or task is exchanging, which the send loops and streams name
 with ``MaskedLogs`` around every send and read.
 """
@@ -45,7 +46,23 @@ class _MaskFilter(logging.Filter):
         if masked != message:
             # Formatted once here: a handler must not format the original arguments again.
             record.msg, record.args = masked, None
+        if record.exc_text or (record.exc_info and record.exc_info[1] is not None):
+            _mask_traceback(record, redactor)
         return True
+
+
+_TRACEBACKS = logging.Formatter()
+
+
+def _mask_traceback(record: logging.LogRecord, redactor: Redactor) -> None:
+    # An exception's message can quote a credential (httpx2's HTTPStatusError names the
+    # URL, user info and query included), and a handler prints the traceback it formats
+    # from exc_info. Formatted and masked here instead; exc_info goes, so no handler
+    # formats the original exception again.
+    text = record.exc_text or _TRACEBACKS.formatException(record.exc_info)  # type: ignore[arg-type]
+    masked = redactor.text(text)
+    if masked != text:
+        record.exc_text, record.exc_info = masked, None
 
 
 _FILTER = _MaskFilter()
