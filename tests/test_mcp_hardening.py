@@ -148,16 +148,35 @@ def _tool(name: str) -> dict[str, Any]:
     return {"name": name, "inputSchema": {"type": "object"}}
 
 
-@pytest.mark.parametrize("mode", ["run", "run_sync"])
-def test_an_invalid_tool_result_fails_the_call_but_keeps_the_server(mode: str) -> None:
+_TYPED = {
+    **_tool("odd"),
+    "outputSchema": {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]},
+}
+_INVALID = {
     # A content block of a type MCP does not have: the SDK rejects the whole result.
-    server = raw_server([_tool("pid"), _tool("odd")], {"odd": {"content": [{"type": "widget"}]}})
+    "unknown block": (_tool("odd"), {"content": [{"type": "widget"}]}, "ValidationError"),
+    # Structured content that breaks the tool's outputSchema (the SDK: RuntimeError).
+    "off its schema": (
+        _TYPED,
+        {"content": [], "structuredContent": {"n": "x"}},
+        "RuntimeError: Invalid structured content returned by tool odd: 'x' is not of type",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("case", "mode"),
+    [("unknown block", "run"), ("unknown block", "run_sync"), ("off its schema", "run")],
+)
+def test_an_invalid_tool_result_fails_the_call_but_keeps_the_server(case: str, mode: str) -> None:
+    tool, answer, error = _INVALID[case]
+    server = raw_server([_tool("pid"), tool], {"odd": answer})
     try:
         pid = run_mode(agent_for(echo_model("pid", {}), server), mode).output
         result = run_mode(agent_for(echo_model("odd", {}), server), mode)
         [failure] = result.tool_failures
         assert failure.error_type == "MCPToolError"
-        assert "MCP tool 'odd' of 'raw' failed: ValidationError" in failure.error
+        assert f"MCP tool 'odd' of 'raw' failed: {error}" in failure.error
         # The session was fine: the same process serves the next call (its state kept).
         assert run_mode(agent_for(echo_model("pid", {}), server), mode).output == pid
     finally:

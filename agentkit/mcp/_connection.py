@@ -155,6 +155,7 @@ class Connection:
             ConnectionLost: The session broke (it is then dead; reconnect).
             mcp.shared.exceptions.MCPError: A protocol error the server answered.
             pydantic.ValidationError: The server's answer is not a valid result.
+            RuntimeError: Its structured content does not match the tool's outputSchema.
         """
         client = self._live_client()
         try:
@@ -171,10 +172,17 @@ class Connection:
         elif isinstance(exc, (TimeoutError, ValidationError)):
             # An answer the SDK found invalid came over a session that still works.
             return exc
+        elif isinstance(exc, RuntimeError) and self._client is not None and self._owner_runs():
+            # So is structured content that breaks the tool's outputSchema (the SDK raises
+            # RuntimeError); the session is gone only once its owner task has ended.
+            return exc
         # Anything else (a closed stream, an HTTP failure...) means the session is gone.
         self.alive = False
         self._stop.set()
         return ConnectionLost(describe(exc))
+
+    def _owner_runs(self) -> bool:
+        return self._task is not None and not self._task.done()
 
     async def close(self) -> None:
         """End the session (the owner task exits the SDK client) and wait for it."""
