@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -245,5 +246,28 @@ def test_a_server_that_never_answers_tools_list_fails_at_connect_timeout(mode: s
         with pytest.raises(MCPError, match=r"'raw' did not list its tools within 0\.5 seconds"):
             run_mode(agent_for(echo_model("pid", {}), server), mode)
         assert time.monotonic() - started < 3
+    finally:
+        server.close()
+
+
+# ---------------------------------------------------------------- a server that exits while idle
+
+
+@pytest.mark.parametrize("mode", ["run_sync", "stream"])
+def test_a_stdio_server_that_exited_between_runs_is_restarted_before_the_next_call(
+    mode: str,
+) -> None:
+    server = raw_server([_tool("pid")], {})  # starts faster than an SDK-made server
+    try:
+        pid = int(run_mode(agent_for(echo_model("pid", {}), server), mode).output[9:])
+        os.kill(pid, signal.SIGKILL)  # crashed, or killed, while no call was in flight
+        deadline = time.monotonic() + 5
+        while _children(f"{pid} "):  # until the SDK's reader has seen its stdout close
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        time.sleep(0.3)  # and for the SDK to read the end of its stdout
+        result = run_mode(agent_for(echo_model("pid", {}), server), mode)
+        assert result.tool_failures == []  # not "MCP server ... was lost during a call"
+        assert int(result.output[9:]) != pid
     finally:
         server.close()

@@ -116,6 +116,18 @@ class Connection:
             self._on_tools_changed()
         await anyio.lowlevel.checkpoint()
 
+    def hung_up(self) -> bool:
+        """Whether the server closed its end while the session sat idle (a stdio server
+        that exited between runs): the session is then useless, though no call failed."""
+        try:
+            dispatcher = getattr(self._live_client().session, "_dispatcher", None)
+        except (ConnectionLost, RuntimeError):
+            return True
+        # The SDK has no public flag for this; its dispatcher sets ``_closed`` at the end
+        # of the read stream. Read defensively: were it renamed, only this early notice is
+        # lost (the next call then fails as "lost" and the one after reconnects).
+        return getattr(dispatcher, "_closed", False) is True
+
     def _live_client(self) -> Client:
         if self._client is None or not self.alive:
             raise ConnectionLost("the MCP session is closed")

@@ -345,7 +345,9 @@ class MCPServer:
             state.lock = asyncio.Lock()
         async with state.lock:
             if state.conn is not None and state.conn.alive:
-                return state.conn
+                if not state.conn.hung_up():
+                    return state.conn
+                await state.conn.close()  # reaps the exited process; a new one starts below
             conn = Connection(self._factory, lambda: _mark_stale(state))
             mask_sdk_logs()
             try:
