@@ -271,3 +271,27 @@ def test_a_stdio_server_that_exited_between_runs_is_restarted_before_the_next_ca
         assert int(result.output[9:]) != pid
     finally:
         server.close()
+
+
+# ---------------------------------------------------------------- bad options
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"timeout": "10"}, "timeout must be a finite number of seconds > 0 or None, not '10'"),
+        ({"timeout": {"add": -1}}, "timeout['add'] must be a finite number of seconds > 0"),
+        ({"connect_timeout": "5"}, "connect_timeout must be a finite number of seconds > 0"),
+        ({"needs_approval": "yes"}, "needs_approval must be True, False or a callable, got 'yes'"),
+        ({"needs_approval": {"w*": 1}}, "needs_approval['w*'] must be True, False or a callable"),
+        ({"allow": [1]}, "allow takes fnmatch patterns (str), got 1"),
+        ({"deny": [None]}, "deny takes fnmatch patterns (str), got None"),
+    ],
+)
+def test_a_bad_option_is_a_user_error_when_the_server_is_built(
+    options: dict[str, Any], message: str
+) -> None:
+    # Not a raw TypeError (or a silently kept value) at the first listing, in every run.
+    with pytest.raises(UserError) as info:
+        MCPServer.stdio(sys.executable, ["-c", "pass"], **options)
+    assert message in str(info.value)

@@ -28,6 +28,7 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
+from agentkit._checks import check_seconds
 from agentkit.client._logmask import MaskedLogs
 from agentkit.client._redact import Redactor
 from agentkit.errors import UserError
@@ -101,6 +102,9 @@ class MCPServer:
         for label, patterns in (("allow", allow), ("deny", deny)):
             if isinstance(patterns, str):
                 raise UserError(f"{label} takes a list of name patterns, not a str: [{patterns!r}]")
+            _check_patterns(label, patterns or ())
+        _check_per_tool(timeout, needs_approval)
+        check_seconds("connect_timeout", connect_timeout, none=True)
         self._factory = factory
         self.source_name = name
         self.on_error: OnError = on_error
@@ -504,6 +508,27 @@ def _public_names(remote: list[str], prefix: str | None, source: str) -> dict[st
             )
         owner[shown] = name
     return public
+
+
+def _check_patterns(label: str, patterns: Any) -> None:
+    bad = [p for p in patterns if not isinstance(p, str)]
+    if bad:
+        raise UserError(f"{label} takes fnmatch patterns (str), got {bad[0]!r}")
+
+
+def _check_per_tool(timeout: Any, needs_approval: Any) -> None:
+    """Check ``timeout`` and ``needs_approval`` (each one value, or a mapping of patterns)
+    now, not at the first listing, where a bad one would fail every run."""
+    timeouts = timeout if isinstance(timeout, Mapping) else {None: timeout}
+    _check_patterns("timeout", [p for p in timeouts if p is not None])
+    for pattern, seconds in timeouts.items():
+        check_seconds("timeout" if pattern is None else f"timeout[{pattern!r}]", seconds, none=True)
+    approvals = needs_approval if isinstance(needs_approval, Mapping) else {None: needs_approval}
+    _check_patterns("needs_approval", [p for p in approvals if p is not None])
+    for pattern, value in approvals.items():
+        if not isinstance(value, bool) and not callable(value):
+            where = "needs_approval" if pattern is None else f"needs_approval[{pattern!r}]"
+            raise UserError(f"{where} must be True, False or a callable, got {value!r}")
 
 
 def _per_tool(value: Any, name: str, default: Any) -> Any:
