@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from agentkit import UserError
+from agentkit import Agent, Client, RunTimeoutError, UserError
 from agentkit.mcp import MCPError, MCPServer
 from tests._mcp_support import agent_for, echo_model, run_mode, serve_http
 
@@ -295,3 +295,26 @@ def test_a_bad_option_is_a_user_error_when_the_server_is_built(
     with pytest.raises(UserError) as info:
         MCPServer.stdio(sys.executable, ["-c", "pass"], **options)
     assert message in str(info.value)
+
+
+# ---------------------------------------------------------------- the run's own time limit
+
+
+@pytest.mark.parametrize("mode", ["run", "run_sync", "stream_sync"])
+def test_run_timeout_bounds_a_server_still_starting(mode: str) -> None:
+    # It never answers the handshake; connect_timeout alone would let the run take 5 s.
+    mute = MCPServer.stdio(
+        sys.executable, ["-c", "import sys; sys.stdin.read()"], name="mute", connect_timeout=5
+    )
+    agent = Agent(
+        tools=[mute],
+        client=Client(api_key="k", transport=echo_model("add", {})),
+        run_timeout=0.5,
+    )
+    started = time.monotonic()
+    try:
+        with pytest.raises(RunTimeoutError, match=r"time limit of 0\.5 s"):
+            run_mode(agent, mode)
+        assert time.monotonic() - started < 2
+    finally:
+        mute.close()

@@ -7,10 +7,14 @@ performed; every decision is the flow's (``agentkit.agent.flow``).
 
 from __future__ import annotations
 
+import contextvars
+import threading
+import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
+from agentkit import _workers
 from agentkit._execute import Outcome, run_all_async, run_all_sync
 from agentkit.agent.effects import CallModel, Emit, ListTools, RunTools, Save
 from agentkit.agent.flow import Flow, chunk_events
@@ -63,18 +67,51 @@ def _on_done_sync(
     return done
 
 
-async def _listed_async(source: ToolSource) -> list[Tool[Any, Any]] | BaseException:
+async def _listed_async(
+    source: ToolSource, deadline: float | None
+) -> list[Tool[Any, Any]] | BaseException:
+    # Past the run's deadline a TimeoutError, which the flow makes a RunTimeoutError: a
+    # source slow to start (an MCP server's connect_timeout) must not outlast run_timeout.
     try:
-        return await source.list_tools()
+        if deadline is None:
+            return await source.list_tools()
+        import asyncio  # loaded already by the running loop; a sync program never needs it
+
+        return await asyncio.wait_for(source.list_tools(), max(0.0, deadline - time.monotonic()))
     except AgentkitError as exc:  # the flow decides: raise, or skip with a note
         return exc
 
 
-def _listed_sync(source: ToolSource) -> list[Tool[Any, Any]] | BaseException:
+def _listed_sync(
+    source: ToolSource, deadline: float | None
+) -> list[Tool[Any, Any]] | BaseException:
     try:
-        return source.list_tools_sync()
+        if deadline is None:
+            return source.list_tools_sync()
+        return _within(source.list_tools_sync, deadline)
     except AgentkitError as exc:
         return exc
+
+
+def _within(
+    list_tools: Callable[[], list[Tool[Any, Any]]], deadline: float
+) -> list[Tool[Any, Any]]:
+    """``list_tools()`` on a worker thread, given up (left to finish) at ``deadline``."""
+    done = threading.Event()
+    box: list[Outcome] = []
+    context = contextvars.copy_context()  # as if listed in this thread
+
+    def job() -> None:
+        try:
+            box.append(Outcome(context.run(list_tools)))
+        except BaseException as exc:  # handed to the waiting thread
+            box.append(Outcome(error=exc))
+        done.set()
+
+    _workers.submit(job, "agentkit-list-tools")
+    if not done.wait(max(0.0, deadline - time.monotonic())):
+        raise TimeoutError("listing the tool sources' tools did not finish before the deadline")
+    return box[0].unwrap()  # type: ignore[no-any-return]
 
 
 class _StreamedAnswer:
@@ -161,7 +198,9 @@ async def drive_async(
                             calls, concurrency, _on_done_async(effect, writer)
                         )
                     elif isinstance(effect, ListTools):
-                        steps.outcome = [(s, await _listed_async(s)) for s in effect.sources]
+                        steps.outcome = [
+                            (s, await _listed_async(s, effect.deadline)) for s in effect.sources
+                        ]
                     elif isinstance(effect, Save) and writer is not None:
                         await writer.save(effect)
 
@@ -200,6 +239,6 @@ def drive_sync(
                     calls = [pc.bind(sync=True) for pc in effect.calls]
                     steps.outcome = run_all_sync(calls, concurrency, _on_done_sync(effect, writer))
                 elif isinstance(effect, ListTools):
-                    steps.outcome = [(s, _listed_sync(s)) for s in effect.sources]
+                    steps.outcome = [(s, _listed_sync(s, effect.deadline)) for s in effect.sources]
                 elif isinstance(effect, Save) and writer is not None:
                     writer.save(effect)

@@ -42,9 +42,12 @@ class ListTools(NamedTuple):
 
     Attributes:
         sources: The sources, in the agent's order.
+        deadline: The run's deadline (``time.monotonic()``), which listing may not
+            outlive (a ``TimeoutError`` then), or ``None``.
     """
 
     sources: tuple[ToolSource, ...]
+    deadline: float | None = None
 
 
 class RunTools(NamedTuple):

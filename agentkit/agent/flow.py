@@ -96,7 +96,7 @@ def _loop(
     state: RunState, hooks: Hooks | None, obs: RunObservation
 ) -> Generator[Effect, Any, RunResult[Any]]:
     if state.sources:
-        listed: Listed = yield ListTools(tuple(state.sources))
+        listed: Listed = yield ListTools(tuple(state.sources), state.deadline)
         state.add_source_tools(listed)
     if state.resuming:
         # The paused turn goes on from the stored assistant message: no model call.
