@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -109,7 +110,7 @@ def test_a_traceback_in_the_sdks_log_holds_none_of_the_credentials(
 def _children(marker: str) -> list[str]:
     """This process's live child processes whose command line holds ``marker`` (ps)."""
     out = subprocess.run(
-        ["ps", "-o", "pid=,stat=,args=", "--ppid", str(os.getpid())],
+        ["ps", "-ww", "-o", "pid=,stat=,args=", "--ppid", str(os.getpid())],
         capture_output=True,
         text=True,
         check=True,
@@ -318,3 +319,29 @@ def test_run_timeout_bounds_a_server_still_starting(mode: str) -> None:
         assert time.monotonic() - started < 2
     finally:
         mute.close()
+
+
+def test_close_while_another_thread_starts_the_server_tells_that_thread_so() -> None:
+    marker = "closed-while-starting"
+    code = f"import sys; sys.stdin.read()  # {marker}"
+    server = MCPServer.stdio(sys.executable, ["-c", code], name="mute", connect_timeout=5)
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            server.list_tools_sync()
+        except BaseException as exc:
+            errors.append(exc)
+
+    starter = threading.Thread(target=start)
+    starter.start()
+    deadline = time.monotonic() + 5
+    while not _children(marker):  # the process is up, its handshake unanswered
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    server.close()
+    starter.join(5)
+    [error] = errors
+    assert isinstance(error, MCPError)
+    assert str(error) == "MCP server 'mute' was closed while it was starting"
+    assert _children(marker) == []

@@ -354,8 +354,15 @@ class MCPServer:
                 await state.conn.close()  # reaps the exited process; a new one starts below
             conn = Connection(self._factory, lambda: _mark_stale(state))
             mask_sdk_logs()
+            state.conn = conn  # so that close() ends a start in progress too
             try:
                 await conn.open(self._connect_timeout)
+            except asyncio.CancelledError:
+                if state.conn is conn:  # our caller was cancelled
+                    raise
+                raise MCPError(
+                    f"MCP server {self.source_name!r} was closed while it was starting"
+                ) from None
             except (asyncio.TimeoutError, TimeoutError):
                 raise MCPError(
                     f"MCP server {self.source_name!r} did not start within "
@@ -449,9 +456,12 @@ _INFO = mt.Implementation(name="agentkit", version="0.1")
 
 
 async def _shutdown(state: _State) -> None:
-    if state.conn is not None:
-        await state.conn.close()
-        state.conn = None
+    conn, state.conn = state.conn, None
+    if conn is not None:
+        await conn.close()
+    if state.lock is not None:
+        async with state.lock:  # a start that close() cut short has told its caller
+            pass
 
 
 def _mark_stale(state: _State) -> None:
