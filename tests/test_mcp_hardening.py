@@ -345,3 +345,12 @@ def test_close_while_another_thread_starts_the_server_tells_that_thread_so() -> 
     assert isinstance(error, MCPError)
     assert str(error) == "MCP server 'mute' was closed while it was starting"
     assert _children(marker) == []
+
+
+def test_an_error_result_with_no_text_still_says_what_failed() -> None:
+    server = raw_server([_tool("odd")], {"odd": {"content": [], "isError": True}})
+    try:
+        [failure] = run_mode(agent_for(echo_model("odd", {}), server), "run").tool_failures
+        assert failure.error == "MCP tool 'odd' of 'raw' failed: the server gave no message"
+    finally:
+        server.close()

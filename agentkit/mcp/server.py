@@ -448,7 +448,8 @@ class MCPServer:
             ) from exc
         text = result_text(result)
         if result.is_error:
-            raise MCPToolError(f"MCP tool {remote!r} of {self.source_name!r} failed: {text}")
+            why = text.strip() or "the server gave no message"
+            raise MCPToolError(f"MCP tool {remote!r} of {self.source_name!r} failed: {why}")
         return text
 
 
