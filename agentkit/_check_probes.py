@@ -7,13 +7,14 @@ key masked before they are kept.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import httpx
 
 from agentkit._record import record
 from agentkit.agent.text_calls import text_tool_calls
+from agentkit.client._redact import Redactor
 
 __all__ = ["ProbeResult", "Server", "content_probe", "models_probe", "run_probes"]
 
@@ -68,13 +69,25 @@ class ProbeResult:
 class Server:
     """The HTTP side of a check: one client, answers shortened and masked."""
 
-    def __init__(self, http: httpx.Client, model: str, secret: str) -> None:
-        self.http, self.model, self._secret = http, model, secret
+    def __init__(
+        self,
+        http: httpx.Client,
+        model: str,
+        secrets: Iterable[str],
+        root: str = "",
+        query: str = "",
+    ) -> None:
+        self.http, self.model = http, model
+        self.redactor = Redactor(secrets)
+        # A base URL's query (?api-version=, a gateway's ?key=) goes after each endpoint.
+        self._root, self._query = root, query
+
+    def url(self, path: str) -> str:
+        """The URL of the endpoint ``path`` (``"/models"``) on this server."""
+        return self._root + path + self._query
 
     def said(self, text: str, limit: int = 110) -> str:
-        text = " ".join(text.split())
-        if self._secret:
-            text = text.replace(self._secret, "***")
+        text = self.redactor.text(" ".join(text.split()))
         return text[:limit] + ("..." if len(text) > limit else "")
 
     def chat(self, **body: Any) -> tuple[int, Any, str]:
@@ -82,7 +95,7 @@ class Server:
         body.setdefault("model", self.model)
         body.setdefault("messages", _ASK)
         try:
-            response = self.http.post("/chat/completions", json=body)
+            response = self.http.post(self.url("/chat/completions"), json=body)
         except httpx.HTTPError as exc:
             return 0, None, f"{type(exc).__name__}: {exc}"
         text = response.text
@@ -323,7 +336,7 @@ def _unknown_model(s: Server) -> ProbeResult:
 
 def models_probe(s: Server) -> tuple[ProbeResult, list[Any]]:
     try:
-        response = s.http.get("/models")
+        response = s.http.get(s.url("/models"))
     except httpx.HTTPError as exc:
         return ProbeResult("models list", False, s.said(f"{type(exc).__name__}: {exc}")), []
     try:

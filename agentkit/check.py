@@ -21,6 +21,7 @@ import httpx
 
 from agentkit._check_probes import ProbeResult, Server, content_probe, models_probe, run_probes
 from agentkit._record import record
+from agentkit.client.base import _base_url
 from agentkit.defaults import ENV_API_KEY
 from agentkit.profiles import PROFILES, TOOL_CHOICES, Profile
 
@@ -145,9 +146,10 @@ def check_server(
     """
     key = api_key if api_key is not None else os.environ.get(ENV_API_KEY, "")
     headers = {"Authorization": f"Bearer {key or 'agentkit-check'}"}
-    base = base_url.rstrip("/")
-    with httpx.Client(base_url=base, headers=headers, timeout=timeout, transport=transport) as http:
-        server = Server(http, model or "", key)
+    base, _, query, url_secrets = _base_url(base_url)
+    root = base[: len(base) - len(query)]
+    with httpx.Client(headers=headers, timeout=timeout, transport=transport) as http:
+        server = Server(http, model or "", [key, *url_secrets], root, query)
         listed, ids = models_probe(server)
         server.model = model or next((str(i) for i in ids if i), "gpt-5.4-mini")
         probes = [listed]
@@ -155,7 +157,8 @@ def check_server(
         if reachable:
             probes += run_probes(server)
     profile, changes = recommend(probes)
-    return CheckReport(base, server.model, probes, profile, changes, _usable(probes))
+    shown = server.redactor.text(base)  # the report quotes the URL: not its ?key= value
+    return CheckReport(shown, server.model, probes, profile, changes, _usable(probes))
 
 
 def _usable(probes: list[ProbeResult]) -> bool:

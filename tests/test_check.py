@@ -142,3 +142,23 @@ def test_a_server_failing_chats_cannot_run_agents_and_the_key_is_never_shown(
     assert report.model == "m"
     shown = report.table() + json.dumps(report.to_dict())
     assert secret not in shown and "bad key Bearer ***" in shown
+
+
+def test_a_base_url_query_goes_after_each_endpoint_and_its_key_is_never_shown() -> None:
+    from agentkit.emulator import EmulatorTransport
+
+    seen: list[str] = []
+    inner = EmulatorTransport()
+
+    class Logged(httpx.BaseTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            seen.append(str(request.url))
+            return inner.handle_request(request)
+
+    base = "https://gateway.example/v1?api-version=2025-01&key=gw-secret-123"
+    report = check_server(base, transport=Logged())
+    assert report.usable and report.profile.name == "gpt-5.4-mini"
+    assert seen[0] == "https://gateway.example/v1/models?api-version=2025-01&key=gw-secret-123"
+    assert all("/v1/chat/completions?api-version" in url for url in seen[1:]), seen
+    assert "gw-secret-123" not in report.table() + repr(report) + json.dumps(report.to_dict())
+    assert "api-version=2025-01" in report.base_url
