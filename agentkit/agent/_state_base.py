@@ -40,6 +40,7 @@ class StateBase:
         "_retries",
         "_started",
         "_tool_choice",
+        "_turns",
         "conversation_id",
         "deadline",
         "deps",
@@ -91,6 +92,7 @@ class StateBase:
         _last_signature: tuple[tuple[str, str], ...] | None
         _repeats: int
         _last_failed: bool
+        _turns: int
 
         def snapshot(self) -> list[Message]: ...
 

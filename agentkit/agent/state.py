@@ -137,6 +137,9 @@ class RunState(Resuming, Limits, ToolResults, Answers):
         self._kwargs = spec.base_kwargs
         self._tool_choice = spec.tool_choice
         self._retries: dict[str, int] = {}
+        # This run's own model requests, for max_turns: usage.requests also counts those of
+        # the sub-agents its tools ran (which only usage_limits bound).
+        self._turns = 0
         self._output_retries = 0
         self._last_signature: tuple[tuple[str, str], ...] | None = None
         self._repeats = 0
@@ -177,6 +180,7 @@ class RunState(Resuming, Limits, ToolResults, Answers):
             # The paused turn's calls are open on purpose: no repair, no prompt.
             msgs = list(resume.messages)
             self.usage += resume.usage
+            self._turns = resume.usage.requests  # the paused run's requests count
             self._refused = [list(r) for r in resume.refused]
             prompt = None
         else:
@@ -217,7 +221,7 @@ class RunState(Resuming, Limits, ToolResults, Answers):
         """The next model request; raises when a limit forbids another one."""
         self.check_deadline()
         used = self.usage.requests
-        if used >= self.spec.max_turns:
+        if self._turns >= self.spec.max_turns:
             raise MaxTurnsExceeded(
                 f"The run reached max_turns={self.spec.max_turns} model requests without a "
                 "final answer",
@@ -267,6 +271,7 @@ class RunState(Resuming, Limits, ToolResults, Answers):
         its structured output and ``next_request`` should be called again.
         """
         self.usage.add_response(completion.usage)
+        self._turns += 1
         self._charge(completion)
         if not completion.choices:
             raise EmptyResponseError(
