@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from agentkit.agent import Agent
+from agentkit.errors import UserError
 from agentkit.testing import ScriptedModel, tool_call
 from agentkit.tool import tool
 from tests._agent_support import MODES, client_for, run_mode
@@ -30,3 +33,23 @@ async def test_a_sub_agents_requests_do_not_use_up_the_callers_max_turns(mode: s
     # Before the fix: MaxTurnsExceeded after the caller's first request (1 + 3 >= 2).
     assert result.output == "The helper says 43."
     assert result.usage.requests == 5  # the usage still adds the helper's requests up
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("tools", "choice", "says"),
+    [
+        ([note], {"type": "function", "function": {"name": "nope"}}, "'nope'"),
+        ([], "required", "no tools"),
+    ],
+)
+async def test_a_runs_forced_tool_choice_is_checked_like_the_agents(
+    mode: str, tools: list[Any], choice: Any, says: str
+) -> None:
+    model = ScriptedModel(["an answer", "another answer"])
+    agent = Agent(tools=tools, client=client_for(model))
+    # Before the fix: the unknown name was sent (a real server answers 400), and a forced
+    # choice on an agent without tools was dropped without a word.
+    with pytest.raises(UserError, match=says):
+        await run_mode(agent, mode, "go", model_settings={"tool_choice": choice})
+    assert model.requests == []

@@ -27,7 +27,7 @@ from agentkit.usage import UsageLimits
 if TYPE_CHECKING:
     from agentkit.client import AsyncClient, Client
 
-__all__ = ["AgentSetup", "configure"]
+__all__ = ["AgentSetup", "check_forced_choice", "configure"]
 
 
 class AgentSetup(NamedTuple):
@@ -82,7 +82,7 @@ def configure(
     checked_prices = check_prices(prices)
     plain, sources = split_tools(_tool_list(tools))
     settings = ModelSettings.coerce(model_settings)
-    _check_forced_choice(settings.tool_choice, plain, sources)
+    check_forced_choice(settings.tool_choice, plain, sources)
     spec = AgentSpec.build(
         model=model,
         tools=plain,
@@ -163,10 +163,14 @@ def check_usage_limits(limits: object) -> None:
         )
 
 
-def _check_forced_choice(
+def check_forced_choice(
     choice: object, tools: Sequence[Tool[Any, Any]], sources: Sequence[ToolSource]
 ) -> None:
-    # With no tool to call, a forced choice would be dropped without a word.
+    """``UserError`` when ``choice`` forces a call to a tool the agent does not have.
+
+    With no tool to call, a forced choice would be dropped without a word; a named tool
+    the agent lacks would be sent, and refused by the server.
+    """
     needed = choice_needs(choice)
     if needed is None or sources:
         return  # a source's tools are known only when a run lists them

@@ -13,7 +13,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from agentkit.agent.clients import ClientCache
-from agentkit.agent.config import check_agent_waits, check_client, check_usage_limits, configure
+from agentkit.agent.config import (
+    check_agent_waits,
+    check_client,
+    check_forced_choice,
+    check_usage_limits,
+    configure,
+)
 from agentkit.agent.deps import check_deps
 from agentkit.agent.immutable import Immutable
 from agentkit.agent.instructions import InstructionsFunction, start_instructions
@@ -375,6 +381,8 @@ class Agent(Immutable, PublicRuns[OutputT, DepsT]):
         output_type: Any = None,
     ) -> RunState:
         spec = self._spec.with_settings(model_settings)
+        if model_settings is not None:  # checked as the agent's own settings are
+            check_forced_choice(spec.settings.tool_choice, list(spec.tools.values()), self._sources)
         if usage_limits is not None:
             check_usage_limits(usage_limits)
             spec = spec._replace(usage_limits=usage_limits)
