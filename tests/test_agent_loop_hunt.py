@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import pytest
 
 from agentkit.agent import Agent
-from agentkit.errors import UserError
+from agentkit.errors import RunTimeoutError, UserError
 from agentkit.testing import ScriptedModel, tool_call
 from agentkit.tool import tool
 from tests._agent_support import MODES, client_for, run_mode
@@ -53,3 +55,35 @@ async def test_a_runs_forced_tool_choice_is_checked_like_the_agents(
     with pytest.raises(UserError, match=says):
         await run_mode(agent, mode, "go", model_settings={"tool_choice": choice})
     assert model.requests == []
+
+
+@tool
+def slow_note(x: int) -> int:
+    """Note a number, slowly.
+
+    Args:
+        x: The number.
+    """
+    time.sleep(0.1)
+    return x
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_sub_agent_stops_when_its_callers_run_timeout_ends_the_call(mode: str) -> None:
+    def always_more(body: dict[str, Any]) -> Any:
+        return tool_call("slow_note", {"x": len(body["messages"])})
+
+    helper_model = ScriptedModel(always_more)
+    helper = Agent(
+        name="helper", tools=[slow_note], client=client_for(helper_model),
+        max_repeated_tool_calls=None, max_turns=20,
+    )  # fmt: skip
+    model = ScriptedModel([tool_call("helper", {"task": "count"}), "done"])
+    agent = Agent(tools=[helper.as_tool()], client=client_for(model), run_timeout=0.3)
+    with pytest.raises(RunTimeoutError):
+        await run_mode(agent, mode, "go")
+    at_end = len(helper_model.requests)
+    await asyncio.sleep(0.6)
+    # Before the fix, a sync sub-run went on after its caller's end: 3 more requests
+    # (and tool calls) here, up to its own max_turns.
+    assert len(helper_model.requests) <= at_end + 1

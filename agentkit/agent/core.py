@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
@@ -458,7 +459,9 @@ class Agent(Immutable, PublicRuns[OutputT, DepsT]):
 
     # ------------------------------------------------------------------ sub-runs
 
-    def _child_state(self, task: str, ctx: RunContext[Any]) -> RunState:
+    def _child_state(
+        self, task: str, ctx: RunContext[Any], timeout: float | None = None
+    ) -> RunState:
         depth = ctx.depth + 1
         if depth > self._max_depth:
             raise UsageLimitExceeded(
@@ -470,6 +473,10 @@ class Agent(Immutable, PublicRuns[OutputT, DepsT]):
         limits = remaining_limits(ctx, self._spec.usage_limits)
         state = self._start(task, None, ctx.deps, None, None, limits)
         state.depth = depth
+        if timeout is not None:  # the caller stops waiting then: so does the sub-run
+            until = time.monotonic() + timeout
+            if state.deadline is None or until < state.deadline:
+                state.deadline = until
         return state
 
     async def _run_child(self, task: str, ctx: RunContext[Any]) -> Any:
@@ -482,11 +489,11 @@ class Agent(Immutable, PublicRuns[OutputT, DepsT]):
                     return event.result.output
         raise AssertionError("a run always ends with RunFinished")  # pragma: no cover
 
-    def _run_child_sync(self, task: str, ctx: RunContext[Any]) -> Any:
+    def _run_child_sync(self, task: str, ctx: RunContext[Any], timeout: float | None) -> Any:
         from agentkit.agent.subagent import counted
 
         with counted(ctx.usage):
-            state = self._child_state(task, ctx)
+            state = self._child_state(task, ctx, timeout)
             for event in run_events_sync(self._launch, state, streamed=False):
                 if isinstance(event, RunFinished):
                     return event.result.output

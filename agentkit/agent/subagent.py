@@ -27,7 +27,7 @@ _usage_lock = threading.Lock()  # sub-runs of one turn may end on several thread
 class _SubRunner(Protocol):
     async def _run_child(self, task: str, ctx: RunContext[Any]) -> Any: ...
 
-    def _run_child_sync(self, task: str, ctx: RunContext[Any]) -> Any: ...
+    def _run_child_sync(self, task: str, ctx: RunContext[Any], timeout: float | None) -> Any: ...
 
 
 class AgentTool(Tool[Any, Any]):
@@ -55,12 +55,17 @@ class AgentTool(Tool[Any, Any]):
         sync: bool = False,
         around: Callable[[], AbstractContextManager[Any]] | None = None,
     ) -> Invocation:
-        """In sync runs the sub-agent runs with ``run_sync``, on the caller's thread."""
+        """In sync runs the sub-agent runs with ``run_sync``, on the caller's thread.
+
+        A sync sub-run cannot be cancelled: given the call's ``timeout`` (the calling
+        run's time left), it stops by itself once the caller stops waiting for it.
+        """
         if not sync:
             return super().bind(kwargs, ctx, timeout=timeout, around=around)
         context = ctx if ctx is not None else RunContext(None)
         runner = self._agent._run_child_sync
-        return Invocation(runner, (kwargs["task"], context), {}, False, self.name, timeout, around)
+        args = (kwargs["task"], context, timeout)
+        return Invocation(runner, args, {}, False, self.name, timeout, around)
 
 
 def remaining_limits(ctx: RunContext[Any], own: UsageLimits | None) -> UsageLimits | None:
