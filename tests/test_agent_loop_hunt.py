@@ -87,3 +87,27 @@ async def test_a_sub_agent_stops_when_its_callers_run_timeout_ends_the_call(mode
     # Before the fix, a sync sub-run went on after its caller's end: 3 more requests
     # (and tool calls) here, up to its own max_turns.
     assert len(helper_model.requests) <= at_end + 1
+
+
+@tool(needs_approval=True)
+def refund(order_id: str) -> str:
+    """Refund an order.
+
+    Args:
+        order_id: The order.
+    """
+    return f"refunded {order_id}"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_sub_agent_that_pauses_for_approval_is_a_failed_call_not_null(mode: str) -> None:
+    helper_model = ScriptedModel([tool_call("refund", {"order_id": "ORD1"}), "refunded"])
+    helper = Agent(name="helper", tools=[refund], client=client_for(helper_model))
+    model = ScriptedModel([tool_call("helper", {"task": "refund ORD1"}), "Could not refund."])
+    agent = Agent(tools=[helper.as_tool()], client=client_for(model))
+    result, _ = await run_mode(agent, mode, "go")
+    # Before the fix the calling model read "null" and the approval request was lost.
+    assert result.messages[2]["content"] != "null"
+    [failure] = result.tool_failures
+    assert failure.error_type == "UserError"
+    assert "paused for approval of 'refund'" in failure.error

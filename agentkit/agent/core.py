@@ -480,21 +480,21 @@ class Agent(Immutable, PublicRuns[OutputT, DepsT]):
         return state
 
     async def _run_child(self, task: str, ctx: RunContext[Any]) -> Any:
-        from agentkit.agent.subagent import counted
+        from agentkit.agent.subagent import counted, sub_output
 
         with counted(ctx.usage):
             state = self._child_state(task, ctx)
             async for event in run_events(self._launch, state, streamed=False):
                 if isinstance(event, RunFinished):
-                    return event.result.output
+                    return sub_output(event.result, self._name)
         raise AssertionError("a run always ends with RunFinished")  # pragma: no cover
 
     def _run_child_sync(self, task: str, ctx: RunContext[Any], timeout: float | None) -> Any:
-        from agentkit.agent.subagent import counted
+        from agentkit.agent.subagent import counted, sub_output
 
         with counted(ctx.usage):
             state = self._child_state(task, ctx, timeout)
             for event in run_events_sync(self._launch, state, streamed=False):
                 if isinstance(event, RunFinished):
-                    return event.result.output
+                    return sub_output(event.result, self._name)
         raise AssertionError("a run always ends with RunFinished")  # pragma: no cover

@@ -15,11 +15,12 @@ from typing import Any, Protocol, TypeVar
 from agentkit._execute import Invocation
 from agentkit.agent.capture import capture_run
 from agentkit.context import RunContext
-from agentkit.errors import UsageLimitExceeded
+from agentkit.errors import UsageLimitExceeded, UserError
+from agentkit.result import RunResult
 from agentkit.tool import Tool
 from agentkit.usage import Usage, UsageLimits
 
-__all__ = ["AgentTool", "remaining_limits"]
+__all__ = ["AgentTool", "remaining_limits", "sub_output"]
 
 _usage_lock = threading.Lock()  # sub-runs of one turn may end on several threads at once
 
@@ -86,6 +87,24 @@ def remaining_limits(ctx: RunContext[Any], own: UsageLimits | None) -> UsageLimi
             parent.total_tokens_limit, used.total_tokens, own.total_tokens_limit
         ),
         cost_limit=_left(parent.cost_limit, used.cost, own.cost_limit, what="cost limit"),
+    )
+
+
+def sub_output(result: RunResult[Any], agent_name: str | None) -> Any:
+    """What a finished sub-run hands the calling model: its output.
+
+    Raises:
+        UserError: The sub-run paused for approval. Its caller would be told ``null`` and
+            the call waiting for a person would be lost: only the run a person resumes
+            may pause.
+    """
+    if not result.paused:
+        return result.output
+    tools = sorted({r.tool_name for r in result.approvals})
+    raise UserError(
+        f"Agent {agent_name or 'agent'!r}, used as a tool, paused for approval of "
+        f"{', '.join(map(repr, tools))}: a sub-run cannot pause the run that called it; give "
+        "tools that need approval to the calling agent"
     )
 
 
