@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from agentkit.agent import Agent
-from agentkit.errors import RunTimeoutError, UserError
+from agentkit.errors import RunTimeoutError, ToolRetriesExceeded, UserError
 from agentkit.testing import ScriptedModel, tool_call
 from agentkit.tool import tool
-from tests._agent_support import MODES, client_for, run_mode
+from tests._agent_support import MODES, calls, client_for, run_mode
 
 
 @tool
@@ -111,3 +111,25 @@ async def test_a_sub_agent_that_pauses_for_approval_is_a_failed_call_not_null(mo
     [failure] = result.tool_failures
     assert failure.error_type == "UserError"
     assert "paused for approval of 'refund'" in failure.error
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_parallel_calls_with_the_same_slip_use_one_retry_of_the_budget(mode: str) -> None:
+    bad = calls(("note", {"x": "1"}), ("note", {"x": "2"}), ("note", {"x": "3"}))
+    good = calls(("note", {"x": 1}), ("note", {"x": 2}), ("note", {"x": 3}))
+    model = ScriptedModel([bad, good, "noted"])
+    agent = Agent(tools=[note], client=client_for(model))
+    result, _ = await run_mode(agent, mode, "go")
+    # Before the fix: ToolRetriesExceeded at once (3 failed calls > max_retries=2), the
+    # model never told what was wrong.
+    assert result.output == "noted"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_the_retry_budget_still_ends_a_run_of_bad_parallel_turns(mode: str) -> None:
+    bad = calls(("note", {"x": "1"}), ("note", {"x": "2"}))
+    model = ScriptedModel([bad, bad, bad, "never"])
+    agent = Agent(tools=[note], client=client_for(model), max_repeated_tool_calls=None)
+    with pytest.raises(ToolRetriesExceeded):
+        await run_mode(agent, mode, "go")
+    assert len(model.requests) == 3  # max_retries=2: two turns go back, the third fails

@@ -85,6 +85,9 @@ class ToolResults(StateBase):
         budget, and the error to raise under ``on_tool_error="raise"`` (first of each)."""
         exhausted: PendingCall | None = None
         to_raise: tuple[PendingCall, BaseException] | None = None
+        # A budget counts the turns a tool's calls are sent back, not the calls: three
+        # parallel calls with the same slip are one retry, and the model gets to fix them.
+        retried: set[str] = set()
         for pc, outcome in zip(pending, outcomes, strict=True):
             if pc.awaiting:
                 continue  # answered when the run resumes
@@ -99,7 +102,10 @@ class ToolResults(StateBase):
             self.messages.append({"role": "tool", "tool_call_id": pc.call.id, "content": content})
             if pc.retry_error:
                 name = pc.call.name
-                used = self._retries[name] = self._retries.get(name, 0) + 1
+                if name not in retried:
+                    retried.add(name)
+                    self._retries[name] = self._retries.get(name, 0) + 1
+                used = self._retries[name]
                 budget = pc.tool.max_retries if pc.tool else self.spec.unknown_tool_retries
                 if used > budget and exhausted is None:
                     exhausted = pc
