@@ -142,11 +142,14 @@ async def _capture_async(make: Callable[[], Awaitable[Any]]) -> Outcome:
 async def run_async(call: Invocation) -> Outcome:
     """Run ``call`` from async code; never raises for the tool's own errors."""
     coro = _capture_async(call.invoke_async) if call.is_async else _sync_in_thread(call)
-    if call.timeout is None:
-        return await coro
     import asyncio  # loaded already, as in every async function here: see agentkit._aio
 
+    # A task of its own, also without a timeout: it runs in a copy of the caller's context
+    # variables, so what the tool sets stays its own, as on a worker thread (sync runs,
+    # sync tools) or in a turn of several calls. Cancelling the caller cancels the task.
     task = asyncio.ensure_future(coro)
+    if call.timeout is None:
+        return await task
     try:
         done, _ = await asyncio.wait((task,), timeout=call.timeout)
     except BaseException:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from typing import Any
 
@@ -133,3 +134,34 @@ async def test_the_retry_budget_still_ends_a_run_of_bad_parallel_turns(mode: str
     with pytest.raises(ToolRetriesExceeded):
         await run_mode(agent, mode, "go")
     assert len(model.requests) == 3  # max_retries=2: two turns go back, the third fails
+
+
+_request_user: contextvars.ContextVar[str] = contextvars.ContextVar("request_user", default="-")
+
+
+@tool
+async def act_as(user: str) -> str:
+    """Act as a user from now on.
+
+    Args:
+        user: The user.
+    """
+    _request_user.set(user)
+    return "ok"
+
+
+@tool
+def who() -> str:
+    """Who this call acts as."""
+    return _request_user.get()
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_async_tool_alone_in_its_turn_keeps_its_context_variables(mode: str) -> None:
+    model = ScriptedModel([tool_call("act_as", {"user": "root"}), tool_call("who"), "done"])
+    agent = Agent(tools=[act_as, who], client=client_for(model))
+    result, _ = await run_mode(agent, mode, "go")
+    # Before the fix, in run/stream only, the async tool's set() leaked into the run (the
+    # next call acted as "root") and into the caller's own context.
+    assert result.messages[-2]["content"] == "-"
+    assert _request_user.get() == "-"
