@@ -165,3 +165,15 @@ async def test_an_async_tool_alone_in_its_turn_keeps_its_context_variables(mode:
     # next call acted as "root") and into the caller's own context.
     assert result.messages[-2]["content"] == "-"
     assert _request_user.get() == "-"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_forced_call_sent_back_to_be_fixed_is_still_forced(mode: str) -> None:
+    named = {"type": "function", "function": {"name": "note"}}
+    model = ScriptedModel([tool_call("note", {"x": "one"}), tool_call("note", {"x": 1}), "1"])
+    agent = Agent(tools=[note], client=client_for(model), model_settings={"tool_choice": named})
+    result, _ = await run_mode(agent, mode, "go")
+    assert result.output == "1"
+    # Before the fix the second request said "auto": the model could answer with text
+    # and never make the call the run forced.
+    assert [r["tool_choice"] for r in model.requests] == [named, named, "auto"]

@@ -51,7 +51,10 @@ class ToolResults(StateBase):
         ran = [pc for pc in pending if not pc.awaiting]
         self._last_failed = bool(ran) and all(pc.retry_error for pc in ran)
         forced = self._tool_choice is not None and self._tool_choice not in ("auto", "none")
-        if forced and self.spec.reset_tool_choice:
+        # A forced turn whose calls were all sent back to be fixed (bad arguments, an
+        # unknown tool, ModelRetry) did not make the call: the fix is still forced (the
+        # retry budgets bound it), lest the model answer with text instead.
+        if forced and self.spec.reset_tool_choice and not self._last_failed:
             self._tool_choice = "auto"
         if self._forced_none:
             self._tool_choice = "none"
