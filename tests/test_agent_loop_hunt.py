@@ -177,3 +177,20 @@ async def test_a_forced_call_sent_back_to_be_fixed_is_still_forced(mode: str) ->
     # Before the fix the second request said "auto": the model could answer with text
     # and never make the call the run forced.
     assert [r["tool_choice"] for r in model.requests] == [named, named, "auto"]
+
+
+async def _slow_instructions(ctx: Any) -> str:
+    await asyncio.sleep(5)
+    return "Answer briefly."
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_run_timeout_cuts_an_async_instructions_function(mode: str) -> None:
+    model = ScriptedModel(["an answer"])
+    agent = Agent(instructions=_slow_instructions, client=client_for(model), run_timeout=0.2)
+    started = time.monotonic()
+    with pytest.raises(RunTimeoutError, match="_slow_instructions"):
+        await run_mode(agent, mode, "go")
+    # Before the fix the run waited the function's 5 s, then timed out at its request.
+    assert time.monotonic() - started < 2
+    assert model.requests == []

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from agentkit.context import RunContext
-from agentkit.errors import UserError
+from agentkit.errors import RunTimeoutError, UserError
 from agentkit.messages import Message
 from agentkit.templates import Template
 
@@ -98,9 +98,22 @@ async def render_pending(state: RunState) -> None:
         return
     function, start = state.pending_instructions
     state.pending_instructions = None
+    remaining = state.remaining()
     try:
-        text = await start()
+        if remaining is None:
+            text = await start()
+        else:  # the run's time limit covers its instructions too
+            import asyncio  # loaded already: this is a coroutine
+
+            text = await asyncio.wait_for(start(), max(0.0, remaining))
     except Exception as exc:
+        left = state.remaining()
+        if isinstance(exc, TimeoutError) and left is not None and left <= 0:
+            raise RunTimeoutError(
+                f"The run exceeded its time limit of {state.spec.run_timeout} s while its "
+                f"instructions function {_name(function)} ran",
+                messages=state.snapshot(),
+            ) from None
         raise _failed(function, exc) from exc
     state.system = system_message(_checked(function, text), state.spec.output)
 
