@@ -194,3 +194,11 @@ async def test_run_timeout_cuts_an_async_instructions_function(mode: str) -> Non
     # Before the fix the run waited the function's 5 s, then timed out at its request.
     assert time.monotonic() - started < 2
     assert model.requests == []
+
+
+def test_as_tool_on_an_agent_named_for_people_says_to_pass_a_name() -> None:
+    agent = Agent(name="Research Assistant", client=client_for(ScriptedModel([])))
+    # Before the fix the error named 'AgentTool.__init__.<locals>.run_agent'.
+    with pytest.raises(UserError, match=r"agent's name 'Research Assistant'.*as_tool\(name="):
+        agent.as_tool()
+    assert agent.as_tool(name="research").name == "research"

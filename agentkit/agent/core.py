@@ -451,8 +451,17 @@ class Agent(Immutable, PublicRuns[OutputT, DepsT]):
             description: What the calling model reads about the tool.
         """
         from agentkit.agent.subagent import AgentTool  # only agents used as tools need it
+        from agentkit.schema.signature import TOOL_NAME
 
         tool_name = name or self._name or "ask_agent"
+        if not isinstance(tool_name, str) or not TOOL_NAME.fullmatch(tool_name):
+            # An agent's name is for people and logs too ("Research Assistant"): say whose
+            # name it is and what to do, not which internal function it would have named.
+            given = "name" if name else "the agent's name"
+            raise UserError(
+                f"as_tool: {given} {tool_name!r} is no valid tool name (1-64 letters, "
+                "digits, '_' or '-'): pass as_tool(name=...)"
+            )
         return AgentTool(
             self, tool_name, description or f"Ask the {tool_name!r} agent to do a task."
         )
