@@ -10,9 +10,15 @@ from typing import Any
 import pytest
 
 from agentkit.agent import Agent
-from agentkit.errors import RunTimeoutError, ToolRetriesExceeded, UserError
+from agentkit.errors import (
+    RunTimeoutError,
+    ToolRetriesExceeded,
+    UsageLimitExceeded,
+    UserError,
+)
 from agentkit.testing import ScriptedModel, tool_call
 from agentkit.tool import tool
+from agentkit.usage import UsageLimits
 from tests._agent_support import MODES, calls, client_for, run_mode
 
 
@@ -202,3 +208,14 @@ def test_as_tool_on_an_agent_named_for_people_says_to_pass_a_name() -> None:
     with pytest.raises(UserError, match=r"agent's name 'Research Assistant'.*as_tool\(name="):
         agent.as_tool()
     assert agent.as_tool(name="research").name == "research"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_run_at_its_token_limit_sends_no_further_request(mode: str) -> None:
+    model = ScriptedModel([calls(("note", {"x": 1})), "never sent"])  # calls() uses 28 tokens
+    agent = Agent(tools=[note], client=client_for(model))
+    with pytest.raises(UsageLimitExceeded, match="28 tokens, reaching its limit of 28"):
+        await run_mode(agent, mode, "go", usage_limits=UsageLimits(total_tokens_limit=28))
+    # Before the fix a second request went out (the limit allowed no token more), and the
+    # run failed after it, over the limit: as cost_limit does, reaching it stops the run.
+    assert len(model.requests) == 1

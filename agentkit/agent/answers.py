@@ -32,7 +32,7 @@ class Answers(StateBase):
         output: Any
         _output_retries: int
 
-        def _check_tokens(self) -> None: ...
+        def _check_tokens(self, *, before_request: bool = False) -> None: ...
 
     def _refusal_answer(self, refusal: str) -> None:
         """The model refused: that text is a text run's answer; no structured output."""

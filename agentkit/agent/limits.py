@@ -44,16 +44,17 @@ class Limits(StateBase):
             )
         self.usage.tool_calls += to_run
 
-    def _check_tokens(self) -> None:
+    def _check_tokens(self, *, before_request: bool = False) -> None:
+        """After a response: over the limit ends the run. Before a request: so does
+        reaching it, as for ``cost_limit`` (any request would use tokens beyond it)."""
         limits = self.spec.usage_limits
-        if (
-            limits is not None
-            and limits.total_tokens_limit is not None
-            and self.usage.total_tokens > limits.total_tokens_limit
-        ):
+        if limits is None or limits.total_tokens_limit is None:
+            return
+        used, limit = self.usage.total_tokens, limits.total_tokens_limit
+        if used > limit or (before_request and used >= limit):
             raise UsageLimitExceeded(
-                f"The run used {self.usage.total_tokens} tokens, over its limit of "
-                f"{limits.total_tokens_limit}",
+                f"The run used {used} tokens, {'over' if used > limit else 'reaching'} its "
+                f"limit of {limit}",
                 messages=self.snapshot(),
             )
 

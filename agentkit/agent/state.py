@@ -233,6 +233,7 @@ class RunState(Resuming, Limits, ToolResults, Answers):
                 f"The run reached its request limit of {limits.request_limit}",
                 messages=self.snapshot(),
             )
+        self._check_tokens(before_request=True)
         self._check_budget()
         kwargs = dict(self._kwargs)
         if self._tool_choice is not None:
