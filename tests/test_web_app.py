@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from agentkit import Agent
+from agentkit.errors import UserError
 from agentkit.sessions import SQLiteStore
 from agentkit.testing import auto_async_client
 from agentkit.web import chat_app
@@ -310,3 +311,19 @@ async def test_a_second_run_on_a_busy_session_is_409(store: Any) -> None:
         assert (await first).status_code == 200
         streamed = await c.post("/chat/stream", json={"session_id": "b", "message": "谢谢"})
         assert streamed.status_code == 200  # free again once the first run ended
+
+
+@pytest.mark.parametrize("key", ["", "   ", "\n"])
+def test_an_empty_api_key_is_refused_not_an_open_api(key: str) -> None:
+    # api_key=os.environ.get("TOKEN", "") must not quietly serve the agent to anyone.
+    with pytest.raises(UserError, match="api_key is empty"):
+        chat_app(weather_agent(), api_key=key)
+
+
+async def test_an_api_key_read_with_its_newline_still_matches() -> None:
+    app = chat_app(weather_agent(), api_key="s3cret\n")  # as open("token").read() gives it
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        for token, status in (("s3cret", 200), ("", 401), ("s3cret2", 401)):
+            headers = {"authorization": f"Bearer {token}".strip()}
+            r = await c.post("/chat", json={"message": "hi"}, headers=headers)
+            assert r.status_code == status

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from agentkit.sessions import SQLiteStore
 
@@ -73,3 +74,21 @@ def test_serve_runs_the_weather_agent_offline(tmp_path: Path) -> None:
         ]
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [(["--auth-token", ""], {}), ([], {"AGENTKIT_SERVE_TOKEN": ""}), (["--auth-token", " "], {})],
+)
+def test_an_empty_auth_token_is_a_usage_error_not_an_open_server(
+    args: list[str], env: dict[str, str]
+) -> None:
+    # `--auth-token "$TOKEN"` with TOKEN unset must not serve the tools to anyone.
+    command = [sys.executable, "-m", "agentkit", "serve", "examples/weather_agent.py:agent"]
+    proc = subprocess.run(
+        [*command, "--port", "0", *args],
+        cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=20,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "--auth-token (or AGENTKIT_SERVE_TOKEN) is empty" in proc.stderr
+    assert "Ctrl-C" not in proc.stderr  # refused before anything listens

@@ -36,11 +36,18 @@ def _app(args: argparse.Namespace) -> Any:
     """
     from agentkit.web import chat_app, loopback_hosts
 
+    if args.auth_token is not None and not args.auth_token.strip():
+        # "$TOKEN" of an unset variable must not quietly serve the tools to anyone.
+        raise CLIError(
+            "--auth-token (or AGENTKIT_SERVE_TOKEN) is empty: the API would be open to "
+            "anyone; give a token, or leave both unset",
+            2,
+        )
     agent = load_agent(args.agent).with_client(client_for(args))
     store = open_store(args.store) if args.store else None
     return chat_app(
         agent,
         store=store,
-        api_key=args.auth_token or None,
+        api_key=args.auth_token,
         allowed_hosts=loopback_hosts(args.host),
     )

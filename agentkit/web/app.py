@@ -281,6 +281,7 @@ def chat_app(
     """
     if max_body_bytes < 1 or max_message_chars < 1:
         raise UserError("max_body_bytes and max_message_chars must be positive")
+    api_key = _checked_key(api_key)
     if store is None:
         store = MemoryStore()
     app = _App(
@@ -299,6 +300,26 @@ def chat_app(
         exception_handlers=handlers,
         middleware=_middleware(allowed_origins, allowed_hosts),
     )
+
+
+def _checked_key(api_key: Any) -> str | None:
+    """``api_key`` without surrounding whitespace, or ``UserError`` when it is unusable.
+
+    An empty key must not mean "no key": ``api_key=os.environ.get("TOKEN", "")`` or
+    ``--auth-token "$UNSET"`` would otherwise serve the agent and its tools to anyone.
+    HTTP strips a header value's surrounding whitespace, so the key is compared without it.
+    """
+    if api_key is None:
+        return None
+    if not isinstance(api_key, str) or not api_key.strip():
+        raise UserError(
+            "api_key is empty: that would leave the API open to anyone; "
+            "give a token, or api_key=None to serve without one"
+        )
+    key = api_key.strip()
+    if not (key.isascii() and key.isprintable()):
+        raise UserError("api_key must be printable ASCII (a header cannot carry it otherwise)")
+    return key
 
 
 def _routes(app: _App) -> list[Route]:
