@@ -114,6 +114,18 @@ REFUND_SCENARIO = {
 }
 
 
+TWO_REFUNDS_SCENARIO = {
+    "name": "two refunds",
+    "description": "Two refunds in one answer: two calls waiting for a person at once.",
+    "match": {"regex": "两笔退款\\s*(?P<a>ORD\\d+)\\s*和\\s*(?P<b>ORD\\d+)"},
+    "tool_calls": [
+        {"name": "refund", "arguments": {"order_id": "{{ groups.a }}"}},
+        {"name": "refund", "arguments": {"order_id": "{{ groups.b }}"}},
+    ],
+    "reply": "两笔退款已处理。",
+}
+
+
 def shop_agent(refunded: list[str], **emulator: Any) -> Any:
     """The weather agent plus ``refund``, a tool that waits for approval; every refund that
     really ran is appended to ``refunded``."""
@@ -140,5 +152,7 @@ def shop_agent(refunded: list[str], **emulator: Any) -> Any:
         refunded.append(order_id)
         return {"order_id": order_id, "refunded": True}
 
-    client = auto_async_client(scenarios=[REFUND_SCENARIO, SCENARIOS], quiet=True, **emulator)
+    client = auto_async_client(
+        scenarios=[TWO_REFUNDS_SCENARIO, REFUND_SCENARIO, SCENARIOS], quiet=True, **emulator
+    )
     return Agent(instructions="你是一个商店助手。", tools=[get_weather, refund], client=client)

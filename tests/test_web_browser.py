@@ -153,3 +153,28 @@ def test_errors_are_shown_in_plain_words(page_url: str) -> None:
             expect(page.get_by_test_id("error")).to_contain_text("too long")
         finally:
             browser.close()
+
+
+def test_two_calls_waiting_at_once_are_decided_together(page_url: str, browser_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    page.goto(page_url)
+    page.get_by_test_id("new-conversation").click()
+    page.get_by_test_id("prompt").fill("两笔退款 ORD7 和 ORD8")
+    page.get_by_test_id("send").click()
+    rows = page.get_by_test_id("approval")
+    expect(rows).to_have_count(2)
+    # The server needs a decision for every waiting call: the first one waits for the other.
+    rows.nth(0).get_by_test_id("approve").click()
+    expect(rows.nth(0).get_by_test_id("decided")).to_contain_text("Approved")
+    expect(page.get_by_test_id("error")).to_have_count(0)
+    assert "ORD7" not in REFUNDED
+    rows.nth(1).get_by_test_id("reject").click()
+    expect(page.get_by_test_id("assistant").last).to_have_text("两笔退款已处理。")
+    expect(page.get_by_test_id("approval")).to_have_count(0)
+    results = page.get_by_test_id("tool-result")
+    expect(results.nth(0)).to_contain_text('"refunded":true')
+    expect(results.nth(1)).to_contain_text("refused")
+    expect(page.get_by_test_id("error")).to_have_count(0)
+    assert REFUNDED.count("ORD7") == 1 and "ORD8" not in REFUNDED
