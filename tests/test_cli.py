@@ -789,3 +789,56 @@ def test_chat_session_keeps_the_conversation_across_invocations(tmp_path: Path) 
     finally:
         store.close()
     assert main(["chat", "--store", str(other)]) == 2  # --store alone means nothing
+
+
+_SHOP = '''
+from pathlib import Path
+from agentkit import Agent, tool
+
+
+@tool(needs_approval=True)
+def refund(order_id: str) -> str:
+    """Refund an order.
+
+    Args:
+        order_id: The order, e.g. ORD1.
+    """
+    with open(Path(__file__).with_name("refunds.txt"), "a") as f:
+        f.write(order_id + "\\n")
+    return "refunded " + order_id
+
+
+agent = Agent(tools=[refund])
+'''
+_REFUND_SCENARIO = {
+    "name": "refund",
+    "description": "refund an order",
+    "match": {"regex": "退款\\s*(?P<order>ORD\\d+)"},
+    "tool_calls": [{"name": "refund", "arguments": {"order_id": "{{ groups.order }}"}}],
+    "reply": "{{ result }}",
+}
+
+
+@pytest.mark.parametrize("session", [[], ["--session", "me"]])
+def test_chat_asks_before_a_tool_that_needs_approval(tmp_path: Path, session: list[str]) -> None:
+    # Before, the run paused silently: nothing was shown, the refund never ran, and the
+    # model was told on the next line that the call had been interrupted.
+    (tmp_path / "shop.py").write_text(_SHOP, encoding="utf-8")
+    (tmp_path / "refund.json").write_text(json.dumps([_REFUND_SCENARIO]), encoding="utf-8")
+    lines = "请退款 ORD1\ny\n请退款 ORD2\nn\n"
+    args = ("chat", "--agent", "./shop.py:agent", "--scenarios", "refund.json", *session)
+    proc = run_cli(*args, stdin=lines, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("[approval needed] refund(") == 2
+    assert "[tool result] refund: refunded ORD1" in proc.stdout
+    assert "refused by the user" in proc.stdout
+    assert (tmp_path / "refunds.txt").read_text().split() == ["ORD1"]
+    if not session:
+        return
+    # The input ends while a call waits: it stays in the session, asked about next time.
+    assert run_cli(*args, stdin="请退款 ORD3\n", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "refunds.txt").read_text().split() == ["ORD1"]
+    later = run_cli(*args, stdin="y\n", cwd=tmp_path)
+    assert later.returncode == 0, later.stderr
+    assert "[approval needed] refund(" in later.stdout
+    assert (tmp_path / "refunds.txt").read_text().split() == ["ORD1", "ORD3"]

@@ -32,6 +32,7 @@ empty lines are ignored; arrow keys edit the line and recall earlier ones"""
 # One word: a slash, then no space and no other slash. A mistyped command is caught, while
 # "/etc/hosts is what?" or "/ 2" is still a message.
 _COMMAND = re.compile(r"/[^\s/]+")
+_REFUSED = "refused by the user at the chat prompt"
 
 
 def chat(args: argparse.Namespace) -> int:
@@ -104,6 +105,10 @@ def _chat_loop(
         kwargs["session"] = session
         if interactive and session.messages():
             print(f"(continuing session {session.id!r})", flush=True)
+        # An earlier chat ended while a call waited: decide it before anything else.
+        waiting = session.pause() is not None
+        if waiting and _settle(agent, None, session, kwargs, interactive) is None:
+            return 0
     while True:
         line = _read_line(interactive)
         if line is None:
@@ -128,6 +133,10 @@ def _chat_loop(
             kwargs["history"] = history
         try:
             result = render_events(agent.stream_sync(text, **kwargs), sys.stdout)
+            if result is not None and result.paused:
+                result = _settle(agent, result, session, kwargs, interactive)
+                if result is None:
+                    return 0  # the input ended while a call waited: it stays undecided
         except AgentkitError as exc:
             if not interactive:
                 raise
@@ -137,6 +146,69 @@ def _chat_loop(
             continue
         if result is not None:
             history = result.messages
+
+
+def _settle(
+    agent: Any, result: Any, session: Any, kwargs: dict[str, Any], interactive: bool
+) -> Any:
+    """Ask about each call a paused run waits for, resume it, show what followed; again
+    while it pauses. ``None`` when the input ends before every call is decided.
+
+    ``result`` is the paused ``RunResult``, or ``None`` for the run paused in ``session``
+    by an earlier invocation. Without this a tool marked ``needs_approval`` never ran and
+    nothing was shown: the model was told on the next line that the call was interrupted.
+    """
+    extra = {k: v for k, v in kwargs.items() if k not in ("history", "session")}
+    while result is None or result.paused:
+        if result is None:
+            state = session.pause()
+            waiting = [
+                (r["tool_call_id"], r["tool_name"], r["arguments"]) for r in state["requests"]
+            ]
+        else:
+            waiting = [(r.tool_call_id, r.tool_name, r.arguments) for r in result.approvals]
+        decisions = _ask(waiting, interactive)
+        if decisions is None:
+            return None
+        if session is not None:
+            result = agent.resume_sync(decisions=decisions, session=session, **extra)
+        else:
+            result = agent.resume_sync(result.pause, decisions, **extra)
+        _show_resumed(result.new_messages(), {call_id: name for call_id, name, _ in waiting})
+    return result
+
+
+def _ask(waiting: list[tuple[str, str, Any]], interactive: bool) -> dict[str, Any] | None:
+    """A decision per waiting call, read from the user (``None``: the input ended)."""
+    import json
+
+    from agentkit.approvals import Approve, Reject
+
+    decisions: dict[str, Any] = {}
+    for call_id, name, arguments in waiting:
+        shown = json.dumps(arguments, ensure_ascii=False, default=str)
+        print(f"[approval needed] {clean(name)}({clean(shown)})", flush=True)
+        answer = _read_line(interactive, "run it? [y/N] ")
+        if answer is None:
+            return None
+        approved = answer.strip().lower() in ("y", "yes")
+        decisions[call_id] = Approve() if approved else Reject(_REFUSED)
+    return decisions
+
+
+def _show_resumed(messages: list[dict[str, Any]], names: dict[str, str]) -> None:
+    """What a resumed run added, shown as a streamed run is (it is not streamed)."""
+    for m in messages:
+        if m["role"] == "tool":
+            name = clean(names.get(m["tool_call_id"], "tool"))
+            print(f"[tool result] {name}: {clean(str(m.get('content')))}", flush=True)
+        elif m["role"] == "assistant":
+            for call in m.get("tool_calls") or []:
+                names[call["id"]] = call["function"]["name"]
+                function = call["function"]
+                print(f"[tool call] {clean(function['name'])}({clean(function['arguments'])})")
+            if isinstance(m.get("content"), str) and m["content"]:
+                print(clean(m["content"]), flush=True)
 
 
 def _chat_session(args: argparse.Namespace) -> Any:
@@ -155,13 +227,13 @@ def _chat_session(args: argparse.Namespace) -> Any:
         raise CLIError(f"--session {args.session!r}: {clean(str(exc))}", 2) from None
 
 
-def _read_line(interactive: bool) -> str | None:
+def _read_line(interactive: bool, prompt: str = "you> ") -> str | None:
     """The next line typed (``None`` at the end of input)."""
     if not interactive:
         line = sys.stdin.readline()
         return line or None
     try:
-        return input("you> ")
+        return input(prompt)
     except EOFError:
         print()
         return None
