@@ -327,3 +327,16 @@ async def test_an_api_key_read_with_its_newline_still_matches() -> None:
             headers = {"authorization": f"Bearer {token}".strip()}
             r = await c.post("/chat", json={"message": "hi"}, headers=headers)
             assert r.status_code == status
+
+
+async def test_a_wrong_method_is_a_405_naming_the_allowed_ones(http: httpx.AsyncClient) -> None:
+    for method, path, allowed in (
+        ("GET", "/chat", "POST"),
+        ("PUT", "/chat/stream", "POST"),
+        ("DELETE", "/sessions/a", "GET"),
+        ("GET", "/sessions/a/approve", "POST"),
+    ):
+        r = await http.request(method, path)
+        assert r.status_code == 405
+        assert r.json()["error"]["code"] == "method_not_allowed"
+        assert allowed in r.headers["allow"].split(", ")  # RFC 9110: a 405 carries Allow

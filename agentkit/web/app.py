@@ -236,7 +236,10 @@ async def _bad_request(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, code, str(exc.detail))
+    response = error_response(exc.status_code, code, str(exc.detail))
+    if exc.headers:  # a 405 must say which methods are allowed (Allow)
+        response.headers.update(exc.headers)
+    return response
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
