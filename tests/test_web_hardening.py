@@ -10,6 +10,8 @@ import pytest
 from test_web_app import store  # noqa: F401 (fixture)
 from test_web_approval import http, refunded  # noqa: F401 (fixtures)
 
+from agentkit.approvals import Reject
+
 JSON = {"content-type": "application/json"}
 POSTS = ["/chat", "/chat/stream", "/sessions/s1/approve"]
 
@@ -100,3 +102,25 @@ async def test_decisions_that_are_not_unicode_are_a_400_and_keep_the_pause(
     )
     assert ok.status_code == 200, ok.text
     assert refunded == ["ORD7"] and ok.json()["paused"] is False
+
+
+@pytest.mark.parametrize("form", ["plain", "agentkit"])
+async def test_a_reject_reason_over_the_message_limit_is_a_413_and_keeps_the_pause(
+    http: httpx.AsyncClient,  # noqa: F811
+    refunded: list[str],  # noqa: F811
+    form: str,
+) -> None:
+    # The reason is what the model reads: it may not carry more than a chat message may.
+    paused = await http.post("/chat", json={"session_id": "s1", "message": "请退款 ORD7"})
+    [pending] = paused.json()["approvals"]
+    reason = "不" * 32_001
+    decision = {"approve": False, "reason": reason} if form == "plain" else Reject(reason).to_dict()
+    body = {"decisions": {pending["tool_call_id"]: decision}}
+    r = await http.post("/sessions/s1/approve", json=body)
+    assert _error(r) == (413, "message_too_long")
+    assert ".reason has 32001 characters; the limit is 32000" in r.json()["error"]["message"]
+    assert (await http.get("/sessions/s1")).json()["approvals"] == [pending]
+    body = {"decisions": {pending["tool_call_id"]: {"approve": False, "reason": "不" * 32_000}}}
+    ok = await http.post("/sessions/s1/approve", json=body)
+    assert ok.status_code == 200, ok.text
+    assert refunded == [] and ok.json()["paused"] is False

@@ -172,6 +172,10 @@ def _check_prompt(prompt: str | Message, where: str, max_chars: int) -> None:
     check_text(text, where)
     if isinstance(prompt, str) and not text.strip():
         raise BadRequest(f"{where} is empty", code="bad_message")
+    _check_length(text, where, max_chars)
+
+
+def _check_length(text: str, where: str, max_chars: int) -> None:
     if len(text) > max_chars:
         raise BadRequest(
             f"{where} has {len(text)} characters; the limit is {max_chars}",
@@ -208,11 +212,12 @@ def _decision(call_id: str, value: Any) -> Decision:
     return Reject(reason or _REFUSED)
 
 
-def parse_decisions(data: Any) -> dict[str, Decision]:
+def parse_decisions(data: Any, *, max_chars: int | None = None) -> dict[str, Decision]:
     """``{"decisions": {call_id: decision}}`` validated into agentkit's ``Approve``/``Reject``.
 
     A decision is ``true``/``false``, ``{"approve": bool, "reason"?, "arguments"?}``, or
-    agentkit's ``{"type": "approve"|"reject", ...}`` (``Approve.to_dict()``).
+    agentkit's ``{"type": "approve"|"reject", ...}`` (``Approve.to_dict()``). A rejection's
+    reason is what the model reads, so it has the chat message's limit, ``max_chars``.
     """
     decisions = data.get("decisions") if isinstance(data, dict) else None
     if not isinstance(decisions, dict) or not decisions:
@@ -227,5 +232,8 @@ def parse_decisions(data: Any) -> dict[str, Decision]:
                 "a decision's tool_call_id must be 1-256 characters", code="bad_decisions"
             )
         check_text(call_id, "a decision's tool_call_id")
-        out[call_id] = _decision(call_id, value)
+        decision = _decision(call_id, value)
+        if isinstance(decision, Reject) and max_chars is not None:
+            _check_length(decision.reason, f"decisions[{call_id!r}].reason", max_chars)
+        out[call_id] = decision
     return out

@@ -216,7 +216,7 @@ class _App:
         """``POST /sessions/{id}/approve``: resume a paused run with decisions."""
         self._check_auth(request)
         session_id = _check_id(request.path_params["session_id"], "the session id")
-        decisions = parse_decisions(await self._json(request))
+        decisions = parse_decisions(await self._json(request), max_chars=self.max_message_chars)
         try:
             result = await self.conversations.resume(session_id, decisions)
         except AgentkitError as exc:
