@@ -124,3 +124,20 @@ async def test_a_reject_reason_over_the_message_limit_is_a_413_and_keeps_the_pau
     ok = await http.post("/sessions/s1/approve", json=body)
     assert ok.status_code == 200, ok.text
     assert refunded == [] and ok.json()["paused"] is False
+
+
+@pytest.mark.parametrize("run_id", ["r" * 129, "r" * 900_000, "run 1", "-r"])
+async def test_an_agui_run_id_that_is_not_an_id_is_a_400(
+    http: httpx.AsyncClient,  # noqa: F811
+    run_id: str,
+) -> None:
+    # The runId is echoed in every event's message id: 900 kB of it came back as 4.5 MB.
+    user = {"id": "m1", "role": "user", "content": "查询北京天气"}
+    body = {"threadId": "s1", "runId": run_id, "messages": [user]}
+    r = await http.post("/chat/stream", json=body)
+    assert _error(r) == (400, "bad_request")
+    assert r.json()["error"]["message"].startswith("runId must be 1-128 characters")
+    assert (await http.get("/sessions/s1")).json()["messages"] == []
+    body["runId"] = "3f1c9a2e-5b7d-4e8f-9a0b-1c2d3e4f5a6b"
+    ok = await http.post("/chat/stream", json=body)
+    assert ok.status_code == 200 and body["runId"] in ok.text.splitlines()[0]

@@ -154,6 +154,12 @@ def parse_chat(data: Any, *, max_chars: int, header_format: Format | None = None
     fmt = _format(data, header_format)
     run_id = data.get("runId") if isinstance(data.get("runId"), str) else None
     check_text(run_id, "runId")
+    if run_id is not None and not _ID.fullmatch(run_id):
+        # Echoed in every event's message id: a long one would multiply the response.
+        raise BadRequest(
+            "runId must be 1-128 characters of letters, digits and . _ : @ - "
+            "(starting with a letter or digit)"
+        )
     raw_id = data.get("session_id", data.get("threadId", data.get("id")))
     session_id = uuid.uuid4().hex if raw_id is None else check_session_id(raw_id)
     message = data.get("message")
