@@ -837,6 +837,7 @@ def test_chat_asks_before_a_tool_that_needs_approval(tmp_path: Path, session: li
         return
     # The input ends while a call waits: it stays in the session, asked about next time.
     assert run_cli(*args, stdin="请退款 ORD3\n", cwd=tmp_path).returncode == 0
+    assert run_cli(*args, stdin="/exit\n", cwd=tmp_path).returncode == 0  # not a "no"
     assert (tmp_path / "refunds.txt").read_text().split() == ["ORD1"]
     later = run_cli(*args, stdin="y\n", cwd=tmp_path)
     assert later.returncode == 0, later.stderr

@@ -189,8 +189,8 @@ def _ask(waiting: list[tuple[str, str, Any]], interactive: bool) -> dict[str, An
         shown = json.dumps(arguments, ensure_ascii=False, default=str)
         print(f"[approval needed] {clean(name)}({clean(shown)})", flush=True)
         answer = _read_line(interactive, "run it? [y/N] ")
-        if answer is None:
-            return None
+        if answer is None or answer.strip() in ("/exit", "/quit"):
+            return None  # leaving: the call stays undecided (kept in a --session)
         approved = answer.strip().lower() in ("y", "yes")
         decisions[call_id] = Approve() if approved else Reject(_REFUSED)
     return decisions
