@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from agentkit.cli import DEFAULT_CHAT_STORE, PROG
 from agentkit.cli.connect import client_for
 from agentkit.cli.loading import as_tools, load, load_agent, open_store, run_kwargs
-from agentkit.cli.output import CLIError, clean, describe, render_events
+from agentkit.cli.output import CLIError, clean, describe, render_events, shorten
 
 if TYPE_CHECKING:
     from agentkit.agent import Agent
@@ -201,7 +201,7 @@ def _show_resumed(messages: list[dict[str, Any]], names: dict[str, str]) -> None
     for m in messages:
         if m["role"] == "tool":
             name = clean(names.get(m["tool_call_id"], "tool"))
-            print(f"[tool result] {name}: {clean(str(m.get('content')))}", flush=True)
+            print(f"[tool result] {name}: {shorten(str(m.get('content')))}", flush=True)
         elif m["role"] == "assistant":
             for call in m.get("tool_calls") or []:
                 names[call["id"]] = call["function"]["name"]

@@ -38,7 +38,8 @@ def clean(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
-def _shorten(text: str) -> str:
+def shorten(text: str) -> str:
+    """``text`` on one line without control characters, cut after 500 characters."""
     text = clean(text).replace("\n", " ")
     if len(text) <= _SHOWN_RESULT_CHARS:
         return text
@@ -68,7 +69,7 @@ def render_events(events: Iterable[StreamEvent], out: TextIO) -> RunResult[Any] 
             out.write(f"[tool call] {clean(event.name)}({clean(event.arguments)})\n")
         elif isinstance(event, ToolCallResult):
             label = "tool error" if event.is_error else "tool result"
-            out.write(f"[{label}] {clean(event.name)}: {_shorten(event.content)}\n")
+            out.write(f"[{label}] {clean(event.name)}: {shorten(event.content)}\n")
         elif isinstance(event, RunFinished):
             out.flush()
             return event.result
