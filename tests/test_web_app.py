@@ -340,3 +340,25 @@ async def test_a_wrong_method_is_a_405_naming_the_allowed_ones(http: httpx.Async
         assert r.status_code == 405
         assert r.json()["error"]["code"] == "method_not_allowed"
         assert allowed in r.headers["allow"].split(", ")  # RFC 9110: a 405 carries Allow
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"store": "chat.db"},
+            "store must be a session store such as SQLiteStore('chat.db'), got str",
+        ),
+        ({"max_body_bytes": "1mb"}, "max_body_bytes must be a positive int, got '1mb'"),
+        ({"max_message_chars": 10.5}, "max_message_chars must be a positive int, got 10.5"),
+        ({"max_message_chars": 0}, "max_message_chars must be a positive int, got 0"),
+        ({"api_key": 123}, "api_key must be a str (the token), got int"),
+    ],
+)
+def test_bad_options_are_user_errors_when_the_app_is_built(
+    options: dict[str, Any], message: str
+) -> None:
+    # A path as store used to build an app whose every request was a 500.
+    with pytest.raises(UserError) as caught:
+        chat_app(weather_agent(), **options)
+    assert str(caught.value) == message

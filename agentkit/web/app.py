@@ -282,11 +282,9 @@ def chat_app(
         >>> from agentkit.web import chat_app
         >>> app = chat_app(agent)  # doctest: +SKIP
     """
-    if max_body_bytes < 1 or max_message_chars < 1:
-        raise UserError("max_body_bytes and max_message_chars must be positive")
+    _check_limits(max_body_bytes=max_body_bytes, max_message_chars=max_message_chars)
     api_key = _checked_key(api_key)
-    if store is None:
-        store = MemoryStore()
+    store = _checked_store(store)
     app = _App(
         Conversations(agent, store),
         api_key=api_key,
@@ -305,6 +303,25 @@ def chat_app(
     )
 
 
+def _check_limits(**limits: Any) -> None:
+    for name, limit in limits.items():
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise UserError(f"{name} must be a positive int, got {limit!r}")
+
+
+def _checked_store(store: Any) -> Any:
+    """``store``, a ``MemoryStore`` for ``None``, or ``UserError`` for what is no store."""
+    if store is None:
+        return MemoryStore()
+    if not callable(getattr(store, "session", None)):
+        # Else every request would fail with a 500, the reason only in the server's log.
+        raise UserError(
+            f"store must be a session store such as SQLiteStore('chat.db'), got "
+            f"{type(store).__name__}"
+        )
+    return store
+
+
 def _checked_key(api_key: Any) -> str | None:
     """``api_key`` without surrounding whitespace, or ``UserError`` when it is unusable.
 
@@ -314,7 +331,9 @@ def _checked_key(api_key: Any) -> str | None:
     """
     if api_key is None:
         return None
-    if not isinstance(api_key, str) or not api_key.strip():
+    if not isinstance(api_key, str):
+        raise UserError(f"api_key must be a str (the token), got {type(api_key).__name__}")
+    if not api_key.strip():
         raise UserError(
             "api_key is empty: that would leave the API open to anyone; "
             "give a token, or api_key=None to serve without one"
