@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterator
 
@@ -83,3 +84,22 @@ def test_approval_over_loopback(server: Served) -> None:
         done = c.post("/sessions/appr/approve", json=decision).json()
         assert done["output"].startswith("没有退款") and done["paused"] is False
         assert c.get("/sessions/appr").json()["approvals"] == []
+
+
+def test_a_client_that_hangs_up_while_sending_its_body_is_no_server_error(
+    server: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    import socket
+
+    head = (
+        "POST /chat HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer tok\r\n"
+        "Content-Type: application/json\r\nContent-Length: 5000\r\n\r\n"
+    )
+    with caplog.at_level(logging.WARNING):
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.sendall(head.encode() + b'{"message": "')  # then the client goes away
+        time.sleep(0.3)
+        with httpx.Client(base_url=server.url, headers=AUTH, timeout=30) as c:
+            assert c.get("/health").status_code == 200
+    # An aborted upload was a logged 500 with two tracebacks (ours and uvicorn's).
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -42,7 +42,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
@@ -162,10 +162,16 @@ class _App:
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             raise BadRequest(self._too_large(), status=413, code="body_too_large")
         body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > self.max_body_bytes:
-                raise BadRequest(self._too_large(), status=413, code="body_too_large")
+        try:
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > self.max_body_bytes:
+                    raise BadRequest(self._too_large(), status=413, code="body_too_large")
+        except ClientDisconnect:
+            # An aborted upload is the client's doing: no 500, no traceback in the log.
+            raise BadRequest(
+                "the client went away before sending its whole body", code="client_disconnected"
+            ) from None
         return load_json(bytes(body))
 
     def _too_large(self) -> str:
