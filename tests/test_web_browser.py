@@ -178,3 +178,26 @@ def test_two_calls_waiting_at_once_are_decided_together(page_url: str, browser_p
     expect(results.nth(1)).to_contain_text("refused")
     expect(page.get_by_test_id("error")).to_have_count(0)
     assert REFUNDED.count("ORD7") == 1 and "ORD8" not in REFUNDED
+
+
+def test_a_call_decided_in_another_tab_is_not_left_waiting(page_url: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            context = browser.new_context()  # two tabs of one browser: one conversation
+            first, second = context.new_page(), context.new_page()
+            _ask_for_a_refund(first, page_url, "ORD11")
+            second.goto(page_url)
+            expect(second.get_by_test_id("approval")).to_be_visible()
+            first.get_by_test_id("approve").click()
+            expect(first.get_by_test_id("assistant").last).to_have_text("订单 ORD11 已退款。")
+            # The stale tab's click: it shows what happened instead of an error and buttons.
+            second.get_by_test_id("approve").click()
+            expect(second.get_by_test_id("assistant").last).to_have_text("订单 ORD11 已退款。")
+            expect(second.get_by_test_id("approval")).to_have_count(0)
+            expect(second.get_by_test_id("error")).to_have_count(0)
+            assert REFUNDED.count("ORD11") == 1
+        finally:
+            browser.close()
