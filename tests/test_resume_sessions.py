@@ -115,3 +115,61 @@ async def test_a_resume_cancelled_while_its_approved_call_runs(
     assert request.tool_call_id == "c1" and request.interrupted
     assert (await session.apause())["requests"][0]["interrupted"] is True
     assert approval_json(request)["interrupted"] is True  # what the web API answers
+
+
+def _lookup_and_refund_agent(ran: list[str], model: ScriptedModel) -> Agent[str]:
+    @tool
+    def lookup(order_id: str) -> str:
+        """Look an order up.
+
+        Args:
+            order_id: The order.
+        """
+        ran.append("lookup " + order_id)
+        return "paid"
+
+    @tool(needs_approval=True)  # idempotent: crash recovery would simply run it again
+    def refund(order_id: str) -> str:
+        """Refund an order.
+
+        Args:
+            order_id: The order.
+        """
+        ran.append("refund " + order_id)
+        return "refunded " + order_id
+
+    client = AsyncClient(api_key="k", transport=model, max_retries=0)
+    return Agent(tools=[lookup, refund], client=client)
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+async def test_a_discarded_pause_closes_its_turn_as_not_run(store: Any, asynchronous: bool) -> None:
+    turn = {
+        "tool_calls": [
+            {"id": "c1", "name": "lookup", "arguments": {"order_id": "A"}},
+            {"id": "c2", "name": "refund", "arguments": {"order_id": "A"}},
+        ]
+    }
+    ran: list[str] = []
+    model = ScriptedModel([turn, "好的。", "好的, 不退款。"])
+    agent, session = _lookup_and_refund_agent(ran, model), store.session("d")
+    assert (await agent.run("refund A", session=session)).paused
+    if asynchronous:
+        await session.adiscard_pause()
+    else:
+        await asyncio.to_thread(session.discard_pause)
+    assert await session.apause() is None
+    # The refund waited for a person and nobody approved it: a resume must not run it as
+    # the call of a crashed run...
+    await agent.resume(session=session)
+    assert ran == ["lookup A"]
+    # ...and the model must not be told it may have run ("interrupted").
+    await agent.run("算了", session=session)
+    sent = {m.get("tool_call_id"): m.get("content") for m in model.requests[-1]["messages"]}
+    assert sent["c1"] == "paid" and sent["c2"].startswith("Not run: this call waited")
+    stored = await session.amessages()
+    assert [m["role"] for m in stored][:4] == ["user", "assistant", "tool", "tool"]
+    assert stored[-2:] == [
+        {"role": "user", "content": "算了"},
+        {"role": "assistant", "content": "好的, 不退款。"},
+    ]

@@ -24,6 +24,7 @@ from agentkit.messages import Message
 from agentkit.sessions._errors import SessionFormatError
 
 __all__ = [
+    "DISCARDED",
     "INTERRUPTED",
     "KEEP",
     "ROW_FORMAT",
@@ -33,6 +34,7 @@ __all__ = [
     "decode_journal",
     "decode_pause",
     "decode_row",
+    "discarded_turn",
     "encode_journal",
     "encode_message",
     "encode_pause",
@@ -219,6 +221,44 @@ def decode_journal(text: str | None, session_id: str) -> tuple[Message, list[Mes
             f"Session {session_id!r}: stored journal is malformed", session_id=session_id
         )
     return assistant, list(results)
+
+
+DISCARDED = (
+    "Not run: this call waited for a person's approval and the paused run was discarded "
+    "before anyone decided."
+)
+"""The result a paused call gets when its pause is discarded (it never started)."""
+
+
+def discarded_turn(
+    journal: tuple[Message, list[Message]] | None, pause: dict[str, Any] | None
+) -> list[Message] | None:
+    """The paused turn of a discarded pause, closed (``None``: no turn in progress).
+
+    A call of the turn without a result waited for approval and never started, so it is
+    answered "not run", not "interrupted" (which tells the model it may have run); only a
+    request flagged ``interrupted`` (it started before a crash) keeps that answer.
+    """
+    if journal is None:
+        return None
+    assistant, results = journal
+    requests = pause.get("requests") if isinstance(pause, dict) else None
+    maybe_ran = {
+        r.get("tool_call_id")
+        for r in (requests if isinstance(requests, list) else ())
+        if isinstance(r, dict) and r.get("interrupted") is True
+    }
+    done = {r.get("tool_call_id") for r in results}
+    closing = [
+        {
+            "role": "tool",
+            "tool_call_id": tid,
+            "content": INTERRUPTED if tid in maybe_ran else DISCARDED,
+        }
+        for tid in _call_ids(assistant)
+        if tid not in done
+    ]
+    return [assistant, *results, *closing]
 
 
 def encode_pause(state: dict[str, Any]) -> str:

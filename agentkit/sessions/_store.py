@@ -135,14 +135,26 @@ class Session:
             await lease._write(WriteOp(clear=True, journal=None, pause=None))
 
     def discard_pause(self) -> None:
-        """Drop the paused run kept in this session, so a new prompt is accepted."""
-        with self._lease(read=False) as lease:
-            lease.set_pause(None)
+        """Drop the paused run kept in this session, so a new prompt is accepted.
+
+        The paused turn is stored closed, in the same transaction: each call that waited
+        for approval is answered "not run", so it can neither run later as a crashed
+        run's call nor reach the model as one that may have run."""
+        with self._lease() as lease:
+            closed = _core.discarded_turn(lease.journal(), lease.pause())
+            if closed is None:
+                lease.set_pause(None)
+            else:
+                lease.commit_turn(closed, pause=None)
 
     async def adiscard_pause(self) -> None:
         """The async ``discard_pause``."""
-        async with self._alease(read=False) as lease:
-            await lease.set_pause(None)
+        async with self._alease() as lease:
+            closed = _core.discarded_turn(await lease.journal(), lease.pause())
+            if closed is None:
+                await lease.set_pause(None)
+            else:
+                await lease.commit_turn(closed, pause=None)
 
     def lease(
         self, on_busy: OnBusy = "raise", timeout: float | None = None
