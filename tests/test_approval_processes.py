@@ -253,6 +253,28 @@ def test_after_a_crash_a_non_idempotent_call_waits_for_approval(
     assert no_orphans(out["stored"]) and out["pause"] is None
 
 
+@pytest.mark.parametrize("asynchronous", [False, True])
+def test_a_crash_before_the_pause_was_stored_does_not_run_the_unapproved_call(
+    log: Path, tmp_path: Path, asynchronous: bool
+) -> None:
+    """Killed in the other call of a turn whose refund waits for approval: the pause was
+    never stored. Recovery must ask for the refund, not run it as an interrupted call."""
+    db = str(tmp_path / "chat.db")
+    _crash(db, log, "lookup_order", [calls(LOOKUP, REFUND)])  # refund: idempotent
+    options: dict[str, Any] = dict(db=db, session="u1", log=str(log), **{"async": asynchronous})
+
+    out = child("recover", script=[], **options)
+    assert out["paused"] and out["requests"] == []
+    assert [r["tool_call_id"] for r in out["approvals"]] == ["c_refund"]
+    assert runs(log) == {"lookup_order": 2}  # the lookup ran again; the refund never
+    assert out["pause"] is not None and no_orphans(out["stored"])
+
+    out = child("recover", script=["已退款 50 元。"],
+                decisions={"c_refund": {"type": "approve"}}, **options)  # fmt: skip
+    assert out["output"] == "已退款 50 元。" and runs(log) == {"lookup_order": 2, "refund": 1}
+    assert no_orphans(out["stored"]) and out["pause"] is None
+
+
 def test_a_new_prompt_after_a_crash_continues_from_the_repaired_history(
     log: Path, tmp_path: Path
 ) -> None:

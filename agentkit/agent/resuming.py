@@ -8,22 +8,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agentkit.agent._state_base import StateBase
 from agentkit.agent.pausing import (
     canonical,
     check_decisions,
     last_tool_turn,
+    needs_approval,
     paused_turn,
     rejected_content,
     reorder_turn,
     replace_arguments,
 )
+from agentkit.errors import ToolArgumentsError
 from agentkit.messages import Message, ToolCall
+from agentkit.tool import Tool
 
 if TYPE_CHECKING:
     from agentkit.agent.state import PendingCall
+    from agentkit.approvals import ApprovalRequest
 
 __all__ = ["Resuming"]
 
@@ -77,7 +81,11 @@ class Resuming(StateBase):
                 tool = self.spec.tools.get(r.tool_name)
                 if tool is not None and not tool.idempotent:
                     decisions.pop(r.tool_call_id, None)
-                elif r.tool_call_id not in decisions and tool is not None:
+                elif (
+                    r.tool_call_id not in decisions
+                    and tool is not None
+                    and not self._must_ask(tool, r)
+                ):
                     decisions[r.tool_call_id] = Approve()
         checked = check_decisions(
             self._resume, decisions, self.spec.tools, recovering=self.pause_undecided
@@ -116,6 +124,19 @@ class Resuming(StateBase):
         )
         self._repeats = 1
         return pending
+
+    def _must_ask(self, tool: Tool[Any, Any], r: ApprovalRequest) -> bool:
+        """Whether a dead run's unanswered call of an idempotent tool waits for a person
+        instead of running again: it needs approval, and the journal cannot tell whether
+        anyone gave it (the run may have died before its pause was stored)."""
+        if not tool.needs_approval:
+            return False
+        try:
+            kwargs = tool.validate_arguments(r.arguments)
+        except ToolArgumentsError:
+            return True
+        call = ToolCall(r.tool_call_id, r.tool_name, json.dumps(r.arguments))
+        return needs_approval(tool, self._context(call), kwargs)
 
     def decided_turn(self) -> tuple[Message, list[Message]]:
         """The resumed turn as decided, for the session's journal before its approved calls
