@@ -71,6 +71,7 @@ class Approve:
         # Checked here, not when the call runs: a list would fail deep in dict().
         if self.arguments is not None:
             _check_object(self.arguments, "Approve(arguments=...)")
+            _check_json(self.arguments, "Approve(arguments=...)")
 
     def to_dict(self) -> dict[str, Any]:
         """The decision as JSON-ready data (see ``decision_from_dict``)."""
@@ -164,6 +165,19 @@ def _check_object(value: object, what: str) -> None:
     bad = [k for k in value if not isinstance(k, str)]
     if bad:
         raise UserError(f"{what} must have string keys (argument names), got {bad[0]!r}")
+
+
+def _check_json(value: Mapping[str, Any], what: str) -> None:
+    """``UserError`` unless ``value`` is plain JSON data: the call's arguments as they go
+    into the history and to the model (checked before the call runs, not after)."""
+    try:
+        json.dumps(dict(value), allow_nan=False, ensure_ascii=False).encode()
+    except (TypeError, ValueError, RecursionError) as exc:
+        reason = "a string holds a lone surrogate" if isinstance(exc, UnicodeError) else exc
+        raise UserError(
+            f"{what} must be plain JSON data (str, int, float, bool, None, lists and "
+            f"dicts), as the model sees them: {reason}"
+        ) from None
 
 
 @record(frozen=True, slots=True)

@@ -358,6 +358,27 @@ def test_bad_arguments_to_the_approval_api_are_user_errors_naming_them(case: str
         call()
 
 
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"order_id": "ORD1", "amount": Decimal("7.5")}, "Object of type Decimal is not JSON"),
+        ({"order_id": "ORD1", "amount": float("nan")}, "Out of range float values"),
+        ({"order_id": "ORD\ud800", "amount": 5}, "a string holds a lone surrogate"),
+    ],
+)
+def test_replacement_arguments_that_are_not_json_are_refused_before_anything_runs(
+    arguments: dict[str, Any], message: str
+) -> None:
+    ledger = Ledger()
+    agent = make_agent("run_sync", scripted(calls(REFUND), "不应到达"), [ledger.refund()])
+    paused = run("run_sync", agent).result.pause
+    with pytest.raises(UserError, match=r"Approve\(arguments=...\) must be plain JSON data"):
+        agent.resume_sync(paused, {"c_refund": Approve(arguments=arguments)})
+    with pytest.raises(UserError, match=message):  # the JSON form of a decision, too
+        agent.resume_sync(paused, {"c_refund": {"type": "approve", "arguments": arguments}})
+    assert ledger.runs == []
+
+
 BAD_FIELDS = {
     "usage a string": ({"usage": "zz"}, "'usage': Usage.from_dict: expected an object of token"),
     "requests not a list": ({"requests": {}}, "'requests': expected a list, got dict"),
