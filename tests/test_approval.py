@@ -456,3 +456,20 @@ def test_a_session_stores_the_arguments_that_ran(mode: Mode) -> None:
     shown = {tc["id"]: json.loads(tc["function"]["arguments"]) for tc in stored[1]["tool_calls"]}
     assert shown["c_refund"] == {"order_id": "ORD1", "amount": 30}
     assert ledger.names() == ["lookup_order", "refund"] and session.pause() is None
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_sub_agent_that_pauses_fails_its_tool_call_instead_of_answering_none(
+    mode: Mode,
+) -> None:
+    ledger = Ledger()
+    inner = make_agent(mode, scripted(calls(REFUND)), [ledger.refund()], name="refunder")
+    helper = inner.as_tool(name="helper", description="Does refunds.")
+    outer_model = scripted(calls(("c_help", "helper", {"task": PROMPT})), "好的。")
+    result = run(mode, make_agent(mode, outer_model, [helper])).result
+    assert not result.paused and result.output == "好的。" and ledger.runs == []
+    told = outer_model.requests[1]["messages"][-1]
+    assert told["role"] == "tool" and told["content"] != "null"  # not "done, with None"
+    (failure,) = result.tool_failures
+    assert failure.tool_name == "helper" and failure.error_type == "UserError"
+    assert "paused for approval of 'refund'" in failure.error
