@@ -352,6 +352,13 @@ def _check_approval(needs_approval: object) -> None:
             "needs_approval must be True, False or a callable (ctx, arguments) -> bool, "
             f"got {needs_approval!r}"
         )
+    if callable(needs_approval) and _is_async(needs_approval):
+        # It is called, not awaited: the coroutine it returns would count as "yes" for
+        # every call, whatever it decides.
+        raise UserError(
+            "needs_approval must be a plain (not async) callable (ctx, arguments) -> bool, "
+            f"got the async {getattr(needs_approval, '__name__', needs_approval)!r}"
+        )
 
 
 def _is_async(func: Callable[..., Any]) -> bool:

@@ -324,7 +324,26 @@ def test_bad_paused_texts_are_clear_errors() -> None:
 
 
 _STATE = '{"version": 1, "requests": [], "messages": [], "fingerprint": "f"}'
+
+
+async def _async_check(ctx: RunContext[None], arguments: dict[str, Any]) -> bool:
+    return False  # called without await, its coroutine would count as "yes" every time
+
+
+def _noop(order_id: str) -> str:
+    """Do nothing.
+
+    Args:
+        order_id: The order.
+    """
+    return order_id
+
+
 BAD_CALLS: dict[str, tuple[Any, str]] = {
+    "tool(needs_approval=async def)": (
+        lambda: tool(needs_approval=_async_check)(_noop),
+        r"needs_approval must be a plain \(not async\) callable .*'_async_check'",
+    ),
     "Approve(arguments=list)": (
         lambda: Approve(arguments=["A"]),
         r"Approve\(arguments=...\) must be a mapping of argument names to values, got list",
