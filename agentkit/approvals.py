@@ -336,8 +336,11 @@ def _list(value: Any) -> list[Any]:
 
 
 def _messages(value: Any) -> list[Message]:
-    if not all(isinstance(m, dict) for m in _list(value)):
-        raise TypeError("expected a list of message objects")
+    for i, m in enumerate(_list(value)):
+        if not isinstance(m, dict):
+            raise TypeError("expected a list of message objects")
+        if not isinstance(m.get("role"), str):  # it would go to the model as it is
+            raise TypeError(f"message {i} has no 'role' string")
     return list(value)
 
 

@@ -5,6 +5,7 @@ replaced arguments, refusals that cannot loop, approval callables and signed sta
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -492,3 +493,44 @@ def test_a_sub_agent_that_pauses_fails_its_tool_call_instead_of_answering_none(
     (failure,) = result.tool_failures
     assert failure.tool_name == "helper" and failure.error_type == "UserError"
     assert "paused for approval of 'refund'" in failure.error
+
+
+def _bad_call(turn: dict[str, Any], call: Any) -> None:
+    turn["tool_calls"][0] = call
+
+
+HOSTILE_STATES: dict[str, tuple[Any, str]] = {
+    "function a string": (
+        lambda m: _bad_call(m[1], {"id": "c_refund", "function": "refund"}),
+        "each call of the paused turn must be",
+    ),
+    "arguments a number": (
+        lambda m: m[1]["tool_calls"][0]["function"].update(arguments=5),
+        "each call of the paused turn must be",
+    ),
+    "a call that is a string": (
+        lambda m: m[1]["tool_calls"].append("zz"),
+        "each call of the paused turn must be",
+    ),
+    "a user message after the turn": (
+        lambda m: m.append({"role": "user", "content": "hi"}),
+        "only the turn's tool results may follow",
+    ),
+    "a role that is no string": (
+        lambda m: m[0].update(role=5),
+        "the field 'messages': message 0 has no 'role' string",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_STATES))
+def test_a_hostile_paused_state_is_a_user_error_and_nothing_runs(case: str) -> None:
+    edit, message = HOSTILE_STATES[case]
+    ledger = Ledger()
+    model = scripted(calls(REFUND), "不应到达")
+    agent = make_agent("run_sync", model, [ledger.refund()])
+    data = run("run_sync", agent).result.pause.to_dict()
+    edit(data["messages"])
+    with pytest.raises(UserError, match="not a valid paused run: " + re.escape(message)):
+        agent.resume_sync(PausedRun.from_json(json.dumps(data)), {"c_refund": Approve()})
+    assert ledger.runs == [] and len(model.requests) == 1

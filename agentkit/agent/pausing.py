@@ -193,11 +193,7 @@ def _check_requests(paused: PausedRun) -> set[str]:
     from agentkit.approvals import arguments_hash
 
     index = last_tool_turn(paused.messages)
-    shown = {
-        tc.get("id"): tc.get("function") or {}
-        for tc in paused.messages[index].get("tool_calls") or ()
-        if isinstance(tc, dict)
-    }
+    shown = _shown_calls(paused.messages, index)
     seen: set[str] = set()
     for r in paused.requests:
         if r.tool_call_id in seen:
@@ -216,6 +212,31 @@ def _check_requests(paused: PausedRun) -> set[str]:
                 "shown for approval: refused"
             )
     return seen
+
+
+def _shown_calls(messages: list[Message], index: int) -> dict[Any, Mapping[str, Any]]:
+    """The paused turn's calls by id (``messages[index]`` holds them), its shape checked:
+    the resume runs them and sends the turn to the model as it is.
+
+    Raises:
+        UserError: A call that is not ``{id, function: {name, arguments: string}}``, or a
+            message other than a tool result after the turn.
+    """
+    shown: dict[Any, Mapping[str, Any]] = {}
+    calls = messages[index].get("tool_calls")
+    for tc in calls if isinstance(calls, list) else ():
+        fn = tc.get("function") if isinstance(tc, dict) else None
+        if not isinstance(fn, dict) or not isinstance(fn.get("arguments", ""), str):
+            raise UserError(
+                "not a valid paused run: each call of the paused turn must be "
+                f"{{id, function: {{name, arguments: string}}}}, got {tc!r:.80}"
+            )
+        shown[tc.get("id")] = fn
+    if any(m.get("role") != "tool" for m in messages[index + 1 :]):
+        raise UserError(
+            "not a valid paused run: only the turn's tool results may follow its tool calls"
+        )
+    return shown
 
 
 def _approved_kwargs(
