@@ -5,13 +5,15 @@ replayed step emits none."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from dbos import DBOS, SetWorkflowID
+from dbos import DBOS, SetWorkflowID, SetWorkflowTimeout
+from dbos._error import DBOSAwaitedWorkflowCancelledError
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -139,6 +141,36 @@ def test_approve_refuses_a_workflow_that_waits_for_no_decision() -> None:
         durable.approve("twice", {"p1": Approve()})  # a double click
     with pytest.raises(UserError, match="waits for no approval decisions"):
         durable.approve("no-such-workflow", {"p1": Approve()})
+
+
+@pytest.mark.parametrize("sync", [False, True], ids=["run", "run_sync"])
+def test_a_paused_run_ends_at_its_workflow_timeout_not_a_day_later(sync: bool) -> None:
+    key = f"timeout-{sync}"
+    durable = _paying(key, sync)
+    started = time.monotonic()
+    with SetWorkflowID(key), SetWorkflowTimeout(1.0):
+        handle = DBOS.start_workflow(run_sync if sync else run_async, key, "pay 5")  # type: ignore[arg-type]
+    ended: list[BaseException] = []
+
+    def wait() -> None:
+        try:
+            handle.get_result()
+        except BaseException as exc:
+            ended.append(exc)
+
+    # A daemon thread: before, the wait for decisions went on for its whole day, past the
+    # cancellation, and this test would fail instead of hanging.
+    waiter = threading.Thread(target=wait, daemon=True)
+    waiter.start()
+    waiter.join(10)
+    assert len(ended) == 1 and isinstance(ended[0], DBOSAwaitedWorkflowCancelledError)
+    assert time.monotonic() - started < 10
+    assert DBOS.get_workflow_status(key).status == "CANCELLED"  # type: ignore[union-attr]
+    # It still shows its pause, but nothing will read a decision: not "approved".
+    with pytest.raises(UserError, match=r"has ended \(CANCELLED\): it waits for no approval"):
+        durable.approve(key, {"p1": Approve()})
+    with pytest.raises(UserError, match=r"has ended \(CANCELLED\)"):
+        asyncio.run(durable.approve_async(key, {"p1": Approve()}))
 
 
 def _spans() -> list[Any]:

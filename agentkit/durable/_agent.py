@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any, Generic
 
@@ -17,7 +18,13 @@ from agentkit.agent.settings import ModelSettings
 from agentkit.agent.state import RunState
 from agentkit.approvals import Decision, PausedRun, check_decisions_argument
 from agentkit.client import AsyncClient, Client
-from agentkit.durable._approval import accepted, check_published, published
+from agentkit.durable._approval import (
+    accepted,
+    check_ended,
+    check_published,
+    published,
+    wait_seconds,
+)
 from agentkit.durable._driver import StepNames, drive_durable_async, drive_durable_sync
 from agentkit.durable._observe import ReplayAware
 from agentkit.errors import UserError
@@ -251,7 +258,8 @@ class DurableAgent(Generic[OutputT]):
         names = self._names
         await DBOS.set_event_async(names.pause_event, published(pause, tools))
         while True:
-            got = await DBOS.recv_async(names.approval_topic, timeout_seconds=self._WAIT)
+            wait = wait_seconds(_deadline_ms(), time.time(), self._WAIT)
+            got = await DBOS.recv_async(names.approval_topic, timeout_seconds=wait)
             if got is not None and accepted(pause, tools, got):
                 await DBOS.set_event_async(names.pause_event, None)  # a second approve fails
                 return got
@@ -260,7 +268,8 @@ class DurableAgent(Generic[OutputT]):
         names = self._names
         DBOS.set_event(names.pause_event, published(pause, tools))
         while True:
-            got = DBOS.recv(names.approval_topic, timeout_seconds=self._WAIT)
+            wait = wait_seconds(_deadline_ms(), time.time(), self._WAIT)
+            got = DBOS.recv(names.approval_topic, timeout_seconds=wait)
             if got is not None and accepted(pause, tools, got):
                 DBOS.set_event(names.pause_event, None)
                 return got
@@ -286,6 +295,8 @@ class DurableAgent(Generic[OutputT]):
         """
         checked = check_decisions_argument(decisions)
         data = DBOS.get_event(workflow_id, self._names.pause_event, timeout_seconds=0)
+        status = DBOS.get_workflow_status(workflow_id)
+        check_ended(workflow_id, None if status is None else status.status)
         check_published(workflow_id, data, checked, self._agent._spec.tools)
         DBOS.send(workflow_id, _decisions_json(checked), self._names.approval_topic)
 
@@ -294,8 +305,24 @@ class DurableAgent(Generic[OutputT]):
         checked = check_decisions_argument(decisions)
         names = self._names
         data = await DBOS.get_event_async(workflow_id, names.pause_event, timeout_seconds=0)
+        status = await DBOS.get_workflow_status_async(workflow_id)
+        check_ended(workflow_id, None if status is None else status.status)
         check_published(workflow_id, data, checked, self._agent._spec.tools)
         await DBOS.send_async(workflow_id, _decisions_json(checked), names.approval_topic)
+
+
+def _deadline_ms() -> int | None:
+    """The running workflow's DBOS deadline (``SetWorkflowTimeout``), epoch ms, or ``None``.
+
+    Read from DBOS's context, not from a step: it is the workflow's stored deadline, the
+    same on every execution, and a step would change the run's step numbering."""
+    try:
+        from dbos._context import get_local_dbos_context
+
+        deadline = getattr(get_local_dbos_context(), "workflow_deadline_epoch_ms", None)
+    except ImportError:  # pragma: no cover - a DBOS without it: wait as before
+        return None
+    return deadline if isinstance(deadline, int) else None
 
 
 def _decisions_json(decisions: Mapping[str, Decision]) -> dict[str, Any]:

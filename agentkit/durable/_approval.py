@@ -21,7 +21,7 @@ from agentkit.durable._sources import definition, tool_from_definition
 from agentkit.errors import UserError
 from agentkit.tool import Tool
 
-__all__ = ["accepted", "check_published", "published"]
+__all__ = ["accepted", "check_ended", "check_published", "published", "wait_seconds"]
 
 logger = logging.getLogger("agentkit")
 
@@ -35,6 +35,17 @@ def published(pause: PausedRun, tools: Mapping[str, Tool[Any, Any]]) -> dict[str
 
 def _not_here(**_: Any) -> Any:
     raise AssertionError("a tool rebuilt to check decisions is never run")
+
+
+def check_ended(workflow_id: str, status: str | None) -> None:
+    """``UserError`` if the workflow has ended (``status``: its DBOS status): a cancelled
+    or timed-out run still shows the pause it published, but nothing will read decisions.
+    """
+    if status in ("CANCELLED", "ERROR", "SUCCESS", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"):
+        raise UserError(
+            f"workflow {workflow_id!r} has ended ({status}): it waits for no approval "
+            "decisions any more"
+        )
 
 
 def check_published(
@@ -74,3 +85,14 @@ def accepted(pause: PausedRun, tools: Mapping[str, Tool[Any, Any]], received: An
         logger.warning("Approval decisions refused, still waiting for valid ones: %s", exc)
         return False
     return True
+
+
+def wait_seconds(deadline_ms: int | None, now: float, longest: float) -> float:
+    """How long one wait for decisions lasts: ``longest``, but not past the workflow's
+    deadline. DBOS cancels a workflow at its deadline only when it next starts a step, so
+    a wait outlasting it would keep the cancelled workflow, and whoever awaits its result,
+    blocked for the whole wait. At least a second: a wait woken at the deadline, before
+    DBOS has cancelled, must not spin."""
+    if deadline_ms is None:
+        return longest
+    return max(1.0, min(longest, deadline_ms / 1000 - now + 0.2))
