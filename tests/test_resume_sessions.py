@@ -173,3 +173,16 @@ async def test_a_discarded_pause_closes_its_turn_as_not_run(store: Any, asynchro
         {"role": "user", "content": "算了"},
         {"role": "assistant", "content": "好的, 不退款。"},
     ]
+
+
+def test_discard_pause_leaves_a_dead_runs_turn_to_crash_recovery(store: Any) -> None:
+    session = store.session("e")
+    turn = {"role": "assistant", "tool_calls": [
+        {"id": "c1", "type": "function", "function": {"name": "lookup", "arguments": "{}"}}
+    ]}  # fmt: skip
+    with session.lease() as lease:
+        lease.append([{"role": "user", "content": "hi"}])
+        lease.begin_turn(turn)  # the run died in its call: no pause, nothing was discarded
+    session.discard_pause()
+    with session.lease() as lease:
+        assert lease.journal() == (turn, [])

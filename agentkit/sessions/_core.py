@@ -233,13 +233,13 @@ DISCARDED = (
 def discarded_turn(
     journal: tuple[Message, list[Message]] | None, pause: dict[str, Any] | None
 ) -> list[Message] | None:
-    """The paused turn of a discarded pause, closed (``None``: no turn in progress).
+    """The paused turn of a discarded pause, closed (``None``: no paused turn in progress).
 
     A call of the turn without a result waited for approval and never started, so it is
     answered "not run", not "interrupted" (which tells the model it may have run); only a
     request flagged ``interrupted`` (it started before a crash) keeps that answer.
     """
-    if journal is None:
+    if journal is None or pause is None:  # no pause: a dead run's turn, for crash recovery
         return None
     assistant, results = journal
     requests = pause.get("requests") if isinstance(pause, dict) else None
