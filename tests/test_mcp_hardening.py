@@ -277,6 +277,10 @@ def test_a_stdio_server_that_exited_between_runs_is_restarted_before_the_next_ca
 # ---------------------------------------------------------------- bad options
 
 
+async def _async_check(ctx: Any, arguments: Any) -> bool:
+    return False  # called without await: its coroutine would count as "yes"
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
@@ -285,6 +289,7 @@ def test_a_stdio_server_that_exited_between_runs_is_restarted_before_the_next_ca
         ({"connect_timeout": "5"}, "connect_timeout must be a finite number of seconds > 0"),
         ({"needs_approval": "yes"}, "needs_approval must be True, False or a callable, got 'yes'"),
         ({"needs_approval": {"w*": 1}}, "needs_approval['w*'] must be True, False or a callable"),
+        ({"needs_approval": {"w*": _async_check}}, "needs_approval['w*'] must be a plain (not"),
         ({"allow": [1]}, "allow takes fnmatch patterns (str), got 1"),
         ({"deny": [None]}, "deny takes fnmatch patterns (str), got None"),
     ],

@@ -38,6 +38,7 @@ from agentkit.mcp._errors import MCPError, MCPToolError
 from agentkit.mcp._logmask import env_secrets, header_secrets, mask_sdk_logs, url_secrets
 from agentkit.mcp._loop import LoopThread
 from agentkit.tool import Tool
+from agentkit.tool import _is_async as is_async
 
 __all__ = ["MCPServer"]
 
@@ -537,9 +538,11 @@ def _check_per_tool(timeout: Any, needs_approval: Any) -> None:
     approvals = needs_approval if isinstance(needs_approval, Mapping) else {None: needs_approval}
     _check_patterns("needs_approval", [p for p in approvals if p is not None])
     for pattern, value in approvals.items():
+        where = "needs_approval" if pattern is None else f"needs_approval[{pattern!r}]"
         if not isinstance(value, bool) and not callable(value):
-            where = "needs_approval" if pattern is None else f"needs_approval[{pattern!r}]"
             raise UserError(f"{where} must be True, False or a callable, got {value!r}")
+        if callable(value) and is_async(value):  # Tool refuses it: at every listing
+            raise UserError(f"{where} must be a plain (not async) callable, got {value!r}")
 
 
 def _per_tool(value: Any, name: str, default: Any) -> Any:
