@@ -144,6 +144,8 @@ async def run_async(call: Invocation) -> Outcome:
     coro = _capture_async(call.invoke_async) if call.is_async else _sync_in_thread(call)
     import asyncio  # loaded already, as in every async function here: see agentkit._aio
 
+    if call.timeout is None and not call.is_async:
+        return await coro  # its worker thread runs in a copy of the context already
     # A task of its own, also without a timeout: it runs in a copy of the caller's context
     # variables, so what the tool sets stays its own, as on a worker thread (sync runs,
     # sync tools) or in a turn of several calls. Cancelling the caller cancels the task.
@@ -168,8 +170,11 @@ async def _sync_in_thread(call: Invocation) -> Outcome:
     value = outcome.value
     if type(value) is CoroutineType:
         # A plain decorator around an ``async def``: its coroutine runs on the caller's
-        # loop (where the resources it uses live), within the same timeout.
-        return await _capture_async(lambda: value)
+        # loop (where the resources it uses live), within the same timeout, in a task of
+        # its own: a copy of the caller's context variables, as the function had.
+        import asyncio
+
+        return await asyncio.ensure_future(_capture_async(lambda: value))
     return outcome
 
 
