@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
-import hashlib
 import logging
 import re
 import threading
-from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -37,8 +35,9 @@ from agentkit.mcp._content import result_text
 from agentkit.mcp._errors import MCPError, MCPToolError
 from agentkit.mcp._logmask import env_secrets, header_secrets, mask_sdk_logs, url_secrets
 from agentkit.mcp._loop import LoopThread
+from agentkit.mcp._names import public_names, usable
+from agentkit.mcp._options import check_patterns, check_per_tool, per_tool, strip_credentials
 from agentkit.tool import Tool
-from agentkit.tool import _is_async as is_async
 
 __all__ = ["MCPServer"]
 
@@ -103,8 +102,8 @@ class MCPServer:
         for label, patterns in (("allow", allow), ("deny", deny)):
             if isinstance(patterns, str):
                 raise UserError(f"{label} takes a list of name patterns, not a str: [{patterns!r}]")
-            _check_patterns(label, patterns or ())
-        _check_per_tool(timeout, needs_approval)
+            check_patterns(label, patterns or ())
+        check_per_tool(timeout, needs_approval)
         check_seconds("connect_timeout", connect_timeout, none=True)
         self._factory = factory
         self.source_name = name
@@ -207,7 +206,7 @@ class MCPServer:
         The other arguments are those of ``MCPServer.stdio``.
         """
         if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
-            shown = _strip_credentials(url) if isinstance(url, str) else url
+            shown = strip_credentials(url) if isinstance(url, str) else url
             raise UserError(f"MCPServer.http needs an http:// or https:// URL, got {shown!r}")
         sent = dict(headers or {})
         for key, value in sent.items():
@@ -231,7 +230,7 @@ class MCPServer:
 
         return cls(
             factory,
-            name=name or _strip_credentials(url),
+            name=name or strip_credentials(url),
             prefix=prefix,
             allow=allow,
             deny=deny,
@@ -398,8 +397,8 @@ class MCPServer:
         return list(state.tools)
 
     def _build_tools(self, listed: list[mt.Tool]) -> list[Tool[..., Any]]:
-        selected = [t for t in _usable(listed, self.source_name) if self._selected(t.name)]
-        public = _public_names([t.name for t in selected], self._prefix, self.source_name)
+        selected = [t for t in usable(listed, self.source_name) if self._selected(t.name)]
+        public = public_names([t.name for t in selected], self._prefix, self.source_name)
         tools = []
         for t in selected:
             tools.append(
@@ -407,9 +406,9 @@ class MCPServer:
                     public[t.name],
                     t.description or "",
                     t.input_schema,
-                    self._handler(t.name, _per_tool(self._timeout, t.name, None)),
-                    timeout=_per_tool(self._timeout, t.name, None),
-                    needs_approval=_per_tool(self._needs_approval, t.name, False),
+                    self._handler(t.name, per_tool(self._timeout, t.name, None)),
+                    timeout=per_tool(self._timeout, t.name, None),
+                    needs_approval=per_tool(self._needs_approval, t.name, False),
                 )
             )
         return tools
@@ -468,93 +467,3 @@ async def _shutdown(state: _State) -> None:
 
 def _mark_stale(state: _State) -> None:
     state.stale = True
-
-
-def _usable(listed: list[mt.Tool], source: str) -> list[mt.Tool]:
-    """The tools a model can call: a tool with no name is left out, and of a name listed
-    twice (a buggy server, a page served again) the first is kept. One such tool must not
-    cost the others; each is logged as a warning."""
-    kept: dict[str, mt.Tool] = {}
-    for t in listed:
-        if not t.name:
-            logger.warning("MCP server %r lists a tool with no name; it is left out", source)
-        elif t.name in kept:
-            logger.warning(
-                "MCP server %r lists the tool %r more than once; the first is kept", source, t.name
-            )
-        else:
-            kept[t.name] = t
-    return list(kept.values())
-
-
-def _public_names(remote: list[str], prefix: str | None, source: str) -> dict[str, str]:
-    """Each server-side tool name -> the name the model sees (sanitized, prefixed, cut).
-
-    Sanitizing and cutting can give two tools one name (``get.weather``, ``get_weather``).
-    The one already named so keeps the name; the others get ``_`` and 6 hex digits of a
-    hash of their own server-side name, so each name depends on that tool alone (not on
-    the listing order) and stays the same across listings and restarts.
-
-    Raises:
-        UserError: Two tools still share a name; the message names both and the source.
-    """
-    public: dict[str, str] = {}
-    for name in remote:
-        plain = f"{prefix}_{name}" if prefix else name
-        public[name] = _BAD_NAME_CHARS.sub("_", plain)[:64]
-    counts = Counter(public.values())
-    for name, plain in public.items():
-        if counts[plain] > 1 and plain != (f"{prefix}_{name}" if prefix else name):
-            digest = hashlib.sha256(name.encode()).hexdigest()[:6]
-            public[name] = f"{plain[:57]}_{digest}"
-            logger.warning(
-                "MCP tool %r of %r is named %r: %r would clash with another of its tools",
-                name, source, public[name], plain,
-            )  # fmt: skip
-    owner: dict[str, str] = {}
-    for name, shown in public.items():
-        if shown in owner:
-            raise UserError(
-                f"MCP server {source!r} has two tools that would both be named {shown!r}: "
-                f"{owner[shown]!r} and {name!r}; leave one out with deny=[{name!r}]"
-            )
-        owner[shown] = name
-    return public
-
-
-def _check_patterns(label: str, patterns: Any) -> None:
-    bad = [p for p in patterns if not isinstance(p, str)]
-    if bad:
-        raise UserError(f"{label} takes fnmatch patterns (str), got {bad[0]!r}")
-
-
-def _check_per_tool(timeout: Any, needs_approval: Any) -> None:
-    """Check ``timeout`` and ``needs_approval`` (each one value, or a mapping of patterns)
-    now, not at the first listing, where a bad one would fail every run."""
-    timeouts = timeout if isinstance(timeout, Mapping) else {None: timeout}
-    _check_patterns("timeout", [p for p in timeouts if p is not None])
-    for pattern, seconds in timeouts.items():
-        check_seconds("timeout" if pattern is None else f"timeout[{pattern!r}]", seconds, none=True)
-    approvals = needs_approval if isinstance(needs_approval, Mapping) else {None: needs_approval}
-    _check_patterns("needs_approval", [p for p in approvals if p is not None])
-    for pattern, value in approvals.items():
-        where = "needs_approval" if pattern is None else f"needs_approval[{pattern!r}]"
-        if not isinstance(value, bool) and not callable(value):
-            raise UserError(f"{where} must be True, False or a callable, got {value!r}")
-        if callable(value) and is_async(value):  # Tool refuses it: at every listing
-            raise UserError(f"{where} must be a plain (not async) callable, got {value!r}")
-
-
-def _per_tool(value: Any, name: str, default: Any) -> Any:
-    if not isinstance(value, Mapping):
-        return value
-    for pattern, v in value.items():
-        if fnmatch.fnmatchcase(name, pattern):
-            return v
-    return default
-
-
-def _strip_credentials(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    authority, slash, path = rest.partition("/")
-    return f"{scheme}{sep}{authority.rpartition('@')[2]}{slash}{path}".split("?")[0]
