@@ -29,8 +29,15 @@ from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 from pydantic_core import PydanticSerializationError, to_json, to_jsonable_python
 
 from agentkit._aio import loop_running
+from agentkit._callables import is_async
 from agentkit._execute import Invocation, run_async, run_sync
 from agentkit._text import lone_surrogate
+from agentkit._tool_options import (
+    check_approval,
+    check_flags,
+    check_not_generator,
+    check_options,
+)
 from agentkit.context import RunContext
 from agentkit.errors import UserError
 
@@ -91,10 +98,10 @@ class Tool(Generic[P, R]):
                 "options at once, or make a new tool from its function: "
                 "tool(name=...)(existing.__wrapped__)"
             )
-        _check_options(max_retries, timeout)
-        _check_flags(description, strict=strict, idempotent=idempotent)
-        _check_approval(needs_approval)
-        _check_not_generator(func, name)
+        check_options(max_retries, timeout)
+        check_flags(description, strict=strict, idempotent=idempotent)
+        check_approval(needs_approval)
+        check_not_generator(func, name)
         functools.update_wrapper(self, func)
         # Imported here: the schema builder needs pydantic's model machinery (about a fifth
         # of `import agentkit`), which a program only pays for once it defines a tool.
@@ -118,7 +125,7 @@ class Tool(Generic[P, R]):
         self.timeout = timeout
         self.needs_approval = needs_approval
         self.idempotent = idempotent
-        self.is_async = _is_async(func)
+        self.is_async = is_async(func)
         self.takes_context = schema.takes_context
         self.arguments_model: type[BaseModel] = schema.arguments_model
         self.context_hint = schema.context_hint
@@ -169,10 +176,10 @@ class Tool(Generic[P, R]):
         """
         if not callable(function):
             raise UserError(f"Tool {name!r} needs a function, got {type(function).__name__!r}")
-        _check_options(max_retries, timeout)
-        _check_flags(description, strict=strict if strict is not None else False)
-        _check_approval(needs_approval)
-        _check_not_generator(function, name)
+        check_options(max_retries, timeout)
+        check_flags(description, strict=strict if strict is not None else False)
+        check_approval(needs_approval)
+        check_not_generator(function, name)
         from agentkit.schema.raw import RawSchema
 
         schema = RawSchema.build(name, description, parameters, strict)
@@ -324,66 +331,6 @@ class Tool(Generic[P, R]):
         raise UserError(
             f"Tool {self.name!r} is async and an event loop is running in this thread: "
             "use `await tool.call(...)` instead"
-        )
-
-
-def _check_options(max_retries: int, timeout: float | None) -> None:
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise UserError(f"max_retries must be an int >= 0, got {max_retries!r}")
-    if timeout is not None and (
-        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0
-    ):
-        raise UserError(f"timeout must be a number of seconds > 0 or None, got {timeout!r}")
-
-
-def _check_flags(description: object, **flags: object) -> None:
-    # Checked here: a string would pass as true ("no" too), and a description that is not
-    # a string would be sent as is, for the server to refuse every request.
-    if description is not None and not isinstance(description, str):
-        raise UserError(f"description must be a str or None, got {type(description).__name__}")
-    for option, value in flags.items():
-        if not isinstance(value, bool):
-            raise UserError(f"{option} must be True or False, got {value!r}")
-
-
-def _check_approval(needs_approval: object) -> None:
-    if not (isinstance(needs_approval, bool) or callable(needs_approval)):
-        raise UserError(
-            "needs_approval must be True, False or a callable (ctx, arguments) -> bool, "
-            f"got {needs_approval!r}"
-        )
-    if callable(needs_approval) and _is_async(needs_approval):
-        # It is called, not awaited: the coroutine it returns would count as "yes" for
-        # every call, whatever it decides.
-        raise UserError(
-            "needs_approval must be a plain (not async) callable (ctx, arguments) -> bool, "
-            f"got the async {getattr(needs_approval, '__name__', needs_approval)!r}"
-        )
-
-
-def _is_async(func: Callable[..., Any]) -> bool:
-    """``async def`` functions, and partials and callable objects wrapping one."""
-    return _is_kind(func, inspect.iscoroutinefunction)
-
-
-def _is_kind(func: Callable[..., Any], test: Callable[[Any], bool]) -> bool:
-    """``test`` of the function itself, through partials and a callable object's ``__call__``."""
-    while isinstance(func, functools.partial):
-        func = func.func
-    if test(func):
-        return True
-    return not inspect.isroutine(func) and test(type(func).__call__)
-
-
-def _check_not_generator(func: Callable[..., Any], name: str | None) -> None:
-    # A generator's body runs only when its result is serialized: on the caller's thread
-    # (the event loop, in async runs) and past the tool's timeout; an async generator's
-    # result cannot be serialized at all.
-    if _is_kind(func, inspect.isgeneratorfunction) or _is_kind(func, inspect.isasyncgenfunction):
-        shown = name or getattr(func, "__qualname__", None) or type(func).__name__
-        raise UserError(
-            f"Cannot make a tool of {shown!r}: it is a generator function (it uses `yield`); "
-            "a tool returns its whole result: collect the items and return a list"
         )
 
 

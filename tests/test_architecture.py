@@ -22,6 +22,8 @@ LAYERS: dict[str, int] = {
     "_json": 0,
     "_text": 0,
     "_checks": 1,
+    "_callables": 0,
+    "_tool_options": 1,
     "defaults": 0,
     "_pydantic_errors": 0,
     "jsonanswer": 1,

@@ -12,6 +12,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
+from agentkit._callables import is_async
 from agentkit.context import RunContext
 from agentkit.errors import RunTimeoutError, UserError
 from agentkit.messages import Message
@@ -77,7 +78,7 @@ def start_instructions(
         return
     function: Callable[[RunContext[Any]], Any] = instructions  # type: ignore[assignment]
     ctx = _context(state)
-    if _is_async(function):
+    if is_async(function):
         # Called by the driver, so a run that never starts leaves no coroutine behind.
         state.pending_instructions = (function, lambda: function(ctx))
         return
@@ -125,11 +126,6 @@ def render_pending_sync(state: RunState) -> None:
     import asyncio  # only a sync run with async instructions needs it
 
     asyncio.run(render_pending(state))
-
-
-def _is_async(function: object) -> bool:
-    call = getattr(function, "__call__", None)  # noqa: B004 - an async __call__ counts
-    return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(call)
 
 
 def _context(state: RunState) -> RunContext[Any]:

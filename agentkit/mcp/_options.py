@@ -7,9 +7,9 @@ import fnmatch
 from collections.abc import Mapping
 from typing import Any
 
+from agentkit._callables import is_async
 from agentkit._checks import check_seconds
 from agentkit.errors import UserError
-from agentkit.tool import _is_async as is_async
 
 __all__ = ["check_patterns", "check_per_tool", "per_tool", "strip_credentials"]
 
